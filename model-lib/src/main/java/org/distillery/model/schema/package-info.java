@@ -1,0 +1,2 @@
+/** Table schemas defined once and versioned (transfer set, soft targets) and the manifest every output carries. */
+package org.distillery.model.schema;

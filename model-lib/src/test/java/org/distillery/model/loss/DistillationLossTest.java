@@ -1,0 +1,186 @@
+package org.distillery.model.loss;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import org.deeplearning4j.gradientcheck.GradientCheckUtil;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.NoOp;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+class DistillationLossTest {
+    private static final int N = 5;
+    private static final int C = 4;
+
+    private static INDArray logits() {
+        Nd4j.getRandom().setSeed(7);
+        return Nd4j.randn(DataType.DOUBLE, N, C).muli(2);
+    }
+
+    /** Teacher distribution: a random softmax, so no entry is exactly 0 or 1. */
+    private static INDArray teacher() {
+        Nd4j.getRandom().setSeed(11);
+        return Transforms.softmax(Nd4j.randn(DataType.DOUBLE, N, C), false);
+    }
+
+    private static INDArray oneHot(int... labels) {
+        INDArray y = Nd4j.zeros(DataType.DOUBLE, labels.length, C);
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i] >= 0) {
+                y.putScalar(i, labels[i], 1.0);
+            }
+        }
+        return y;
+    }
+
+    private static INDArray layout(INDArray p, INDArray y) {
+        return Nd4j.hstack(p, y);
+    }
+
+    @Test
+    void alphaZeroIsPlainCrossEntropy() {
+        INDArray z = logits();
+        INDArray y = oneHot(0, 1, 2, 3, 1);
+        DistillationLoss kd = new DistillationLoss(3.0, 0.0);
+        LossMCXENT ce = new LossMCXENT();
+        INDArray labels = layout(teacher(), y);
+
+        assertThat(kd.computeScore(labels, z, new ActivationIdentity(), null, false))
+                .isCloseTo(ce.computeScore(y, z, new ActivationSoftmax(), null, false), within(1e-10));
+        INDArray expectedGrad = ce.computeGradient(y, z, new ActivationSoftmax(), null);
+        assertThat(kd.computeGradient(labels, z, new ActivationIdentity(), null).equalsWithEps(expectedGrad, 1e-10))
+                .isTrue();
+    }
+
+    @Test
+    void alphaOneAtTemperatureOneIsCrossEntropyToTheTeacher() {
+        INDArray z = logits();
+        INDArray p = teacher();
+        DistillationLoss kd = new DistillationLoss(1.0, 1.0);
+        LossMCXENT ce = new LossMCXENT();
+        INDArray labels = layout(p, oneHot(0, 1, 2, 3, 1)); // hard labels must not matter at alpha = 1
+
+        // KL(p || q) = CE(p, q) - H(p): same gradient, score lower by the teacher's entropy.
+        double entropy = -p.mul(Transforms.log(p, true)).sumNumber().doubleValue();
+        assertThat(kd.computeScore(labels, z, new ActivationIdentity(), null, false))
+                .isCloseTo(ce.computeScore(p, z, new ActivationSoftmax(), null, false) - entropy, within(1e-10));
+        INDArray expectedGrad = ce.computeGradient(p, z, new ActivationSoftmax(), null);
+        assertThat(kd.computeGradient(labels, z, new ActivationIdentity(), null).equalsWithEps(expectedGrad, 1e-10))
+                .isTrue();
+    }
+
+    @Test
+    void softTermIsTemperatureSquaredKlAndZeroAtAPerfectMatch() {
+        double t = 4.0;
+        INDArray z = logits();
+        INDArray matched = Transforms.softmax(z.div(t), true);
+        DistillationLoss kd = new DistillationLoss(t, 1.0);
+        INDArray labels = layout(matched, oneHot(-1, -1, -1, -1, -1));
+        assertThat(kd.computeScore(labels, z, new ActivationIdentity(), null, true)).isCloseTo(0.0, within(1e-12));
+        assertThat(kd.computeGradient(labels, z, new ActivationIdentity(), null).amaxNumber().doubleValue())
+                .isLessThan(1e-12);
+
+        INDArray p = teacher();
+        double expected = 0;
+        for (int i = 0; i < N; i++) {
+            for (int j = 0; j < C; j++) {
+                double pj = p.getDouble(i, j);
+                expected += pj * (Math.log(pj) - Math.log(matched.getDouble(i, j)));
+            }
+        }
+        assertThat(kd.computeScore(layout(p, oneHot(-1, -1, -1, -1, -1)), z, new ActivationIdentity(), null, true))
+                .isCloseTo(t * t * expected / N, within(1e-10));
+    }
+
+    @Test
+    void rowsWithoutHardLabelCarryTheSoftTermOnly() {
+        INDArray z = logits();
+        INDArray p = teacher();
+        DistillationLoss kd = new DistillationLoss(2.0, 0.3);
+        INDArray scores = kd.computeScoreArray(layout(p, oneHot(2, -1, -1, 0, -1)), z, new ActivationIdentity(), null);
+        INDArray softOnly = new DistillationLoss(2.0, 1.0)
+                .computeScoreArray(layout(p, oneHot(2, -1, -1, 0, -1)), z, new ActivationIdentity(), null);
+        for (int unlabelled : new int[] {1, 2, 4}) {
+            assertThat(scores.getDouble(unlabelled)).isCloseTo(0.3 * softOnly.getDouble(unlabelled), within(1e-12));
+        }
+        assertThat(scores.getDouble(0)).isGreaterThan(0.3 * softOnly.getDouble(0));
+    }
+
+    @Test
+    void maskZeroesRowsScoreAndGradient() {
+        INDArray z = logits();
+        INDArray labels = layout(teacher(), oneHot(0, 1, 2, 3, 1));
+        INDArray mask = Nd4j.create(new double[] {1, 0, 1, 0, 1}, new long[] {N, 1}, DataType.DOUBLE);
+        DistillationLoss kd = new DistillationLoss(2.0, 0.5);
+        INDArray scores = kd.computeScoreArray(labels, z, new ActivationIdentity(), mask);
+        INDArray grad = kd.computeGradient(labels, z, new ActivationIdentity(), mask);
+        assertThat(scores.getDouble(1)).isZero();
+        assertThat(grad.getRow(3).amaxNumber().doubleValue()).isZero();
+        assertThat(grad.getRow(0).amaxNumber().doubleValue()).isPositive();
+    }
+
+    @Test
+    void rejectsInvalidHyperparametersAndLayouts() {
+        assertThatThrownBy(() -> new DistillationLoss(0, 0.5)).hasMessage("temperature must be a finite number > 0, got 0.0");
+        assertThatThrownBy(() -> new DistillationLoss(2, 1.5)).hasMessage("alpha must be in [0, 1], got 1.5");
+        assertThatThrownBy(() -> new DistillationLoss(2, 0.5)
+                .computeScore(teacher(), logits(), new ActivationIdentity(), null, true))
+                .hasMessageStartingWith("distillation labels must be [N, 2C] = [5, 8]");
+    }
+
+    @Test
+    void passesDoublePrecisionGradientCheck() {
+        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
+        try {
+            for (double[] ta : new double[][] {{1, 0}, {1, 1}, {3, 0.7}, {0.5, 0.2}}) {
+                MultiLayerNetwork net = network(new DistillationLoss(ta[0], ta[1]), DataType.DOUBLE);
+                Nd4j.getRandom().setSeed(3);
+                INDArray x = Nd4j.rand(DataType.DOUBLE, N, 6);
+                INDArray labels = layout(teacher(), oneHot(1, -1, 3, -1, 0));
+                boolean ok = GradientCheckUtil.checkGradients(new GradientCheckUtil.MLNConfig().net(net).input(x)
+                        .labels(labels).epsilon(1e-6).maxRelError(1e-5).minAbsoluteError(1e-9));
+                assertThat(ok).as("gradient check at T=%s alpha=%s", ta[0], ta[1]).isTrue();
+            }
+        } finally {
+            Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
+        }
+    }
+
+    @Test
+    void survivesJsonAndYamlRoundTripsOfANetworkConfiguration() {
+        DistillationLoss loss = new DistillationLoss(2.5, 0.75);
+        MultiLayerConfiguration conf = network(loss, DataType.FLOAT).getLayerWiseConfigurations();
+        for (MultiLayerConfiguration back : new MultiLayerConfiguration[] {
+                MultiLayerConfiguration.fromJson(conf.toJson()), MultiLayerConfiguration.fromYaml(conf.toYaml())}) {
+            OutputLayer out = (OutputLayer) back.getConf(1).getLayer();
+            assertThat(out.getLossFn()).isEqualTo(loss);
+            assertThat(back).isEqualTo(conf);
+        }
+    }
+
+    private static MultiLayerNetwork network(DistillationLoss loss, DataType type) {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
+                .seed(12345).dataType(type).updater(new NoOp()).weightInit(WeightInit.XAVIER)
+                .list()
+                .layer(new DenseLayer.Builder().nIn(6).nOut(5).activation(Activation.TANH).build())
+                .layer(new OutputLayer.Builder(loss).nIn(5).nOut(C).activation(Activation.IDENTITY).build())
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        return net;
+    }
+}
