@@ -1,0 +1,36 @@
+package org.distillery.jobs.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code distill}: the pipeline's command line. Each subcommand builds one validated config and runs one job. */
+@Command(name = "distill", mixinStandardHelpOptions = true, versionProvider = Distill.Version.class,
+        description = "Knowledge distillation on Spark: ingest -> label -> train -> evaluate.",
+        subcommands = {IngestCommand.class, LabelCommand.class, TrainCommand.class, EvaluateCommand.class,
+            DemoCommand.class})
+public final class Distill implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit code: 0 ok, 2 bad input or usage, 1 anything else. */
+    public static int run(String... args) {
+        return new CommandLine(new Distill()).setExecutionExceptionHandler(Errors::handle).execute(args);
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand");
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = org.distillery.jobs.common.Versions.distillery();
+            return new String[] {"distill " + v};
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package org.distillery.jobs.cli;
+
+import picocli.CommandLine;
+
+/**
+ * Turns a job's failure into an exit code. Bad input (IllegalArgumentException) and corrupt artefacts
+ * (IllegalStateException), even when thrown inside a Spark task, become one line naming the problem and exit code 2;
+ * anything else is a bug or an environment failure: stack trace and exit code 1.
+ */
+final class Errors {
+    private Errors() {
+    }
+
+    static int handle(Exception ex, CommandLine cmd, CommandLine.ParseResult parsed) {
+        RuntimeException input = inputError(ex);
+        if (input != null) {
+            cmd.getErr().println("distill " + cmd.getCommandName() + ": error: " + input.getMessage());
+            return 2;
+        }
+        cmd.getErr().println("distill " + cmd.getCommandName() + ": failed: " + ex);
+        ex.printStackTrace(cmd.getErr());
+        return 1;
+    }
+
+    /** The first IllegalArgument/IllegalState exception in the cause chain (Spark wraps task failures). */
+    static RuntimeException inputError(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof IllegalArgumentException || c instanceof IllegalStateException) {
+                return (RuntimeException) c;
+            }
+        }
+        return null;
+    }
+}

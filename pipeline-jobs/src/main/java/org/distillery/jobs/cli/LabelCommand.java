@@ -1,0 +1,35 @@
+package org.distillery.jobs.cli;
+
+import java.util.concurrent.Callable;
+import org.distillery.jobs.label.LabelConfig;
+import org.distillery.jobs.label.LabelJob;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "label", mixinStandardHelpOptions = true,
+        description = "Run a frozen teacher over a transfer set; write raw logits and softmax(logits/T) as Parquet.")
+final class LabelCommand implements Callable<Integer> {
+    @Option(names = "--transfer", required = true, paramLabel = "DIR", description = "Published transfer set.")
+    String transfer;
+    @Option(names = "--teacher", required = true, paramLabel = "PATH",
+            description = "Published teacher directory, or a DL4J model zip.")
+    String teacher;
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (must not exist).")
+    String out;
+    @Option(names = {"-T", "--temperature"}, defaultValue = "" + LabelConfig.DEFAULT_TEMPERATURE,
+            description = "Temperature of the stored soft column (default: ${DEFAULT-VALUE}).")
+    double temperature;
+    @Option(names = "--batch-size", defaultValue = "" + LabelConfig.DEFAULT_BATCH,
+            description = "Rows per inference call (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+    @Mixin
+    SparkOptions spark;
+
+    @Override
+    public Integer call() {
+        LabelConfig config = new LabelConfig(transfer, teacher, out, temperature, batchSize);
+        System.out.println(new LabelJob(spark.session("label")).run(config).summaryJson());
+        return 0;
+    }
+}

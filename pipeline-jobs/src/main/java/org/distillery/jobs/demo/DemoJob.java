@@ -1,0 +1,127 @@
+package org.distillery.jobs.demo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.apache.spark.sql.SparkSession;
+import org.distillery.jobs.common.Storage;
+import org.distillery.jobs.evaluate.EvaluateConfig;
+import org.distillery.jobs.evaluate.EvaluateJob;
+import org.distillery.jobs.ingest.IngestConfig;
+import org.distillery.jobs.ingest.IngestJob;
+import org.distillery.jobs.label.LabelConfig;
+import org.distillery.jobs.label.LabelJob;
+import org.distillery.jobs.train.Objective;
+import org.distillery.jobs.train.TrainConfig;
+import org.distillery.jobs.train.TrainJob;
+import org.distillery.model.schema.Manifest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The whole chain in one Spark application: ingest -> teacher -> label -> baseline, pseudo-label and KD students ->
+ * evaluate. Each step publishes its own output under {@code out}; a rerun reuses every step already published with the
+ * same config (and refuses one published with a different config), so a retry resumes instead of starting over.
+ */
+public final class DemoJob {
+    private static final Logger LOG = LoggerFactory.getLogger(DemoJob.class);
+    private final SparkSession spark;
+
+    public DemoJob(SparkSession spark) {
+        this.spark = spark;
+    }
+
+    /** The evaluation result and each stage's wall seconds (0 for a reused stage). */
+    public record Result(EvaluateJob.Result evaluation, Map<String, Double> stageSeconds, String reportPath) {
+    }
+
+    public Result run(DemoConfig c) {
+        String o = c.out();
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        IngestConfig ingest = new IngestConfig(c.source(), o + "/data", c.validation(), c.seed());
+        stage(seconds, "ingest", o + "/data/test", ingest, () -> new IngestJob(spark).run(ingest));
+        String train = o + "/data/train";
+        String validation = o + "/data/validation";
+
+        TrainConfig teacher = new TrainConfig(Objective.HARD, null, train, validation, o + "/models/teacher",
+                c.teacherArch(), c.teacherDropout(), c.teacherEpochs(), c.teacherEpochs(), 1e-3, List.of(), List.of(),
+                false, null, c.seed(), c.workers(), c.teacherBatch(), c.averagingFrequency());
+        stage(seconds, "teacher", teacher.out(), teacher, () -> new TrainJob(spark).run(teacher));
+
+        LabelConfig label = new LabelConfig(train, teacher.out(), o + "/soft-targets/train", c.labelTemperature(),
+                LabelConfig.DEFAULT_BATCH);
+        stage(seconds, "label", label.out(), label, () -> new LabelJob(spark).run(label));
+
+        TrainConfig baseline = student(c, Objective.HARD, null, train, validation, "baseline", List.of(), List.of());
+        stage(seconds, "baseline", baseline.out(), baseline, () -> new TrainJob(spark).run(baseline));
+        TrainConfig pseudo = student(c, Objective.PSEUDO_LABEL, label.out(), null, validation, "pseudo_label",
+                List.of(), List.of());
+        stage(seconds, "pseudo_label", pseudo.out(), pseudo, () -> new TrainJob(spark).run(pseudo));
+        TrainConfig kd = student(c, Objective.KD, label.out(), null, validation, "kd", c.temperatures(), c.alphas());
+        stage(seconds, "student", kd.out(), kd, () -> new TrainJob(spark).run(kd));
+
+        Map<String, String> models = new LinkedHashMap<>();
+        models.put("baseline", baseline.out());
+        models.put("pseudo_label", pseudo.out());
+        models.put("student", kd.out());
+        EvaluateConfig eval = new EvaluateConfig(o + "/data/test", teacher.out(), models, o + "/evaluation", 200);
+        Storage storage = Storage.of(spark);
+        if (storage.exists(eval.out())) {
+            storage.delete(eval.out()); // cheap to redo, and it must reflect the models above
+        }
+        long t0 = System.nanoTime();
+        EvaluateJob.Result result = new EvaluateJob(spark).run(eval);
+        seconds.put("evaluate", (System.nanoTime() - t0) / 1e9);
+
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("models", result.models());
+        report.put("stage_seconds", seconds);
+        report.put("evaluation", result.job().path());
+        String reportPath = o + "/" + EvaluateJob.REPORT;
+        String tmp = o + "/." + EvaluateJob.REPORT + ".tmp";
+        storage.writeText(tmp, toJson(report));
+        if (storage.exists(reportPath)) {
+            storage.delete(reportPath);
+        }
+        storage.rename(tmp, reportPath);
+        return new Result(result, seconds, storage.qualify(reportPath));
+    }
+
+    private static TrainConfig student(DemoConfig c, Objective objective, String softTargets, String transfer,
+                                       String validation, String name, List<Double> ts, List<Double> alphas) {
+        return new TrainConfig(objective, softTargets, transfer, validation, c.out() + "/students/" + name,
+                c.studentArch(), 0, c.studentEpochs(), 5, 1e-3, ts, alphas, true, c.labelled(), c.seed(),
+                c.workers(), c.studentBatch(), c.averagingFrequency());
+    }
+
+    /** Runs a step unless its output is already published with the same config. */
+    private void stage(Map<String, Double> seconds, String name, String marker, Object config, Supplier<?> step) {
+        Storage storage = Storage.of(spark);
+        if (storage.exists(marker)) {
+            Manifest m = storage.publishedManifest(marker);
+            JsonNode want = Manifest.mapper().valueToTree(config);
+            if (!want.equals(m.config())) {
+                throw new IllegalArgumentException("output " + marker + " exists with a different config (manifest "
+                        + m.id() + "); use another --out or remove it");
+            }
+            LOG.info("{}: reusing published {} (manifest {})", name, marker, m.id());
+            seconds.put(name, 0.0);
+            return;
+        }
+        LOG.info("{}: starting", name);
+        long t0 = System.nanoTime();
+        step.get();
+        seconds.put(name, (System.nanoTime() - t0) / 1e9);
+        LOG.info("{}: done in {} s", name, String.format("%.1f", seconds.get(name)));
+    }
+
+    private static String toJson(Object o) {
+        try {
+            return Manifest.mapper().writeValueAsString(o);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

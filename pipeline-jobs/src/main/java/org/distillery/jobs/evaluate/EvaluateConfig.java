@@ -1,0 +1,37 @@
+package org.distillery.jobs.evaluate;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Validated configuration of the evaluate job.
+ *
+ * @param test         published test split (never used for any training choice)
+ * @param teacher      published teacher directory or DL4J zip: the reference for agreement and KL
+ * @param models       models to score, by name (e.g. baseline, pseudo_label, student), in report order
+ * @param out          output directory for report.json
+ * @param latencyRuns  single-example inference calls timed per model (after as many warm-up calls)
+ */
+public record EvaluateConfig(String test, String teacher, Map<String, String> models, String out, int latencyRuns) {
+    public EvaluateConfig {
+        if (test == null || test.isBlank() || teacher == null || teacher.isBlank()) {
+            throw new IllegalArgumentException("--test and --teacher must be set, got test='" + test + "', teacher='"
+                    + teacher + "'");
+        }
+        if (out == null || out.isBlank()) {
+            throw new IllegalArgumentException("output directory must be set, got '" + out + "'");
+        }
+        models = models == null ? Map.of() : new LinkedHashMap<>(models);
+        if (models.containsKey("teacher")) {
+            throw new IllegalArgumentException("model name 'teacher' is reserved for --teacher");
+        }
+        for (String name : models.keySet()) {
+            if (!name.matches("[A-Za-z0-9_\\-]+")) {
+                throw new IllegalArgumentException("model names are letters, digits, '_' and '-', got '" + name + "'");
+            }
+        }
+        if (latencyRuns < 1) {
+            throw new IllegalArgumentException("latency runs must be >= 1, got " + latencyRuns);
+        }
+    }
+}

@@ -1,0 +1,129 @@
+package org.distillery.jobs.evaluate;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.distillery.jobs.common.JobResult;
+import org.distillery.jobs.common.LabelledSet;
+import org.distillery.jobs.common.ModelArtifact;
+import org.distillery.jobs.common.Scoring;
+import org.distillery.jobs.common.StagedOutput;
+import org.distillery.jobs.common.Storage;
+import org.distillery.jobs.common.TransferTables;
+import org.distillery.jobs.common.Versions;
+import org.distillery.model.nn.LogitModel;
+import org.distillery.model.nn.Models;
+import org.distillery.model.schema.Manifest;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Scores the teacher and each model on the test split: accuracy (overall and per class), top-1 agreement with the
+ * teacher, mean KL(teacher || model), calibration (ECE), parameter count, model bytes and single-example latency.
+ * Publishes {@code report.json} and prints a table.
+ */
+public final class EvaluateJob {
+    private static final Logger LOG = LoggerFactory.getLogger(EvaluateJob.class);
+    public static final String REPORT = "report.json";
+    private final SparkSession spark;
+
+    public EvaluateJob(SparkSession spark) {
+        this.spark = spark;
+    }
+
+    /** The published result and the report as written. */
+    public record Result(JobResult job, Map<String, Map<String, Object>> models, String table) {
+    }
+
+    public Result run(EvaluateConfig config) {
+        long start = System.nanoTime();
+        Storage storage = Storage.of(spark);
+        StagedOutput.failIfExists(storage, config.out());
+        TransferTables.Transfer testSplit = TransferTables.readTransfer(spark, config.test());
+        LabelledSet test = LabelledSet.collect(testSplit);
+        Map<String, ModelArtifact> artifacts = new LinkedHashMap<>();
+        artifacts.put("teacher", ModelArtifact.read(storage, config.teacher()));
+        config.models().forEach((name, path) -> artifacts.put(name, ModelArtifact.read(storage, path)));
+
+        float[][] teacherLogits = null;
+        Map<String, Map<String, Object>> report = new LinkedHashMap<>();
+        Map<String, Manifest.Input> inputs = new LinkedHashMap<>();
+        inputs.put("test", new Manifest.Input(testSplit.path(), testSplit.manifest().id()));
+        for (Map.Entry<String, ModelArtifact> e : artifacts.entrySet()) {
+            ModelArtifact artifact = e.getValue();
+            LogitModel model = new LogitModel(artifact.network());
+            if (model.inputs() != testSplit.featureCount() || model.classes() != testSplit.classes()) {
+                throw new IllegalArgumentException("model " + e.getKey() + " maps " + model.inputs() + " features to "
+                        + model.classes() + " classes, the test split has " + testSplit.featureCount() + " and "
+                        + testSplit.classes() + ": " + artifact.path());
+            }
+            float[][] logits = Scoring.logits(model, test.features());
+            if (teacherLogits == null) {
+                teacherLogits = logits;
+            }
+            report.put(e.getKey(), entry(artifact, model, logits, teacherLogits, test, testSplit.classes(),
+                    config.latencyRuns()));
+            inputs.put(e.getKey(), artifact.asInput());
+            LOG.info("scored {}: accuracy {}", e.getKey(), report.get(e.getKey()).get("accuracy"));
+        }
+        String table = Report.table(report);
+        try (StagedOutput out = StagedOutput.begin(storage, config.out())) {
+            String json = toJson(Map.of("test", testSplit.path(), "test_rows", test.size(), "models", report));
+            storage.writeText(out.path(REPORT), json);
+            Manifest manifest = Manifest.sealed("evaluate", config, inputs,
+                    Manifest.facts("rows", test.size(), "models", report.keySet().stream().toList()),
+                    Versions.current(), java.time.Instant.now().toString());
+            out.publish(manifest);
+            return new Result(new JobResult("evaluate", out.target(), manifest.id(), test.size(),
+                    (System.nanoTime() - start) / 1e9), report, table);
+        }
+    }
+
+    private static Map<String, Object> entry(ModelArtifact artifact, LogitModel model, float[][] logits,
+                                             float[][] teacher, LabelledSet test, int classes, int latencyRuns) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("accuracy", Metrics.accuracy(logits, test.labels()));
+        m.put("agreement_with_teacher", Metrics.agreement(logits, teacher));
+        m.put("mean_kl_from_teacher", Metrics.meanKl(logits, teacher));
+        m.put("ece", Metrics.ece(logits, test.labels()));
+        m.put("params", model.network().numParams());
+        m.put("model_bytes", (long) Models.toBytes(model.network(), false).length);
+        m.put("latency_ms_p50", latencyMillis(model.network(), test.features(), latencyRuns));
+        m.put("per_class_accuracy", Metrics.perClassAccuracy(logits, test.labels(), classes));
+        if (artifact.manifest() != null) {
+            Map<String, Object> f = artifact.manifest().facts();
+            for (String k : new String[] {"objective", "temperature", "alpha", "architecture", "labelledRows", "rows"}) {
+                if (f.containsKey(k)) {
+                    m.put(k, f.get(k));
+                }
+            }
+        }
+        m.put("sha256", artifact.sha256());
+        return m;
+    }
+
+    /** Median wall time of one single-example forward pass, after the same number of warm-up calls. */
+    private static double latencyMillis(MultiLayerNetwork net, INDArray features, int runs) {
+        long[] nanos = new long[runs];
+        for (int i = 0; i < 2 * runs; i++) {
+            INDArray row = features.getRow(i % features.size(0), true);
+            long t0 = System.nanoTime();
+            net.output(row, false);
+            if (i >= runs) {
+                nanos[i - runs] = System.nanoTime() - t0;
+            }
+        }
+        return Metrics.median(nanos) / 1e6;
+    }
+
+    static String toJson(Object o) {
+        try {
+            return Manifest.mapper().writeValueAsString(o);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package org.distillery.jobs.evaluate;
+
+import java.util.Arrays;
+import org.distillery.model.loss.SoftTargets;
+
+/** What evaluation measures of one model's logits on the test split, against labels and the teacher's logits. */
+final class Metrics {
+    static final int ECE_BINS = 15;
+
+    private Metrics() {
+    }
+
+    static double accuracy(float[][] logits, int[] labels) {
+        int ok = 0;
+        for (int i = 0; i < labels.length; i++) {
+            ok += SoftTargets.argmax(logits[i]) == labels[i] ? 1 : 0;
+        }
+        return (double) ok / labels.length;
+    }
+
+    static double[] perClassAccuracy(float[][] logits, int[] labels, int classes) {
+        double[] ok = new double[classes];
+        double[] n = new double[classes];
+        for (int i = 0; i < labels.length; i++) {
+            n[labels[i]]++;
+            ok[labels[i]] += SoftTargets.argmax(logits[i]) == labels[i] ? 1 : 0;
+        }
+        double[] acc = new double[classes];
+        for (int c = 0; c < classes; c++) {
+            acc[c] = n[c] == 0 ? Double.NaN : ok[c] / n[c];
+        }
+        return acc;
+    }
+
+    /** Fraction of rows where the model's top-1 class equals the teacher's. */
+    static double agreement(float[][] model, float[][] teacher) {
+        int same = 0;
+        for (int i = 0; i < model.length; i++) {
+            same += SoftTargets.argmax(model[i]) == SoftTargets.argmax(teacher[i]) ? 1 : 0;
+        }
+        return (double) same / model.length;
+    }
+
+    /** Mean KL(p_teacher || p_model) at T = 1, in nats. */
+    static double meanKl(float[][] model, float[][] teacher) {
+        double sum = 0;
+        for (int i = 0; i < model.length; i++) {
+            sum += SoftTargets.kl(SoftTargets.soften(teacher[i], 1), SoftTargets.soften(model[i], 1));
+        }
+        return sum / model.length;
+    }
+
+    /** Expected calibration error of the top-1 confidence over {@value #ECE_BINS} equal-width bins. */
+    static double ece(float[][] logits, int[] labels) {
+        double[] conf = new double[ECE_BINS];
+        double[] hits = new double[ECE_BINS];
+        int[] n = new int[ECE_BINS];
+        for (int i = 0; i < labels.length; i++) {
+            float[] p = SoftTargets.soften(logits[i], 1);
+            int top = SoftTargets.argmax(p);
+            int bin = Math.min(ECE_BINS - 1, (int) (p[top] * ECE_BINS));
+            conf[bin] += p[top];
+            hits[bin] += top == labels[i] ? 1 : 0;
+            n[bin]++;
+        }
+        double ece = 0;
+        for (int b = 0; b < ECE_BINS; b++) {
+            if (n[b] > 0) {
+                ece += Math.abs(hits[b] - conf[b]) / labels.length;
+            }
+        }
+        return ece;
+    }
+
+    static double median(long[] nanos) {
+        long[] s = nanos.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2.0;
+    }
+}

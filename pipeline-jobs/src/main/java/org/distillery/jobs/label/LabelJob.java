@@ -1,0 +1,78 @@
+package org.distillery.jobs.label;
+
+import java.util.Map;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.distillery.jobs.common.JobResult;
+import org.distillery.jobs.common.ModelArtifact;
+import org.distillery.jobs.common.StagedOutput;
+import org.distillery.jobs.common.Storage;
+import org.distillery.jobs.common.TransferTables;
+import org.distillery.jobs.common.Versions;
+import org.distillery.model.nn.LogitModel;
+import org.distillery.model.schema.Manifest;
+import org.distillery.model.schema.SoftTargetSchema;
+import org.distillery.model.schema.TransferSchema;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Labels a transfer set with a frozen teacher: raw logits and softmax(logits / T) per row, written as Parquet and
+ * published with a manifest that names the teacher by SHA-256 and chains to the transfer set's manifest.
+ */
+public final class LabelJob {
+    private static final Logger LOG = LoggerFactory.getLogger(LabelJob.class);
+    private final SparkSession spark;
+
+    public LabelJob(SparkSession spark) {
+        this.spark = spark;
+    }
+
+    public JobResult run(LabelConfig config) {
+        long start = System.nanoTime();
+        Storage storage = Storage.of(spark);
+        StagedOutput.failIfExists(storage, config.out());
+        TransferTables.Transfer transfer = TransferTables.readTransfer(spark, config.transfer());
+        if (transfer.manifest().number("rows") == 0) {
+            throw new IllegalArgumentException("transfer set is empty (0 rows): " + config.transfer());
+        }
+        ModelArtifact teacher = ModelArtifact.read(storage, config.teacher());
+        LogitModel model = new LogitModel(teacher.network());
+        if (model.inputs() != transfer.featureCount()) {
+            throw new IllegalArgumentException("teacher expects " + model.inputs() + " features but the transfer set has "
+                    + transfer.featureCount() + ": " + config.teacher());
+        }
+        LOG.info("labeling {} with teacher {} (sha256 {}), T={}", transfer.path(), teacher.zipPath(),
+                teacher.sha256(), config.temperature());
+
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Broadcast<byte[]> zip = jsc.broadcast(teacher.bytes());
+        JavaRDD<Row> labelled = transfer.rows()
+                .select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL)
+                .javaRDD()
+                .mapPartitions(new TeacherInference(teacher.sha256(), zip, transfer.featureCount(),
+                        config.temperature(), config.batchSize()));
+        try (StagedOutput out = StagedOutput.begin(storage, config.out())) {
+            TransferTables.write(spark.createDataFrame(labelled, TransferTables.SOFT_TARGETS), out.stagingDir());
+            long rows = TransferTables.countRows(spark, out.stagingDir());
+            Manifest manifest = Manifest.sealed("label", config,
+                    Map.of("transfer", new Manifest.Input(transfer.path(), transfer.manifest().id()),
+                            "teacher", teacher.asInput()),
+                    Manifest.facts("rows", rows, SoftTargetSchema.SCHEMA_VERSION, SoftTargetSchema.VERSION,
+                            SoftTargetSchema.TEMPERATURE, config.temperature(),
+                            SoftTargetSchema.CLASSES, model.classes(), "teacherSha256", teacher.sha256(),
+                            TransferSchema.FEATURE_COUNT, transfer.featureCount()),
+                    Versions.current(), java.time.Instant.now().toString());
+            out.publish(manifest);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            LOG.info("labelled {} rows in {} s ({} rows/s)", rows, String.format("%.1f", seconds),
+                    Math.round(rows / seconds));
+            return new JobResult("label", out.target(), manifest.id(), rows, seconds);
+        } finally {
+            zip.destroy();
+        }
+    }
+}

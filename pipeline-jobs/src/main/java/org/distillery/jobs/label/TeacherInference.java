@@ -1,0 +1,109 @@
+package org.distillery.jobs.label;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.distillery.jobs.common.TransferTables;
+import org.distillery.model.loss.SoftTargets;
+import org.distillery.model.nn.LogitModel;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Runs the frozen teacher over one partition of transfer rows (id, features, label) in batches and emits soft-target
+ * rows (id, label, logits, soft). Rows are validated in the same pass: feature width and finiteness in, finite logits
+ * out.
+ */
+final class TeacherInference implements FlatMapFunction<Iterator<Row>, Row> {
+    private static final long serialVersionUID = 1L;
+    private final String sha256;
+    private final Broadcast<byte[]> zip;
+    private final int featureCount;
+    private final double temperature;
+    private final int batchSize;
+
+    TeacherInference(String sha256, Broadcast<byte[]> zip, int featureCount, double temperature, int batchSize) {
+        this.sha256 = sha256;
+        this.zip = zip;
+        this.featureCount = featureCount;
+        this.temperature = temperature;
+        this.batchSize = batchSize;
+    }
+
+    @Override
+    public Iterator<Row> call(Iterator<Row> rows) {
+        return new Iterator<>() {
+            private Iterator<Row> batch = List.<Row>of().iterator();
+
+            @Override
+            public boolean hasNext() {
+                while (!batch.hasNext() && rows.hasNext()) {
+                    batch = label(take(rows)).iterator();
+                }
+                return batch.hasNext();
+            }
+
+            @Override
+            public Row next() {
+                if (!hasNext()) {
+                    throw new java.util.NoSuchElementException();
+                }
+                return batch.next();
+            }
+        };
+    }
+
+    private List<Row> take(Iterator<Row> rows) {
+        List<Row> batch = new ArrayList<>(batchSize);
+        while (rows.hasNext() && batch.size() < batchSize) {
+            batch.add(rows.next());
+        }
+        return batch;
+    }
+
+    private List<Row> label(List<Row> batch) {
+        int n = batch.size();
+        float[] x = new float[n * featureCount];
+        for (int i = 0; i < n; i++) {
+            float[] f = checkedFeatures(batch.get(i));
+            System.arraycopy(f, 0, x, i * featureCount, featureCount);
+        }
+        LogitModel teacher = TeacherCache.get(sha256, zip);
+        INDArray logits = teacher.logits(Nd4j.create(x, new long[] {n, featureCount}, DataType.FLOAT));
+        float[][] z = logits.castTo(DataType.FLOAT).toFloatMatrix();
+        List<Row> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Row in = batch.get(i);
+            for (float v : z[i]) {
+                if (!Float.isFinite(v)) {
+                    throw new IllegalStateException("teacher produced a non-finite logit (" + v + ") for id " + in.getLong(0));
+                }
+            }
+            out.add(RowFactory.create(in.getLong(0), in.isNullAt(2) ? null : in.getInt(2), z[i],
+                    SoftTargets.soften(z[i], temperature)));
+        }
+        return out;
+    }
+
+    private float[] checkedFeatures(Row row) {
+        if (row.isNullAt(1)) {
+            throw new IllegalArgumentException("features are null for id " + row.getLong(0));
+        }
+        float[] f = TransferTables.floats(row, 1);
+        if (f.length != featureCount) {
+            throw new IllegalArgumentException("feature length " + f.length + " != " + featureCount + " for id "
+                    + row.getLong(0));
+        }
+        for (float v : f) {
+            if (!Float.isFinite(v)) {
+                throw new IllegalArgumentException("non-finite feature value " + v + " for id " + row.getLong(0));
+            }
+        }
+        return f;
+    }
+}

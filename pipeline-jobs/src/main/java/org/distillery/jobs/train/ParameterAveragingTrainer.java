@@ -1,0 +1,105 @@
+package org.distillery.jobs.train;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.rdd.PartitionPruningRDD;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.spark.api.RDDTrainingApproach;
+import org.deeplearning4j.spark.api.Repartition;
+import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.nd4j.linalg.dataset.DataSet;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * Synchronous parameter averaging with DL4J's {@link ParameterAveragingTrainingMaster}: each worker fits up to
+ * {@code averagingFrequency} minibatches from the broadcast parameters and updater state, then both are averaged.
+ *
+ * <p>DL4J splits an epoch into rounds with a random split that scans the whole RDD once per round, so an epoch of R
+ * rounds reads the data R times. Here the data arrives already cut into rounds (one partition per worker per round,
+ * {@link TrainerSettings#partitionsFor}) and each round is handed to the master as a partition-pruned RDD: the master
+ * sees one split, needs no repartition, and every round reads only its own minibatches. Round order is reshuffled each
+ * epoch from the seed.
+ */
+final class ParameterAveragingTrainer implements DistributedTrainer {
+    private final SparkDl4jMultiLayer spark;
+    private final TrainerSettings settings;
+
+    ParameterAveragingTrainer(JavaSparkContext sc, MultiLayerNetwork net, TrainerSettings settings) {
+        this.settings = settings;
+        ParameterAveragingTrainingMaster master = new ParameterAveragingTrainingMaster.Builder(
+                settings.workers(), settings.batchSize())
+                .batchSizePerWorker(settings.batchSize())
+                .averagingFrequency(settings.averagingFrequency())
+                .workerPrefetchNumBatches(settings.prefetch())
+                .saveUpdater(true)
+                .rddTrainingApproach(RDDTrainingApproach.Direct)
+                .repartionData(Repartition.NumPartitionsWorkersDiffers)
+                .storageLevel(null) // the data path persists the minibatches once; rounds are views of them
+                .rngSeed(settings.seed())
+                .build();
+        this.spark = new SparkDl4jMultiLayer(sc, net, master);
+    }
+
+    @Override
+    public void fitEpoch(JavaRDD<DataSet> minibatches, int epoch) {
+        int partitions = minibatches.getNumPartitions();
+        if (partitions % settings.workers() != 0) {
+            throw new IllegalStateException("minibatch partitions (" + partitions + ") must be a multiple of workers ("
+                    + settings.workers() + ")");
+        }
+        List<Integer> rounds = new ArrayList<>();
+        for (int r = 0; r < partitions / settings.workers(); r++) {
+            rounds.add(r);
+        }
+        Collections.shuffle(rounds, new Random(settings.seed() * 31 + epoch));
+        for (int round : rounds) {
+            spark.fit(round(minibatches, round));
+        }
+    }
+
+    /** The partitions of one round, as an RDD of their own. */
+    JavaRDD<DataSet> round(JavaRDD<DataSet> minibatches, int round) {
+        return new JavaRDD<>(PartitionPruningRDD.create(minibatches.rdd(), new InRound(round, settings.workers())),
+                minibatches.classTag());
+    }
+
+    @Override
+    public MultiLayerNetwork network() {
+        return spark.getNetwork();
+    }
+
+    @Override
+    public double lastScore() {
+        return spark.getScore();
+    }
+
+    @Override
+    public String describe() {
+        return "ParameterAveragingTrainingMaster(workers=" + settings.workers() + ", batchSizePerWorker="
+                + settings.batchSize() + ", averagingFrequency=" + settings.averagingFrequency() + ", prefetch="
+                + settings.prefetch() + ", approach=Direct, rounds fed as pruned partitions)";
+    }
+
+    /** Partition filter of one round (serialisable: it travels with the RDD). */
+    private static final class InRound extends AbstractFunction1<Object, Object> implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final int round;
+        private final int workers;
+
+        InRound(int round, int workers) {
+            this.round = round;
+            this.workers = workers;
+        }
+
+        @Override
+        public Object apply(Object partition) {
+            return (Integer) partition / workers == round;
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package org.distillery.jobs.train;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.sql.Row;
+import org.distillery.jobs.common.TransferTables;
+import org.distillery.model.data.Batches;
+import org.distillery.model.loss.SoftTargets;
+import org.nd4j.linalg.dataset.DataSet;
+
+/**
+ * Rows (features, teacher logits, label) of one partition to minibatches in distillery's target layout. The objective
+ * decides the targets: kd keeps softmax(logits / T) and the hard label where there is one; pseudo_label replaces a
+ * missing label by the teacher's argmax; hard uses the label alone.
+ */
+final class ToMinibatches implements FlatMapFunction<Iterator<Row>, DataSet> {
+    private static final long serialVersionUID = 1L;
+    private final Objective objective;
+    private final int classes;
+    private final double temperature;
+    private final int batchSize;
+
+    ToMinibatches(Objective objective, int classes, double temperature, int batchSize) {
+        this.objective = objective;
+        this.classes = classes;
+        this.temperature = temperature;
+        this.batchSize = batchSize;
+    }
+
+    @Override
+    public Iterator<DataSet> call(Iterator<Row> rows) {
+        List<DataSet> out = new ArrayList<>();
+        List<Batches.Example> batch = new ArrayList<>(batchSize);
+        while (rows.hasNext()) {
+            batch.add(example(rows.next()));
+            if (batch.size() == batchSize) {
+                out.add(Batches.toDataSet(batch, classes, temperature));
+                batch.clear();
+            }
+        }
+        if (!batch.isEmpty()) {
+            out.add(Batches.toDataSet(batch, classes, temperature));
+        }
+        return out.iterator();
+    }
+
+    private Batches.Example example(Row row) {
+        float[] features = TransferTables.floats(row, 0);
+        for (float v : features) {
+            if (!Float.isFinite(v)) {
+                throw new IllegalArgumentException("non-finite feature value " + v + " in a training row");
+            }
+        }
+        float[] logits = row.isNullAt(1) ? null : TransferTables.floats(row, 1);
+        int label = row.isNullAt(2) ? -1 : row.getInt(2);
+        return switch (objective) {
+            case KD -> new Batches.Example(features, logits, label);
+            case HARD -> new Batches.Example(features, null, label);
+            case PSEUDO_LABEL -> new Batches.Example(features, null, label >= 0 ? label : SoftTargets.argmax(logits));
+        };
+    }
+}

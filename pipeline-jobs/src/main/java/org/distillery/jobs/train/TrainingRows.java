@@ -1,0 +1,127 @@
+package org.distillery.jobs.train;
+
+import static org.apache.spark.sql.functions.col;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.storage.StorageLevel;
+import org.distillery.jobs.common.TransferTables;
+import org.distillery.model.data.Stratified;
+import org.distillery.model.schema.TransferSchema;
+import org.nd4j.linalg.dataset.DataSet;
+
+/**
+ * The training rows of one run: transfer features joined with the teacher's raw logits (when the objective has a
+ * teacher) and hard labels kept only for the selected labelled rows. Rows stay on the executors; only the ids of the
+ * labelled selection reach the driver.
+ */
+final class TrainingRows {
+    static final String LOGITS = "teacher_logits";
+    private final Dataset<Row> rows;
+    private final long count;
+    private final long labelledCount;
+
+    private TrainingRows(Dataset<Row> rows, long count, long labelledCount) {
+        this.rows = rows;
+        this.count = count;
+        this.labelledCount = labelledCount;
+    }
+
+    static TrainingRows build(SparkSession spark, TransferTables.Transfer transfer, TransferTables.SoftTargets soft,
+                              Integer labelled, long seed, Objective objective) {
+        Dataset<Row> base = transfer.rows().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL);
+        if (labelled != null) {
+            base = keepLabels(spark, base, selectLabelled(spark, base, labelled, seed, transfer.classes()));
+        }
+        if (soft != null) {
+            Dataset<Row> logits = soft.rows().select(col("id").as("sid"), col("logits").as(LOGITS));
+            base = base.join(logits, base.col(TransferSchema.ID).equalTo(logits.col("sid")), "left").drop("sid");
+        } else {
+            base = base.withColumn(LOGITS, functions.lit(null).cast(DataTypes.createArrayType(DataTypes.FloatType)));
+        }
+        if (objective == Objective.HARD) {
+            base = base.filter(col(TransferSchema.LABEL).isNotNull());
+        }
+        Row counts = base.agg(functions.count(functions.lit(1)), functions.count(col(TransferSchema.LABEL)),
+                functions.count(col(LOGITS))).first();
+        long n = counts.getLong(0);
+        if (soft != null && counts.getLong(2) != n) {
+            throw new IllegalArgumentException((n - counts.getLong(2)) + " of " + n + " transfer rows have no soft target in "
+                    + soft.path() + " (labelled from another transfer set?)");
+        }
+        if (n == 0) {
+            throw new IllegalArgumentException("no training rows for objective " + objective.id() + " in " + transfer.path());
+        }
+        return new TrainingRows(base, n, counts.getLong(1));
+    }
+
+    /** Ids of {@code n} labelled rows, stratified by class and ranked by a seeded hash of the id. */
+    private static Set<Long> selectLabelled(SparkSession spark, Dataset<Row> rows, int n, long seed, int classes) {
+        Dataset<Row> labelled = rows.filter(col(TransferSchema.LABEL).isNotNull())
+                .select(TransferSchema.ID, TransferSchema.LABEL);
+        long[] counts = new long[classes];
+        for (Row r : labelled.groupBy(TransferSchema.LABEL).count().collectAsList()) {
+            counts[r.getInt(0)] = r.getLong(1);
+        }
+        long[] quota = Stratified.quotas(counts, Math.min(n, java.util.Arrays.stream(counts).sum()));
+        spark.udf().register("distillery_rank", (Long id) -> Stratified.rank(seed, id), DataTypes.LongType);
+        Object[] quotaMap = new Object[2 * classes];
+        for (int c = 0; c < classes; c++) {
+            quotaMap[2 * c] = functions.lit(c);
+            quotaMap[2 * c + 1] = functions.lit(quota[c]);
+        }
+        Dataset<Row> chosen = labelled
+                .withColumn("rank", functions.call_udf("distillery_rank", col(TransferSchema.ID)))
+                .withColumn("rn", functions.row_number().over(Window.partitionBy(TransferSchema.LABEL).orderBy("rank")))
+                .filter(col("rn").leq(functions.element_at(functions.map(
+                        java.util.Arrays.stream(quotaMap).map(o -> (org.apache.spark.sql.Column) o)
+                                .toArray(org.apache.spark.sql.Column[]::new)), col(TransferSchema.LABEL))));
+        Set<Long> ids = new HashSet<>();
+        for (Row r : chosen.select(TransferSchema.ID).collectAsList()) {
+            ids.add(r.getLong(0));
+        }
+        return ids;
+    }
+
+    private static Dataset<Row> keepLabels(SparkSession spark, Dataset<Row> rows, Set<Long> keep) {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Broadcast<Set<Long>> ids = jsc.broadcast(keep);
+        spark.udf().register("distillery_keep", (Long id) -> ids.value().contains(id), DataTypes.BooleanType);
+        return rows.withColumn(TransferSchema.LABEL, functions.when(
+                functions.call_udf("distillery_keep", col(TransferSchema.ID)), col(TransferSchema.LABEL)));
+    }
+
+    long count() {
+        return count;
+    }
+
+    long labelledCount() {
+        return labelledCount;
+    }
+
+    /**
+     * Minibatches for one temperature, built on the executors and persisted once, partitioned into averaging rounds
+     * ({@link TrainerSettings#partitionsFor}) so that the trainer never shuffles them.
+     */
+    JavaRDD<DataSet> minibatches(Objective objective, int classes, double temperature, TrainerSettings settings) {
+        return rows.select(TransferSchema.FEATURES, LOGITS, TransferSchema.LABEL)
+                .repartition(settings.partitionsFor(count))
+                .javaRDD()
+                .mapPartitions(new ToMinibatches(objective, classes, temperature, settings.batchSize()))
+                .persist(StorageLevel.MEMORY_AND_DISK_SER());
+    }
+
+    List<Row> sample(int n) {
+        return rows.limit(n).collectAsList();
+    }
+}
