@@ -98,10 +98,19 @@ public final class DemoJob {
 
     /** Runs a step unless its output is already published with the same config. */
     private void stage(Map<String, Double> seconds, String name, String marker, Object config, Supplier<?> step) {
+        try {
+            runOrReuse(seconds, name, marker, config, step);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void runOrReuse(Map<String, Double> seconds, String name, String marker, Object config, Supplier<?> step)
+            throws com.fasterxml.jackson.core.JsonProcessingException {
         Storage storage = Storage.of(spark);
         if (storage.exists(marker)) {
             Manifest m = storage.publishedManifest(marker);
-            JsonNode want = Manifest.mapper().valueToTree(config);
+            JsonNode want = Manifest.mapper().readTree(toJson(config)); // as read back: numbers parse to their JSON kind
             if (!want.equals(m.config())) {
                 throw new IllegalArgumentException("output " + marker + " exists with a different config (manifest "
                         + m.id() + "); use another --out or remove it");

@@ -45,7 +45,8 @@ final class Metrics {
     static double meanKl(float[][] model, float[][] teacher) {
         double sum = 0;
         for (int i = 0; i < model.length; i++) {
-            sum += SoftTargets.kl(SoftTargets.soften(teacher[i], 1), SoftTargets.soften(model[i], 1));
+            // rounding can make KL of (near-)identical distributions a hair negative; it is >= 0 by definition
+            sum += Math.max(0, SoftTargets.kl(SoftTargets.soften(teacher[i], 1), SoftTargets.soften(model[i], 1)));
         }
         return sum / model.length;
     }

@@ -1,0 +1,109 @@
+package org.distillery.jobs;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.distillery.jobs.common.StagedOutput;
+import org.distillery.jobs.common.Storage;
+import org.distillery.jobs.common.TransferTables;
+import org.distillery.model.loss.DistillationLoss;
+import org.distillery.model.nn.Architecture;
+import org.distillery.model.nn.Models;
+import org.distillery.model.schema.Manifest;
+import org.distillery.model.schema.TransferSchema;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Tiny seeded data made in code: transfer sets of class-dependent blobs in [0, 1] (learnable in a few epochs) and
+ * small teachers, published the way the jobs publish them.
+ */
+public final class Fixtures {
+    public static final int FEATURES = 16;
+    public static final int CLASSES = 4;
+
+    private Fixtures() {
+    }
+
+    /** Row features: a per-class prototype plus noise, clipped to [0, 1]. */
+    public static float[][] features(int n, int[] labels, long seed) {
+        Random protoRng = new Random(1234);
+        float[][] proto = new float[CLASSES][FEATURES];
+        for (float[] p : proto) {
+            for (int j = 0; j < FEATURES; j++) {
+                p[j] = protoRng.nextFloat();
+            }
+        }
+        Random rng = new Random(seed);
+        float[][] x = new float[n][FEATURES];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < FEATURES; j++) {
+                x[i][j] = Math.min(1f, Math.max(0f, proto[labels[i]][j] + 0.25f * (float) rng.nextGaussian()));
+            }
+        }
+        return x;
+    }
+
+    public static int[] labels(int n, long seed) {
+        Random rng = new Random(seed);
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) {
+            y[i] = rng.nextInt(CLASSES);
+        }
+        return y;
+    }
+
+    /** Publishes a transfer set of {@code n} rows at {@code path}; ids start at {@code firstId}. */
+    public static String transferSet(SparkSession spark, String path, int n, long seed, long firstId) {
+        int[] y = labels(n, seed);
+        float[][] x = features(n, y, seed + 1);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            rows.add(RowFactory.create(firstId + i, x[i], y[i]));
+        }
+        return publishTransfer(spark, path, rows, FEATURES);
+    }
+
+    /** Publishes arbitrary transfer rows (id, features, label) with a manifest declaring {@code featureCount}. */
+    public static String publishTransfer(SparkSession spark, String path, List<Row> rows, int featureCount) {
+        Storage storage = Storage.of(spark);
+        try (StagedOutput out = StagedOutput.begin(storage, path)) {
+            TransferTables.write(spark.createDataFrame(rows, TransferTables.SCHEMA).repartition(3), out.stagingDir());
+            out.publish(Manifest.sealed("ingest", Map.of("fixture", path), Map.of(),
+                    Manifest.facts("rows", rows.size(), TransferSchema.FEATURE_COUNT, featureCount,
+                            TransferSchema.CLASSES, CLASSES, TransferSchema.SCHEMA_VERSION, TransferSchema.VERSION),
+                    Map.of(), null));
+            return out.target();
+        }
+    }
+
+    /** A small teacher fitted locally for a few passes on the fixture distribution, saved as a bare DL4J zip. */
+    public static MultiLayerNetwork teacher(long seed, int epochs) {
+        MultiLayerNetwork net = new Architecture(List.of(32), 0).build(FEATURES, CLASSES,
+                DistillationLoss.hardLabelsOnly(), 0.01, seed);
+        int n = 256;
+        int[] y = labels(n, seed);
+        float[][] x = features(n, y, seed + 1);
+        float[] targets = new float[n * 2 * CLASSES];
+        for (int i = 0; i < n; i++) {
+            targets[i * 2 * CLASSES + CLASSES + y[i]] = 1f;
+        }
+        DataSet ds = new DataSet(Nd4j.create(x).castTo(DataType.FLOAT),
+                Nd4j.create(targets, new long[] {n, 2 * CLASSES}, DataType.FLOAT));
+        for (int e = 0; e < epochs; e++) {
+            net.fit(ds);
+        }
+        return net;
+    }
+
+    public static String saveZip(SparkSession spark, MultiLayerNetwork net, String path) {
+        Storage.of(spark).writeBytes(path, Models.toBytes(net, false));
+        return path;
+    }
+}

@@ -1,0 +1,59 @@
+package org.distillery.jobs.demo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.distillery.jobs.IdxFixtures;
+import org.distillery.jobs.SparkTestBase;
+import org.distillery.jobs.common.Storage;
+import org.distillery.model.schema.Manifest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The whole chain on tiny IDX files: every stage publishes, the report names every model, a rerun resumes. */
+class DemoJobTest extends SparkTestBase {
+    @TempDir
+    Path dir;
+
+    private DemoConfig config(Path source, int labelled) {
+        return new DemoConfig(dir.resolve("run").toString(), source.toString(), 50, labelled, 3, "mlp:32", 0.2, 15, 16,
+                "mlp:8", 3, 16, 1.0, List.of(1.0, 2.0), List.of(1.0), 2, 3);
+    }
+
+    @Test
+    void runsTheChainWritesTheReportAndResumesOnRerun() throws Exception {
+        Path source = IdxFixtures.write(dir.resolve("idx"), 400, 100, 6, 11);
+        DemoJob.Result first = new DemoJob(spark()).run(config(source, 40));
+
+        JsonNode report = Manifest.mapper().readTree(Files.readString(dir.resolve("run/report.json")));
+        for (String model : List.of("teacher", "baseline", "pseudo_label", "student")) {
+            JsonNode m = report.path("models").path(model);
+            assertThat(m.path("accuracy").asDouble(-1)).as(model).isBetween(0.0, 1.0);
+            assertThat(m.path("agreement_with_teacher").asDouble(-1)).as(model).isBetween(0.0, 1.0);
+            assertThat(m.path("params").asLong()).as(model).isPositive();
+        }
+        assertThat(report.path("models").path("teacher").path("accuracy").asDouble()).isGreaterThan(0.5);
+        assertThat(report.path("models").path("student").path("params").asLong())
+                .isLessThan(report.path("models").path("teacher").path("params").asLong());
+        assertThat(first.stageSeconds()).containsKeys("ingest", "teacher", "label", "baseline", "pseudo_label",
+                "student", "evaluate");
+
+        // the evaluation manifest chains back through train to label
+        Storage storage = Storage.of(spark());
+        Manifest eval = storage.publishedManifest(dir.resolve("run/evaluation").toString());
+        Manifest student = storage.publishedManifest(eval.inputs().get("student").path());
+        Manifest label = storage.publishedManifest(student.inputs().get("softTargets").path());
+        assertThat(student.inputs().get("softTargets").manifestId()).isEqualTo(label.id());
+        assertThat(label.job()).isEqualTo("label");
+
+        DemoJob.Result second = new DemoJob(spark()).run(config(source, 40));
+        assertThat(second.stageSeconds()).containsEntry("teacher", 0.0).containsEntry("student", 0.0);
+
+        assertThatThrownBy(() -> new DemoJob(spark()).run(config(source, 30)))
+                .hasMessageContaining("exists with a different config");
+    }
+}

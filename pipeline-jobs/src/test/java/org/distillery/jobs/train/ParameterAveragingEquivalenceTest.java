@@ -1,0 +1,92 @@
+package org.distillery.jobs.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.distillery.jobs.Fixtures;
+import org.distillery.jobs.SparkTestBase;
+import org.distillery.model.data.Batches;
+import org.distillery.model.loss.DistillationLoss;
+import org.distillery.model.nn.Architecture;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+
+/**
+ * Parameter averaging with one worker must be exactly single-machine training on the same minibatches in the same
+ * order (after DL4J's TestCompareParameterAveragingSparkVsSingleMachine): same parameters, same Adam state.
+ */
+class ParameterAveragingEquivalenceTest extends SparkTestBase {
+    private static final int BATCH = 8;
+    private static final int PER_ROUND = 3;
+    private static final int ROUNDS = 4;
+
+    @Test
+    void oneWorkerEqualsSingleMachineFit() {
+        List<DataSet> batches = batches();
+        TrainerSettings settings = new TrainerSettings(1, BATCH, PER_ROUND, 0, 99);
+        MultiLayerNetwork init = net();
+        MultiLayerNetwork local = init.clone();
+
+        JavaRDD<DataSet> rdd = JavaSparkContext.fromSparkContext(spark().sparkContext())
+                .parallelize(batches, ROUNDS).cache();
+        assertThat(rdd.glom().collect()).allSatisfy(p -> assertThat(p).hasSize(PER_ROUND));
+        DistributedTrainer spark = new ParameterAveragingTrainer(
+                JavaSparkContext.fromSparkContext(spark().sparkContext()), init, settings);
+        for (int epoch = 1; epoch <= 2; epoch++) {
+            spark.fitEpoch(rdd, epoch);
+            for (int round : roundOrder(settings, epoch)) {
+                for (int b = 0; b < PER_ROUND; b++) {
+                    local.fit(batches.get(round * PER_ROUND + b));
+                }
+            }
+        }
+
+        INDArray sparkParams = spark.network().params();
+        assertThat(sparkParams.equalsWithEps(local.params(), 1e-5)).as("parameters").isTrue();
+        assertThat(spark.network().getUpdater().getStateViewArray()
+                .equalsWithEps(local.getUpdater().getStateViewArray(), 1e-5)).as("updater state").isTrue();
+        assertThat(sparkParams.equalsWithEps(net().params(), 1e-3)).as("training moved the parameters").isFalse();
+    }
+
+    /** The round order the trainer uses in {@code epoch} (same seeded shuffle). */
+    private static List<Integer> roundOrder(TrainerSettings s, int epoch) {
+        List<Integer> rounds = new ArrayList<>();
+        for (int r = 0; r < ROUNDS; r++) {
+            rounds.add(r);
+        }
+        Collections.shuffle(rounds, new Random(s.seed() * 31 + epoch));
+        return rounds;
+    }
+
+    private static MultiLayerNetwork net() {
+        return new Architecture(List.of(8), 0).build(Fixtures.FEATURES, Fixtures.CLASSES, new DistillationLoss(2, 0.5),
+                0.01, 5);
+    }
+
+    private static List<DataSet> batches() {
+        int n = BATCH * PER_ROUND * ROUNDS;
+        int[] y = Fixtures.labels(n, 3);
+        float[][] x = Fixtures.features(n, y, 4);
+        Random rng = new Random(5);
+        List<DataSet> out = new ArrayList<>();
+        for (int b = 0; b < n / BATCH; b++) {
+            List<Batches.Example> rows = new ArrayList<>();
+            for (int i = b * BATCH; i < (b + 1) * BATCH; i++) {
+                float[] logits = new float[Fixtures.CLASSES];
+                for (int c = 0; c < logits.length; c++) {
+                    logits[c] = (float) rng.nextGaussian();
+                }
+                rows.add(new Batches.Example(x[i], logits, i % 3 == 0 ? y[i] : -1));
+            }
+            out.add(Batches.toDataSet(rows, Fixtures.CLASSES, 2.0));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,139 @@
+package org.distillery.jobs.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.distillery.jobs.Fixtures;
+import org.distillery.jobs.SparkTestBase;
+import org.distillery.jobs.common.JobResult;
+import org.distillery.jobs.common.ModelArtifact;
+import org.distillery.jobs.common.Storage;
+import org.distillery.jobs.label.LabelConfig;
+import org.distillery.jobs.label.LabelJob;
+import org.distillery.model.data.Batches;
+import org.distillery.model.loss.DistillationLoss;
+import org.distillery.model.nn.Architecture;
+import org.distillery.model.nn.LogitModel;
+import org.distillery.model.schema.Manifest;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.dataset.DataSet;
+
+class TrainJobTest extends SparkTestBase {
+    @TempDir
+    static Path dir;
+    static String transfer;
+    static String validation;
+    static String soft;
+
+    @BeforeAll
+    static void fixtures() {
+        transfer = Fixtures.transferSet(spark(), dir.resolve("transfer").toString(), 600, 21, 0);
+        validation = Fixtures.transferSet(spark(), dir.resolve("validation").toString(), 200, 22, 10_000);
+        String teacher = Fixtures.saveZip(spark(), Fixtures.teacher(9, 60), dir.resolve("teacher.zip").toString());
+        soft = new LabelJob(spark()).run(new LabelConfig(transfer, teacher, dir.resolve("soft").toString(), 2.0, 128))
+                .path();
+    }
+
+    private static TrainConfig kd(String out, Integer labelled, List<Double> ts, boolean retemper) {
+        return new TrainConfig(Objective.KD, soft, null, validation, out, "mlp:8", 0, 4, 4, 0.01, ts, List.of(0.5),
+                retemper, labelled, 42, 2, 16, 3);
+    }
+
+    @Test
+    void kdStudentLossGoesDownAndTheManifestChainsToTheSoftTargets() {
+        String out = dir.resolve("kd").toString();
+        JobResult result = new TrainJob(spark()).run(kd(out, 40, List.of(), false));
+
+        ModelArtifact model = ModelArtifact.read(Storage.of(spark()), out);
+        Manifest m = model.manifest();
+        assertThat(m.number("temperature")).isEqualTo(2.0); // taken from the label manifest
+        assertThat(m.number("rows")).isEqualTo(600);
+        assertThat(m.number("labelledRows")).isEqualTo(40);
+        assertThat(m.inputs().get("softTargets").manifestId()).isEqualTo(Storage.of(spark()).publishedManifest(soft).id());
+        assertThat(result.manifestId()).isEqualTo(m.id());
+
+        // the distillation loss on the training rows, fresh initialisation (same seed) vs trained
+        DistillationLoss loss = new DistillationLoss(2.0, 0.5);
+        DataSet batch = trainingBatch();
+        MultiLayerNetwork fresh = new Architecture(List.of(8), 0).build(Fixtures.FEATURES, Fixtures.CLASSES, loss, 0.01, 42);
+        MultiLayerNetwork trained = model.network();
+        double before = fresh.score(batch);
+        double after = trained.score(batch);
+        assertThat(after).isLessThan(0.7 * before);
+        assertThat(Storage.of(spark()).readText(out + "/scores.jsonl").lines().count()).isEqualTo(4);
+    }
+
+    /** The training rows with their soft targets at T = 2 (as the trainer builds them). */
+    private static DataSet trainingBatch() {
+        var rows = TrainingRows.build(spark(), org.distillery.jobs.common.TransferTables.readTransfer(spark(), transfer),
+                org.distillery.jobs.common.TransferTables.readSoftTargets(spark(), soft), null, 42, Objective.KD);
+        List<DataSet> batches = rows.minibatches(Objective.KD, Fixtures.CLASSES, 2.0,
+                new TrainerSettings(1, 600, 1, 0, 1)).collect();
+        return DataSet.merge(batches);
+    }
+
+    @Test
+    void labelledSelectionIsStratifiedSeededAndStable() {
+        var t = org.distillery.jobs.common.TransferTables.readTransfer(spark(), transfer);
+        TrainingRows a = TrainingRows.build(spark(), t, null, 40, 7, Objective.HARD);
+        TrainingRows b = TrainingRows.build(spark(), t, null, 40, 7, Objective.HARD);
+        assertThat(a.count()).isEqualTo(40);
+        List<org.apache.spark.sql.Row> ra = a.sample(1000);
+        List<org.apache.spark.sql.Row> rb = b.sample(1000);
+        assertThat(ra.stream().map(r -> r.getLong(0)).sorted().toList())
+                .isEqualTo(rb.stream().map(r -> r.getLong(0)).sorted().toList());
+        long[] perClass = new long[Fixtures.CLASSES];
+        ra.forEach(r -> perClass[r.getInt(2)]++);
+        assertThat(perClass).containsOnly(10);
+        TrainingRows other = TrainingRows.build(spark(), t, null, 40, 8, Objective.HARD);
+        assertThat(other.sample(1000).stream().map(r -> r.getLong(0)).sorted().toList())
+                .isNotEqualTo(ra.stream().map(r -> r.getLong(0)).sorted().toList());
+    }
+
+    @Test
+    void refusesATemperatureThatDisagreesWithTheLabelManifest() {
+        String out = dir.resolve("kd-t4").toString();
+        assertThatThrownBy(() -> new TrainJob(spark()).run(kd(out, null, List.of(4.0), false)))
+                .hasMessageStartingWith("temperature 4.0 disagrees with the label manifest's 2.0");
+        assertThat(Files.exists(Path.of(out))).isFalse();
+    }
+
+    @Test
+    void pseudoLabelAndHardObjectivesTrainOnTheRightRows() {
+        JobResult pseudo = new TrainJob(spark()).run(new TrainConfig(Objective.PSEUDO_LABEL, soft, null, validation,
+                dir.resolve("pseudo").toString(), "mlp:8", 0, 2, 2, 0.01, null, null, false, 40, 42, 2, 16, 3));
+        assertThat(pseudo.rows()).isEqualTo(600);
+        JobResult hard = new TrainJob(spark()).run(new TrainConfig(Objective.HARD, null, transfer, validation,
+                dir.resolve("hard").toString(), "mlp:8", 0, 2, 2, 0.01, null, null, false, 40, 42, 2, 16, 3));
+        assertThat(hard.rows()).isEqualTo(40);
+        MultiLayerNetwork net = ModelArtifact.read(Storage.of(spark()), hard.path()).network();
+        assertThat(new LogitModel(net).classes()).isEqualTo(Fixtures.CLASSES);
+    }
+
+    @Test
+    void rejectsInvalidConfigNamingTheValue() {
+        assertThatThrownBy(() -> new TrainConfig(Objective.KD, null, transfer, null, "o", "mlp:8", 0, 1, 1, 0.01, null,
+                null, false, null, 1, 2, 16, 3)).hasMessage("objective kd needs --soft-targets");
+        assertThatThrownBy(() -> new TrainConfig(Objective.KD, soft, null, null, "o", "mlp:8", 0, 1, 1, 0.01, null,
+                List.of(1.5), false, null, 1, 2, 16, 3)).hasMessage("alpha must be in [0, 1], got 1.5");
+        assertThatThrownBy(() -> new TrainConfig(Objective.KD, soft, null, null, "o", "cnn", 0, 1, 1, 0.01, null,
+                null, false, null, 1, 2, 16, 3)).hasMessage("architecture must look like 'mlp:1200,1200', got 'cnn'");
+        assertThatThrownBy(() -> new TrainConfig(Objective.HARD, null, transfer, null, "o", "mlp:8", 0, 1, 1, 0.01, null,
+                null, false, null, 1, 0, 16, 3)).hasMessage("workers must be >= 1, got 0");
+    }
+
+    @Test
+    void batchesCarrySoftTargetsAndMaskedHardLabels() {
+        DataSet ds = Batches.toDataSet(List.of(new Batches.Example(new float[] {0.1f, 0.2f}, new float[] {2f, 0f}, -1),
+                new Batches.Example(new float[] {0.3f, 0.4f}, new float[] {0f, 0f}, 1)), 2, 1.0);
+        assertThat(ds.getLabels().getRow(0).toFloatVector()[2]).isZero();
+        assertThat(ds.getLabels().getRow(0).toFloatVector()[3]).isZero();
+        assertThat(ds.getLabels().getRow(1).toFloatVector()).containsExactly(0.5f, 0.5f, 0f, 1f);
+    }
+}
