@@ -34,8 +34,12 @@ final class DemoCommand implements Callable<Integer> {
     int teacherBatch;
     @Option(names = "--student-arch", defaultValue = "mlp:64", description = "Student shape (default: ${DEFAULT-VALUE}).")
     String studentArch;
-    @Option(names = "--student-epochs", defaultValue = "20", description = "Student epochs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--student-epochs", defaultValue = "30",
+            description = "Maximum epochs of the pseudo-label and KD students (default: ${DEFAULT-VALUE}).")
     int studentEpochs;
+    @Option(names = "--baseline-epochs", defaultValue = "200",
+            description = "Maximum epochs of the baseline, which sees only the labelled rows (default: ${DEFAULT-VALUE}).")
+    int baselineEpochs;
     @Option(names = "--student-batch", defaultValue = "64", description = "Student minibatch per worker (default: ${DEFAULT-VALUE}).")
     int studentBatch;
     @Option(names = "--label-temperature", defaultValue = "1", description = "T of the stored soft column (default: ${DEFAULT-VALUE}).")
@@ -56,7 +60,8 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         DemoConfig config = new DemoConfig(out, source, validation, labelled, seed, teacherArch, teacherDropout,
-                teacherEpochs, teacherBatch, studentArch, studentEpochs, studentBatch, labelTemperature, temperatures,
+                teacherEpochs, teacherBatch, studentArch, studentEpochs, baselineEpochs, studentBatch, labelTemperature,
+                temperatures,
                 alphas, workers, averagingFrequency);
         DemoJob.Result r = new DemoJob(spark.session("demo")).run(config);
         System.out.print(r.evaluation().table());

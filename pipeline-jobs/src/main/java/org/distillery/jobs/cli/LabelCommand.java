@@ -1,6 +1,7 @@
 package org.distillery.jobs.cli;
 
 import java.util.concurrent.Callable;
+import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.label.LabelConfig;
 import org.distillery.jobs.label.LabelJob;
 import picocli.CommandLine.Command;
@@ -23,12 +24,20 @@ final class LabelCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "" + LabelConfig.DEFAULT_BATCH,
             description = "Rows per inference call (default: ${DEFAULT-VALUE}).")
     int batchSize;
+    @Option(names = "--teacher-sha256", paramLabel = "HEX",
+            description = "Refuse to run unless the teacher file has this SHA-256.")
+    String teacherSha256;
+    @Option(names = "--mode", defaultValue = "fail-if-exists",
+            description = "When OUT is already published: fail-if-exists (default) or overwrite (the old output stays"
+                    + " until the new one is complete).")
+    String mode;
     @Mixin
     SparkOptions spark;
 
     @Override
     public Integer call() {
-        LabelConfig config = new LabelConfig(transfer, teacher, out, temperature, batchSize);
+        LabelConfig config = new LabelConfig(transfer, teacher, out, temperature, batchSize, teacherSha256,
+                PublishMode.parse(mode));
         System.out.println(new LabelJob(spark.session("label")).run(config).summaryJson());
         return 0;
     }

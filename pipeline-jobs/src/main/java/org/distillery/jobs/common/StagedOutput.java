@@ -1,26 +1,33 @@
 package org.distillery.jobs.common;
 
 import java.util.UUID;
+import org.apache.hadoop.fs.Path;
 import org.distillery.model.schema.Manifest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * An output directory written as a transaction: everything goes to a hidden staging directory beside the target, the
- * manifest and {@code _SUCCESS} are written last, and one rename publishes it. A failed or killed run leaves only a
+ * manifest and {@code _SUCCESS} are written last, and a rename publishes it. A failed or killed run leaves only a
  * staging directory (ignored by readers, removed on failure) and never touches a previously published output.
+ *
+ * <p>With {@link PublishMode#OVERWRITE} the previous output stays in place, untouched, until the new one is complete;
+ * then the old one is moved aside, the new one moved in, and the old one deleted. Between the two renames readers
+ * see no output (they refuse it) rather than a mix.
  */
 public final class StagedOutput implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StagedOutput.class);
     private final Storage storage;
     private final String target;
     private final String staging;
+    private final boolean replace;
     private boolean published;
 
-    private StagedOutput(Storage storage, String target, String staging) {
+    private StagedOutput(Storage storage, String target, String staging, boolean replace) {
         this.storage = storage;
         this.target = target;
         this.staging = staging;
+        this.replace = replace;
     }
 
     /**
@@ -28,12 +35,22 @@ public final class StagedOutput implements AutoCloseable {
      * already exists.
      */
     public static StagedOutput begin(Storage storage, String target) {
+        return begin(storage, target, PublishMode.FAIL_IF_EXISTS);
+    }
+
+    /** As {@link #begin(Storage, String)}; with {@link PublishMode#OVERWRITE} an existing target will be replaced. */
+    public static StagedOutput begin(Storage storage, String target, PublishMode mode) {
         String qualified = storage.qualify(target);
-        failIfExists(storage, qualified);
-        org.apache.hadoop.fs.Path t = new org.apache.hadoop.fs.Path(qualified);
-        String staging = new org.apache.hadoop.fs.Path(t.getParent(),
-                "." + t.getName() + ".staging-" + UUID.randomUUID()).toString();
-        return new StagedOutput(storage, qualified, staging);
+        boolean replace = mode == PublishMode.OVERWRITE;
+        if (!replace) {
+            failIfExists(storage, qualified);
+        }
+        return new StagedOutput(storage, qualified, sibling(qualified, "staging"), replace);
+    }
+
+    private static String sibling(String target, String kind) {
+        Path t = new Path(target);
+        return new Path(t.getParent(), "." + t.getName() + "." + kind + "-" + UUID.randomUUID()).toString();
     }
 
     /** The "fail-if-exists" rule, usable before any work starts (e.g. in dry runs and validation). */
@@ -41,6 +58,13 @@ public final class StagedOutput implements AutoCloseable {
         if (storage.exists(target)) {
             throw new IllegalArgumentException("output already exists (refusing to overwrite a published output): "
                     + target);
+        }
+    }
+
+    /** Checks the output rule of {@code mode} before any work starts. */
+    public static void check(Storage storage, String target, PublishMode mode) {
+        if (mode == PublishMode.FAIL_IF_EXISTS) {
+            failIfExists(storage, target);
         }
     }
 
@@ -62,10 +86,28 @@ public final class StagedOutput implements AutoCloseable {
         storage.mkdirs(staging);
         storage.writeText(path(Manifest.FILE_NAME), manifest.toJson());
         storage.writeText(path(Manifest.SUCCESS), "");
-        failIfExists(storage, target);
-        storage.rename(staging, target);
+        String previous = null;
+        if (replace && storage.exists(target)) {
+            previous = sibling(target, "previous");
+            storage.rename(target, previous);
+        } else {
+            failIfExists(storage, target);
+        }
+        try {
+            storage.rename(staging, target);
+        } catch (RuntimeException e) {
+            if (previous != null) {
+                storage.rename(previous, target);
+            }
+            throw e;
+        }
         published = true;
-        LOG.info("published {} (manifest {})", target, manifest.id());
+        if (previous != null) {
+            storage.delete(previous);
+            LOG.info("replaced {} (manifest {})", target, manifest.id());
+        } else {
+            LOG.info("published {} (manifest {})", target, manifest.id());
+        }
     }
 
     /** Removes the staging directory unless it was published. */

@@ -4,6 +4,7 @@ import java.util.List;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
@@ -41,7 +42,10 @@ public final class TransferTables {
 
     public static Transfer readTransfer(SparkSession spark, String path) {
         Manifest m = Storage.of(spark).publishedManifest(path);
-        Dataset<Row> rows = spark.read().parquet(path);
+        if (m.facts().get("rows") instanceof Number n && n.longValue() == 0) {
+            throw new IllegalArgumentException("transfer set is empty (0 rows): " + path);
+        }
+        Dataset<Row> rows = parquet(spark, path);
         requireColumns(rows, path, List.of(
                 new Col(TransferSchema.ID, DataTypes.LongType),
                 new Col(TransferSchema.FEATURES, DataTypes.createArrayType(DataTypes.FloatType)),
@@ -66,12 +70,20 @@ public final class TransferTables {
             throw new IllegalArgumentException("not a soft-target output (manifest job is '" + m.job() + "'): " + path);
         }
         SoftTargetSchema.checkVersion((int) m.number(SoftTargetSchema.SCHEMA_VERSION), path);
-        Dataset<Row> rows = spark.read().parquet(path);
+        Dataset<Row> rows = parquet(spark, path);
         requireColumns(rows, path, List.of(
                 new Col(SoftTargetSchema.ID, DataTypes.LongType),
                 new Col(SoftTargetSchema.LABEL, DataTypes.IntegerType),
                 new Col(SoftTargetSchema.LOGITS, DataTypes.createArrayType(DataTypes.FloatType))));
         return new SoftTargets(Storage.of(spark).qualify(path), m, rows);
+    }
+
+    private static Dataset<Row> parquet(SparkSession spark, String path) {
+        try {
+            return spark.read().parquet(path);
+        } catch (Exception e) {
+            throw explain(e, path);
+        }
     }
 
     private record Col(String name, DataType type) {
@@ -100,8 +112,50 @@ public final class TransferTables {
     }
 
     /** Rows written under a (hidden, staging) directory: its part files are globbed, Spark skips hidden roots. */
+    public static Dataset<Row> readStaged(SparkSession spark, String dir) {
+        return spark.read().parquet(dir + "/part-*");
+    }
+
     public static long countRows(SparkSession spark, String dir) {
-        return spark.read().parquet(dir + "/part-*").count();
+        return readStaged(spark, dir).count();
+    }
+
+    /**
+     * One pass over {@code rows}: (row count, sum of a 64-bit hash of every row's values). The sum does not depend on
+     * order or partitioning, and any changed, missing or duplicated row changes it.
+     */
+    public static Row contentSummary(Dataset<Row> rows) {
+        org.apache.spark.sql.Column[] all = java.util.Arrays.stream(rows.columns()).map(functions::col)
+                .toArray(org.apache.spark.sql.Column[]::new);
+        return rows.select(functions.xxhash64(all).as("h"))
+                .agg(functions.count(functions.lit(1)), functions.sum(functions.col("h").cast("decimal(38,0)")))
+                .first();
+    }
+
+    /** The summary as a string for manifests: {@code xxhash64-sum:<rows>:<sum mod 2^64 in hex>}. */
+    public static String contentHash(Row summary) {
+        java.math.BigDecimal sum = summary.isNullAt(1) ? java.math.BigDecimal.ZERO : summary.getDecimal(1);
+        long folded = sum.toBigInteger().longValue();
+        return "xxhash64-sum:" + summary.getLong(0) + ":" + String.format("%016x", folded);
+    }
+
+    /**
+     * What to throw when Spark failed while reading {@code input}: the input error a task raised (bad row), a one-line
+     * error for a corrupt Parquet file, or the original failure.
+     */
+    public static RuntimeException explain(Exception e, String input) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof IllegalArgumentException || c instanceof IllegalStateException) {
+                return (RuntimeException) c;
+            }
+            String msg = c.getMessage();
+            if (msg != null && (msg.contains("is not a Parquet file") || msg.contains("Can not read value at")
+                    || c.getClass().getSimpleName().equals("ChecksumException"))) {
+                return new IllegalArgumentException("corrupt Parquet input " + input + ": " + msg.lines().findFirst()
+                        .orElse(msg), e);
+            }
+        }
+        return e instanceof RuntimeException re ? re : new IllegalStateException(e.getMessage(), e);
     }
 
     /** A float array column as a primitive array. */

@@ -27,6 +27,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class DemoJob {
     private static final Logger LOG = LoggerFactory.getLogger(DemoJob.class);
+    static final int STUDENT_PATIENCE = 8;
+    static final int BASELINE_PATIENCE = 20;
     private final SparkSession spark;
 
     public DemoJob(SparkSession spark) {
@@ -54,7 +56,9 @@ public final class DemoJob {
                 LabelConfig.DEFAULT_BATCH);
         stage(seconds, "label", label.out(), label, () -> new LabelJob(spark).run(label));
 
-        TrainConfig baseline = student(c, Objective.HARD, null, train, validation, "baseline", List.of(), List.of());
+        TrainConfig baseline = new TrainConfig(Objective.HARD, null, train, validation, o + "/students/baseline",
+                c.studentArch(), 0, c.baselineEpochs(), BASELINE_PATIENCE, 1e-3, List.of(), List.of(), false,
+                c.labelled(), c.seed(), c.workers(), c.studentBatch(), c.averagingFrequency());
         stage(seconds, "baseline", baseline.out(), baseline, () -> new TrainJob(spark).run(baseline));
         TrainConfig pseudo = student(c, Objective.PSEUDO_LABEL, label.out(), null, validation, "pseudo_label",
                 List.of(), List.of());
@@ -92,7 +96,7 @@ public final class DemoJob {
     private static TrainConfig student(DemoConfig c, Objective objective, String softTargets, String transfer,
                                        String validation, String name, List<Double> ts, List<Double> alphas) {
         return new TrainConfig(objective, softTargets, transfer, validation, c.out() + "/students/" + name,
-                c.studentArch(), 0, c.studentEpochs(), 5, 1e-3, ts, alphas, true, c.labelled(), c.seed(),
+                c.studentArch(), 0, c.studentEpochs(), STUDENT_PATIENCE, 1e-3, ts, alphas, true, c.labelled(), c.seed(),
                 c.workers(), c.studentBatch(), c.averagingFrequency());
     }
 

@@ -4,10 +4,12 @@ import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.ModelArtifact;
+import org.distillery.jobs.common.Progress;
 import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
@@ -34,12 +36,13 @@ public final class LabelJob {
     public JobResult run(LabelConfig config) {
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);
-        StagedOutput.failIfExists(storage, config.out());
+        StagedOutput.check(storage, config.out(), config.mode());
         TransferTables.Transfer transfer = TransferTables.readTransfer(spark, config.transfer());
-        if (transfer.manifest().number("rows") == 0) {
-            throw new IllegalArgumentException("transfer set is empty (0 rows): " + config.transfer());
-        }
         ModelArtifact teacher = ModelArtifact.read(storage, config.teacher());
+        if (config.teacherSha256() != null && !config.teacherSha256().equals(teacher.sha256())) {
+            throw new IllegalArgumentException("teacher SHA-256 mismatch: --teacher-sha256 " + config.teacherSha256()
+                    + " but " + teacher.zipPath() + " has " + teacher.sha256());
+        }
         LogitModel model = new LogitModel(teacher.network());
         if (model.inputs() != transfer.featureCount()) {
             throw new IllegalArgumentException("teacher expects " + model.inputs() + " features but the transfer set has "
@@ -55,15 +58,27 @@ public final class LabelJob {
                 .javaRDD()
                 .mapPartitions(new TeacherInference(teacher.sha256(), zip, transfer.featureCount(),
                         config.temperature(), config.batchSize()));
-        try (StagedOutput out = StagedOutput.begin(storage, config.out())) {
-            TransferTables.write(spark.createDataFrame(labelled, TransferTables.SOFT_TARGETS), out.stagingDir());
-            long rows = TransferTables.countRows(spark, out.stagingDir());
+        try (StagedOutput out = StagedOutput.begin(storage, config.out(), config.mode());
+             Progress progress = Progress.watch(spark.sparkContext(), "label", 10)) {
+            try {
+                TransferTables.write(spark.createDataFrame(labelled, TransferTables.SOFT_TARGETS), out.stagingDir());
+            } catch (Exception e) {
+                throw TransferTables.explain(e, transfer.path());
+            }
+            Dataset<Row> written = TransferTables.readStaged(spark, out.stagingDir());
+            Row summary = TransferTables.contentSummary(written);
+            long rows = summary.getLong(0);
+            long expected = (long) transfer.manifest().number("rows");
+            if (rows != expected) {
+                throw new IllegalStateException("wrote " + rows + " soft-target rows for " + expected + " transfer rows");
+            }
             Manifest manifest = Manifest.sealed("label", config,
                     Map.of("transfer", new Manifest.Input(transfer.path(), transfer.manifest().id()),
                             "teacher", teacher.asInput()),
                     Manifest.facts("rows", rows, SoftTargetSchema.SCHEMA_VERSION, SoftTargetSchema.VERSION,
                             SoftTargetSchema.TEMPERATURE, config.temperature(),
                             SoftTargetSchema.CLASSES, model.classes(), "teacherSha256", teacher.sha256(),
+                            "contentHash", TransferTables.contentHash(summary),
                             TransferSchema.FEATURE_COUNT, transfer.featureCount()),
                     Versions.current(), java.time.Instant.now().toString());
             out.publish(manifest);

@@ -21,7 +21,7 @@ class DemoJobTest extends SparkTestBase {
 
     private DemoConfig config(Path source, int labelled) {
         return new DemoConfig(dir.resolve("run").toString(), source.toString(), 50, labelled, 3, "mlp:32", 0.2, 15, 16,
-                "mlp:8", 3, 16, 1.0, List.of(1.0, 2.0), List.of(1.0), 2, 3);
+                "mlp:8", 3, 10, 16, 1.0, List.of(1.0, 2.0), List.of(1.0), 2, 3);
     }
 
     @Test

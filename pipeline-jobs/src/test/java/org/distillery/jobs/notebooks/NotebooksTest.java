@@ -1,0 +1,57 @@
+package org.distillery.jobs.notebooks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.abort;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.distillery.jobs.IdxFixtures;
+import org.distillery.jobs.SparkTestBase;
+import org.distillery.jobs.demo.DemoConfig;
+import org.distillery.jobs.demo.DemoJob;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Executes every notebook in {@code notebooks/} (through {@code notebooks/run_all.py}, nbconvert) against the outputs
+ * of a small pipeline run made here, so a notebook that breaks fails the build. Without Jupyter installed the test is
+ * skipped, except in CI ({@code CI=true}), where it must run.
+ */
+class NotebooksTest extends SparkTestBase {
+    private static final Path NOTEBOOKS = Path.of("..", "notebooks").toAbsolutePath().normalize();
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void everyNotebookRunsAgainstARealRun() throws Exception {
+        Path source = IdxFixtures.write(dir.resolve("idx"), 400, 100, 28, 5);
+        Path run = dir.resolve("run");
+        new DemoJob(spark()).run(new DemoConfig(run.toString(), source.toString(), 50, 40, 3, "mlp:32", 0.2, 10, 16,
+                "mlp:8", 3, 10, 16, 1.0, List.of(1.0, 2.0), List.of(0.5, 1.0), 2, 3));
+
+        Path log = dir.resolve("run_all.log");
+        Process p = new ProcessBuilder("python3", NOTEBOOKS.resolve("run_all.py").toString(), run.toString(),
+                "--out", dir.resolve("executed").toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        assertThat(p.waitFor(15, TimeUnit.MINUTES)).as("notebooks finished in time").isTrue();
+        String output = read(log);
+        if (p.exitValue() == 3 && !"true".equals(System.getenv("CI"))) {
+            abort("Jupyter is not installed (python3 -m pip install -r notebooks/requirements.txt): " + output.strip());
+        }
+        assertThat(p.exitValue()).as(output).isZero();
+        try (var names = Files.list(NOTEBOOKS)) {
+            long notebooks = names.filter(n -> n.toString().endsWith(".ipynb")).count();
+            assertThat(notebooks).isGreaterThanOrEqualTo(4);
+            assertThat(output.lines().filter(l -> l.contains("ok")).count()).isEqualTo(notebooks);
+        }
+    }
+
+    private static String read(Path p) throws IOException {
+        return Files.readString(p, StandardCharsets.UTF_8);
+    }
+}
