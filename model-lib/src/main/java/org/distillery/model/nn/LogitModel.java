@@ -2,6 +2,7 @@ package org.distillery.model.nn;
 
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
+import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
@@ -41,7 +42,11 @@ public final class LogitModel {
         return (int) net.getOutputLayer().getParam("W").size(1);
     }
 
+    /** Width of the flat feature rows the network reads. */
     public long inputs() {
+        if (net.getLayerWiseConfigurations().getInputPreProcess(0) instanceof FeedForwardToCnnPreProcessor p) {
+            return p.getInputHeight() * p.getInputWidth() * p.getNumChannels();
+        }
         return net.getLayer(0).getParam("W").size(0);
     }
 

@@ -22,13 +22,29 @@ class NetworksTest {
     void parsesSpecsAndCountsParameters() {
         Architecture a = Architecture.parse("mlp:1200,1200", 0.5);
         assertThat(a.hidden()).containsExactly(1200, 1200);
-        assertThat(a.parameterCount(784, 10)).isEqualTo(2_395_210L);
+        assertThat(a.build(784, 10, DistillationLoss.hardLabelsOnly(), 1e-3, 1).numParams()).isEqualTo(2_395_210L);
         MultiLayerNetwork net = Architecture.parse("mlp:64", 0).build(784, 10, DistillationLoss.hardLabelsOnly(), 1e-3, 1);
-        assertThat(net.numParams()).isEqualTo(Architecture.parse("mlp:64", 0).parameterCount(784, 10));
+        assertThat(net.numParams()).isEqualTo(784 * 64 + 64 + 64 * 10 + 10);
+        assertThat(new LogitModel(net).inputs()).isEqualTo(784);
         assertThatThrownBy(() -> Architecture.parse("mlp:64,x", 0))
-                .hasMessage("architecture must look like 'mlp:1200,1200', got 'mlp:64,x'");
-        assertThatThrownBy(() -> Architecture.parse("mlp:0", 0)).hasMessage("hidden layer widths must be > 0, got [0]");
+                .hasMessage("architecture must look like 'mlp:1200,1200' or 'cnn:20,50:500', got 'mlp:64,x'");
+        assertThatThrownBy(() -> Architecture.parse("mlp:0", 0)).hasMessage("layer widths must be > 0, got [0]");
         assertThatThrownBy(() -> Architecture.parse("mlp:4", 1.0)).hasMessage("dropout must be in [0, 1), got 1.0");
+    }
+
+    @Test
+    void cnnsReadFlatSquareImagesAndOutputLogits() {
+        Architecture cnn = Architecture.parse("cnn:4,6:16", 0.3);
+        assertThat(cnn.spec()).isEqualTo("cnn:4,6:16");
+        MultiLayerNetwork net = cnn.build(784, 10, new DistillationLoss(2, 0.5), 1e-3, 1);
+        // conv 5x5x1x4 + 4, conv 5x5x4x6 + 6, dense (4*4*6)x16 + 16, out 16x10 + 10
+        assertThat(net.numParams()).isEqualTo(104 + 606 + 1552 + 170);
+        LogitModel model = new LogitModel(net);
+        assertThat(model.inputs()).isEqualTo(784);
+        assertThat(model.classes()).isEqualTo(10);
+        assertThat(model.logits(Nd4j.rand(DataType.FLOAT, 3, 784)).shape()).containsExactly(3, 10);
+        assertThatThrownBy(() -> cnn.build(780, 10, DistillationLoss.hardLabelsOnly(), 1e-3, 1))
+                .hasMessage("a cnn needs square single-channel images, got 780 features");
     }
 
     @Test

@@ -29,9 +29,9 @@ final class TrainCommand implements Callable<Integer> {
     String arch;
     @Option(names = "--dropout", defaultValue = "0", description = "Dropout rate of hidden activations (default: ${DEFAULT-VALUE}).")
     double dropout;
-    @Option(names = "--epochs", defaultValue = "20", description = "Maximum epochs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", defaultValue = "30", description = "Maximum epochs (default: ${DEFAULT-VALUE}).")
     int epochs;
-    @Option(names = "--patience", defaultValue = "5", description = "Stop after this many epochs without a validation gain (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--patience", defaultValue = "8", description = "Stop after this many epochs without a validation gain (default: ${DEFAULT-VALUE}).")
     int patience;
     @Option(names = "--learning-rate", defaultValue = "0.001", description = "Adam learning rate (default: ${DEFAULT-VALUE}).")
     double learningRate;

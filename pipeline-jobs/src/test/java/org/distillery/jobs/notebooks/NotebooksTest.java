@@ -47,7 +47,8 @@ class NotebooksTest extends SparkTestBase {
         try (var names = Files.list(NOTEBOOKS)) {
             long notebooks = names.filter(n -> n.toString().endsWith(".ipynb")).count();
             assertThat(notebooks).isGreaterThanOrEqualTo(4);
-            assertThat(output.lines().filter(l -> l.contains("ok")).count()).isEqualTo(notebooks);
+            assertThat(output.lines().filter(l -> l.startsWith("ok ")).count()).as(output).isEqualTo(notebooks);
+            assertThat(output).contains("run_all: " + notebooks + " passed, 0 failed");
         }
     }
 

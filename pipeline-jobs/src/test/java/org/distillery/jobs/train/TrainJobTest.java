@@ -123,7 +123,7 @@ class TrainJobTest extends SparkTestBase {
         assertThatThrownBy(() -> new TrainConfig(Objective.KD, soft, null, null, "o", "mlp:8", 0, 1, 1, 0.01, null,
                 List.of(1.5), false, null, 1, 2, 16, 3)).hasMessage("alpha must be in [0, 1], got 1.5");
         assertThatThrownBy(() -> new TrainConfig(Objective.KD, soft, null, null, "o", "cnn", 0, 1, 1, 0.01, null,
-                null, false, null, 1, 2, 16, 3)).hasMessage("architecture must look like 'mlp:1200,1200', got 'cnn'");
+                null, false, null, 1, 2, 16, 3)).hasMessage("architecture must look like 'mlp:1200,1200' or 'cnn:20,50:500', got 'cnn'");
         assertThatThrownBy(() -> new TrainConfig(Objective.HARD, null, transfer, null, "o", "mlp:8", 0, 1, 1, 0.01, null,
                 null, false, null, 1, 0, 16, 3)).hasMessage("workers must be >= 1, got 0");
     }
