@@ -24,13 +24,14 @@ final class DemoCommand implements Callable<Integer> {
     int labelled;
     @Option(names = "--seed", defaultValue = "42", description = "Seed (default: ${DEFAULT-VALUE}).")
     long seed;
-    @Option(names = "--teacher-arch", defaultValue = "mlp:1200,1200", description = "Teacher shape (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--teacher-arch", defaultValue = "cnn:20,50:500",
+            description = "Teacher shape, e.g. cnn:20,50:500 or Hinton's mlp:1200,1200 (default: ${DEFAULT-VALUE}).")
     String teacherArch;
     @Option(names = "--teacher-dropout", defaultValue = "0.5", description = "Teacher dropout (default: ${DEFAULT-VALUE}).")
     double teacherDropout;
-    @Option(names = "--teacher-epochs", defaultValue = "15", description = "Teacher epochs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--teacher-epochs", defaultValue = "6", description = "Teacher epochs (default: ${DEFAULT-VALUE}).")
     int teacherEpochs;
-    @Option(names = "--teacher-batch", defaultValue = "128", description = "Teacher minibatch per worker (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--teacher-batch", defaultValue = "64", description = "Teacher minibatch per worker (default: ${DEFAULT-VALUE}).")
     int teacherBatch;
     @Option(names = "--student-arch", defaultValue = "mlp:64", description = "Student shape (default: ${DEFAULT-VALUE}).")
     String studentArch;

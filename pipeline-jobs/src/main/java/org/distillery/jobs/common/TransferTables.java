@@ -144,6 +144,7 @@ public final class TransferTables {
      * error for a corrupt Parquet file, or the original failure.
      */
     public static RuntimeException explain(Exception e, String input) {
+        Throwable corrupt = null; // the deepest cause that says the file is damaged (outer ones quote it in full)
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof IllegalArgumentException || c instanceof IllegalStateException) {
                 return (RuntimeException) c;
@@ -151,11 +152,14 @@ public final class TransferTables {
             String msg = c.getMessage();
             if (msg != null && (msg.contains("is not a Parquet file") || msg.contains("Can not read value at")
                     || c.getClass().getSimpleName().equals("ChecksumException"))) {
-                return new IllegalArgumentException("corrupt Parquet input " + input + ": " + msg.lines().findFirst()
-                        .orElse(msg), e);
+                corrupt = c;
             }
         }
-        return e instanceof RuntimeException re ? re : new IllegalStateException(e.getMessage(), e);
+        if (corrupt != null) {
+            return new IllegalArgumentException("corrupt Parquet input " + input + ": "
+                    + corrupt.getMessage().lines().findFirst().orElse(""), e);
+        }
+        return e instanceof RuntimeException re ? re : new RuntimeException(e.getMessage(), e); // not an input error: exit 1
     }
 
     /** A float array column as a primitive array. */

@@ -35,8 +35,16 @@ final class TeacherInference implements FlatMapFunction<Iterator<Row>, Row> {
         this.batchSize = batchSize;
     }
 
+    /** Test seam: decides whether the current task attempt fails on purpose (local mode only; null in production). */
+    static volatile java.util.function.Predicate<org.apache.spark.TaskContext> faultInjector;
+
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
+        java.util.function.Predicate<org.apache.spark.TaskContext> faults = faultInjector;
+        if (faults != null && faults.test(org.apache.spark.TaskContext.get())) {
+            throw new java.io.UncheckedIOException(new java.io.IOException("injected fault in partition "
+                    + org.apache.spark.TaskContext.getPartitionId()));
+        }
         return new Iterator<>() {
             private Iterator<Row> batch = List.<Row>of().iterator();
 
