@@ -22,13 +22,23 @@ final class Errors {
         return 1;
     }
 
-    /** The first IllegalArgument/IllegalState exception in the cause chain (Spark wraps task failures). */
+    /**
+     * The first input error in the cause chain (Spark wraps task failures): any IllegalArgumentException, and
+     * IllegalStateExceptions that distillery raised about an artefact it read (a library's IllegalStateException is a
+     * bug or an environment problem, not bad input).
+     */
     static RuntimeException inputError(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof IllegalArgumentException || c instanceof IllegalStateException) {
+            if (c instanceof IllegalArgumentException
+                    || c instanceof IllegalStateException && thrownByDistillery(c)) {
                 return (RuntimeException) c;
             }
         }
         return null;
+    }
+
+    private static boolean thrownByDistillery(Throwable t) {
+        StackTraceElement[] trace = t.getStackTrace();
+        return trace.length > 0 && trace[0].getClassName().startsWith("org.distillery.");
     }
 }

@@ -16,7 +16,7 @@ final class LabelCommand implements Callable<Integer> {
     @Option(names = "--teacher", required = true, paramLabel = "PATH",
             description = "Published teacher directory, or a DL4J model zip.")
     String teacher;
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (must not exist).")
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (must not exist, unless --mode overwrite).")
     String out;
     @Option(names = {"-T", "--temperature"}, defaultValue = "" + LabelConfig.DEFAULT_TEMPERATURE,
             description = "Temperature of the stored soft column (default: ${DEFAULT-VALUE}).")

@@ -94,10 +94,15 @@ public final class StagedOutput implements AutoCloseable {
             failIfExists(storage, target);
         }
         try {
-            storage.rename(staging, target);
+            storage.renameNoReplace(staging, target);
         } catch (RuntimeException e) {
             if (previous != null) {
-                storage.rename(previous, target);
+                try {
+                    storage.renameNoReplace(previous, target);
+                } catch (RuntimeException restore) {
+                    e.addSuppressed(restore);
+                    LOG.error("could not restore the previous output of {}: it is kept at {}", target, previous);
+                }
             }
             throw e;
         }

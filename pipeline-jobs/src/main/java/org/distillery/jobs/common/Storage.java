@@ -90,6 +90,22 @@ public final class Storage {
         }
     }
 
+    /**
+     * Moves {@code from} to {@code to}, failing if {@code to} exists (plain Hadoop rename would move {@code from}
+     * inside an existing directory): two runs racing to publish the same output cannot both succeed.
+     */
+    public void renameNoReplace(String from, String to) {
+        try {
+            org.apache.hadoop.fs.FileContext fc = org.apache.hadoop.fs.FileContext.getFileContext(
+                    new Path(to).toUri(), hadoop);
+            fc.rename(new Path(from), new Path(to), org.apache.hadoop.fs.Options.Rename.NONE);
+        } catch (org.apache.hadoop.fs.FileAlreadyExistsException e) {
+            throw new IllegalArgumentException("output already exists (another run published it first): " + to, e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot move " + from + " to " + to, e);
+        }
+    }
+
     public void mkdirs(String path) {
         try {
             fs(path).mkdirs(new Path(path));

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.apache.spark.sql.SparkSession;
+import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.evaluate.EvaluateConfig;
 import org.distillery.jobs.evaluate.EvaluateJob;
@@ -72,11 +73,9 @@ public final class DemoJob {
         models.put("student", kd.out());
         EvaluateConfig eval = new EvaluateConfig(o + "/data/test", teacher.out(), models, o + "/evaluation", 200);
         Storage storage = Storage.of(spark);
-        if (storage.exists(eval.out())) {
-            storage.delete(eval.out()); // cheap to redo, and it must reflect the models above
-        }
         long t0 = System.nanoTime();
-        EvaluateJob.Result result = new EvaluateJob(spark).run(eval);
+        // cheap to redo, and it must reflect the models above; the old report stays until the new one is complete
+        EvaluateJob.Result result = new EvaluateJob(spark).run(eval, PublishMode.OVERWRITE);
         seconds.put("evaluate", (System.nanoTime() - t0) / 1e9);
 
         Map<String, Object> report = new LinkedHashMap<>();

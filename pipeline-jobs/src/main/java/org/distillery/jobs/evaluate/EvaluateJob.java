@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.LabelledSet;
 import org.distillery.jobs.common.ModelArtifact;
+import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Scoring;
 import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
@@ -39,9 +40,14 @@ public final class EvaluateJob {
     }
 
     public Result run(EvaluateConfig config) {
+        return run(config, PublishMode.FAIL_IF_EXISTS);
+    }
+
+    /** As {@link #run(EvaluateConfig)}; with {@link PublishMode#OVERWRITE} an existing report is replaced at the end. */
+    public Result run(EvaluateConfig config, PublishMode mode) {
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);
-        StagedOutput.failIfExists(storage, config.out());
+        StagedOutput.check(storage, config.out(), mode);
         TransferTables.Transfer testSplit = TransferTables.readTransfer(spark, config.test());
         LabelledSet test = LabelledSet.collect(testSplit);
         Map<String, ModelArtifact> artifacts = new LinkedHashMap<>();
@@ -70,7 +76,7 @@ public final class EvaluateJob {
             LOG.info("scored {}: accuracy {}", e.getKey(), report.get(e.getKey()).get("accuracy"));
         }
         String table = Report.table(report);
-        try (StagedOutput out = StagedOutput.begin(storage, config.out())) {
+        try (StagedOutput out = StagedOutput.begin(storage, config.out(), mode)) {
             String json = toJson(Map.of("test", testSplit.path(), "test_rows", test.size(), "models", report));
             storage.writeText(out.path(REPORT), json);
             Manifest manifest = Manifest.sealed("evaluate", config, inputs,
@@ -85,7 +91,7 @@ public final class EvaluateJob {
     private static Map<String, Object> entry(ModelArtifact artifact, LogitModel model, float[][] logits,
                                              float[][] teacher, LabelledSet test, int classes, int latencyRuns) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("accuracy", Metrics.accuracy(logits, test.labels()));
+        m.put("accuracy", Scoring.accuracy(logits, test.labels()));
         m.put("agreement_with_teacher", Metrics.agreement(logits, teacher));
         m.put("mean_kl_from_teacher", Metrics.meanKl(logits, teacher));
         m.put("ece", Metrics.ece(logits, test.labels()));

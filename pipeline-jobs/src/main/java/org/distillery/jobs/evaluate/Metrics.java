@@ -10,14 +10,6 @@ final class Metrics {
     private Metrics() {
     }
 
-    static double accuracy(float[][] logits, int[] labels) {
-        int ok = 0;
-        for (int i = 0; i < labels.length; i++) {
-            ok += SoftTargets.argmax(logits[i]) == labels[i] ? 1 : 0;
-        }
-        return (double) ok / labels.length;
-    }
-
     static double[] perClassAccuracy(float[][] logits, int[] labels, int classes) {
         double[] ok = new double[classes];
         double[] n = new double[classes];

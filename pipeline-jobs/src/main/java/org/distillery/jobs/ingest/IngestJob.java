@@ -49,10 +49,16 @@ public final class IngestJob {
     static final Split TRAIN = new Split("train", "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
     static final Split TEST = new Split("test", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
 
+    /**
+     * Publishes the three splits. A split already published by this same config (an interrupted earlier run) is kept
+     * and reported with 0 seconds; one published by a different config is refused before any work starts.
+     */
     public List<JobResult> run(IngestConfig config) {
         Storage storage = Storage.of(spark);
         for (String name : List.of("train", "validation", "test")) {
-            StagedOutput.failIfExists(storage, config.out() + "/" + name);
+            if (reusable(storage, config, name) == null) {
+                StagedOutput.failIfExists(storage, config.out() + "/" + name);
+            }
         }
         List<JobResult> results = new ArrayList<>();
         Loaded train = load(config.source(), TRAIN);
@@ -125,9 +131,33 @@ public final class IngestJob {
         return chosen;
     }
 
+    /** The manifest of split {@code name} when it is already published with exactly {@code config}, else null. */
+    private Manifest reusable(Storage storage, IngestConfig config, String name) {
+        String dir = config.out() + "/" + name;
+        if (!storage.exists(dir + "/" + Manifest.SUCCESS)) {
+            return null;
+        }
+        Manifest m = storage.publishedManifest(dir);
+        return m.config().equals(Manifest.mapper().valueToTree(config)) || sameJson(m, config) ? m : null;
+    }
+
+    private static boolean sameJson(Manifest m, IngestConfig config) {
+        try {
+            return m.config().equals(Manifest.mapper().readTree(Manifest.mapper().writeValueAsString(config)));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private JobResult write(IngestConfig config, Loaded data, String name, boolean[] heldOut, boolean keep) {
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);
+        Manifest existing = reusable(storage, config, name);
+        if (existing != null) {
+            LOG.info("{}: already published by this config (manifest {}), kept", name, existing.id());
+            return new JobResult("ingest", storage.qualify(config.out() + "/" + name), existing.id(),
+                    (long) existing.number("rows"), 0);
+        }
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Broadcast<byte[][]> images = jsc.broadcast(data.images);
         Broadcast<int[]> labels = jsc.broadcast(data.labels);

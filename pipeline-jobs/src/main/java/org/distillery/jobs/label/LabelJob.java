@@ -70,7 +70,7 @@ public final class LabelJob {
             long rows = summary.getLong(0);
             long expected = (long) transfer.manifest().number("rows");
             if (rows != expected) {
-                throw new IllegalStateException("wrote " + rows + " soft-target rows for " + expected + " transfer rows");
+                throw new RuntimeException("internal error: wrote " + rows + " soft-target rows for " + expected + " transfer rows");
             }
             Manifest manifest = Manifest.sealed("label", config,
                     Map.of("transfer", new Manifest.Input(transfer.path(), transfer.manifest().id()),

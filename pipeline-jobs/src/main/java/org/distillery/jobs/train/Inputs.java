@@ -26,6 +26,12 @@ record Inputs(TransferTables.Transfer transfer, TransferTables.SoftTargets softT
             transferPath = t.path();
         }
         TransferTables.Transfer transfer = TransferTables.readTransfer(spark, transferPath);
+        Manifest.Input labelledFrom = soft == null ? null : soft.manifest().inputs().get("transfer");
+        if (labelledFrom != null && !transfer.manifest().id().equals(labelledFrom.manifestId())) {
+            throw new IllegalArgumentException("soft targets " + soft.path() + " were labelled from transfer set "
+                    + labelledFrom.path() + " (manifest " + labelledFrom.manifestId() + "), not from "
+                    + transfer.path() + " (manifest " + transfer.manifest().id() + ")");
+        }
         if (soft != null && soft.classes() != transfer.classes()) {
             throw new IllegalArgumentException("soft targets have " + soft.classes() + " classes but the transfer set has "
                     + transfer.classes() + ": " + soft.path());

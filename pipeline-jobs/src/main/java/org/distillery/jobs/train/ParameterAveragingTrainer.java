@@ -50,7 +50,7 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
     public void fitEpoch(JavaRDD<DataSet> minibatches, int epoch) {
         int partitions = minibatches.getNumPartitions();
         if (partitions % settings.workers() != 0) {
-            throw new IllegalStateException("minibatch partitions (" + partitions + ") must be a multiple of workers ("
+            throw new RuntimeException("internal error: minibatch partitions (" + partitions + ") must be a multiple of workers ("
                     + settings.workers() + ")");
         }
         List<Integer> rounds = new ArrayList<>();

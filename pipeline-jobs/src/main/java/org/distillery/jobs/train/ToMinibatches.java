@@ -21,12 +21,14 @@ final class ToMinibatches implements FlatMapFunction<Iterator<Row>, DataSet> {
     private final int classes;
     private final double temperature;
     private final int batchSize;
+    private final int maxBatches;
 
-    ToMinibatches(Objective objective, int classes, double temperature, int batchSize) {
+    ToMinibatches(Objective objective, int classes, double temperature, int batchSize, int maxBatches) {
         this.objective = objective;
         this.classes = classes;
         this.temperature = temperature;
         this.batchSize = batchSize;
+        this.maxBatches = maxBatches;
     }
 
     @Override
@@ -42,6 +44,10 @@ final class ToMinibatches implements FlatMapFunction<Iterator<Row>, DataSet> {
         }
         if (!batch.isEmpty()) {
             out.add(Batches.toDataSet(batch, classes, temperature));
+        }
+        if (out.size() > maxBatches) { // the worker would silently skip the rest
+            throw new RuntimeException("internal error: a training partition holds " + out.size() + " minibatches, more than the "
+                    + maxBatches + " a worker fits per averaging round");
         }
         return out.iterator();
     }

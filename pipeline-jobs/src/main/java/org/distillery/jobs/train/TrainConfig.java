@@ -67,6 +67,10 @@ public record TrainConfig(Objective objective, String softTargets, String transf
             throw new IllegalArgumentException("temperature and alpha grids only apply to objective kd, not "
                     + objective.id());
         }
+        if (temperatures.size() * alphas.size() > 1 && blank(validation)) {
+            throw new IllegalArgumentException("a temperature/alpha grid needs --validation to choose from, got "
+                    + temperatures.size() * alphas.size() + " grid points and no validation set");
+        }
         if (labelled != null && labelled < 0) {
             throw new IllegalArgumentException("labelled rows must be >= 0, got " + labelled);
         }

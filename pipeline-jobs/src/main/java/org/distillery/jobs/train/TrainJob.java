@@ -70,8 +70,8 @@ public final class TrainJob {
             }
             batches.unpersist(false);
         }
-        MultiLayerNetwork net = arch.build(in.featureCount(), in.classes(), loss(config.objective(), best), 1e-3,
-                config.seed());
+        MultiLayerNetwork net = arch.build(in.featureCount(), in.classes(), loss(config.objective(), best),
+                config.learningRate(), config.seed());
         net.setParams(best.params());
         try (StagedOutput out = StagedOutput.begin(storage, config.out())) {
             storage.writeBytes(out.path("model.zip"), Models.toBytes(net, false));

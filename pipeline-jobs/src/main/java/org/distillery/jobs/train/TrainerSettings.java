@@ -10,6 +10,8 @@ package org.distillery.jobs.train;
  * @param seed               seed of the order in which averaging rounds are visited each epoch
  */
 record TrainerSettings(int workers, int batchSize, int averagingFrequency, int prefetch, long seed) {
+    static final int MAX_ADVISED_AVERAGING = 20;
+
     TrainerSettings {
         if (workers < 1) {
             throw new IllegalArgumentException("workers must be >= 1, got " + workers);
@@ -19,6 +21,11 @@ record TrainerSettings(int workers, int batchSize, int averagingFrequency, int p
         }
         if (averagingFrequency < 1) {
             throw new IllegalArgumentException("averaging frequency must be >= 1, got " + averagingFrequency);
+        }
+        if (averagingFrequency > MAX_ADVISED_AVERAGING) {
+            org.slf4j.LoggerFactory.getLogger(TrainerSettings.class).warn("averaging frequency {} is above {}: workers"
+                    + " drift apart between averagings, which can hurt convergence (DL4J's own advice)",
+                    averagingFrequency, MAX_ADVISED_AVERAGING);
         }
         if (prefetch < 0) {
             throw new IllegalArgumentException("prefetch must be >= 0, got " + prefetch);

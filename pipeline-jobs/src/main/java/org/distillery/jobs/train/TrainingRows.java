@@ -110,15 +110,48 @@ final class TrainingRows {
     }
 
     /**
-     * Minibatches for one temperature, built on the executors and persisted once, partitioned into averaging rounds
-     * ({@link TrainerSettings#partitionsFor}) so that the trainer never shuffles them.
+     * Minibatches for one temperature, built on the executors and persisted once, cut into averaging rounds: rows are
+     * shuffled by a seeded hash of their id, numbered, and partition p receives rows [p * B * F, (p + 1) * B * F) for
+     * minibatch size B and averaging frequency F. No partition can hold more than F minibatches, so DL4J's worker (which
+     * stops after F) never skips a row, and the trainer never shuffles them ({@link TrainerSettings#partitionsFor}).
      */
     JavaRDD<DataSet> minibatches(Objective objective, int classes, double temperature, TrainerSettings settings) {
-        return rows.select(TransferSchema.FEATURES, LOGITS, TransferSchema.LABEL)
-                .repartition(settings.partitionsFor(count))
+        long perPartition = (long) settings.batchSize() * settings.averagingFrequency();
+        int partitions = settings.partitionsFor(count);
+        return rows.orderBy(functions.xxhash64(col(TransferSchema.ID), functions.lit(settings.seed())))
+                .select(TransferSchema.FEATURES, LOGITS, TransferSchema.LABEL)
                 .javaRDD()
-                .mapPartitions(new ToMinibatches(objective, classes, temperature, settings.batchSize()))
+                .zipWithIndex()
+                .mapToPair(rowAndIndex -> new scala.Tuple2<>(rowAndIndex._2() / perPartition, rowAndIndex._1()))
+                .partitionBy(new ExactPartitioner(partitions))
+                .values()
+                .mapPartitions(new ToMinibatches(objective, classes, temperature, settings.batchSize(),
+                        settings.averagingFrequency()))
                 .persist(StorageLevel.MEMORY_AND_DISK_SER());
+    }
+
+    /** Sends key k (a block number) to partition k. */
+    static final class ExactPartitioner extends org.apache.spark.Partitioner {
+        private static final long serialVersionUID = 1L;
+        private final int partitions;
+
+        ExactPartitioner(int partitions) {
+            this.partitions = partitions;
+        }
+
+        @Override
+        public int numPartitions() {
+            return partitions;
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            long block = (Long) key;
+            if (block < 0 || block >= partitions) {
+                throw new RuntimeException("internal error: row block " + block + " outside [0, " + partitions + ")");
+            }
+            return (int) block;
+        }
     }
 
     List<Row> sample(int n) {

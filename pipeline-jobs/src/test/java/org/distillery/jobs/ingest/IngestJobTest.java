@@ -68,6 +68,22 @@ class IngestJobTest extends SparkTestBase {
     }
 
     @Test
+    void resumesAnInterruptedRunKeepingTheSplitsItAlreadyPublished() throws Exception {
+        Path source = IdxFixtures.write(dir.resolve("idx"), 60, 20, 4, 1);
+        String out = dir.resolve("data").toString();
+        IngestConfig config = new IngestConfig(source.toString(), out, 10, 7);
+        new IngestJob(spark()).run(config);
+        String trainId = Storage.of(spark()).publishedManifest(out + "/train").id();
+        Storage.of(spark()).delete(out + "/test"); // as if the first run died before publishing test
+
+        List<JobResult> again = new IngestJob(spark()).run(config);
+        assertThat(again.get(0).seconds()).isZero();
+        assertThat(again.get(0).manifestId()).isEqualTo(trainId);
+        assertThat(again.get(2).rows()).isEqualTo(20);
+        assertThat(Storage.of(spark()).publishedManifest(out + "/test").job()).isEqualTo("ingest");
+    }
+
+    @Test
     void namesAMissingSourceFile() {
         assertThatThrownBy(() -> new IngestJob(spark()).run(new IngestConfig(dir.toString(),
                 dir.resolve("data").toString(), 10, 7)))

@@ -71,14 +71,22 @@ class LabelRerunAndBadInputTest extends SparkTestBase {
     }
 
     @Test
-    void overwriteReplacesOnlyOnceTheNewOutputIsComplete() {
+    void overwriteReplacesOnlyOnceTheNewOutputIsComplete() throws Exception {
         JobResult first = label(config(transfer, teacherZip, "replace", null, null));
-        // a failing overwrite (corrupt teacher) leaves the published output as it was
-        String corrupt = Fixtures.saveZip(spark(), Fixtures.teacher(4, 1), dir.resolve("other.zip").toString());
-        Storage.of(spark()).writeBytes(corrupt, new byte[] {'P', 'K', 3, 4, 0});
-        assertThatThrownBy(() -> label(config(transfer, corrupt, "replace", null, PublishMode.OVERWRITE)))
-                .isInstanceOf(IllegalStateException.class);
+        // an overwrite that fails while writing (every task fails) leaves the published output as it was
+        TeacherInference.faultInjector = task -> true;
+        try {
+            assertThatThrownBy(() -> label(config(transfer, teacherZip, "replace", null, PublishMode.OVERWRITE)))
+                    .hasStackTraceContaining("injected fault");
+        } finally {
+            TeacherInference.faultInjector = null;
+        }
         assertThat(Storage.of(spark()).publishedManifest(first.path()).id()).isEqualTo(first.manifestId());
+        assertThat(spark().read().parquet(first.path()).count()).isEqualTo(200);
+        try (var siblings = Files.list(dir)) {
+            assertThat(siblings.map(p -> p.getFileName().toString()))
+                    .noneMatch(n -> n.startsWith(".replace.staging") || n.startsWith(".replace.previous"));
+        }
 
         MultiLayerNetwork other = Fixtures.teacher(8, 10);
         String otherZip = Fixtures.saveZip(spark(), other, dir.resolve("other2.zip").toString());

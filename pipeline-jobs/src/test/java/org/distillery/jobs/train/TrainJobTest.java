@@ -129,6 +129,38 @@ class TrainJobTest extends SparkTestBase {
     }
 
     @Test
+    void minibatchPartitionsNeverExceedOneAveragingRound() {
+        var t = org.distillery.jobs.common.TransferTables.readTransfer(spark(), transfer);
+        TrainingRows rows = TrainingRows.build(spark(), t, org.distillery.jobs.common.TransferTables.readSoftTargets(spark(),
+                soft), 40, 42, Objective.PSEUDO_LABEL);
+        // 600 rows, minibatch 16, 3 per round, 2 workers: 38 minibatches -> 13 partitions -> 7 rounds = 14 partitions
+        TrainerSettings settings = new TrainerSettings(2, 16, 3, 0, 5);
+        List<List<DataSet>> partitions = rows.minibatches(Objective.PSEUDO_LABEL, Fixtures.CLASSES, 1.0, settings)
+                .glom().collect();
+        assertThat(partitions).hasSize(14);
+        assertThat(partitions).allSatisfy(p -> assertThat(p.size()).isLessThanOrEqualTo(3));
+        assertThat(partitions.stream().flatMap(List::stream).mapToLong(DataSet::numExamples).sum()).isEqualTo(600);
+        // pseudo-label targets: no soft part, exactly one hard label per row (the teacher's argmax where none was kept)
+        for (DataSet ds : partitions.stream().flatMap(List::stream).toList()) {
+            org.nd4j.linalg.api.ndarray.INDArray y = ds.getLabels();
+            assertThat(y.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                    org.nd4j.linalg.indexing.NDArrayIndex.interval(0, Fixtures.CLASSES)).sumNumber().doubleValue()).isZero();
+            assertThat(y.sum(1).toDoubleVector()).containsOnly(1.0);
+        }
+    }
+
+    @Test
+    void refusesSoftTargetsLabelledFromAnotherTransferSet() {
+        assertThatThrownBy(() -> new TrainJob(spark()).run(new TrainConfig(Objective.KD, soft, validation, null,
+                dir.resolve("wrong-transfer").toString(), "mlp:8", 0, 1, 1, 0.01, null, null, false, null, 1, 2, 16, 3)))
+                .hasMessageContaining("were labelled from transfer set");
+        assertThatThrownBy(() -> new TrainConfig(Objective.KD, soft, null, null, "o", "mlp:8", 0, 1, 1, 0.01,
+                List.of(1.0, 2.0), null, true, null, 1, 2, 16, 3))
+                .hasMessage("a temperature/alpha grid needs --validation to choose from, got 2 grid points and no"
+                        + " validation set");
+    }
+
+    @Test
     void batchesCarrySoftTargetsAndMaskedHardLabels() {
         DataSet ds = Batches.toDataSet(List.of(new Batches.Example(new float[] {0.1f, 0.2f}, new float[] {2f, 0f}, -1),
                 new Batches.Example(new float[] {0.3f, 0.4f}, new float[] {0f, 0f}, 1)), 2, 1.0);
