@@ -117,6 +117,27 @@ public record Manifest(String format, String id, String job, JsonNode config, Ma
         return m;
     }
 
+    /**
+     * Whether this output was produced by {@code config}: compared as the config reads back from JSON, so that e.g. a
+     * {@code long} 3 and the {@code 3} a manifest file parses to are equal.
+     */
+    public boolean madeBy(Object config) {
+        try {
+            return this.config.equals(JSON.readTree(json(config)));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** {@code value} as JSON with distillery's conventions (sorted keys, indented), e.g. for reports. */
+    public static String json(Object value) {
+        try {
+            return JSON.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The shared mapper (sorted keys, indented) for other JSON distillery writes, e.g. reports. */
     public static ObjectMapper mapper() {
         return JSON;

@@ -22,8 +22,6 @@ final class DemoCommand implements Callable<Integer> {
     int validation;
     @Option(names = "--labelled", defaultValue = "1000", description = "Transfer rows that keep their hard label (default: ${DEFAULT-VALUE}).")
     int labelled;
-    @Option(names = "--seed", defaultValue = "42", description = "Seed (default: ${DEFAULT-VALUE}).")
-    long seed;
     @Option(names = "--teacher-arch", defaultValue = "cnn:20,50:500",
             description = "Teacher shape, e.g. cnn:20,50:500 or Hinton's mlp:1200,1200 (default: ${DEFAULT-VALUE}).")
     String teacherArch;
@@ -51,19 +49,16 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--alpha", split = ",", defaultValue = "0.5,1",
             description = "KD soft-term weights tried, picked on validation (default: ${DEFAULT-VALUE}).")
     List<Double> alphas;
-    @Option(names = "--workers", defaultValue = "2", description = "Parallel training workers (default: ${DEFAULT-VALUE}).")
-    int workers;
-    @Option(names = "--averaging-frequency", defaultValue = "10", description = "Minibatches between averagings (default: ${DEFAULT-VALUE}).")
-    int averagingFrequency;
+    @Mixin
+    EngineOptions engine;
     @Mixin
     SparkOptions spark;
 
     @Override
     public Integer call() {
-        DemoConfig config = new DemoConfig(out, source, validation, labelled, seed, teacherArch, teacherDropout,
-                teacherEpochs, teacherBatch, studentArch, studentEpochs, baselineEpochs, studentBatch, labelTemperature,
-                temperatures,
-                alphas, workers, averagingFrequency);
+        DemoConfig config = new DemoConfig(out, source, validation, labelled, engine.seed, teacherArch,
+                teacherDropout, teacherEpochs, teacherBatch, studentArch, studentEpochs, baselineEpochs, studentBatch,
+                labelTemperature, temperatures, alphas, engine.workers, engine.averagingFrequency);
         DemoJob.Result r = new DemoJob(spark.session("demo")).run(config);
         System.out.print(r.evaluation().table());
         r.stageSeconds().forEach((k, v) -> System.out.printf("stage %-13s %8.1f s%n", k, v));

@@ -46,23 +46,18 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--labelled", paramLabel = "N",
             description = "Keep hard labels for only N transfer rows, stratified and seeded (default: all).")
     Integer labelled;
-    @Option(names = "--seed", defaultValue = "42", description = "Seed (default: ${DEFAULT-VALUE}).")
-    long seed;
-    @Option(names = "--workers", defaultValue = "2", description = "Parallel training workers (default: ${DEFAULT-VALUE}).")
-    int workers;
     @Option(names = "--batch-size", defaultValue = "64", description = "Minibatch size per worker (default: ${DEFAULT-VALUE}).")
     int batchSize;
-    @Option(names = "--averaging-frequency", defaultValue = "10",
-            description = "Minibatches per worker between parameter averagings (default: ${DEFAULT-VALUE}).")
-    int averagingFrequency;
+    @Mixin
+    EngineOptions engine;
     @Mixin
     SparkOptions spark;
 
     @Override
     public Integer call() {
         TrainConfig config = new TrainConfig(Objective.parse(objective), softTargets, transfer, validation, out, arch,
-                dropout, epochs, patience, learningRate, temperatures, alphas, retemper, labelled, seed, workers,
-                batchSize, averagingFrequency);
+                dropout, epochs, patience, learningRate, temperatures, alphas, retemper, labelled, engine.seed,
+                engine.workers, batchSize, engine.averagingFrequency);
         System.out.println(new TrainJob(spark.session("train")).run(config).summaryJson());
         return 0;
     }

@@ -1,6 +1,5 @@
 package org.distillery.jobs.demo;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -84,7 +83,7 @@ public final class DemoJob {
         report.put("evaluation", result.job().path());
         String reportPath = o + "/" + EvaluateJob.REPORT;
         String tmp = o + "/." + EvaluateJob.REPORT + ".tmp";
-        storage.writeText(tmp, toJson(report));
+        storage.writeText(tmp, Manifest.json(report));
         if (storage.exists(reportPath)) {
             storage.delete(reportPath);
         }
@@ -101,20 +100,10 @@ public final class DemoJob {
 
     /** Runs a step unless its output is already published with the same config. */
     private void stage(Map<String, Double> seconds, String name, String marker, Object config, Supplier<?> step) {
-        try {
-            runOrReuse(seconds, name, marker, config, step);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private void runOrReuse(Map<String, Double> seconds, String name, String marker, Object config, Supplier<?> step)
-            throws com.fasterxml.jackson.core.JsonProcessingException {
         Storage storage = Storage.of(spark);
         if (storage.exists(marker)) {
             Manifest m = storage.publishedManifest(marker);
-            JsonNode want = Manifest.mapper().readTree(toJson(config)); // as read back: numbers parse to their JSON kind
-            if (!want.equals(m.config())) {
+            if (!m.madeBy(config)) {
                 throw new IllegalArgumentException("output " + marker + " exists with a different config (manifest "
                         + m.id() + "); use another --out or remove it");
             }
@@ -127,13 +116,5 @@ public final class DemoJob {
         step.get();
         seconds.put(name, (System.nanoTime() - t0) / 1e9);
         LOG.info("{}: done in {} s", name, String.format("%.1f", seconds.get(name)));
-    }
-
-    private static String toJson(Object o) {
-        try {
-            return Manifest.mapper().writeValueAsString(o);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

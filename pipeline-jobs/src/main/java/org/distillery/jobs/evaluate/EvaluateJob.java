@@ -1,6 +1,5 @@
 package org.distillery.jobs.evaluate;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
@@ -77,7 +76,7 @@ public final class EvaluateJob {
         }
         String table = Report.table(report);
         try (StagedOutput out = StagedOutput.begin(storage, config.out(), mode)) {
-            String json = toJson(Map.of("test", testSplit.path(), "test_rows", test.size(), "models", report));
+            String json = Manifest.json(Map.of("test", testSplit.path(), "test_rows", test.size(), "models", report));
             storage.writeText(out.path(REPORT), json);
             Manifest manifest = Manifest.sealed("evaluate", config, inputs,
                     Manifest.facts("rows", test.size(), "models", report.keySet().stream().toList()),
@@ -123,13 +122,5 @@ public final class EvaluateJob {
             }
         }
         return Metrics.median(nanos) / 1e6;
-    }
-
-    static String toJson(Object o) {
-        try {
-            return Manifest.mapper().writeValueAsString(o);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -138,15 +138,7 @@ public final class IngestJob {
             return null;
         }
         Manifest m = storage.publishedManifest(dir);
-        return m.config().equals(Manifest.mapper().valueToTree(config)) || sameJson(m, config) ? m : null;
-    }
-
-    private static boolean sameJson(Manifest m, IngestConfig config) {
-        try {
-            return m.config().equals(Manifest.mapper().readTree(Manifest.mapper().writeValueAsString(config)));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        return m.madeBy(config) ? m : null;
     }
 
     private JobResult write(IngestConfig config, Loaded data, String name, boolean[] heldOut, boolean keep) {

@@ -70,7 +70,8 @@ public final class TrainJob {
             }
             batches.unpersist(false);
         }
-        MultiLayerNetwork net = arch.build(in.featureCount(), in.classes(), loss(config.objective(), best),
+        MultiLayerNetwork net = arch.build(in.featureCount(), in.classes(),
+                loss(config.objective(), best.temperature(), best.alpha()),
                 config.learningRate(), config.seed());
         net.setParams(best.params());
         try (StagedOutput out = StagedOutput.begin(storage, config.out())) {
@@ -93,9 +94,9 @@ public final class TrainJob {
         }
     }
 
-    private static DistillationLoss loss(Objective objective, Trial trial) {
-        return objective == Objective.KD ? new DistillationLoss(trial.temperature(), trial.alpha())
-                : DistillationLoss.hardLabelsOnly();
+    /** The objective's loss: soft and hard terms for kd, plain cross-entropy on hard labels otherwise. */
+    private static DistillationLoss loss(Objective objective, double temperature, double alpha) {
+        return objective == Objective.KD ? new DistillationLoss(temperature, alpha) : DistillationLoss.hardLabelsOnly();
     }
 
     private static String describe(TrainerSettings s) {
@@ -106,9 +107,8 @@ public final class TrainJob {
     private Trial trainOne(TrainConfig config, Architecture arch, TrainerSettings settings, Inputs in,
                            JavaRDD<DataSet> batches, LabelledSet validation, double t, double alpha,
                            List<String> scoreLines) {
-        DistillationLoss loss = config.objective() == Objective.KD ? new DistillationLoss(t, alpha)
-                : DistillationLoss.hardLabelsOnly();
-        MultiLayerNetwork net = arch.build(in.featureCount(), in.classes(), loss, config.learningRate(), config.seed());
+        MultiLayerNetwork net = arch.build(in.featureCount(), in.classes(), loss(config.objective(), t, alpha),
+                config.learningRate(), config.seed());
         DistributedTrainer trainer = new ParameterAveragingTrainer(
                 JavaSparkContext.fromSparkContext(spark.sparkContext()), net, settings);
         LOG.info("trial T={} alpha={}: {} parameters, {}", t, alpha, net.numParams(), trainer.describe());
