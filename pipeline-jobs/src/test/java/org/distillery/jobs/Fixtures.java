@@ -78,7 +78,7 @@ public final class Fixtures {
             out.publish(Manifest.sealed("ingest", Map.of("fixture", path), Map.of(),
                     Manifest.facts("rows", rows.size(), TransferSchema.FEATURE_COUNT, featureCount,
                             TransferSchema.CLASSES, CLASSES, TransferSchema.SCHEMA_VERSION, TransferSchema.VERSION),
-                    Map.of(), null));
+                    Map.of(), null), rows.size(), System.nanoTime());
             return out.target();
         }
     }

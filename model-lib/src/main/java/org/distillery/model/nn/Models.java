@@ -31,8 +31,13 @@ public final class Models {
      * @throws IllegalStateException when the bytes are not a readable DL4J MultiLayerNetwork zip
      */
     public static MultiLayerNetwork fromBytes(byte[] zip, String source) {
+        return fromBytes(zip, source, false);
+    }
+
+    /** As {@link #fromBytes(byte[], String)}; with {@code withUpdater} the updater state is restored too (resume). */
+    public static MultiLayerNetwork fromBytes(byte[] zip, String source, boolean withUpdater) {
         try {
-            return ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(zip), false);
+            return ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(zip), withUpdater);
         } catch (Exception | Error e) {
             if (e instanceof VirtualMachineError vme) {
                 throw vme;

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "distill", mixinStandardHelpOptions = true, versionProvider = Distill.Version.class,
         description = "Knowledge distillation on Spark: ingest -> label -> train -> evaluate.",
         subcommands = {IngestCommand.class, LabelCommand.class, TrainCommand.class, EvaluateCommand.class,
-            DemoCommand.class})
+            DemoCommand.class, ConfigCommand.class})
 public final class Distill implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -18,7 +18,31 @@ public final class Distill implements Runnable {
 
     /** Runs the command line and returns the exit code: 0 ok, 2 bad input or usage, 1 anything else. */
     public static int run(String... args) {
-        return new CommandLine(new Distill()).setExecutionExceptionHandler(Errors::handle).execute(args);
+        CommandLine cl = commandLine();
+        try {
+            configure(cl, PipelineConfig.pathIn(args));
+        } catch (IllegalArgumentException e) {
+            cl.getErr().println("distill: error: " + e.getMessage());
+            return 2;
+        }
+        return cl.execute(args);
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Distill()).setExecutionExceptionHandler(Errors::handle);
+        cl.getSubcommands().get("config").setUnmatchedOptionsArePositionalParams(true); // a job's flags, verbatim
+        return cl;
+    }
+
+    /** Installs the pipeline config file (if any) as every job's source of defaults, after checking its keys. */
+    static PipelineConfig configure(CommandLine cl, String configPath) {
+        if (configPath == null) {
+            return null;
+        }
+        PipelineConfig config = PipelineConfig.load(configPath);
+        config.validate(cl);
+        cl.setDefaultValueProvider(config);
+        return config;
     }
 
     @Override

@@ -5,7 +5,8 @@ import picocli.CommandLine;
 /**
  * Turns a job's failure into an exit code. Bad input (IllegalArgumentException) and corrupt artefacts
  * (IllegalStateException), even when thrown inside a Spark task, become one line naming the problem and exit code 2;
- * anything else is a bug or an environment failure: stack trace and exit code 1.
+ * anything else is a bug or an environment failure: stack trace and exit code 1. DISTILLERY_TRACE=1 adds the stack
+ * trace to input errors too.
  */
 final class Errors {
     private Errors() {
@@ -15,6 +16,9 @@ final class Errors {
         RuntimeException input = inputError(ex);
         if (input != null) {
             cmd.getErr().println("distill " + cmd.getCommandName() + ": error: " + input.getMessage());
+            if (System.getenv("DISTILLERY_TRACE") != null) {
+                ex.printStackTrace(cmd.getErr());
+            }
             return 2;
         }
         cmd.getErr().println("distill " + cmd.getCommandName() + ": failed: " + ex);

@@ -3,6 +3,8 @@ package org.distillery.jobs.cli;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.distillery.jobs.common.PublishMode;
+import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.evaluate.EvaluateConfig;
 import org.distillery.jobs.evaluate.EvaluateJob;
 import picocli.CommandLine.Command;
@@ -16,19 +18,30 @@ final class EvaluateCommand implements Callable<Integer> {
     String test;
     @Option(names = "--teacher", required = true, paramLabel = "PATH", description = "Published teacher or DL4J zip.")
     String teacher;
-    @Option(names = "--model", paramLabel = "NAME=DIR", description = "A model to score (repeatable), e.g. student=runs/x/students/kd.")
+    @Option(names = "--model", paramLabel = "NAME=DIR", split = ",",
+            description = "A model to score (repeatable, or comma-separated), e.g. student=runs/x/students/kd.")
     Map<String, String> models = new LinkedHashMap<>();
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (must not exist).")
     String out;
     @Option(names = "--latency-runs", defaultValue = "200", description = "Timed single-example calls per model (default: ${DEFAULT-VALUE}).")
     int latencyRuns;
+    @Option(names = "--mode", defaultValue = "fail-if-exists",
+            description = "When OUT is already published: fail-if-exists (default) or overwrite (the old report stays"
+                    + " until the new one is complete).")
+    String mode;
     @Mixin
     SparkOptions spark;
+    @Mixin
+    RunOptions run;
 
     @Override
     public Integer call() {
-        EvaluateJob.Result r = new EvaluateJob(spark.session("evaluate"))
-                .run(new EvaluateConfig(test, teacher, models, out, latencyRuns));
+        EvaluateConfig config = new EvaluateConfig(test, teacher, models, out, latencyRuns);
+        PublishMode publish = PublishMode.parse(mode);
+        if (run.dryRun) {
+            return RunOptions.print(() -> EvaluateJob.dryRun(Storage.standalone(), config, publish));
+        }
+        EvaluateJob.Result r = new EvaluateJob(spark.session("evaluate")).run(config, publish);
         System.out.print(r.table());
         System.out.println(r.job().summaryJson());
         return 0;

@@ -2,6 +2,7 @@ package org.distillery.jobs.cli;
 
 import java.util.concurrent.Callable;
 import org.distillery.jobs.common.JobResult;
+import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.ingest.IngestConfig;
 import org.distillery.jobs.ingest.IngestJob;
 import picocli.CommandLine.Command;
@@ -22,10 +23,15 @@ final class IngestCommand implements Callable<Integer> {
     long seed;
     @Mixin
     SparkOptions spark;
+    @Mixin
+    RunOptions run;
 
     @Override
     public Integer call() {
         IngestConfig config = new IngestConfig(source, out, validation, seed);
+        if (run.dryRun) {
+            return RunOptions.print(() -> IngestJob.dryRun(Storage.standalone(), config));
+        }
         JobResult last = null;
         for (JobResult r : new IngestJob(spark.session("ingest")).run(config)) {
             last = r;

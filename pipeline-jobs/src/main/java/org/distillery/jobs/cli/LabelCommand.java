@@ -2,6 +2,7 @@ package org.distillery.jobs.cli;
 
 import java.util.concurrent.Callable;
 import org.distillery.jobs.common.PublishMode;
+import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.label.LabelConfig;
 import org.distillery.jobs.label.LabelJob;
 import picocli.CommandLine.Command;
@@ -33,11 +34,16 @@ final class LabelCommand implements Callable<Integer> {
     String mode;
     @Mixin
     SparkOptions spark;
+    @Mixin
+    RunOptions run;
 
     @Override
     public Integer call() {
         LabelConfig config = new LabelConfig(transfer, teacher, out, temperature, batchSize, teacherSha256,
                 PublishMode.parse(mode));
+        if (run.dryRun) {
+            return RunOptions.print(() -> LabelJob.dryRun(Storage.standalone(), config));
+        }
         System.out.println(new LabelJob(spark.session("label")).run(config).summaryJson());
         return 0;
     }

@@ -2,6 +2,9 @@ package org.distillery.jobs.cli;
 
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.distillery.jobs.common.PublishMode;
+import org.distillery.jobs.common.Storage;
+import org.distillery.jobs.train.EngineConfig;
 import org.distillery.jobs.train.Objective;
 import org.distillery.jobs.train.TrainConfig;
 import org.distillery.jobs.train.TrainJob;
@@ -23,7 +26,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--validation", paramLabel = "DIR",
             description = "Published validation set: picks the best epoch and (T, alpha).")
     String validation;
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (must not exist).")
+    @Option(names = "--out", required = true, paramLabel = "DIR",
+            description = "Output directory (must not exist, unless --mode overwrite).")
     String out;
     @Option(names = "--arch", defaultValue = "mlp:64", description = "Network shape (default: ${DEFAULT-VALUE}).")
     String arch;
@@ -48,16 +52,61 @@ final class TrainCommand implements Callable<Integer> {
     Integer labelled;
     @Option(names = "--batch-size", defaultValue = "64", description = "Minibatch size per worker (default: ${DEFAULT-VALUE}).")
     int batchSize;
+    @Option(names = "--lr-schedule", defaultValue = "constant",
+            description = "Learning rate by epoch: constant, step:N:G (times G every N epochs), exp:G or cosine"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String lrSchedule;
+    @Option(names = "--mode", defaultValue = "fail-if-exists",
+            description = "When OUT is already published: fail-if-exists (default) or overwrite.")
+    String mode;
+    @Option(names = "--checkpoint-dir", paramLabel = "DIR",
+            description = "Save a checkpoint after every epoch here (any Hadoop filesystem path).")
+    String checkpointDir;
+    @Option(names = "--resume",
+            description = "Continue from the latest checkpoint in --checkpoint-dir; starts fresh when there is none, so"
+                    + " a first try and its retries can share one command line.")
+    boolean resume;
+    @Option(names = "--prefetch", defaultValue = "0",
+            description = "Minibatches each worker prefetches asynchronously (default: ${DEFAULT-VALUE}).")
+    int prefetch;
+    @Option(names = "--approach", defaultValue = "direct",
+            description = "direct (minibatches cached by Spark) or export (written once to --export-dir, each epoch"
+                    + " fits from the files) (default: ${DEFAULT-VALUE}).")
+    String approach;
+    @Option(names = "--export-dir", paramLabel = "DIR", description = "Where --approach export writes minibatches.")
+    String exportDir;
+    @Option(names = "--repartition", defaultValue = "num-partitions-workers-differs",
+            description = "DL4J repartition rule: never, always, num-partitions-workers-differs (default: ${DEFAULT-VALUE}).")
+    String repartition;
+    @Option(names = "--repartition-strategy", defaultValue = "balanced",
+            description = "balanced or spark-default (default: ${DEFAULT-VALUE}).")
+    String repartitionStrategy;
+    @Option(names = "--aggregation-depth", defaultValue = "2",
+            description = "Tree depth of parameter aggregation (default: ${DEFAULT-VALUE}).")
+    int aggregationDepth;
+    @Option(names = "--storage-level", defaultValue = "MEMORY_AND_DISK_SER",
+            description = "Spark storage level of the cached minibatches (default: ${DEFAULT-VALUE}).")
+    String storageLevel;
+    @Option(names = "--training-stats",
+            description = "Collect DL4J's training stats and publish them as training-stats.html beside the model.")
+    boolean trainingStats;
     @Mixin
     EngineOptions engine;
     @Mixin
     SparkOptions spark;
+    @Mixin
+    RunOptions run;
 
     @Override
     public Integer call() {
         TrainConfig config = new TrainConfig(Objective.parse(objective), softTargets, transfer, validation, out, arch,
                 dropout, epochs, patience, learningRate, temperatures, alphas, retemper, labelled, engine.seed,
-                engine.workers, batchSize, engine.averagingFrequency);
+                engine.workers, batchSize, engine.averagingFrequency, PublishMode.parse(mode), checkpointDir, resume,
+                lrSchedule, new EngineConfig(prefetch, approach, exportDir, repartition, repartitionStrategy,
+                aggregationDepth, storageLevel, trainingStats));
+        if (run.dryRun) {
+            return RunOptions.print(() -> TrainJob.dryRun(Storage.standalone(), config));
+        }
         System.out.println(new TrainJob(spark.session("train")).run(config).summaryJson());
         return 0;
     }

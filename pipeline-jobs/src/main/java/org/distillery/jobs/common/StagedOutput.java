@@ -81,11 +81,19 @@ public final class StagedOutput implements AutoCloseable {
         return target;
     }
 
-    /** Writes the manifest and {@code _SUCCESS}, then moves the staging directory into place. */
-    public void publish(Manifest manifest) {
+    /**
+     * Writes the manifest and {@code _SUCCESS}, then moves the staging directory into place. {@code _SUCCESS} holds
+     * the job's one-line JSON summary (the line the job prints last), so a sensor or an XCom push can read it.
+     *
+     * @param rows       rows the output holds, for the summary
+     * @param startNanos {@link System#nanoTime()} when the job started, for the summary's seconds
+     */
+    public JobResult publish(Manifest manifest, long rows, long startNanos) {
+        JobResult result = new JobResult(manifest.job(), target, manifest.id(), rows,
+                (System.nanoTime() - startNanos) / 1e9);
         storage.mkdirs(staging);
         storage.writeText(path(Manifest.FILE_NAME), manifest.toJson());
-        storage.writeText(path(Manifest.SUCCESS), "");
+        storage.writeText(path(Manifest.SUCCESS), result.summaryJson() + "\n");
         String previous = null;
         if (replace && storage.exists(target)) {
             previous = sibling(target, "previous");
@@ -113,6 +121,25 @@ public final class StagedOutput implements AutoCloseable {
         } else {
             LOG.info("published {} (manifest {})", target, manifest.id());
         }
+        return result;
+    }
+
+    /**
+     * What publishing to {@code target} under {@code mode} would do, for dry runs: "new", or "replaces ..." with the
+     * published manifest's id; fails as the real run would when the output exists and may not be replaced.
+     */
+    public static String describe(Storage storage, String target, PublishMode mode) {
+        check(storage, target, mode);
+        if (!storage.exists(target)) {
+            return "new";
+        }
+        String id;
+        try {
+            id = "manifest " + storage.publishedManifest(target).id();
+        } catch (IllegalArgumentException e) {
+            id = "an unpublished directory";
+        }
+        return "replaces " + id + " (mode " + mode.id() + ")";
     }
 
     /** Removes the staging directory unless it was published. */

@@ -23,6 +23,20 @@ public final class Storage {
         return new Storage(spark.sparkContext().hadoopConfiguration());
     }
 
+    /**
+     * Storage without a SparkSession (dry runs): Hadoop's default configuration (core-site.xml and hdfs-site.xml from
+     * the classpath, as spark-submit sets it up) plus any {@code spark.hadoop.*} system properties.
+     */
+    public static Storage standalone() {
+        Configuration conf = new Configuration();
+        for (String k : System.getProperties().stringPropertyNames()) {
+            if (k.startsWith("spark.hadoop.")) {
+                conf.set(k.substring("spark.hadoop.".length()), System.getProperty(k));
+            }
+        }
+        return new Storage(conf);
+    }
+
     public FileSystem fs(String path) {
         try {
             return new Path(path).getFileSystem(hadoop);

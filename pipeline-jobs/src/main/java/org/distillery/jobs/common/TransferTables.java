@@ -41,16 +41,22 @@ public final class TransferTables {
     }
 
     public static Transfer readTransfer(SparkSession spark, String path) {
-        Manifest m = Storage.of(spark).publishedManifest(path);
+        Storage storage = Storage.of(spark);
+        Manifest m = checkTransfer(storage, path);
+        return new Transfer(storage.qualify(path), m, parquet(spark, path));
+    }
+
+    /**
+     * Checks a transfer set without Spark (dry runs use it; so does every read): published, not empty, and the
+     * columns of its Parquet footer. Returns its manifest.
+     */
+    public static Manifest checkTransfer(Storage storage, String path) {
+        Manifest m = storage.publishedManifest(path);
         if (m.facts().get("rows") instanceof Number n && n.longValue() == 0) {
             throw new IllegalArgumentException("transfer set is empty (0 rows): " + path);
         }
-        Dataset<Row> rows = parquet(spark, path);
-        requireColumns(rows, path, List.of(
-                new Col(TransferSchema.ID, DataTypes.LongType),
-                new Col(TransferSchema.FEATURES, DataTypes.createArrayType(DataTypes.FloatType)),
-                new Col(TransferSchema.LABEL, DataTypes.IntegerType)));
-        return new Transfer(Storage.of(spark).qualify(path), m, rows);
+        requireColumns(ParquetFooters.schema(storage, path), path, TRANSFER_COLUMNS);
+        return m;
     }
 
     /** A published soft-target table with its manifest (schema version checked). */
@@ -65,17 +71,20 @@ public final class TransferTables {
     }
 
     public static SoftTargets readSoftTargets(SparkSession spark, String path) {
-        Manifest m = Storage.of(spark).publishedManifest(path);
+        Storage storage = Storage.of(spark);
+        Manifest m = checkSoftTargets(storage, path);
+        return new SoftTargets(storage.qualify(path), m, parquet(spark, path));
+    }
+
+    /** As {@link #checkTransfer} for a soft-target table: label manifest, schema version, footer columns. */
+    public static Manifest checkSoftTargets(Storage storage, String path) {
+        Manifest m = storage.publishedManifest(path);
         if (!"label".equals(m.job())) {
             throw new IllegalArgumentException("not a soft-target output (manifest job is '" + m.job() + "'): " + path);
         }
         SoftTargetSchema.checkVersion((int) m.number(SoftTargetSchema.SCHEMA_VERSION), path);
-        Dataset<Row> rows = parquet(spark, path);
-        requireColumns(rows, path, List.of(
-                new Col(SoftTargetSchema.ID, DataTypes.LongType),
-                new Col(SoftTargetSchema.LABEL, DataTypes.IntegerType),
-                new Col(SoftTargetSchema.LOGITS, DataTypes.createArrayType(DataTypes.FloatType))));
-        return new SoftTargets(Storage.of(spark).qualify(path), m, rows);
+        requireColumns(ParquetFooters.schema(storage, path), path, SOFT_TARGET_COLUMNS);
+        return m;
     }
 
     private static Dataset<Row> parquet(SparkSession spark, String path) {
@@ -89,8 +98,17 @@ public final class TransferTables {
     private record Col(String name, DataType type) {
     }
 
-    private static void requireColumns(Dataset<Row> rows, String path, List<Col> cols) {
-        StructType schema = rows.schema();
+    private static final List<Col> TRANSFER_COLUMNS = List.of(
+            new Col(TransferSchema.ID, DataTypes.LongType),
+            new Col(TransferSchema.FEATURES, DataTypes.createArrayType(DataTypes.FloatType)),
+            new Col(TransferSchema.LABEL, DataTypes.IntegerType));
+
+    private static final List<Col> SOFT_TARGET_COLUMNS = List.of(
+            new Col(SoftTargetSchema.ID, DataTypes.LongType),
+            new Col(SoftTargetSchema.LABEL, DataTypes.IntegerType),
+            new Col(SoftTargetSchema.LOGITS, DataTypes.createArrayType(DataTypes.FloatType)));
+
+    private static void requireColumns(StructType schema, String path, List<Col> cols) {
         for (Col c : cols) {
             if (!List.of(schema.fieldNames()).contains(c.name())) {
                 throw new IllegalArgumentException("column '" + c.name() + "' missing in " + path + " (has "

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.apache.spark.sql.SparkSession;
+import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.evaluate.EvaluateConfig;
@@ -37,6 +38,22 @@ public final class DemoJob {
 
     /** The evaluation result and each stage's wall seconds (0 for a reused stage). */
     public record Result(EvaluateJob.Result evaluation, Map<String, Double> stageSeconds, String reportPath) {
+    }
+
+    /**
+     * Checks the source files and the run directory without Spark: which stages are already published (a run reuses
+     * them when their config matches) and which are new.
+     */
+    public static DryRun dryRun(Storage storage, DemoConfig c) {
+        IngestJob.dryRun(storage, new IngestConfig(c.source(), c.out() + "/data", c.validation(), c.seed()));
+        DryRun plan = new DryRun("demo").with("source", c.source() + " (IDX files read and checked)");
+        for (String stage : List.of("data/test", "models/teacher", "soft-targets/train", "students/baseline",
+                "students/pseudo_label", "students/kd", "evaluation")) {
+            String dir = c.out() + "/" + stage;
+            plan.with(stage, storage.qualify(dir) + (storage.exists(dir)
+                    ? " (published: reused if its config matches, else the run stops)" : " (new)"));
+        }
+        return plan;
     }
 
     public Result run(DemoConfig c) {

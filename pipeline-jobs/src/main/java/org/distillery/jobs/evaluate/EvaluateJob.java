@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.LabelledSet;
 import org.distillery.jobs.common.ModelArtifact;
@@ -16,6 +17,7 @@ import org.distillery.jobs.common.Versions;
 import org.distillery.model.nn.LogitModel;
 import org.distillery.model.nn.Models;
 import org.distillery.model.schema.Manifest;
+import org.distillery.model.schema.TransferSchema;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,16 +44,44 @@ public final class EvaluateJob {
         return run(config, PublishMode.FAIL_IF_EXISTS);
     }
 
+    /** Every rule a run checks before Spark reads a row: test split, every model against it, the output rule. */
+    static Map<String, ModelArtifact> check(Storage storage, EvaluateConfig config, PublishMode mode) {
+        StagedOutput.check(storage, config.out(), mode);
+        Manifest test = TransferTables.checkTransfer(storage, config.test());
+        int features = (int) test.number(TransferSchema.FEATURE_COUNT);
+        int classes = (int) test.number(TransferSchema.CLASSES);
+        Map<String, ModelArtifact> artifacts = new LinkedHashMap<>();
+        artifacts.put("teacher", ModelArtifact.read(storage, config.teacher()));
+        config.models().forEach((name, path) -> artifacts.put(name, ModelArtifact.read(storage, path)));
+        artifacts.forEach((name, artifact) -> {
+            LogitModel model = new LogitModel(artifact.network());
+            if (model.inputs() != features || model.classes() != classes) {
+                throw new IllegalArgumentException("model " + name + " maps " + model.inputs() + " features to "
+                        + model.classes() + " classes, the test split has " + features + " and " + classes + ": "
+                        + artifact.path());
+            }
+        });
+        return artifacts;
+    }
+
+    /** Checks everything a run would, without Spark, and says what the run would do. */
+    public static DryRun dryRun(Storage storage, EvaluateConfig config, PublishMode mode) {
+        Map<String, ModelArtifact> artifacts = check(storage, config, mode);
+        Manifest test = storage.publishedManifest(config.test());
+        DryRun plan = new DryRun("evaluate").with("test", storage.qualify(config.test()) + " (manifest " + test.id()
+                + ", " + (long) test.number("rows") + " rows)");
+        artifacts.forEach((name, a) -> plan.with(name, a.zipPath() + " (sha256 " + a.sha256() + ")"));
+        return plan.with("out", storage.qualify(config.out()) + " (" + StagedOutput.describe(storage, config.out(), mode)
+                + ")");
+    }
+
     /** As {@link #run(EvaluateConfig)}; with {@link PublishMode#OVERWRITE} an existing report is replaced at the end. */
     public Result run(EvaluateConfig config, PublishMode mode) {
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);
-        StagedOutput.check(storage, config.out(), mode);
+        Map<String, ModelArtifact> artifacts = check(storage, config, mode);
         TransferTables.Transfer testSplit = TransferTables.readTransfer(spark, config.test());
         LabelledSet test = LabelledSet.collect(testSplit);
-        Map<String, ModelArtifact> artifacts = new LinkedHashMap<>();
-        artifacts.put("teacher", ModelArtifact.read(storage, config.teacher()));
-        config.models().forEach((name, path) -> artifacts.put(name, ModelArtifact.read(storage, path)));
 
         float[][] teacherLogits = null;
         Map<String, Map<String, Object>> report = new LinkedHashMap<>();
@@ -60,11 +90,6 @@ public final class EvaluateJob {
         for (Map.Entry<String, ModelArtifact> e : artifacts.entrySet()) {
             ModelArtifact artifact = e.getValue();
             LogitModel model = new LogitModel(artifact.network());
-            if (model.inputs() != testSplit.featureCount() || model.classes() != testSplit.classes()) {
-                throw new IllegalArgumentException("model " + e.getKey() + " maps " + model.inputs() + " features to "
-                        + model.classes() + " classes, the test split has " + testSplit.featureCount() + " and "
-                        + testSplit.classes() + ": " + artifact.path());
-            }
             float[][] logits = Scoring.logits(model, test.features());
             if (teacherLogits == null) {
                 teacherLogits = logits;
@@ -81,9 +106,7 @@ public final class EvaluateJob {
             Manifest manifest = Manifest.sealed("evaluate", config, inputs,
                     Manifest.facts("rows", test.size(), "models", report.keySet().stream().toList()),
                     Versions.current(), java.time.Instant.now().toString());
-            out.publish(manifest);
-            return new Result(new JobResult("evaluate", out.target(), manifest.id(), test.size(),
-                    (System.nanoTime() - start) / 1e9), report, table);
+            return new Result(out.publish(manifest, test.size(), start), report, table);
         }
     }
 

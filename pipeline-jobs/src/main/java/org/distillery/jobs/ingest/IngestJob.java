@@ -15,6 +15,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
@@ -53,6 +54,31 @@ public final class IngestJob {
      * Publishes the three splits. A split already published by this same config (an interrupted earlier run) is kept
      * and reported with 0 seconds; one published by a different config is refused before any work starts.
      */
+    /** Reads and checks the IDX files and the output rule without Spark, and says what a run would write. */
+    public static DryRun dryRun(Storage storage, IngestConfig config) {
+        DryRun plan = new DryRun("ingest");
+        Loaded train = load(config.source(), TRAIN);
+        Loaded test = load(config.source(), TEST);
+        if (config.validation() >= train.labels.length) {
+            throw new IllegalArgumentException("validation rows (" + config.validation()
+                    + ") must be fewer than the training split's " + train.labels.length + " rows");
+        }
+        plan.with("source", config.source() + " (" + train.labels.length + " train, " + test.labels.length
+                + " test images of " + train.images[0].length + " pixels)");
+        long[] rows = {train.labels.length - config.validation(), config.validation(), test.labels.length};
+        String[] names = {"train", "validation", "test"};
+        for (int i = 0; i < names.length; i++) {
+            String target = config.out() + "/" + names[i];
+            boolean kept = reusable(storage, config, names[i]) != null;
+            if (!kept) {
+                StagedOutput.failIfExists(storage, target);
+            }
+            plan.with(names[i], storage.qualify(target) + " (" + rows[i] + " rows, "
+                    + (kept ? "already published by this config: kept" : "new") + ")");
+        }
+        return plan;
+    }
+
     public List<JobResult> run(IngestConfig config) {
         Storage storage = Storage.of(spark);
         for (String name : List.of("train", "validation", "test")) {
@@ -132,7 +158,7 @@ public final class IngestJob {
     }
 
     /** The manifest of split {@code name} when it is already published with exactly {@code config}, else null. */
-    private Manifest reusable(Storage storage, IngestConfig config, String name) {
+    private static Manifest reusable(Storage storage, IngestConfig config, String name) {
         String dir = config.out() + "/" + name;
         if (!storage.exists(dir + "/" + Manifest.SUCCESS)) {
             return null;
@@ -181,11 +207,11 @@ public final class IngestJob {
                             TransferSchema.FEATURE_COUNT, data.images[0].length, TransferSchema.CLASSES, CLASSES,
                             "sourceSha256", data.sha256),
                     Versions.current(), java.time.Instant.now().toString());
-            out.publish(manifest);
+            JobResult result = out.publish(manifest, count, start);
             images.destroy();
             labels.destroy();
             mask.destroy();
-            return new JobResult("ingest", out.target(), manifest.id(), count, (System.nanoTime() - start) / 1e9);
+            return result;
         }
     }
 

@@ -7,6 +7,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.ModelArtifact;
 import org.distillery.jobs.common.Progress;
@@ -33,21 +34,51 @@ public final class LabelJob {
         this.spark = spark;
     }
 
-    public JobResult run(LabelConfig config) {
-        long start = System.nanoTime();
-        Storage storage = Storage.of(spark);
+    /** What {@link #check} established without Spark. */
+    record Checked(String transfer, Manifest transferManifest, ModelArtifact teacher, LogitModel model) {
+        int featureCount() {
+            return (int) transferManifest.number(TransferSchema.FEATURE_COUNT);
+        }
+    }
+
+    /** Every rule a run checks before Spark reads a row; a dry run stops here. */
+    static Checked check(Storage storage, LabelConfig config) {
         StagedOutput.check(storage, config.out(), config.mode());
-        TransferTables.Transfer transfer = TransferTables.readTransfer(spark, config.transfer());
+        Manifest transfer = TransferTables.checkTransfer(storage, config.transfer());
         ModelArtifact teacher = ModelArtifact.read(storage, config.teacher());
         if (config.teacherSha256() != null && !config.teacherSha256().equals(teacher.sha256())) {
             throw new IllegalArgumentException("teacher SHA-256 mismatch: --teacher-sha256 " + config.teacherSha256()
                     + " but " + teacher.zipPath() + " has " + teacher.sha256());
         }
         LogitModel model = new LogitModel(teacher.network());
-        if (model.inputs() != transfer.featureCount()) {
+        int features = (int) transfer.number(TransferSchema.FEATURE_COUNT);
+        if (model.inputs() != features) {
             throw new IllegalArgumentException("teacher expects " + model.inputs() + " features but the transfer set has "
-                    + transfer.featureCount() + ": " + config.teacher());
+                    + features + ": " + config.teacher());
         }
+        return new Checked(storage.qualify(config.transfer()), transfer, teacher, model);
+    }
+
+    /** Checks everything a run would, without Spark, and says what the run would do. */
+    public static DryRun dryRun(Storage storage, LabelConfig config) {
+        Checked c = check(storage, config);
+        return new DryRun("label")
+                .with("transfer", c.transfer() + " (manifest " + c.transferManifest().id() + ", "
+                        + (long) c.transferManifest().number("rows") + " rows, " + c.featureCount() + " features)")
+                .with("teacher", c.teacher().zipPath() + " (sha256 " + c.teacher().sha256() + ", "
+                        + c.model().inputs() + " -> " + c.model().classes() + " classes)")
+                .with("temperature", config.temperature())
+                .with("out", storage.qualify(config.out()) + " ("
+                        + StagedOutput.describe(storage, config.out(), config.mode()) + ")");
+    }
+
+    public JobResult run(LabelConfig config) {
+        long start = System.nanoTime();
+        Storage storage = Storage.of(spark);
+        Checked checked = check(storage, config);
+        ModelArtifact teacher = checked.teacher();
+        LogitModel model = checked.model();
+        TransferTables.Transfer transfer = TransferTables.readTransfer(spark, config.transfer());
         LOG.info("labeling {} with teacher {} (sha256 {}), T={}", transfer.path(), teacher.zipPath(),
                 teacher.sha256(), config.temperature());
 
@@ -81,11 +112,10 @@ public final class LabelJob {
                             "contentHash", TransferTables.contentHash(summary),
                             TransferSchema.FEATURE_COUNT, transfer.featureCount()),
                     Versions.current(), java.time.Instant.now().toString());
-            out.publish(manifest);
-            double seconds = (System.nanoTime() - start) / 1e9;
-            LOG.info("labelled {} rows in {} s ({} rows/s)", rows, String.format("%.1f", seconds),
-                    Math.round(rows / seconds));
-            return new JobResult("label", out.target(), manifest.id(), rows, seconds);
+            JobResult result = out.publish(manifest, rows, start);
+            LOG.info("labelled {} rows in {} s ({} rows/s)", rows, String.format("%.1f", result.seconds()),
+                    Math.round(rows / result.seconds()));
+            return result;
         } finally {
             zip.destroy();
         }

@@ -21,6 +21,9 @@ interface DistributedTrainer {
     /** The engine's last reported training score (noisy; judge progress on held-out data). */
     double lastScore();
 
+    /** The engine's own per-phase training statistics as an HTML page, or null when not collected. */
+    String statsHtml();
+
     /** A one-line description of the engine and its settings, for logs and manifests. */
     String describe();
 }

@@ -4,77 +4,117 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
+import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.Manifest;
+import org.distillery.model.schema.SoftTargetSchema;
+import org.distillery.model.schema.TransferSchema;
 
 /**
  * The train job's resolved inputs. The transfer set defaults to the one the soft targets were labelled from, and the
  * temperature and class count come from the label manifest: a config that disagrees is refused.
  */
-record Inputs(TransferTables.Transfer transfer, TransferTables.SoftTargets softTargets,
-              TransferTables.Transfer validation, List<Double> temperatures, int classes) {
+record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.SoftTargets softTargets,
+              TransferTables.Transfer validation) {
 
-    static Inputs resolve(SparkSession spark, TrainConfig config) {
-        TransferTables.SoftTargets soft = config.objective().needsTeacher()
-                ? TransferTables.readSoftTargets(spark, config.softTargets()) : null;
-        String transferPath = config.transfer();
-        if (transferPath == null || transferPath.isBlank()) {
-            Manifest.Input t = soft == null ? null : soft.manifest().inputs().get("transfer");
-            if (t == null) {
-                throw new IllegalArgumentException("no --transfer given and the soft targets do not name one");
+    /** What {@link #check} established from manifests and Parquet footers alone (no Spark). */
+    record Checked(Manifest.Input transfer, Manifest transferManifest, Manifest.Input softTargets,
+                   Manifest softManifest, Manifest.Input validation, Manifest validationManifest,
+                   List<Double> temperatures, int classes, int featureCount) {
+
+        Map<String, Manifest.Input> manifestInputs() {
+            Map<String, Manifest.Input> m = new LinkedHashMap<>();
+            m.put("transfer", transfer);
+            if (softTargets != null) {
+                m.put("softTargets", softTargets);
             }
-            transferPath = t.path();
+            if (validation != null) {
+                m.put("validation", validation);
+            }
+            return m;
         }
-        TransferTables.Transfer transfer = TransferTables.readTransfer(spark, transferPath);
-        Manifest.Input labelledFrom = soft == null ? null : soft.manifest().inputs().get("transfer");
-        if (labelledFrom != null && !transfer.manifest().id().equals(labelledFrom.manifestId())) {
-            throw new IllegalArgumentException("soft targets " + soft.path() + " were labelled from transfer set "
-                    + labelledFrom.path() + " (manifest " + labelledFrom.manifestId() + "), not from "
-                    + transfer.path() + " (manifest " + transfer.manifest().id() + ")");
-        }
-        if (soft != null && soft.classes() != transfer.classes()) {
-            throw new IllegalArgumentException("soft targets have " + soft.classes() + " classes but the transfer set has "
-                    + transfer.classes() + ": " + soft.path());
-        }
-        List<Double> temperatures = temperatures(config, soft);
-        TransferTables.Transfer validation = config.validation() == null ? null
-                : TransferTables.readTransfer(spark, config.validation());
-        if (validation != null && validation.featureCount() != transfer.featureCount()) {
-            throw new IllegalArgumentException("validation set has " + validation.featureCount() + " features, transfer set "
-                    + transfer.featureCount() + ": " + config.validation());
-        }
-        return new Inputs(transfer, soft, validation, temperatures, transfer.classes());
     }
 
-    private static List<Double> temperatures(TrainConfig config, TransferTables.SoftTargets soft) {
+    /** Every input rule, checked before Spark reads a row (and all that a dry run checks). */
+    static Checked check(Storage storage, TrainConfig config) {
+        Manifest soft = config.objective().needsTeacher()
+                ? TransferTables.checkSoftTargets(storage, config.softTargets()) : null;
+        Manifest.Input labelledFrom = soft == null ? null : soft.inputs().get("transfer");
+        String transferPath = config.transfer();
+        if (transferPath == null || transferPath.isBlank()) {
+            if (labelledFrom == null) {
+                throw new IllegalArgumentException("no --transfer given and the soft targets do not name one");
+            }
+            transferPath = labelledFrom.path();
+        }
+        Manifest transfer = TransferTables.checkTransfer(storage, transferPath);
+        if (labelledFrom != null && !transfer.id().equals(labelledFrom.manifestId())) {
+            throw new IllegalArgumentException("soft targets " + config.softTargets() + " were labelled from transfer set "
+                    + labelledFrom.path() + " (manifest " + labelledFrom.manifestId() + "), not from "
+                    + transferPath + " (manifest " + transfer.id() + ")");
+        }
+        int classes = (int) transfer.number(TransferSchema.CLASSES);
+        int features = (int) transfer.number(TransferSchema.FEATURE_COUNT);
+        if (soft != null && (int) soft.number(SoftTargetSchema.CLASSES) != classes) {
+            throw new IllegalArgumentException("soft targets have " + (int) soft.number(SoftTargetSchema.CLASSES)
+                    + " classes but the transfer set has " + classes + ": " + config.softTargets());
+        }
+        Manifest validation = config.validation() == null ? null
+                : TransferTables.checkTransfer(storage, config.validation());
+        if (validation != null && (int) validation.number(TransferSchema.FEATURE_COUNT) != features) {
+            throw new IllegalArgumentException("validation set has " + (int) validation.number(TransferSchema.FEATURE_COUNT)
+                    + " features, transfer set " + features + ": " + config.validation());
+        }
+        return new Checked(input(storage, transferPath, transfer), transfer,
+                soft == null ? null : input(storage, config.softTargets(), soft), soft,
+                validation == null ? null : input(storage, config.validation(), validation), validation,
+                temperatures(config, soft), classes, features);
+    }
+
+    private static Manifest.Input input(Storage storage, String path, Manifest m) {
+        return new Manifest.Input(storage.qualify(path), m.id());
+    }
+
+    /** Checks, then opens the tables for Spark. */
+    static Inputs resolve(SparkSession spark, TrainConfig config) {
+        Checked c = check(Storage.of(spark), config);
+        TransferTables.SoftTargets soft = c.softTargets() == null ? null
+                : TransferTables.readSoftTargets(spark, c.softTargets().path());
+        TransferTables.Transfer validation = c.validation() == null ? null
+                : TransferTables.readTransfer(spark, c.validation().path());
+        return new Inputs(c, TransferTables.readTransfer(spark, c.transfer().path()), soft, validation);
+    }
+
+    private static List<Double> temperatures(TrainConfig config, Manifest soft) {
         if (soft == null || config.objective() != Objective.KD) {
             return List.of(1.0);
         }
+        double labelled = soft.number(SoftTargetSchema.TEMPERATURE);
         if (config.temperatures().isEmpty()) {
-            return List.of(soft.temperature());
+            return List.of(labelled);
         }
         for (double t : config.temperatures()) {
-            if (t != soft.temperature() && !config.retemper()) {
+            if (t != labelled && !config.retemper()) {
                 throw new IllegalArgumentException("temperature " + t + " disagrees with the label manifest's "
-                        + soft.temperature() + " (" + soft.path() + "); pass --retemper to re-soften the stored raw logits");
+                        + labelled + " (" + config.softTargets() + "); pass --retemper to re-soften the stored raw logits");
             }
         }
         return config.temperatures();
     }
 
+    List<Double> temperatures() {
+        return checked.temperatures();
+    }
+
+    int classes() {
+        return checked.classes();
+    }
+
     int featureCount() {
-        return transfer.featureCount();
+        return checked.featureCount();
     }
 
     Map<String, Manifest.Input> manifestInputs() {
-        Map<String, Manifest.Input> m = new LinkedHashMap<>();
-        m.put("transfer", new Manifest.Input(transfer.path(), transfer.manifest().id()));
-        if (softTargets != null) {
-            m.put("softTargets", new Manifest.Input(softTargets.path(), softTargets.manifest().id()));
-        }
-        if (validation != null) {
-            m.put("validation", new Manifest.Input(validation.path(), validation.manifest().id()));
-        }
-        return m;
+        return checked.manifestInputs();
     }
 }

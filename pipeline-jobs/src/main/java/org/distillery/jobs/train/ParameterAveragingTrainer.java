@@ -10,9 +10,9 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.rdd.PartitionPruningRDD;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
-import org.deeplearning4j.spark.api.Repartition;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.deeplearning4j.spark.stats.StatsUtils;
 import org.nd4j.linalg.dataset.DataSet;
 import scala.runtime.AbstractFunction1;
 
@@ -27,23 +27,52 @@ import scala.runtime.AbstractFunction1;
  * epoch from the seed.
  */
 final class ParameterAveragingTrainer implements DistributedTrainer {
+    private final JavaSparkContext sc;
     private final SparkDl4jMultiLayer spark;
     private final TrainerSettings settings;
+    private final EngineConfig engine;
+    private JavaRDD<DataSet> exportedFrom;
+    private List<List<String>> exportedRounds;
 
     ParameterAveragingTrainer(JavaSparkContext sc, MultiLayerNetwork net, TrainerSettings settings) {
+        this(sc, net, settings, EngineConfig.DEFAULT);
+    }
+
+    ParameterAveragingTrainer(JavaSparkContext sc, MultiLayerNetwork net, TrainerSettings settings,
+                              EngineConfig engine) {
+        this.sc = sc;
         this.settings = settings;
+        this.engine = engine;
         ParameterAveragingTrainingMaster master = new ParameterAveragingTrainingMaster.Builder(
                 settings.workers(), settings.batchSize())
                 .batchSizePerWorker(settings.batchSize())
                 .averagingFrequency(settings.averagingFrequency())
                 .workerPrefetchNumBatches(settings.prefetch())
+                .aggregationDepth(engine.aggregationDepth())
                 .saveUpdater(true)
+                // Direct: the minibatch RDD is used as is. Export is done here, once per minibatch set, and fitted
+                // from paths (fitPaths), rather than by the master, which would re-export every round.
                 .rddTrainingApproach(RDDTrainingApproach.Direct)
-                .repartionData(Repartition.NumPartitionsWorkersDiffers)
+                .repartionData(engine.repartitionRule())
+                .repartitionStrategy(engine.strategy())
                 .storageLevel(null) // the data path persists the minibatches once; rounds are views of them
+                .collectTrainingStats(engine.trainingStats())
                 .rngSeed(settings.seed())
                 .build();
         this.spark = new SparkDl4jMultiLayer(sc, net, master);
+    }
+
+    @Override
+    public String statsHtml() {
+        if (!engine.trainingStats() || spark.getSparkTrainingStats() == null) {
+            return null;
+        }
+        try (java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream()) {
+            StatsUtils.exportStatsAsHTML(spark.getSparkTrainingStats(), out);
+            return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+        } catch (Exception e) {
+            throw new IllegalStateException("could not render DL4J training stats: " + e, e);
+        }
     }
 
     @Override
@@ -58,6 +87,16 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
             rounds.add(r);
         }
         Collections.shuffle(rounds, new Random(settings.seed() * 31 + epoch));
+        if (engine.export()) {
+            if (exportedFrom != minibatches) {
+                exportedRounds = MinibatchExport.export(sc, minibatches, engine.exportDir(), settings);
+                exportedFrom = minibatches;
+            }
+            for (int round : rounds) {
+                spark.fitPaths(sc.parallelize(exportedRounds.get(round), settings.workers()));
+            }
+            return;
+        }
         for (int round : rounds) {
             spark.fit(round(minibatches, round));
         }
@@ -83,7 +122,9 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
     public String describe() {
         return "ParameterAveragingTrainingMaster(workers=" + settings.workers() + ", batchSizePerWorker="
                 + settings.batchSize() + ", averagingFrequency=" + settings.averagingFrequency() + ", prefetch="
-                + settings.prefetch() + ", approach=Direct, rounds fed as pruned partitions)";
+                + settings.prefetch() + ", aggregationDepth=" + engine.aggregationDepth() + ", approach="
+                + engine.approach() + (engine.export() ? " to " + engine.exportDir() : "")
+                + ", rounds fed as " + (engine.export() ? "exported paths" : "pruned partitions") + ")";
     }
 
     /** Partition filter of one round (serialisable: it travels with the RDD). */

@@ -1,6 +1,7 @@
 package org.distillery.jobs.train;
 
 import java.util.List;
+import org.distillery.jobs.common.PublishMode;
 
 /**
  * Validated configuration of the train job.
@@ -23,11 +24,28 @@ import java.util.List;
  * @param workers            parallel training workers
  * @param batchSize          examples per minibatch per worker
  * @param averagingFrequency minibatches per worker between parameter averagings
+ * @param mode               what to do when {@code out} is already published
+ * @param checkpointDir      where each epoch's checkpoint goes (any Hadoop filesystem); null: no checkpoints
+ * @param resume             continue from the latest checkpoint in {@code checkpointDir} (a fresh start if none)
+ * @param lrSchedule         learning rate per epoch: constant, step:N:G, exp:G or cosine ({@link LearningRates})
+ * @param engine             the training master's remaining settings
  */
 public record TrainConfig(Objective objective, String softTargets, String transfer, String validation, String out,
                           String architecture, double dropout, int epochs, int patience, double learningRate,
                           List<Double> temperatures, List<Double> alphas, boolean retemper, Integer labelled,
-                          long seed, int workers, int batchSize, int averagingFrequency) {
+                          long seed, int workers, int batchSize, int averagingFrequency, PublishMode mode,
+                          String checkpointDir, boolean resume, String lrSchedule, EngineConfig engine) {
+
+    /** A run without checkpoints, with a constant learning rate and the default engine settings. */
+    public TrainConfig(Objective objective, String softTargets, String transfer, String validation, String out,
+                       String architecture, double dropout, int epochs, int patience, double learningRate,
+                       List<Double> temperatures, List<Double> alphas, boolean retemper, Integer labelled,
+                       long seed, int workers, int batchSize, int averagingFrequency) {
+        this(objective, softTargets, transfer, validation, out, architecture, dropout, epochs, patience, learningRate,
+                temperatures, alphas, retemper, labelled, seed, workers, batchSize, averagingFrequency,
+                PublishMode.FAIL_IF_EXISTS, null, false, LearningRates.CONSTANT, EngineConfig.DEFAULT);
+    }
+
     public TrainConfig {
         if (objective == null) {
             throw new IllegalArgumentException("objective must be set");
@@ -77,7 +95,23 @@ public record TrainConfig(Objective objective, String softTargets, String transf
         if (objective == Objective.HARD && labelled != null && labelled == 0) {
             throw new IllegalArgumentException("objective hard needs labelled rows, got --labelled 0");
         }
-        new TrainerSettings(workers, batchSize, averagingFrequency, 0, seed);
+        mode = mode == null ? PublishMode.FAIL_IF_EXISTS : mode;
+        checkpointDir = blank(checkpointDir) ? null : checkpointDir;
+        if (resume && checkpointDir == null) {
+            throw new IllegalArgumentException("--resume needs --checkpoint-dir");
+        }
+        if (checkpointDir != null && (checkpointDir.equals(out) || checkpointDir.startsWith(out + "/"))) {
+            throw new IllegalArgumentException("checkpoint directory must not be inside the output: " + checkpointDir);
+        }
+        lrSchedule = lrSchedule == null ? LearningRates.CONSTANT : lrSchedule;
+        LearningRates.parse(lrSchedule, learningRate, epochs);
+        engine = engine == null ? EngineConfig.DEFAULT : engine;
+        new TrainerSettings(workers, batchSize, averagingFrequency, engine.prefetch(), seed);
+    }
+
+    /** The trainer settings this config asks for. */
+    TrainerSettings settings() {
+        return new TrainerSettings(workers, batchSize, averagingFrequency, engine.prefetch(), seed);
     }
 
     private static boolean blank(String s) {

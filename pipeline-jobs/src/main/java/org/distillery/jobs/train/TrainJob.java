@@ -8,7 +8,9 @@ import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.LabelledSet;
 import org.distillery.jobs.common.Scoring;
@@ -34,6 +36,7 @@ import org.slf4j.LoggerFactory;
 public final class TrainJob {
     private static final Logger LOG = LoggerFactory.getLogger(TrainJob.class);
     static final String SCORES = "scores.jsonl";
+    static final String STATS = "training-stats.html";
     private final SparkSession spark;
 
     public TrainJob(SparkSession spark) {
@@ -41,13 +44,42 @@ public final class TrainJob {
     }
 
     /** One grid point's outcome. */
-    record Trial(double temperature, double alpha, int bestEpoch, double validationAccuracy, INDArray params) {
+    record Trial(double temperature, double alpha, int bestEpoch, double validationAccuracy, INDArray params,
+                 List<String> scoreLines, String statsHtml) {
+    }
+
+    /** Every rule a run checks before Spark reads a row; a dry run stops here. */
+    static Inputs.Checked check(Storage storage, TrainConfig config) {
+        StagedOutput.check(storage, config.out(), config.mode());
+        Inputs.Checked in = Inputs.check(storage, config);
+        Checkpoints.open(storage, config, in.manifestInputs());
+        return in;
+    }
+
+    /** Checks everything a run would, without Spark, and says what the run would do. */
+    public static DryRun dryRun(Storage storage, TrainConfig config) {
+        Inputs.Checked in = check(storage, config);
+        DryRun plan = new DryRun("train").with("objective", config.objective().id());
+        in.manifestInputs().forEach((role, input) -> plan.with(role, input.path() + " (manifest " + input.manifestId()
+                + ")"));
+        plan.with("rows", (long) in.transferManifest().number("rows"))
+                .with("model", config.architecture() + ", " + in.featureCount() + " -> " + in.classes() + " classes")
+                .with("grid", "T " + in.temperatures() + " x alpha " + config.alphas() + ", up to " + config.epochs()
+                        + " epochs each")
+                .with("trainer", describe(config.settings()) + ", " + config.engine())
+                .with("checkpoints", config.checkpointDir() == null ? "none"
+                        : storage.qualify(config.checkpointDir()) + (config.resume() ? " (resume)" : ""))
+                .with("out", storage.qualify(config.out()) + " ("
+                        + StagedOutput.describe(storage, config.out(), config.mode()) + ")");
+        return plan;
     }
 
     public JobResult run(TrainConfig config) {
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);
-        StagedOutput.failIfExists(storage, config.out());
+        OffHeapLimits.check(spark.sparkContext().getConf());
+        Inputs.Checked checked = check(storage, config);
+        Checkpoints checkpoints = Checkpoints.open(storage, config, checked.manifestInputs());
         Inputs in = Inputs.resolve(spark, config);
         TrainingRows rows = TrainingRows.build(spark, in.transfer(), in.softTargets(), config.labelled(), config.seed(),
                 config.objective());
@@ -55,28 +87,41 @@ public final class TrainJob {
                 rows.labelledCount(), in.transfer().path());
         LabelledSet validation = in.validation() == null ? null : LabelledSet.collect(in.validation());
         Architecture arch = Architecture.parse(config.architecture(), config.dropout());
-        TrainerSettings settings = new TrainerSettings(config.workers(), config.batchSize(), config.averagingFrequency(),
-                0, config.seed());
+        TrainerSettings settings = config.settings();
 
         List<String> scoreLines = new ArrayList<>();
         Trial best = null;
+        String stats = null;
         for (double t : in.temperatures()) {
-            JavaRDD<DataSet> batches = rows.minibatches(config.objective(), in.classes(), t, settings);
+            JavaRDD<DataSet> batches = null; // built on first need: a resumed run may skip finished trials
             for (double alpha : config.alphas()) {
-                Trial trial = trainOne(config, arch, settings, in, batches, validation, t, alpha, scoreLines);
+                String name = Checkpoints.trialName(t, alpha);
+                Checkpoints.State resumed = checkpoints == null ? null : checkpoints.latest(name);
+                if (batches == null && (resumed == null || !resumed.finished())) {
+                    batches = rows.minibatches(config.objective(), in.classes(), t, settings,
+                            StorageLevel.fromString(config.engine().storageLevel()));
+                }
+                Trial trial = trainOne(config, arch, settings, in, batches, validation, t, alpha, checkpoints, resumed);
+                scoreLines.addAll(trial.scoreLines());
+                stats = trial.statsHtml() != null ? trial.statsHtml() : stats;
                 if (best == null || trial.validationAccuracy() > best.validationAccuracy()) {
                     best = trial;
                 }
             }
-            batches.unpersist(false);
+            if (batches != null) {
+                batches.unpersist(false);
+            }
         }
         MultiLayerNetwork net = arch.build(in.featureCount(), in.classes(),
                 loss(config.objective(), best.temperature(), best.alpha()),
                 config.learningRate(), config.seed());
         net.setParams(best.params());
-        try (StagedOutput out = StagedOutput.begin(storage, config.out())) {
+        try (StagedOutput out = StagedOutput.begin(storage, config.out(), config.mode())) {
             storage.writeBytes(out.path("model.zip"), Models.toBytes(net, false));
             storage.writeText(out.path(SCORES), String.join("\n", scoreLines) + "\n");
+            if (stats != null) {
+                storage.writeText(out.path(STATS), stats);
+            }
             Manifest manifest = Manifest.sealed("train", config, in.manifestInputs(),
                     Manifest.facts("objective", config.objective().id(), "temperature", best.temperature(),
                             "alpha", best.alpha(), "bestEpoch", best.bestEpoch(),
@@ -85,12 +130,11 @@ public final class TrainJob {
                             "featureCount", in.featureCount(), "architecture", arch.spec(),
                             "parameters", net.numParams(), "trainer", describe(settings)),
                     Versions.current(), java.time.Instant.now().toString());
-            out.publish(manifest);
-            double seconds = (System.nanoTime() - start) / 1e9;
+            JobResult result = out.publish(manifest, rows.count(), start);
             LOG.info("trained {} in {} s: T={} alpha={} epoch={} validation accuracy={}", config.objective().id(),
-                    String.format("%.1f", seconds), best.temperature(), best.alpha(), best.bestEpoch(),
+                    String.format("%.1f", result.seconds()), best.temperature(), best.alpha(), best.bestEpoch(),
                     String.format("%.4f", best.validationAccuracy()));
-            return new JobResult("train", out.target(), manifest.id(), rows.count(), seconds);
+            return result;
         }
     }
 
@@ -106,43 +150,65 @@ public final class TrainJob {
 
     private Trial trainOne(TrainConfig config, Architecture arch, TrainerSettings settings, Inputs in,
                            JavaRDD<DataSet> batches, LabelledSet validation, double t, double alpha,
-                           List<String> scoreLines) {
-        MultiLayerNetwork net = arch.build(in.featureCount(), in.classes(), loss(config.objective(), t, alpha),
-                config.learningRate(), config.seed());
+                           Checkpoints checkpoints, Checkpoints.State resumed) {
+        String name = Checkpoints.trialName(t, alpha);
+        if (resumed != null && resumed.finished()) {
+            LOG.info("trial T={} alpha={}: finished before (checkpoint epoch {}), not retrained", t, alpha,
+                    resumed.epoch());
+            return new Trial(t, alpha, resumed.bestEpoch(), resumed.bestAccuracy(), resumed.bestParams(),
+                    resumed.scoreLines(), null);
+        }
+        MultiLayerNetwork net = resumed != null ? resumed.network()
+                : arch.build(in.featureCount(), in.classes(), loss(config.objective(), t, alpha), config.learningRate(),
+                config.seed());
         DistributedTrainer trainer = new ParameterAveragingTrainer(
-                JavaSparkContext.fromSparkContext(spark.sparkContext()), net, settings);
+                JavaSparkContext.fromSparkContext(spark.sparkContext()), net, settings, config.engine());
+        LearningRates rates = LearningRates.parse(config.lrSchedule(), config.learningRate(), config.epochs());
         LOG.info("trial T={} alpha={}: {} parameters, {}", t, alpha, net.numParams(), trainer.describe());
-        double bestAcc = -1;
-        int bestEpoch = 0;
-        INDArray bestParams = null;
-        for (int epoch = 1; epoch <= config.epochs(); epoch++) {
+        List<String> lines = resumed == null ? new ArrayList<>() : new ArrayList<>(resumed.scoreLines());
+        double bestAcc = resumed == null ? -1 : resumed.bestAccuracy();
+        int bestEpoch = resumed == null ? 0 : resumed.bestEpoch();
+        INDArray bestParams = resumed == null ? null : resumed.bestParams();
+        for (int epoch = resumed == null ? 1 : resumed.epoch() + 1; epoch <= config.epochs(); epoch++) {
             long t0 = System.nanoTime();
+            double lr = rates.at(epoch);
+            trainer.network().setLearningRate(lr);
             trainer.fitEpoch(batches, epoch);
             double seconds = (System.nanoTime() - t0) / 1e9;
             double acc = validation == null ? Double.NaN
                     : Scoring.accuracy(Scoring.logits(new LogitModel(trainer.network()), validation.features()),
                     validation.labels());
-            scoreLines.add(scoreLine(t, alpha, epoch, trainer.lastScore(), acc, seconds));
-            LOG.info("T={} alpha={} epoch {}/{}: score {} validation accuracy {} ({} s)", t, alpha, epoch,
-                    config.epochs(), String.format("%.4f", trainer.lastScore()), String.format("%.4f", acc),
+            lines.add(scoreLine(t, alpha, epoch, lr, trainer.lastScore(), acc, seconds));
+            LOG.info("T={} alpha={} epoch {}/{}: lr {} score {} validation accuracy {} ({} s)", t, alpha, epoch,
+                    config.epochs(), lr, String.format("%.4f", trainer.lastScore()), String.format("%.4f", acc),
                     String.format("%.1f", seconds));
+            boolean stop = false;
             if (validation == null || acc > bestAcc) {
                 bestAcc = acc;
                 bestEpoch = epoch;
                 bestParams = trainer.network().params().dup();
             } else if (epoch - bestEpoch >= config.patience()) {
                 LOG.info("no validation gain for {} epochs: stopping at epoch {}", config.patience(), epoch);
+                stop = true;
+            }
+            if (checkpoints != null) {
+                checkpoints.save(name, new Checkpoints.State(epoch, bestEpoch, bestAcc, bestParams, lines,
+                        stop || epoch == config.epochs(), trainer.network()), config.seed());
+            }
+            if (stop) {
                 break;
             }
         }
-        return new Trial(t, alpha, bestEpoch, bestAcc, bestParams);
+        return new Trial(t, alpha, bestEpoch, bestAcc, bestParams, lines, trainer.statsHtml());
     }
 
-    private static String scoreLine(double t, double alpha, int epoch, double score, double acc, double seconds) {
+    private static String scoreLine(double t, double alpha, int epoch, double lr, double score, double acc,
+                                    double seconds) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("temperature", t);
         m.put("alpha", alpha);
         m.put("epoch", epoch);
+        m.put("learningRate", lr);
         m.put("trainScore", score);
         m.put("validationAccuracy", Double.isNaN(acc) ? null : acc);
         m.put("seconds", seconds);

@@ -115,7 +115,8 @@ final class TrainingRows {
      * minibatch size B and averaging frequency F. No partition can hold more than F minibatches, so DL4J's worker (which
      * stops after F) never skips a row, and the trainer never shuffles them ({@link TrainerSettings#partitionsFor}).
      */
-    JavaRDD<DataSet> minibatches(Objective objective, int classes, double temperature, TrainerSettings settings) {
+    JavaRDD<DataSet> minibatches(Objective objective, int classes, double temperature, TrainerSettings settings,
+                                  StorageLevel storageLevel) {
         long perPartition = (long) settings.batchSize() * settings.averagingFrequency();
         int partitions = settings.partitionsFor(count);
         return rows.orderBy(functions.xxhash64(col(TransferSchema.ID), functions.lit(settings.seed())))
@@ -127,7 +128,7 @@ final class TrainingRows {
                 .values()
                 .mapPartitions(new ToMinibatches(objective, classes, temperature, settings.batchSize(),
                         settings.averagingFrequency()))
-                .persist(StorageLevel.MEMORY_AND_DISK_SER());
+                .persist(storageLevel);
     }
 
     /** Sends key k (a block number) to partition k. */

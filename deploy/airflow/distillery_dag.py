@@ -1,0 +1,233 @@
+"""
+### distillery: label, train, evaluate once a day
+
+For the logical date `ds` of a run, with `<root>` the `root` param:
+
+1. `wait_for_transfer` waits (reschedule mode) for `<root>/transfer/dt=<ds>/_SUCCESS`, published by the upstream
+   pipeline.
+2. `label` runs the frozen teacher over that transfer set into `<root>/soft-targets/dt=<ds>`.
+3. `continue_to_training` stops the run here when `relabel_only` is true (the teacher changed; relabel without
+   retraining): everything downstream is skipped and the run still succeeds.
+4. `train_student` (objective kd, on the soft targets) and `train_baseline` (objective hard, on the transfer set's
+   labels) write `<root>/students/dt=<ds>/kd` and `<root>/students/dt=<ds>/baseline`, checkpointing under
+   `<root>/checkpoints/dt=<ds>/{kd,baseline}`.
+5. `evaluate` scores both against the teacher on `<root>/reference/test` into `<root>/evaluations/dt=<ds>`.
+
+Every path is scoped to the run's `ds`, never "latest", so reruns and backfills touch only their own day. Every Spark
+task passes `--mode overwrite` (a retry atomically replaces only its own dt= output, the old one stays intact until
+the new one is complete) and the train tasks pass `--checkpoint-dir` and `--resume` (a retry continues from the last
+checkpoint; the first try and the retries use the same command line).
+
+After each Spark task, `summary_<task>` reads the `_SUCCESS` marker of the task's output (it holds the job's one-line
+JSON summary: job, path, manifest, rows, seconds), checks it names that job and that directory, and returns it, so it
+is the task's XCom `return_value`, e.g. `ti.xcom_pull(task_ids="summary_evaluate")["manifest"]`.
+
+**Success marker.** `summary_evaluate` succeeding means `<root>/evaluations/dt=<ds>/_SUCCESS` exists and belongs to
+this run's evaluation. Downstream DAGs can wait for that task (ExternalTaskSensor on `distillery.summary_evaluate`)
+or sense the file directly. A relabel-only run publishes soft targets but no evaluation.
+
+(Airflow 2.x renders this text, the DAG's doc_md, as a Jinja template when the file is parsed: no braces in it.)
+
+Parse-time settings (environment of the scheduler *and* the workers, which re-parse this file):
+`DISTILLERY_TEACHER_SHA256` (pin the teacher's SHA-256; see `teacher_sha256` below) and `DISTILLERY_SPARK_CONN_ID`
+(default `spark_default`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime, timedelta, timezone
+
+from airflow import DAG
+from airflow.models.param import Param
+from airflow.operators.python import PythonOperator, ShortCircuitOperator
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sensors.python import PythonSensor
+
+# The callables live beside this file in distillery_tasks.py (no Airflow import, unit-testable). Airflow puts the
+# dags folder itself on sys.path but not its subfolders, so add this file's directory when it is missing (appended,
+# so it never shadows an installed module).
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.append(_HERE)
+
+import distillery_tasks  # noqa: E402
+
+JAVA_CLASS = "org.distillery.jobs.cli.Distill"
+
+# --- Parse-time settings --------------------------------------------------------------------------------------------
+# application_args is a list whose elements Airflow renders one by one: a template can change an element's text but
+# can neither add nor remove elements, and the CLI refuses `--teacher-sha256 ""` (it wants 64 hex digits). So whether
+# label gets `--teacher-sha256 HEX` is decided here, when the file is parsed, from DISTILLERY_TEACHER_SHA256:
+#   - set: label always passes `--teacher-sha256 {{ params.teacher_sha256 }}`; the param defaults to that pin and a
+#     triggered run may pass another pin (64 lower-case hex digits, checked by the param's schema);
+#   - unset or empty: label passes no pin, and the param's schema only admits "", so a run triggered with a pin is
+#     rejected when it is triggered instead of silently running unpinned.
+# A pin can also live in the pipeline config file (label.teacher-sha256), which applies when no flag is given.
+TEACHER_SHA256 = os.environ.get("DISTILLERY_TEACHER_SHA256", "").strip()
+
+# SparkSubmitOperator's conn_id is not a templated field, so the connection is also fixed at parse time; the
+# spark_conn_id param shows it and its schema admits only that value, for the same reason as above.
+SPARK_CONN_ID = os.environ.get("DISTILLERY_SPARK_CONN_ID", "").strip() or "spark_default"
+
+# --- Run-scoped paths (templates; rendered per task instance) -------------------------------------------------------
+ROOT = "{{ params.root.rstrip('/') }}"
+TRANSFER = ROOT + "/transfer/dt={{ ds }}"
+VALIDATION = ROOT + "/reference/validation"
+TEST = ROOT + "/reference/test"
+SOFT_TARGETS = ROOT + "/soft-targets/dt={{ ds }}"
+STUDENT = ROOT + "/students/dt={{ ds }}/kd"
+BASELINE = ROOT + "/students/dt={{ ds }}/baseline"
+STUDENT_CHECKPOINTS = ROOT + "/checkpoints/dt={{ ds }}/kd"
+BASELINE_CHECKPOINTS = ROOT + "/checkpoints/dt={{ ds }}/baseline"
+EVALUATION = ROOT + "/evaluations/dt={{ ds }}"
+# An empty teacher param means the teacher published under the storage root.
+TEACHER = "{{ params.teacher or params.root.rstrip('/') ~ '/models/teacher' }}"
+CONFIG = "{{ params.config }}"
+
+if TEACHER_SHA256:
+    TEACHER_PIN_ARGS = ["--teacher-sha256", "{{ params.teacher_sha256 }}"]
+    TEACHER_SHA256_PARAM = Param(
+        TEACHER_SHA256,
+        type="string",
+        pattern="^[0-9a-f]{64}$",
+        description="SHA-256 the teacher file must have (label refuses to run otherwise). "
+        "Default from DISTILLERY_TEACHER_SHA256.",
+    )
+else:
+    TEACHER_PIN_ARGS = []
+    TEACHER_SHA256_PARAM = Param(
+        "",
+        type="string",
+        maxLength=0,
+        description="No pin: this DAG was parsed without DISTILLERY_TEACHER_SHA256, so label passes no "
+        "--teacher-sha256 and only an empty value is accepted (or pin it in the config file: label.teacher-sha256).",
+    )
+
+SPARK_CONF = {
+    # Airflow owns the retries: YARN must not start a second application attempt behind the task's back.
+    "spark.yarn.maxAppAttempts": "1",
+}
+
+
+def spark_task(task_id: str, args: list[str]) -> SparkSubmitOperator:
+    """One `distill <job> ...` run of the shaded jar; every job also reads the pipeline config file."""
+    job = args[0]
+    return SparkSubmitOperator(
+        task_id=task_id,
+        conn_id=SPARK_CONN_ID,
+        application="{{ params.jar }}",
+        java_class=JAVA_CLASS,
+        name=f"distillery-{task_id}-{{{{ ds }}}}",
+        conf=dict(SPARK_CONF),
+        application_args=[job, "--config", CONFIG, *args[1:]],
+    )
+
+
+def summary_task(task_id: str, out: str, job: str) -> PythonOperator:
+    """Reads `<out>/_SUCCESS` and returns the job's summary (XCom return_value)."""
+    return PythonOperator(
+        task_id=f"summary_{task_id}",
+        python_callable=distillery_tasks.read_summary,
+        op_kwargs={"out": out, "job": job},
+    )
+
+
+with DAG(
+    dag_id="distillery",
+    description="Knowledge distillation: label the day's transfer set, train a student and a baseline, evaluate.",
+    doc_md=__doc__,
+    schedule="@daily",
+    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "owner": "distillery",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=10),
+    },
+    params={
+        "root": Param(
+            "hdfs:///distillery",
+            type="string",
+            pattern="^([A-Za-z][A-Za-z0-9+.-]*:)?/",
+            description="Storage root: a URI or an absolute path, e.g. hdfs:///distillery or file:///data/distillery.",
+        ),
+        "jar": Param(
+            "/opt/distillery/distillery.jar",
+            type="string",
+            description="The shaded jar pipeline-jobs-*-shaded.jar (main class org.distillery.jobs.cli.Distill), as "
+            "spark-submit sees it; the default is where deploy/spark-submit installs it.",
+        ),
+        "config": Param(
+            "/opt/distillery/conf/pipeline.conf",
+            type="string",
+            description="Pipeline HOCON file (keys <job>.<option>), read by the Spark driver.",
+        ),
+        "teacher": Param(
+            "",
+            type="string",
+            description="Published teacher directory or DL4J zip; empty means <root>/models/teacher.",
+        ),
+        "teacher_sha256": TEACHER_SHA256_PARAM,
+        "relabel_only": Param(
+            False,
+            type="boolean",
+            description="Only relabel (e.g. the teacher changed): skip training and evaluation.",
+        ),
+        "spark_conn_id": Param(
+            SPARK_CONN_ID,
+            type="string",
+            enum=[SPARK_CONN_ID],
+            description="Spark connection; fixed when the DAG is parsed (DISTILLERY_SPARK_CONN_ID).",
+        ),
+    },
+    tags=["distillery", "spark"],
+) as dag:
+    wait_for_transfer = PythonSensor(
+        task_id="wait_for_transfer",
+        python_callable=distillery_tasks.is_published,
+        op_kwargs={"path": TRANSFER},
+        mode="reschedule",
+        poke_interval=10 * 60,
+        timeout=18 * 60 * 60,
+    )
+
+    label = spark_task(
+        "label",
+        ["label", "--transfer", TRANSFER, "--teacher", TEACHER, *TEACHER_PIN_ARGS,
+         "--out", SOFT_TARGETS, "--mode", "overwrite"],
+    )
+    summary_label = summary_task("label", SOFT_TARGETS, "label")
+
+    continue_to_training = ShortCircuitOperator(
+        task_id="continue_to_training",
+        python_callable=distillery_tasks.continue_to_training,
+    )
+
+    train_student = spark_task(
+        "train_student",
+        ["train", "--objective", "kd", "--soft-targets", SOFT_TARGETS, "--validation", VALIDATION,
+         "--out", STUDENT, "--checkpoint-dir", STUDENT_CHECKPOINTS, "--resume", "--mode", "overwrite"],
+    )
+    summary_train_student = summary_task("train_student", STUDENT, "train")
+
+    train_baseline = spark_task(
+        "train_baseline",
+        ["train", "--objective", "hard", "--transfer", TRANSFER, "--validation", VALIDATION,
+         "--out", BASELINE, "--checkpoint-dir", BASELINE_CHECKPOINTS, "--resume", "--mode", "overwrite"],
+    )
+    summary_train_baseline = summary_task("train_baseline", BASELINE, "train")
+
+    evaluate = spark_task(
+        "evaluate",
+        ["evaluate", "--test", TEST, "--teacher", TEACHER, "--model", "student=" + STUDENT,
+         "--model", "baseline=" + BASELINE, "--out", EVALUATION, "--mode", "overwrite"],
+    )
+    summary_evaluate = summary_task("evaluate", EVALUATION, "evaluate")
+
+    wait_for_transfer >> label >> summary_label >> continue_to_training >> [train_student, train_baseline]
+    train_student >> summary_train_student
+    train_baseline >> summary_train_baseline
+    [summary_train_student, summary_train_baseline] >> evaluate >> summary_evaluate

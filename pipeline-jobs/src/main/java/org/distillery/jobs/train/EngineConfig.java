@@ -1,0 +1,75 @@
+package org.distillery.jobs.train;
+
+import java.util.Arrays;
+import java.util.Locale;
+import org.deeplearning4j.spark.api.Repartition;
+import org.deeplearning4j.spark.api.RepartitionStrategy;
+
+/**
+ * The parameter-averaging master's settings beyond workers, batch size and averaging frequency, validated when set.
+ *
+ * @param prefetch            minibatches each worker prefetches asynchronously (0: none)
+ * @param approach            {@code direct}: minibatches stay in Spark's cache; {@code export}: they are written once
+ *                            to {@code exportDir} and every epoch fits from those files (DL4J's advice for big data)
+ * @param exportDir           where {@code export} writes minibatches (any Hadoop filesystem); required for export
+ * @param repartition         DL4J's repartition rule: never, always or num-partitions-workers-differs
+ * @param repartitionStrategy balanced or spark-default
+ * @param aggregationDepth    depth of the tree aggregation of parameters (2 suits up to ~50 workers)
+ * @param storageLevel        Spark storage level of the cached minibatches, e.g. MEMORY_AND_DISK_SER
+ * @param trainingStats       collect DL4J's per-phase timing stats and publish them as training-stats.html
+ */
+public record EngineConfig(int prefetch, String approach, String exportDir, String repartition,
+                           String repartitionStrategy, int aggregationDepth, String storageLevel,
+                           boolean trainingStats) {
+    public static final EngineConfig DEFAULT = new EngineConfig(0, "direct", null, "num-partitions-workers-differs",
+            "balanced", 2, "MEMORY_AND_DISK_SER", false);
+
+    public EngineConfig {
+        if (prefetch < 0) {
+            throw new IllegalArgumentException("prefetch must be >= 0, got " + prefetch);
+        }
+        if (!"direct".equals(approach) && !"export".equals(approach)) {
+            throw new IllegalArgumentException("training approach must be direct or export, got '" + approach + "'");
+        }
+        exportDir = exportDir == null || exportDir.isBlank() ? null : exportDir;
+        if ("export".equals(approach) && exportDir == null) {
+            throw new IllegalArgumentException("training approach export needs --export-dir");
+        }
+        dl4j(repartition, Repartition.class, "repartition");
+        dl4j(repartitionStrategy, RepartitionStrategy.class, "repartition strategy");
+        if (aggregationDepth < 1) {
+            throw new IllegalArgumentException("aggregation depth must be >= 1, got " + aggregationDepth);
+        }
+        try {
+            org.apache.spark.storage.StorageLevel.fromString(storageLevel);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("unknown Spark storage level '" + storageLevel + "' (e.g. MEMORY_ONLY,"
+                    + " MEMORY_AND_DISK_SER, DISK_ONLY)");
+        }
+    }
+
+    Repartition repartitionRule() {
+        return dl4j(repartition, Repartition.class, "repartition");
+    }
+
+    RepartitionStrategy strategy() {
+        return dl4j(repartitionStrategy, RepartitionStrategy.class, "repartition strategy");
+    }
+
+    boolean export() {
+        return "export".equals(approach);
+    }
+
+    /** A DL4J enum constant from its kebab-case name (num-partitions-workers-differs -> NumPartitionsWorkersDiffers). */
+    private static <E extends Enum<E>> E dl4j(String value, Class<E> type, String what) {
+        String key = value == null ? "" : value.replace("-", "").replace("_", "").toLowerCase(Locale.ROOT);
+        for (E e : type.getEnumConstants()) {
+            if (e.name().toLowerCase(Locale.ROOT).equals(key)) {
+                return e;
+            }
+        }
+        throw new IllegalArgumentException(what + " must be one of " + Arrays.stream(type.getEnumConstants())
+                .map(e -> e.name().replaceAll("([a-z])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT)).toList()
+                + ", got '" + value + "'");
+    }
+}

@@ -1,0 +1,182 @@
+package org.distillery.jobs.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.abort;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.distillery.jobs.Fixtures;
+import org.distillery.jobs.SparkTestBase;
+import org.distillery.jobs.cli.CliRun;
+import org.distillery.jobs.common.Storage;
+import org.distillery.model.schema.Manifest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Airflow DAG's contract with the jar, without Airflow: the DAG file is loaded with recording stand-ins
+ * (deploy/airflow/contract), its templates rendered for a date, and every Spark task's command line run through the
+ * real CLI, first with --dry-run, then for real on tiny data, in the DAG's order; each summary task then reads the
+ * published _SUCCESS marker as its XCom. A flag, path or class that drifts fails here. Also: a retried label task
+ * rewrites only its own day, and relabel-only stops before training.
+ */
+class DagContractTest extends SparkTestBase {
+    private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
+    private static final Path DAG = REPO.resolve("deploy/airflow/distillery_dag.py");
+    private static final String DS = "2026-11-24";
+    private static final String OTHER_DS = "2026-11-23";
+    @TempDir
+    Path dir;
+
+    @Test
+    void everyTaskRunsThroughTheRealCli() throws Exception {
+        requirePython();
+        String root = dir.resolve("lake").toUri().toString();
+        Path lake = dir.resolve("lake");
+        for (String ds : List.of(DS, OTHER_DS)) {
+            Fixtures.transferSet(spark(), lake.resolve("transfer/dt=" + ds).toString(), 400, 61, 0);
+        }
+        Fixtures.transferSet(spark(), lake.resolve("reference/validation").toString(), 100, 62, 10_000);
+        Fixtures.transferSet(spark(), lake.resolve("reference/test").toString(), 100, 63, 20_000);
+        Fixtures.saveZip(spark(), Fixtures.teacher(7, 30), lake.resolve("teacher.zip").toString());
+        Path conf = dir.resolve("pipeline.conf");
+        Files.writeString(conf, "train { arch = \"mlp:8\", epochs = 2, patience = 2, batch-size = 16,"
+                + " averaging-frequency = 3 }\nevaluate { latency-runs = 3 }\n");
+        List<String> params = List.of("--param", "root=" + root, "--param", "config=" + conf,
+                "--param", "teacher=" + lake.resolve("teacher.zip"), "--param", "jar=/opt/distillery/distillery.jar");
+
+        JsonNode dag = render(DS, params);
+        assertThat(dag.get("dag_id").asText()).isEqualTo("distillery");
+        List<String> order = new ArrayList<>();
+        dag.get("tasks").forEach(t -> order.add(t.get("task_id").asText()));
+        assertThat(order).containsSubsequence("wait_for_transfer", "label", "summary_label", "continue_to_training",
+                "train_student", "evaluate", "summary_evaluate");
+
+        // the other day's partition, published first, must survive this day's runs and retries untouched
+        JsonNode otherLabel = task(render(OTHER_DS, params), "label");
+        assertThat(CliRun.of(args(otherLabel)).code()).isZero();
+        String otherId = manifestId(lake.resolve("soft-targets/dt=" + OTHER_DS));
+
+        for (JsonNode t : dag.get("tasks")) {
+            String id = t.get("task_id").asText();
+            switch (t.get("kind").asText()) {
+                case "SparkSubmitOperator" -> runSparkTask(t);
+                case "PythonSensor", "ShortCircuitOperator" ->
+                        assertThat(call(DS, params, id).get("return_value").asBoolean()).as(id).isTrue();
+                case "PythonOperator" -> {
+                    JsonNode summary = call(DS, params, id).get("return_value");
+                    Path out = Path.of(java.net.URI.create(summary.get("path").asText().replace("file:/", "file:///")));
+                    assertThat(summary.get("manifest").asText()).as(id).isEqualTo(manifestId(out));
+                }
+                default -> throw new AssertionError("task kind the contract test does not know: " + t);
+            }
+        }
+        JsonNode report = new ObjectMapper().readTree(lake.resolve("evaluations/dt=" + DS + "/report.json").toFile());
+        assertThat(report.get("models").fieldNames()).toIterable().containsExactlyInAnyOrder("teacher", "student", "baseline");
+
+        // an Airflow retry of label: same command line, same rows, and only its own day is rewritten
+        String contentHash = fact(lake.resolve("soft-targets/dt=" + DS), "contentHash");
+        CliRun retry = CliRun.of(args(task(dag, "label")));
+        assertThat(retry.code()).as(retry.err()).isZero();
+        assertThat(fact(lake.resolve("soft-targets/dt=" + DS), "contentHash")).isEqualTo(contentHash);
+        assertThat(manifestId(lake.resolve("soft-targets/dt=" + OTHER_DS))).isEqualTo(otherId);
+        // a retried train task resumes from its checkpoints (the trial is finished: nothing is retrained)
+        CliRun trainRetry = CliRun.of(args(task(dag, "train_student")));
+        assertThat(trainRetry.code()).as(trainRetry.err()).isZero();
+
+        List<String> relabel = new ArrayList<>(params);
+        relabel.addAll(List.of("--param", "relabel_only=true"));
+        assertThat(call(DS, relabel, "continue_to_training").get("return_value").asBoolean()).isFalse();
+    }
+
+    @Test
+    void theShippedPipelineConfigHasOnlyKnownKeys() {
+        CliRun r = CliRun.of("config", "--print", "--config", REPO.resolve("deploy/conf/pipeline.conf").toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).containsPattern("averaging-frequency = 10 +# file");
+    }
+
+    private static void runSparkTask(JsonNode t) {
+        String id = t.get("task_id").asText();
+        assertThat(t.get("java_class").asText()).as(id).isEqualTo(org.distillery.jobs.cli.Distill.class.getName());
+        List<String> args = args(t);
+        List<String> dry = new ArrayList<>(args);
+        dry.add("--dry-run");
+        CliRun plan = CliRun.of(dry);
+        assertThat(plan.code()).as(id + " --dry-run: " + plan.err()).isZero();
+        assertThat(plan.lastLine()).contains("\"dryRun\":true");
+        CliRun run = CliRun.of(args);
+        assertThat(run.code()).as(id + ": " + run.err()).isZero();
+        assertThat(run.lastLine()).startsWith("{\"job\":\"" + args.get(0) + "\"");
+    }
+
+    private static List<String> args(JsonNode task) {
+        List<String> args = new ArrayList<>();
+        task.get("application_args").forEach(a -> args.add(a.asText()));
+        return args;
+    }
+
+    private static JsonNode task(JsonNode dag, String id) {
+        for (JsonNode t : dag.get("tasks")) {
+            if (t.get("task_id").asText().equals(id)) {
+                return t;
+            }
+        }
+        throw new AssertionError("no task " + id);
+    }
+
+    private String manifestId(Path out) {
+        return Storage.of(spark()).publishedManifest(out.toString()).id();
+    }
+
+    private String fact(Path out, String key) {
+        Manifest m = Storage.of(spark()).publishedManifest(out.toString());
+        return m.text(key);
+    }
+
+    private static JsonNode render(String ds, List<String> params) throws Exception {
+        return python(ds, params, null);
+    }
+
+    private static JsonNode call(String ds, List<String> params, String taskId) throws Exception {
+        return python(ds, params, taskId);
+    }
+
+    private static JsonNode python(String ds, List<String> params, String callTask) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("python3",
+                REPO.resolve("deploy/airflow/contract/render_dag.py").toString(), "--dag", DAG.toString(), "--ds", ds));
+        cmd.addAll(params);
+        if (callTask != null) {
+            cmd.addAll(List.of("--call", callTask));
+        }
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.PIPE);
+        pb.environment().keySet().removeIf(k -> k.startsWith("DISTILLERY_"));
+        Process p = pb.start();
+        byte[] out = p.getInputStream().readAllBytes();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(String.join(" ", cmd) + "\n" + err).isZero();
+        return new ObjectMapper().readTree(out);
+    }
+
+    /** python3 with jinja2, jsonschema and pyarrow: skipped without them, except in CI, where it must run. */
+    private static void requirePython() throws InterruptedException {
+        try {
+            Process p = new ProcessBuilder("python3", "-c", "import jinja2, jsonschema, pyarrow").start();
+            if (p.waitFor() == 0) {
+                return;
+            }
+        } catch (IOException e) {
+            // no python3
+        }
+        if ("true".equals(System.getenv("CI"))) {
+            throw new AssertionError("CI needs python3 with deploy/airflow/contract/requirements.txt");
+        }
+        abort("python3 with jinja2, jsonschema and pyarrow is needed (pip install -r deploy/airflow/contract/requirements.txt)");
+    }
+}
