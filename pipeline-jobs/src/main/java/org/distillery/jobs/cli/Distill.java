@@ -28,6 +28,19 @@ public final class Distill implements Runnable {
         return cl.execute(args);
     }
 
+    /**
+     * Whether {@code args} parse as a command line (flags, types, required options), without running anything: null
+     * when they do, else picocli's message. For checking deploy manifests whose paths do not exist here.
+     */
+    public static String parses(String... args) {
+        try {
+            commandLine().parseArgs(args);
+            return null;
+        } catch (CommandLine.ParameterException e) {
+            return e.getMessage();
+        }
+    }
+
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Distill()).setExecutionExceptionHandler(Errors::handle);
         cl.getSubcommands().get("config").setUnmatchedOptionsArePositionalParams(true); // a job's flags, verbatim

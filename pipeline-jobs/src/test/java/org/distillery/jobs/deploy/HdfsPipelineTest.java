@@ -1,0 +1,86 @@
+package org.distillery.jobs.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.spark.sql.SparkSession;
+import org.distillery.jobs.Fixtures;
+import org.distillery.jobs.SparkTestBase;
+import org.distillery.jobs.cli.CliRun;
+import org.distillery.jobs.common.Storage;
+import org.distillery.model.schema.Manifest;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * label -> train -> evaluate on hdfs:// paths, against an HDFS MiniDFSCluster (one name node, one data node) started
+ * by this test on 127.0.0.1 and stopped by it. Every path is a full hdfs:// URI: no default filesystem is assumed.
+ */
+class HdfsPipelineTest extends SparkTestBase {
+    @TempDir
+    static Path base;
+    static MiniDFSCluster hdfs;
+    static String root;
+
+    @BeforeAll
+    static void startHdfs() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, base.resolve("hdfs").toString());
+        conf.set("dfs.namenode.rpc-address", "127.0.0.1:0");
+        conf.set("dfs.datanode.address", "127.0.0.1:0");
+        conf.set("dfs.datanode.http.address", "127.0.0.1:0");
+        conf.set("dfs.datanode.ipc.address", "127.0.0.1:0");
+        conf.set("dfs.namenode.http-address", "127.0.0.1:0");
+        hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
+        hdfs.waitActive();
+        root = "hdfs://127.0.0.1:" + hdfs.getNameNodePort() + "/distillery";
+    }
+
+    @AfterAll
+    static void stopHdfs() {
+        if (hdfs != null) {
+            hdfs.shutdown(true);
+        }
+    }
+
+    @Test
+    void labelTrainEvaluateOnHdfs() {
+        SparkSession spark = spark();
+        String transfer = Fixtures.transferSet(spark, root + "/transfer/dt=2026-11-24", 300, 71, 0);
+        String validation = Fixtures.transferSet(spark, root + "/reference/validation", 100, 72, 10_000);
+        String test = Fixtures.transferSet(spark, root + "/reference/test", 100, 73, 20_000);
+        String teacher = Fixtures.saveZip(spark, Fixtures.teacher(8, 30), root + "/models/teacher.zip");
+        assertThat(transfer).startsWith("hdfs://127.0.0.1:");
+
+        String soft = root + "/soft-targets/dt=2026-11-24";
+        String student = root + "/students/dt=2026-11-24/kd";
+        String eval = root + "/evaluations/dt=2026-11-24";
+        for (List<String> job : List.of(
+                List.of("label", "--transfer", transfer, "--teacher", teacher, "--out", soft),
+                List.of("train", "--soft-targets", soft, "--validation", validation, "--out", student, "--arch",
+                        "mlp:8", "--epochs", "2", "--batch-size", "16", "--averaging-frequency", "3",
+                        "--checkpoint-dir", root + "/checkpoints/dt=2026-11-24/kd", "--resume"),
+                List.of("evaluate", "--test", test, "--teacher", teacher, "--model", "student=" + student, "--out",
+                        eval, "--latency-runs", "3"))) {
+            List<String> dry = new java.util.ArrayList<>(job);
+            dry.add("--dry-run");
+            CliRun plan = CliRun.of(dry);
+            assertThat(plan.code()).as(job.get(0) + " --dry-run: " + plan.err()).isZero();
+            CliRun run = CliRun.of(job);
+            assertThat(run.code()).as(job.get(0) + ": " + run.err()).isZero();
+            assertThat(run.lastLine()).contains("\"path\":\"hdfs://127.0.0.1:");
+        }
+        Storage storage = Storage.of(spark);
+        Manifest evaluation = storage.publishedManifest(eval);
+        assertThat(evaluation.inputs().get("student").manifestId()).isEqualTo(storage.publishedManifest(student).id());
+        assertThat(storage.publishedManifest(student).inputs().get("softTargets").manifestId())
+                .isEqualTo(storage.publishedManifest(soft).id());
+        assertThat(storage.exists(eval + "/report.json")).isTrue();
+        assertThat(storage.readText(eval + "/_SUCCESS")).contains("\"job\":\"evaluate\"");
+    }
+}
