@@ -119,6 +119,8 @@ def spark_task(task_id: str, args: list[str]) -> SparkSubmitOperator:
         conn_id=SPARK_CONN_ID,
         application="{{ params.jar }}",
         java_class=JAVA_CLASS,
+        # the same merged spark-defaults the spark-submit scripts use (module flags, ND4J off-heap limits, OpenMP)
+        properties_file="{{ params.properties_file }}",
         name=f"distillery-{task_id}-{{{{ ds }}}}",
         conf=dict(SPARK_CONF),
         application_args=[job, "--config", CONFIG, *args[1:]],
@@ -159,6 +161,12 @@ with DAG(
             type="string",
             description="The shaded jar pipeline-jobs-*-shaded.jar (main class org.distillery.jobs.cli.Distill), as "
             "spark-submit sees it; the default is where deploy/spark-submit installs it.",
+        ),
+        "properties_file": Param(
+            "/opt/distillery/conf/spark.conf",
+            type="string",
+            description="Spark properties for every task: the output of deploy/spark-submit/spark-properties.sh for "
+            "this cluster (DISTILLERY_ENV, DISTILLERY_EXECUTORS), installed at deploy time.",
         ),
         "config": Param(
             "/opt/distillery/conf/pipeline.conf",

@@ -96,6 +96,18 @@ class DagContractTest extends SparkTestBase {
     }
 
     @Test
+    void pythonSideOfTheContract() throws Exception {
+        requirePython();
+        ProcessBuilder pb = new ProcessBuilder("python3", "-m", "unittest", "-q")
+                .directory(REPO.resolve("deploy/airflow/contract").toFile()).redirectErrorStream(true);
+        pb.environment().keySet().removeIf(k -> k.startsWith("DISTILLERY_"));
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        assertThat(out).containsPattern("Ran [1-9][0-9]* tests").contains("OK");
+    }
+
+    @Test
     void theShippedPipelineConfigHasOnlyKnownKeys() {
         CliRun r = CliRun.of("config", "--print", "--config", REPO.resolve("deploy/conf/pipeline.conf").toString());
         assertThat(r.code()).as(r.err()).isZero();

@@ -1,0 +1,40 @@
+"""PyTorch reference for docs/scripts/bench-train.sh: the same 784-64-10 KD student on the same kind of synthetic
+minibatches (precomputed teacher logits, T=2, alpha=0.5, Adam lr 1e-3, batch 64), on the CPU with the given threads.
+Prints one JSON line. Usage: python3 bench_train_torch.py ROWS EPOCHS THREADS"""
+import json
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+rows, epochs, threads = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+torch.set_num_threads(threads)
+g = torch.Generator().manual_seed(7)
+x = torch.rand(rows, 784, generator=g)
+logits_t = x @ (torch.randn(784, 10, generator=g) * 0.2)
+y = logits_t.argmax(1)
+T, alpha = 2.0, 0.5
+model = torch.nn.Sequential(torch.nn.Linear(784, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+
+def epoch():
+    for s in range(0, rows, 64):
+        xb, tb, yb = x[s:s + 64], logits_t[s:s + 64], y[s:s + 64]
+        z = model(xb)
+        soft = F.kl_div(F.log_softmax(z / T, 1), F.softmax(tb / T, 1), reduction="batchmean") * T * T
+        loss = alpha * soft + (1 - alpha) * F.cross_entropy(z, yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return loss.item()
+
+
+epoch()  # warm-up
+t0 = time.perf_counter()
+for _ in range(epochs):
+    last = epoch()
+s = time.perf_counter() - t0
+print(json.dumps({"engine": f"pytorch cpu ({threads} threads)", "rows": rows, "epochs": epochs,
+                  "seconds": round(s, 2), "examplesPerSecond": round(rows * epochs / s), "loss": round(last, 4)}))

@@ -1,0 +1,130 @@
+package org.distillery.jobs.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.distillery.jobs.common.Sparks;
+import org.distillery.model.loss.DistillationLoss;
+import org.distillery.model.loss.SoftTargets;
+import org.distillery.model.loss.TargetLayout;
+import org.distillery.model.nn.Architecture;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Benchmark, not a test (docs/scripts/bench-train.sh runs it): KD training of the same 784-64-10 student on the same
+ * synthetic minibatches (precomputed teacher logits, T=2, alpha=0.5, Adam, batch 64), as single-JVM DL4J {@code fit}
+ * and as Spark {@code local[2]} parameter averaging through distillery's trainer. Prints one JSON line per engine with
+ * examples/s, and the communication facts of the cost model (bytes per averaging round, rounds per epoch, seconds per
+ * round). Usage: {@code TrainBench ROWS EPOCHS [single|spark|both]}.
+ */
+public final class TrainBench {
+    static final int FEATURES = 784;
+    static final int CLASSES = 10;
+    static final int BATCH = 64;
+    static final int AVERAGING = 10;
+    static final int WORKERS = 2;
+
+    private TrainBench() {
+    }
+
+    public static void main(String[] args) {
+        int rows = Integer.parseInt(args[0]);
+        int epochs = Integer.parseInt(args[1]);
+        String which = args.length > 2 ? args[2] : "both";
+        List<DataSet> batches = minibatches(rows, 7);
+        if (!which.equals("spark")) {
+            single(batches, rows, epochs);
+        }
+        if (!which.equals("single")) {
+            spark(batches, rows, epochs);
+        }
+    }
+
+    static MultiLayerNetwork student() {
+        return Architecture.parse("mlp:64", 0).build(FEATURES, CLASSES, new DistillationLoss(2.0, 0.5), 1e-3, 42);
+    }
+
+    /** Features uniform in [0, 1); a fixed random linear teacher gives the logits, its argmax the hard label. */
+    static List<DataSet> minibatches(int rows, long seed) {
+        Random rng = new Random(seed);
+        float[][] w = new float[FEATURES][CLASSES];
+        for (float[] r : w) {
+            for (int c = 0; c < CLASSES; c++) {
+                r[c] = (float) rng.nextGaussian() * 0.2f;
+            }
+        }
+        List<DataSet> out = new ArrayList<>();
+        for (int start = 0; start < rows; start += BATCH) {
+            int n = Math.min(BATCH, rows - start);
+            float[] x = new float[n * FEATURES];
+            float[] y = new float[n * TargetLayout.width(CLASSES)];
+            for (int i = 0; i < n; i++) {
+                float[] logits = new float[CLASSES];
+                for (int j = 0; j < FEATURES; j++) {
+                    float v = rng.nextFloat();
+                    x[i * FEATURES + j] = v;
+                    for (int c = 0; c < CLASSES; c++) {
+                        logits[c] += v * w[j][c];
+                    }
+                }
+                float[] row = new float[TargetLayout.width(CLASSES)];
+                TargetLayout.fill(row, SoftTargets.soften(logits, 2.0), SoftTargets.argmax(logits), CLASSES);
+                System.arraycopy(row, 0, y, i * row.length, row.length);
+            }
+            out.add(new DataSet(Nd4j.create(x, new long[] {n, FEATURES}, DataType.FLOAT),
+                    Nd4j.create(y, new long[] {n, TargetLayout.width(CLASSES)}, DataType.FLOAT)));
+        }
+        return out;
+    }
+
+    static void single(List<DataSet> batches, int rows, int epochs) {
+        MultiLayerNetwork net = student();
+        fitAll(net, batches); // warm-up epoch (JIT, allocations)
+        long t0 = System.nanoTime();
+        for (int e = 0; e < epochs; e++) {
+            fitAll(net, batches);
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("{\"engine\":\"single-jvm fit\",\"rows\":%d,\"epochs\":%d,\"seconds\":%.2f,"
+                + "\"examplesPerSecond\":%.0f,\"score\":%.4f}%n", rows, epochs, s, rows * (double) epochs / s, net.score());
+    }
+
+    private static void fitAll(MultiLayerNetwork net, List<DataSet> batches) {
+        for (DataSet ds : batches) {
+            net.fit(ds);
+        }
+    }
+
+    static void spark(List<DataSet> batches, int rows, int epochs) {
+        SparkSession spark = Sparks.session("distillery-bench", "local[" + WORKERS + "]");
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        TrainerSettings settings = new TrainerSettings(WORKERS, BATCH, AVERAGING, 0, 42);
+        int partitions = settings.partitionsFor(rows);
+        // parallelize slices evenly, so no partition holds more than AVERAGING minibatches (as TrainingRows cuts them)
+        JavaRDD<DataSet> rdd = sc.parallelize(batches, partitions).persist(
+                org.apache.spark.storage.StorageLevel.MEMORY_ONLY());
+        rdd.count();
+        MultiLayerNetwork net = student();
+        ParameterAveragingTrainer trainer = new ParameterAveragingTrainer(sc, net, settings);
+        trainer.fitEpoch(rdd, 0); // warm-up epoch
+        long t0 = System.nanoTime();
+        for (int e = 1; e <= epochs; e++) {
+            trainer.fitEpoch(rdd, e);
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        int rounds = partitions / WORKERS;
+        long state = net.numParams() + net.getUpdater().getStateViewArray().length();
+        System.out.printf("{\"engine\":\"spark local[%d] parameter averaging\",\"rows\":%d,\"epochs\":%d,"
+                        + "\"seconds\":%.2f,\"examplesPerSecond\":%.0f,\"score\":%.4f,\"roundsPerEpoch\":%d,"
+                        + "\"secondsPerRound\":%.4f,\"paramsPlusUpdaterFloats\":%d,\"bytesPerRound\":%d}%n",
+                WORKERS, rows, epochs, s, rows * (double) epochs / s, trainer.lastScore(), rounds,
+                s / (epochs * (double) rounds), state, 2L * WORKERS * 4 * state);
+        spark.stop();
+    }
+}
