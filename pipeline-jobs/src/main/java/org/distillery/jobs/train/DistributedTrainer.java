@@ -11,9 +11,10 @@ import org.nd4j.linalg.dataset.DataSet;
 interface DistributedTrainer {
     /**
      * One pass over {@code minibatches} (each element one minibatch, partitioned as {@link
-     * TrainerSettings#partitionsFor} says); the network then holds the new parameters.
+     * TrainerSettings#partitionsFor} says); the network then holds the new parameters. Returns the engine's training
+     * score after each averaging round, in the order the rounds ran.
      */
-    void fitEpoch(JavaRDD<DataSet> minibatches, int epoch);
+    double[] fitEpoch(JavaRDD<DataSet> minibatches, int epoch);
 
     /** The network being trained (parameters as of the last completed epoch). */
     MultiLayerNetwork network();

@@ -76,7 +76,7 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
     }
 
     @Override
-    public void fitEpoch(JavaRDD<DataSet> minibatches, int epoch) {
+    public double[] fitEpoch(JavaRDD<DataSet> minibatches, int epoch) {
         int partitions = minibatches.getNumPartitions();
         if (partitions % settings.workers() != 0) {
             throw new RuntimeException("internal error: minibatch partitions (" + partitions + ") must be a multiple of workers ("
@@ -87,19 +87,23 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
             rounds.add(r);
         }
         Collections.shuffle(rounds, new Random(settings.seed() * 31 + epoch));
+        double[] scores = new double[rounds.size()];
         if (engine.export()) {
             if (exportedFrom != minibatches) {
                 exportedRounds = MinibatchExport.export(sc, minibatches, engine.exportDir(), settings);
                 exportedFrom = minibatches;
             }
-            for (int round : rounds) {
-                spark.fitPaths(sc.parallelize(exportedRounds.get(round), settings.workers()));
+            for (int i = 0; i < rounds.size(); i++) {
+                spark.fitPaths(sc.parallelize(exportedRounds.get(rounds.get(i)), settings.workers()));
+                scores[i] = spark.getScore();
             }
-            return;
+            return scores;
         }
-        for (int round : rounds) {
-            spark.fit(round(minibatches, round));
+        for (int i = 0; i < rounds.size(); i++) {
+            spark.fit(round(minibatches, rounds.get(i)));
+            scores[i] = spark.getScore();
         }
+        return scores;
     }
 
     /** The partitions of one round, as an RDD of their own. */

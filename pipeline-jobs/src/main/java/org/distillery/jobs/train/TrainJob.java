@@ -173,12 +173,12 @@ public final class TrainJob {
             long t0 = System.nanoTime();
             double lr = rates.at(epoch);
             trainer.network().setLearningRate(lr);
-            trainer.fitEpoch(batches, epoch);
+            double[] roundScores = trainer.fitEpoch(batches, epoch);
             double seconds = (System.nanoTime() - t0) / 1e9;
             double acc = validation == null ? Double.NaN
                     : Scoring.accuracy(Scoring.logits(new LogitModel(trainer.network()), validation.features()),
                     validation.labels());
-            lines.add(scoreLine(t, alpha, epoch, lr, trainer.lastScore(), acc, seconds));
+            lines.add(scoreLine(t, alpha, epoch, lr, trainer.lastScore(), acc, seconds, roundScores));
             LOG.info("T={} alpha={} epoch {}/{}: lr {} score {} validation accuracy {} ({} s)", t, alpha, epoch,
                     config.epochs(), lr, String.format("%.4f", trainer.lastScore()), String.format("%.4f", acc),
                     String.format("%.1f", seconds));
@@ -203,7 +203,7 @@ public final class TrainJob {
     }
 
     private static String scoreLine(double t, double alpha, int epoch, double lr, double score, double acc,
-                                    double seconds) {
+                                    double seconds, double[] roundScores) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("temperature", t);
         m.put("alpha", alpha);
@@ -212,6 +212,7 @@ public final class TrainJob {
         m.put("trainScore", score);
         m.put("validationAccuracy", Double.isNaN(acc) ? null : acc);
         m.put("seconds", seconds);
+        m.put("roundScores", roundScores); // the training score after each averaging round (an "iteration" here)
         try {
             return new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(m);
         } catch (JsonProcessingException e) {

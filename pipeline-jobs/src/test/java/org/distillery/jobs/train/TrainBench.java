@@ -27,7 +27,7 @@ public final class TrainBench {
     static final int FEATURES = 784;
     static final int CLASSES = 10;
     static final int BATCH = 64;
-    static final int AVERAGING = 10;
+    static final int AVERAGING = Integer.getInteger("bench.averaging", 10);
     static final int WORKERS = 2;
 
     private TrainBench() {
@@ -38,6 +38,24 @@ public final class TrainBench {
         int epochs = Integer.parseInt(args[1]);
         String which = args.length > 2 ? args[2] : "both";
         List<DataSet> batches = minibatches(rows, 7);
+        if (which.equals("single-ce")) { // reference: DL4J's own softmax + cross-entropy on the hard labels only
+            List<DataSet> hard = new ArrayList<>();
+            for (DataSet d : batches) {
+                hard.add(new DataSet(d.getFeatures(), d.getLabels().get(
+                        org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                        org.nd4j.linalg.indexing.NDArrayIndex.interval(CLASSES, 2 * CLASSES)).dup()));
+            }
+            MultiLayerNetwork net = new MultiLayerNetwork(new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder()
+                    .seed(42).updater(new org.nd4j.linalg.learning.config.Adam(1e-3)).list()
+                    .layer(new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(FEATURES).nOut(64)
+                            .activation(org.nd4j.linalg.activations.Activation.RELU).build())
+                    .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder(
+                            org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MCXENT).nIn(64).nOut(CLASSES)
+                            .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build()).build());
+            net.init();
+            timeSingle(net, hard, rows, epochs, "single-jvm fit, DL4J softmax+MCXENT, hard labels");
+            return;
+        }
         if (!which.equals("spark")) {
             single(batches, rows, epochs);
         }
@@ -84,15 +102,19 @@ public final class TrainBench {
     }
 
     static void single(List<DataSet> batches, int rows, int epochs) {
-        MultiLayerNetwork net = student();
+        timeSingle(student(), batches, rows, epochs, "single-jvm fit");
+    }
+
+    static void timeSingle(MultiLayerNetwork net, List<DataSet> batches, int rows, int epochs, String engine) {
         fitAll(net, batches); // warm-up epoch (JIT, allocations)
         long t0 = System.nanoTime();
         for (int e = 0; e < epochs; e++) {
             fitAll(net, batches);
         }
         double s = (System.nanoTime() - t0) / 1e9;
-        System.out.printf("{\"engine\":\"single-jvm fit\",\"rows\":%d,\"epochs\":%d,\"seconds\":%.2f,"
-                + "\"examplesPerSecond\":%.0f,\"score\":%.4f}%n", rows, epochs, s, rows * (double) epochs / s, net.score());
+        System.out.printf("{\"engine\":\"%s\",\"rows\":%d,\"epochs\":%d,\"seconds\":%.2f,"
+                + "\"examplesPerSecond\":%.0f,\"score\":%.4f}%n", engine, rows, epochs, s, rows * (double) epochs / s,
+                net.score());
     }
 
     private static void fitAll(MultiLayerNetwork net, List<DataSet> batches) {
@@ -120,7 +142,7 @@ public final class TrainBench {
         double s = (System.nanoTime() - t0) / 1e9;
         int rounds = partitions / WORKERS;
         long state = net.numParams() + net.getUpdater().getStateViewArray().length();
-        System.out.printf("{\"engine\":\"spark local[%d] parameter averaging\",\"rows\":%d,\"epochs\":%d,"
+        System.out.printf("{\"engine\":\"spark local[%d] parameter averaging, averaging frequency " + AVERAGING + "\",\"rows\":%d,\"epochs\":%d,"
                         + "\"seconds\":%.2f,\"examplesPerSecond\":%.0f,\"score\":%.4f,\"roundsPerEpoch\":%d,"
                         + "\"secondsPerRound\":%.4f,\"paramsPlusUpdaterFloats\":%d,\"bytesPerRound\":%d}%n",
                 WORKERS, rows, epochs, s, rows * (double) epochs / s, trainer.lastScore(), rounds,

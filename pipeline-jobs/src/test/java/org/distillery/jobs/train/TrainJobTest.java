@@ -46,6 +46,33 @@ class TrainJobTest extends SparkTestBase {
     }
 
     @Test
+    void exportApproachFitsFromExportedFilesAndPublishesTrainingStats() throws Exception {
+        String out = dir.resolve("exported").toString();
+        Path export = dir.resolve("export");
+        TrainConfig c = kd(out, 40, List.of(), false);
+        TrainConfig config = new TrainConfig(c.objective(), c.softTargets(), c.transfer(), c.validation(), out,
+                c.architecture(), 0, 2, 2, c.learningRate(), c.temperatures(), c.alphas(), false, 40, 42, 2, 16, 3,
+                org.distillery.jobs.common.PublishMode.FAIL_IF_EXISTS, null, false, "cosine",
+                new EngineConfig(1, "export", export.toString(), "never", "balanced", 3, "MEMORY_ONLY", true));
+        new TrainJob(spark()).run(config);
+
+        // 600 rows / (16 x 3) -> 13 partitions -> 14 (7 rounds of 2 workers); 38 minibatches written once
+        try (var files = Files.walk(export)) {
+            assertThat(files.filter(f -> f.toString().endsWith(".bin")).count()).isEqualTo(38);
+        }
+        assertThat(Files.readString(Path.of(out, TrainJob.STATS))).containsIgnoringCase("<html");
+        List<String> lines = Files.readAllLines(Path.of(out, TrainJob.SCORES));
+        assertThat(lines).hasSize(2);
+        var first = new com.fasterxml.jackson.databind.ObjectMapper().readTree(lines.get(0));
+        assertThat(first.get("roundScores")).hasSize(7);
+        assertThat(first.get("learningRate").asDouble()).isEqualTo(0.01); // cosine: the base rate in epoch 1
+        assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(lines.get(1)).get("learningRate")
+                .asDouble()).isCloseTo(0.005, org.assertj.core.api.Assertions.within(1e-12));
+        MultiLayerNetwork net = ModelArtifact.read(Storage.of(spark()), out).network();
+        assertThat(net.params().isNaN().any()).isFalse();
+    }
+
+    @Test
     void kdStudentLossGoesDownAndTheManifestChainsToTheSoftTargets() {
         String out = dir.resolve("kd").toString();
         JobResult result = new TrainJob(spark()).run(kd(out, 40, List.of(), false));
