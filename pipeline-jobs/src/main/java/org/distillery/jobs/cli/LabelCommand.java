@@ -1,5 +1,6 @@
 package org.distillery.jobs.cli;
 
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Storage;
@@ -14,9 +15,17 @@ import picocli.CommandLine.Option;
 final class LabelCommand implements Callable<Integer> {
     @Option(names = "--transfer", required = true, paramLabel = "DIR", description = "Published transfer set.")
     String transfer;
-    @Option(names = "--teacher", required = true, paramLabel = "PATH",
-            description = "Published teacher directory, or a DL4J model zip.")
-    String teacher;
+    @Option(names = "--teacher", required = true, paramLabel = "PATH", split = ",",
+            description = "Published teacher directory, or a DL4J model zip. Repeat (or comma-separate) for an"
+                    + " ensemble averaged per --ensemble.")
+    List<String> teachers;
+    @Option(names = "--teacher-weight", paramLabel = "W", split = ",",
+            description = "Weights of the teachers, in --teacher order (default: equal).")
+    List<Double> weights;
+    @Option(names = "--ensemble", defaultValue = "prob",
+            description = "How several teachers are averaged: prob (softmax(z/T), stored as logits T log p) or logit"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String ensemble;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (must not exist, unless --mode overwrite).")
     String out;
     @Option(names = {"-T", "--temperature"}, defaultValue = "" + LabelConfig.DEFAULT_TEMPERATURE,
@@ -25,9 +34,9 @@ final class LabelCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "" + LabelConfig.DEFAULT_BATCH,
             description = "Rows per inference call (default: ${DEFAULT-VALUE}).")
     int batchSize;
-    @Option(names = "--teacher-sha256", paramLabel = "HEX",
-            description = "Refuse to run unless the teacher file has this SHA-256.")
-    String teacherSha256;
+    @Option(names = "--teacher-sha256", paramLabel = "HEX", split = ",",
+            description = "Refuse to run unless the teacher file has this SHA-256 (one per --teacher, in order).")
+    List<String> teacherSha256;
     @Option(names = "--mode", defaultValue = "fail-if-exists",
             description = "When OUT is already published: fail-if-exists (default) or overwrite (the old output stays"
                     + " until the new one is complete).")
@@ -39,12 +48,20 @@ final class LabelCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        LabelConfig config = new LabelConfig(transfer, teacher, out, temperature, batchSize, teacherSha256,
-                PublishMode.parse(mode));
+        LabelConfig config = new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize,
+                teacherSha256, PublishMode.parse(mode));
         if (run.dryRun) {
             return RunOptions.print(() -> LabelJob.dryRun(Storage.standalone(), config));
         }
-        System.out.println(new LabelJob(spark.session("label")).run(config).summaryJson());
+        org.apache.spark.sql.SparkSession session = spark.session("label");
+        org.distillery.jobs.common.JobResult result = new LabelJob(session).run(config);
+        Object drift = Storage.of(session).publishedManifest(result.path()).facts().get("drift");
+        if (drift instanceof java.util.Map<?, ?> d) {
+            System.out.println("drift from the previous output (manifest " + d.get("previousManifest") + "): "
+                    + d.get("rowsChanged") + " rows changed, " + d.get("argmaxFlips") + " argmax flips, mean KL(previous"
+                    + " || new) " + d.get("meanKlPreviousToNew") + "; details in " + result.path() + "/_drift.json");
+        }
+        System.out.println(result.summaryJson());
         return 0;
     }
 }

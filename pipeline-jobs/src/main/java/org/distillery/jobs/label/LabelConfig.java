@@ -1,33 +1,61 @@
 package org.distillery.jobs.label;
 
+import java.util.List;
 import org.distillery.jobs.common.PublishMode;
 
 /**
  * Validated configuration of the label job.
  *
  * @param transfer    published transfer set to label
- * @param teacher     published teacher directory or a DL4J model zip
+ * @param teachers    published teacher directories or DL4J model zips; several are averaged (an ensemble)
+ * @param weights     the teachers' weights (empty: equal), normalised to sum to 1
+ * @param ensemble    how several teachers are averaged: {@code prob} (softmax(z_i / T), stored as logits T log p)
+ *                    or {@code logit} (the weighted mean of the raw logits)
  * @param out         output directory for the soft targets
  * @param temperature T of the stored {@code soft} column, softmax(logits / T); raw logits are always stored too
  * @param batchSize   rows per teacher inference call
- * @param teacherSha256 when set, the teacher file's SHA-256 must equal it (the run is refused otherwise)
+ * @param teacherSha256s when set, one SHA-256 per teacher that its file must have (the run is refused otherwise)
  * @param mode        what to do when {@code out} is already published
  */
-public record LabelConfig(String transfer, String teacher, String out, double temperature, int batchSize,
-                          String teacherSha256, PublishMode mode) {
+public record LabelConfig(String transfer, List<String> teachers, List<Double> weights, String ensemble, String out,
+                          double temperature, int batchSize, List<String> teacherSha256s, PublishMode mode) {
     public static final double DEFAULT_TEMPERATURE = 2.0;
     public static final int DEFAULT_BATCH = 1024;
 
     public LabelConfig {
         require(transfer, "transfer");
-        require(teacher, "teacher");
+        if (teachers == null || teachers.isEmpty()) {
+            throw new IllegalArgumentException("teacher path must be set, got none");
+        }
+        teachers.forEach(t -> require(t, "teacher"));
+        teachers = List.copyOf(teachers);
+        weights = weights == null ? List.of() : List.copyOf(weights);
+        if (!weights.isEmpty() && weights.size() != teachers.size()) {
+            throw new IllegalArgumentException("got " + weights.size() + " teacher weights for " + teachers.size()
+                    + " teachers");
+        }
+        for (double w : weights) {
+            if (!(w > 0) || Double.isInfinite(w)) {
+                throw new IllegalArgumentException("teacher weights must be finite numbers > 0, got " + w);
+            }
+        }
+        ensemble = ensemble == null ? "prob" : ensemble;
+        if (!ensemble.equals("prob") && !ensemble.equals("logit")) {
+            throw new IllegalArgumentException("ensemble must be prob or logit, got '" + ensemble + "'");
+        }
         require(out, "out");
         if (!(temperature > 0) || Double.isInfinite(temperature)) {
             throw new IllegalArgumentException("temperature must be a finite number > 0, got " + temperature);
         }
-        if (teacherSha256 != null && !teacherSha256.matches("[0-9a-f]{64}")) {
-            throw new IllegalArgumentException("teacher SHA-256 must be 64 lower-case hex digits, got '" + teacherSha256
-                    + "'");
+        teacherSha256s = teacherSha256s == null ? List.of() : List.copyOf(teacherSha256s);
+        for (String sha : teacherSha256s) {
+            if (sha == null || !sha.matches("[0-9a-f]{64}")) {
+                throw new IllegalArgumentException("teacher SHA-256 must be 64 lower-case hex digits, got '" + sha + "'");
+            }
+        }
+        if (!teacherSha256s.isEmpty() && teacherSha256s.size() != teachers.size()) {
+            throw new IllegalArgumentException("got " + teacherSha256s.size() + " --teacher-sha256 values for "
+                    + teachers.size() + " teachers (one per --teacher, in order)");
         }
         mode = mode == null ? PublishMode.FAIL_IF_EXISTS : mode;
         if (batchSize < 1) {
@@ -38,9 +66,30 @@ public record LabelConfig(String transfer, String teacher, String out, double te
         }
     }
 
-    /** The common case: no pinned teacher, refuse an existing output. */
+    /** One teacher, optionally pinned. */
+    public LabelConfig(String transfer, String teacher, String out, double temperature, int batchSize,
+                       String teacherSha256, PublishMode mode) {
+        this(transfer, List.of(teacher == null ? "" : teacher), List.of(), "prob", out, temperature, batchSize,
+                teacherSha256 == null ? List.of() : List.of(teacherSha256), mode);
+    }
+
+    /** The common case: one teacher, not pinned, refuse an existing output. */
     public LabelConfig(String transfer, String teacher, String out, double temperature, int batchSize) {
         this(transfer, teacher, out, temperature, batchSize, null, PublishMode.FAIL_IF_EXISTS);
+    }
+
+    /** The teachers' weights, normalised to sum to 1. */
+    public double[] normalisedWeights() {
+        double[] w = new double[teachers.size()];
+        double sum = 0;
+        for (int i = 0; i < w.length; i++) {
+            w[i] = weights.isEmpty() ? 1 : weights.get(i);
+            sum += w[i];
+        }
+        for (int i = 0; i < w.length; i++) {
+            w[i] /= sum;
+        }
+        return w;
     }
 
     private static String trimSlash(String p) {

@@ -1,5 +1,6 @@
 package org.distillery.jobs.label;
 
+import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -35,9 +36,26 @@ public final class LabelJob {
     }
 
     /** What {@link #check} established without Spark. */
-    record Checked(String transfer, Manifest transferManifest, ModelArtifact teacher, LogitModel model) {
+    record Checked(String transfer, Manifest transferManifest, List<ModelArtifact> teachers, LogitModel model) {
         int featureCount() {
             return (int) transferManifest.number(TransferSchema.FEATURE_COUNT);
+        }
+
+        ModelArtifact teacher() {
+            return teachers.get(0);
+        }
+
+        /** The teacher's SHA-256; for an ensemble, the SHA-256 of the members' hashes, weights and averaging. */
+        String sha256(LabelConfig config) {
+            if (teachers.size() == 1) {
+                return teacher().sha256();
+            }
+            StringBuilder b = new StringBuilder(config.ensemble());
+            double[] w = config.normalisedWeights();
+            for (int i = 0; i < teachers.size(); i++) {
+                b.append(',').append(teachers.get(i).sha256()).append(':').append(w[i]);
+            }
+            return org.distillery.model.nn.Models.sha256(b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
     }
 
@@ -45,31 +63,68 @@ public final class LabelJob {
     static Checked check(Storage storage, LabelConfig config) {
         StagedOutput.check(storage, config.out(), config.mode());
         Manifest transfer = TransferTables.checkTransfer(storage, config.transfer());
-        ModelArtifact teacher = ModelArtifact.read(storage, config.teacher());
-        if (config.teacherSha256() != null && !config.teacherSha256().equals(teacher.sha256())) {
-            throw new IllegalArgumentException("teacher SHA-256 mismatch: --teacher-sha256 " + config.teacherSha256()
-                    + " but " + teacher.zipPath() + " has " + teacher.sha256());
-        }
-        LogitModel model = new LogitModel(teacher.network());
         int features = (int) transfer.number(TransferSchema.FEATURE_COUNT);
-        if (model.inputs() != features) {
-            throw new IllegalArgumentException("teacher expects " + model.inputs() + " features but the transfer set has "
-                    + features + ": " + config.teacher());
+        List<ModelArtifact> teachers = new java.util.ArrayList<>();
+        LogitModel first = null;
+        for (int i = 0; i < config.teachers().size(); i++) {
+            ModelArtifact teacher = ModelArtifact.read(storage, config.teachers().get(i));
+            if (!config.teacherSha256s().isEmpty() && !config.teacherSha256s().get(i).equals(teacher.sha256())) {
+                throw new IllegalArgumentException("teacher SHA-256 mismatch: --teacher-sha256 "
+                        + config.teacherSha256s().get(i) + " but " + teacher.zipPath() + " has " + teacher.sha256());
+            }
+            LogitModel model = new LogitModel(teacher.network());
+            if (model.inputs() != features) {
+                throw new IllegalArgumentException("teacher expects " + model.inputs() + " features but the transfer set"
+                        + " has " + features + ": " + config.teachers().get(i));
+            }
+            if (first != null && model.classes() != first.classes()) {
+                throw new IllegalArgumentException("teachers have different class counts: " + teachers.get(0).zipPath()
+                        + " has " + first.classes() + ", " + teacher.zipPath() + " has " + model.classes());
+            }
+            first = first == null ? model : first;
+            teachers.add(teacher);
         }
-        return new Checked(storage.qualify(config.transfer()), transfer, teacher, model);
+        return new Checked(storage.qualify(config.transfer()), transfer, teachers, first);
     }
 
     /** Checks everything a run would, without Spark, and says what the run would do. */
     public static DryRun dryRun(Storage storage, LabelConfig config) {
         Checked c = check(storage, config);
-        return new DryRun("label")
+        DryRun plan = new DryRun("label")
                 .with("transfer", c.transfer() + " (manifest " + c.transferManifest().id() + ", "
-                        + (long) c.transferManifest().number("rows") + " rows, " + c.featureCount() + " features)")
-                .with("teacher", c.teacher().zipPath() + " (sha256 " + c.teacher().sha256() + ", "
-                        + c.model().inputs() + " -> " + c.model().classes() + " classes)")
-                .with("temperature", config.temperature())
+                        + (long) c.transferManifest().number("rows") + " rows, " + c.featureCount() + " features)");
+        double[] w = config.normalisedWeights();
+        for (int i = 0; i < c.teachers().size(); i++) {
+            ModelArtifact t = c.teachers().get(i);
+            plan.with(i == 0 ? "teacher" : "teacher" + (i + 1), t.zipPath() + " (sha256 " + t.sha256() + ", "
+                    + c.model().inputs() + " -> " + c.model().classes() + " classes"
+                    + (c.teachers().size() > 1 ? ", weight " + w[i] : "") + ")");
+        }
+        if (c.teachers().size() > 1) {
+            plan.with("ensemble", config.ensemble() + " averaging");
+        }
+        return plan.with("temperature", config.temperature())
                 .with("out", storage.qualify(config.out()) + " ("
                         + StagedOutput.describe(storage, config.out(), config.mode()) + ")");
+    }
+
+    /** The drift report against the output this run replaces, or null when there is none to compare with. */
+    private Map<String, Object> drift(Storage storage, LabelConfig config, String target, Dataset<Row> written,
+                                      int classes, String teacherSha256) {
+        if (config.mode() != org.distillery.jobs.common.PublishMode.OVERWRITE
+                || !storage.exists(target + "/" + Manifest.SUCCESS)) {
+            return null;
+        }
+        Manifest previous = storage.publishedManifest(target);
+        if (!"label".equals(previous.job())) {
+            return null;
+        }
+        Map<String, Object> d = LabelReports.drift(spark.read().parquet(target), written, classes,
+                config.temperature(), previous.id(), previous.text("teacherSha256"), teacherSha256);
+        LOG.info("label drift against the previous output (manifest {}): {} of {} rows changed, {} argmax flips,"
+                + " mean KL(previous || new) {}", previous.id(), d.get("rowsChanged"), d.get("rowsCompared"),
+                d.get("argmaxFlips"), d.get("meanKlPreviousToNew"));
+        return d;
     }
 
     public JobResult run(LabelConfig config) {
@@ -78,17 +133,22 @@ public final class LabelJob {
         Checked checked = check(storage, config);
         ModelArtifact teacher = checked.teacher();
         LogitModel model = checked.model();
+        String teacherSha256 = checked.sha256(config);
         TransferTables.Transfer transfer = TransferTables.readTransfer(spark, config.transfer());
-        LOG.info("labeling {} with teacher {} (sha256 {}), T={}", transfer.path(), teacher.zipPath(),
-                teacher.sha256(), config.temperature());
+        LOG.info("labeling {} with {} (sha256 {}), T={}", transfer.path(), checked.teachers().size() == 1
+                ? "teacher " + teacher.zipPath() : checked.teachers().size() + " teachers (" + config.ensemble()
+                + " averaging)", teacherSha256, config.temperature());
 
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Broadcast<byte[]> zip = jsc.broadcast(teacher.bytes());
+        List<Broadcast<byte[]>> zips = new java.util.ArrayList<>();
+        checked.teachers().forEach(t -> zips.add(jsc.broadcast(t.bytes())));
+        TeacherEnsemble teachers = new TeacherEnsemble(checked.teachers().stream().map(ModelArtifact::sha256).toList(),
+                zips, config.normalisedWeights(), config.ensemble(), config.temperature());
         JavaRDD<Row> labelled = transfer.rows()
                 .select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL)
                 .javaRDD()
-                .mapPartitions(new TeacherInference(teacher.sha256(), zip, transfer.featureCount(),
-                        config.temperature(), config.batchSize()));
+                .mapPartitions(new TeacherInference(teachers, transfer.featureCount(), config.temperature(),
+                        config.batchSize()));
         try (StagedOutput out = StagedOutput.begin(storage, config.out(), config.mode());
              Progress progress = Progress.watch(spark.sparkContext(), "label", 10)) {
             try {
@@ -103,21 +163,46 @@ public final class LabelJob {
             if (rows != expected) {
                 throw new RuntimeException("internal error: wrote " + rows + " soft-target rows for " + expected + " transfer rows");
             }
-            Manifest manifest = Manifest.sealed("label", config,
-                    Map.of("transfer", new Manifest.Input(transfer.path(), transfer.manifest().id()),
-                            "teacher", teacher.asInput()),
+            Map<String, Object> quality = LabelReports.quality(written, model.classes(), config.temperature());
+            storage.writeText(out.path(LabelReports.QUALITY), Manifest.json(quality));
+            Object missing = quality.get("classesMissingFromTransferSet");
+            if (!((java.util.List<?>) missing).isEmpty()) {
+                LOG.warn("classes missing from the transfer set {}: {} (the student learns them from soft targets"
+                        + " only)", transfer.path(), missing);
+            }
+            Map<String, Object> drift = drift(storage, config, out.target(), written, model.classes(),
+                    teacherSha256);
+            if (drift != null) {
+                storage.writeText(out.path(LabelReports.DRIFT), Manifest.json(drift));
+            }
+            Map<String, Manifest.Input> inputs = new java.util.LinkedHashMap<>();
+            inputs.put("transfer", new Manifest.Input(transfer.path(), transfer.manifest().id()));
+            List<Map<String, Object>> members = new java.util.ArrayList<>();
+            for (int i = 0; i < checked.teachers().size(); i++) {
+                ModelArtifact t = checked.teachers().get(i);
+                inputs.put(i == 0 ? "teacher" : "teacher" + (i + 1), t.asInput());
+                members.add(Map.of("path", t.zipPath(), "sha256", t.sha256(), "weight",
+                        config.normalisedWeights()[i]));
+            }
+            Manifest manifest = Manifest.sealed("label", config, inputs,
                     Manifest.facts("rows", rows, SoftTargetSchema.SCHEMA_VERSION, SoftTargetSchema.VERSION,
                             SoftTargetSchema.TEMPERATURE, config.temperature(),
-                            SoftTargetSchema.CLASSES, model.classes(), "teacherSha256", teacher.sha256(),
+                            SoftTargetSchema.CLASSES, model.classes(), "teacherSha256", teacherSha256,
+                            "teachers", members, "ensemble", members.size() == 1 ? "none" : config.ensemble(),
                             "contentHash", TransferTables.contentHash(summary),
-                            TransferSchema.FEATURE_COUNT, transfer.featureCount()),
+                            TransferSchema.FEATURE_COUNT, transfer.featureCount(),
+                            "classesMissingFromTransferSet", missing,
+                            "drift", drift == null ? "none (no previous output)" : Map.of(
+                                    "previousManifest", drift.get("previousManifest"),
+                                    "rowsChanged", drift.get("rowsChanged"), "argmaxFlips", drift.get("argmaxFlips"),
+                                    "meanKlPreviousToNew", String.valueOf(drift.get("meanKlPreviousToNew")))),
                     Versions.current(), java.time.Instant.now().toString());
             JobResult result = out.publish(manifest, rows, start);
             LOG.info("labelled {} rows in {} s ({} rows/s)", rows, String.format("%.1f", result.seconds()),
                     Math.round(rows / result.seconds()));
             return result;
         } finally {
-            zip.destroy();
+            teachers.destroy();
         }
     }
 }

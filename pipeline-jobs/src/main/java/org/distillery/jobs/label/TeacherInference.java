@@ -4,14 +4,11 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.function.FlatMapFunction;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.loss.SoftTargets;
-import org.distillery.model.nn.LogitModel;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -21,15 +18,13 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 final class TeacherInference implements FlatMapFunction<Iterator<Row>, Row> {
     private static final long serialVersionUID = 1L;
-    private final String sha256;
-    private final Broadcast<byte[]> zip;
+    private final TeacherEnsemble teachers;
     private final int featureCount;
     private final double temperature;
     private final int batchSize;
 
-    TeacherInference(String sha256, Broadcast<byte[]> zip, int featureCount, double temperature, int batchSize) {
-        this.sha256 = sha256;
-        this.zip = zip;
+    TeacherInference(TeacherEnsemble teachers, int featureCount, double temperature, int batchSize) {
+        this.teachers = teachers;
         this.featureCount = featureCount;
         this.temperature = temperature;
         this.batchSize = batchSize;
@@ -81,9 +76,7 @@ final class TeacherInference implements FlatMapFunction<Iterator<Row>, Row> {
             float[] f = checkedFeatures(batch.get(i));
             System.arraycopy(f, 0, x, i * featureCount, featureCount);
         }
-        LogitModel teacher = TeacherCache.get(sha256, zip);
-        INDArray logits = teacher.logits(Nd4j.create(x, new long[] {n, featureCount}, DataType.FLOAT));
-        float[][] z = logits.castTo(DataType.FLOAT).toFloatMatrix();
+        float[][] z = teachers.logits(Nd4j.create(x, new long[] {n, featureCount}, DataType.FLOAT));
         List<Row> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             Row in = batch.get(i);

@@ -86,8 +86,8 @@ class ConfigAndDryRunTest extends SparkTestBase {
                 "--teacher", "b", "--out", "c");
         assertThat(typo.code()).isEqualTo(2);
         assertThat(typo.err().strip()).startsWith("distill: error: unknown key 'label.temprature' in ")
-                .contains("label accepts: batch-size, local-master, mode, out, teacher, teacher-sha256, temperature,"
-                        + " transfer");
+                .contains("label accepts: batch-size, ensemble, local-master, mode, out, teacher, teacher-sha256,"
+                        + " teacher-weight, temperature, transfer");
         CliRun section = CliRun.of("config", "--print", "--config", conf("section.conf", "lable { out = x }"));
         assertThat(section.code()).isEqualTo(2);
         assertThat(section.err()).contains("unknown section 'lable'");

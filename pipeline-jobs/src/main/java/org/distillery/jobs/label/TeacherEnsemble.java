@@ -1,0 +1,66 @@
+package org.distillery.jobs.label;
+
+import java.io.Serializable;
+import java.util.List;
+import org.apache.spark.broadcast.Broadcast;
+import org.distillery.model.loss.SoftTargets;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * One teacher, or several averaged with weights, as the label job runs them on an executor. Logit averaging stores
+ * the weighted mean of the raw logits. Probability averaging (the default, as in Hinton et al.'s ensembles) averages
+ * softmax(z_i / T) and stores T * log(p): softmax of the stored logits at T is exactly the averaged distribution, and
+ * re-tempering them at another T' sharpens or flattens that average (it is not the average of the teachers at T').
+ */
+final class TeacherEnsemble implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private static final double FLOOR = 1e-30;
+    private final List<String> sha256s;
+    private final List<Broadcast<byte[]>> zips;
+    private final double[] weights;
+    private final boolean probabilities;
+    private final double temperature;
+
+    TeacherEnsemble(List<String> sha256s, List<Broadcast<byte[]>> zips, double[] weights, String mode,
+                    double temperature) {
+        this.sha256s = List.copyOf(sha256s);
+        this.zips = List.copyOf(zips);
+        this.weights = weights.clone();
+        this.probabilities = mode.equals("prob");
+        this.temperature = temperature;
+    }
+
+    /** Logits of a batch of rows (n x features) as n x classes floats. */
+    float[][] logits(INDArray x) {
+        float[][] first = TeacherCache.get(sha256s.get(0), zips.get(0)).logits(x).castTo(DataType.FLOAT)
+                .toFloatMatrix();
+        if (sha256s.size() == 1) {
+            return first;
+        }
+        int n = first.length;
+        int c = first[0].length;
+        double[][] acc = new double[n][c];
+        for (int t = 0; t < sha256s.size(); t++) {
+            float[][] z = t == 0 ? first : TeacherCache.get(sha256s.get(t), zips.get(t)).logits(x)
+                    .castTo(DataType.FLOAT).toFloatMatrix();
+            for (int i = 0; i < n; i++) {
+                float[] row = probabilities ? SoftTargets.soften(z[i], temperature) : z[i];
+                for (int j = 0; j < c; j++) {
+                    acc[i][j] += weights[t] * row[j];
+                }
+            }
+        }
+        float[][] out = new float[n][c];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < c; j++) {
+                out[i][j] = (float) (probabilities ? temperature * Math.log(Math.max(acc[i][j], FLOOR)) : acc[i][j]);
+            }
+        }
+        return out;
+    }
+
+    void destroy() {
+        zips.forEach(Broadcast::destroy);
+    }
+}
