@@ -23,6 +23,10 @@ final class EvaluateCommand implements Callable<Integer> {
     Map<String, String> models = new LinkedHashMap<>();
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (must not exist).")
     String out;
+    @Option(names = "--validation", paramLabel = "DIR",
+            description = "Published validation split: fit temperature scaling and per-class bias correction on it and"
+                    + " report ECE before and after on the test split.")
+    String validation;
     @Option(names = "--latency-runs", defaultValue = "200", description = "Timed single-example calls per model (default: ${DEFAULT-VALUE}).")
     int latencyRuns;
     @Option(names = "--mode", defaultValue = "fail-if-exists",
@@ -36,7 +40,7 @@ final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        EvaluateConfig config = new EvaluateConfig(test, teacher, models, out, latencyRuns);
+        EvaluateConfig config = new EvaluateConfig(test, teacher, models, out, latencyRuns, validation);
         PublishMode publish = PublishMode.parse(mode);
         if (run.dryRun) {
             return RunOptions.print(() -> EvaluateJob.dryRun(Storage.standalone(), config, publish));

@@ -87,7 +87,8 @@ public final class DemoJob {
         models.put("baseline", baseline.out());
         models.put("pseudo_label", pseudo.out());
         models.put("student", kd.out());
-        EvaluateConfig eval = new EvaluateConfig(o + "/data/test", teacher.out(), models, o + "/evaluation", 200);
+        EvaluateConfig eval = new EvaluateConfig(o + "/data/test", teacher.out(), models, o + "/evaluation", 200,
+                validation);
         Storage storage = Storage.of(spark);
         long t0 = System.nanoTime();
         // cheap to redo, and it must reflect the models above; the old report stays until the new one is complete

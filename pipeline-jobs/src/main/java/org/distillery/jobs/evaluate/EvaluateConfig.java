@@ -11,8 +11,16 @@ import java.util.Map;
  * @param models       models to score, by name (e.g. baseline, pseudo_label, student), in report order
  * @param out          output directory for report.json
  * @param latencyRuns  single-example inference calls timed per model (after as many warm-up calls)
+ * @param validation   published validation split on which temperature scaling and bias correction are fitted per
+ *                     model (null: no calibration); never the test split
  */
-public record EvaluateConfig(String test, String teacher, Map<String, String> models, String out, int latencyRuns) {
+public record EvaluateConfig(String test, String teacher, Map<String, String> models, String out, int latencyRuns,
+                             String validation) {
+    /** Without calibration. */
+    public EvaluateConfig(String test, String teacher, Map<String, String> models, String out, int latencyRuns) {
+        this(test, teacher, models, out, latencyRuns, null);
+    }
+
     public EvaluateConfig {
         if (test == null || test.isBlank() || teacher == null || teacher.isBlank()) {
             throw new IllegalArgumentException("--test and --teacher must be set, got test='" + test + "', teacher='"
@@ -29,6 +37,10 @@ public record EvaluateConfig(String test, String teacher, Map<String, String> mo
             if (!name.matches("[A-Za-z0-9_\\-]+")) {
                 throw new IllegalArgumentException("model names are letters, digits, '_' and '-', got '" + name + "'");
             }
+        }
+        validation = validation == null || validation.isBlank() ? null : validation;
+        if (validation != null && validation.equals(test)) {
+            throw new IllegalArgumentException("calibration must not be fitted on the test split: --validation " + validation);
         }
         if (latencyRuns < 1) {
             throw new IllegalArgumentException("latency runs must be >= 1, got " + latencyRuns);

@@ -50,6 +50,14 @@ public final class EvaluateJob {
         Manifest test = TransferTables.checkTransfer(storage, config.test());
         int features = (int) test.number(TransferSchema.FEATURE_COUNT);
         int classes = (int) test.number(TransferSchema.CLASSES);
+        if (config.validation() != null) {
+            Manifest validation = TransferTables.checkTransfer(storage, config.validation());
+            if ((int) validation.number(TransferSchema.FEATURE_COUNT) != features) {
+                throw new IllegalArgumentException("validation split has " + (int) validation.number(
+                        TransferSchema.FEATURE_COUNT) + " features, the test split " + features + ": "
+                        + config.validation());
+            }
+        }
         Map<String, ModelArtifact> artifacts = new LinkedHashMap<>();
         artifacts.put("teacher", ModelArtifact.read(storage, config.teacher()));
         config.models().forEach((name, path) -> artifacts.put(name, ModelArtifact.read(storage, path)));
@@ -82,11 +90,16 @@ public final class EvaluateJob {
         Map<String, ModelArtifact> artifacts = check(storage, config, mode);
         TransferTables.Transfer testSplit = TransferTables.readTransfer(spark, config.test());
         LabelledSet test = LabelledSet.collect(testSplit);
+        LabelledSet validation = config.validation() == null ? null
+                : LabelledSet.collect(TransferTables.readTransfer(spark, config.validation()));
 
         float[][] teacherLogits = null;
         Map<String, Map<String, Object>> report = new LinkedHashMap<>();
         Map<String, Manifest.Input> inputs = new LinkedHashMap<>();
         inputs.put("test", new Manifest.Input(testSplit.path(), testSplit.manifest().id()));
+        if (validation != null) {
+            inputs.put("validation", new Manifest.Input(validation.path(), validation.manifestId()));
+        }
         for (Map.Entry<String, ModelArtifact> e : artifacts.entrySet()) {
             ModelArtifact artifact = e.getValue();
             LogitModel model = new LogitModel(artifact.network());
@@ -94,14 +107,26 @@ public final class EvaluateJob {
             if (teacherLogits == null) {
                 teacherLogits = logits;
             }
-            report.put(e.getKey(), entry(artifact, model, logits, teacherLogits, test, testSplit.classes(),
-                    config.latencyRuns()));
+            Map<String, Object> entry = entry(artifact, model, logits, teacherLogits, test, testSplit.classes(),
+                    config.latencyRuns());
+            if (validation != null) {
+                entry.put("calibration", Calibrated.fit(Scoring.logits(model, validation.features()),
+                        validation.labels(), logits, test.labels(), testSplit.classes()));
+            }
+            report.put(e.getKey(), entry);
             inputs.put(e.getKey(), artifact.asInput());
             LOG.info("scored {}: accuracy {}", e.getKey(), report.get(e.getKey()).get("accuracy"));
         }
-        String table = Report.table(report);
+        String table = Report.table(report) + (validation == null ? "" : Report.calibrationTable(report));
         try (StagedOutput out = StagedOutput.begin(storage, config.out(), mode)) {
-            String json = Manifest.json(Map.of("test", testSplit.path(), "test_rows", test.size(), "models", report));
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("test", testSplit.path());
+            doc.put("test_rows", test.size());
+            if (validation != null) {
+                doc.put("calibration_fitted_on", validation.path());
+            }
+            doc.put("models", report);
+            String json = Manifest.json(doc);
             storage.writeText(out.path(REPORT), json);
             Manifest manifest = Manifest.sealed("evaluate", config, inputs,
                     Manifest.facts("rows", test.size(), "models", report.keySet().stream().toList()),

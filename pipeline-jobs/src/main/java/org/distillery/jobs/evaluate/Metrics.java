@@ -45,24 +45,7 @@ final class Metrics {
 
     /** Expected calibration error of the top-1 confidence over {@value #ECE_BINS} equal-width bins. */
     static double ece(float[][] logits, int[] labels) {
-        double[] conf = new double[ECE_BINS];
-        double[] hits = new double[ECE_BINS];
-        int[] n = new int[ECE_BINS];
-        for (int i = 0; i < labels.length; i++) {
-            float[] p = SoftTargets.soften(logits[i], 1);
-            int top = SoftTargets.argmax(p);
-            int bin = Math.min(ECE_BINS - 1, (int) (p[top] * ECE_BINS));
-            conf[bin] += p[top];
-            hits[bin] += top == labels[i] ? 1 : 0;
-            n[bin]++;
-        }
-        double ece = 0;
-        for (int b = 0; b < ECE_BINS; b++) {
-            if (n[b] > 0) {
-                ece += Math.abs(hits[b] - conf[b]) / labels.length;
-            }
-        }
-        return ece;
+        return org.distillery.model.calibration.Reliability.ece(logits, labels, ECE_BINS);
     }
 
     static double median(long[] nanos) {

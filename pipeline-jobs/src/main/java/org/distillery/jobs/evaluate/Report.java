@@ -17,4 +17,18 @@ final class Report {
                 (long) m.get("model_bytes"), (double) m.get("latency_ms_p50"))));
         return sb.toString();
     }
+
+    /** Calibration fitted on validation, applied to test: ECE before and after, accuracy after bias correction. */
+    static String calibrationTable(Map<String, Map<String, Object>> models) {
+        StringBuilder sb = new StringBuilder(String.format("%-14s %7s %9s %9s %9s %11s%n", "calibration", "T",
+                "ECE", "ECE(T)", "ECE(bias)", "acc(bias)"));
+        models.forEach((name, m) -> {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> c = (Map<String, Object>) m.get("calibration");
+            sb.append(String.format("%-14s %7.3f %9.4f %9.4f %9.4f %11.4f%n", name, (double) c.get("temperature"),
+                    (double) c.get("ece_before"), (double) c.get("ece_after_temperature"),
+                    (double) c.get("ece_after_bias"), (double) c.get("accuracy_after_bias")));
+        });
+        return sb.toString();
+    }
 }

@@ -42,8 +42,24 @@ class DemoJobTest extends SparkTestBase {
         assertThat(first.stageSeconds()).containsKeys("ingest", "teacher", "label", "baseline", "pseudo_label",
                 "student", "evaluate");
 
-        // the evaluation manifest chains back through train to label
+        // calibration is fitted on the validation split (never the test split) and applied to the test split
         Storage storage = Storage.of(spark());
+        var studentNet = org.distillery.jobs.common.ModelArtifact.read(storage, dir.resolve("run/students/kd").toString())
+                .network();
+        var validation = org.distillery.jobs.common.LabelledSet.collect(org.distillery.jobs.common.TransferTables
+                .readTransfer(spark(), dir.resolve("run/data/validation").toString()));
+        float[][] validationLogits = org.distillery.jobs.common.Scoring.logits(
+                new org.distillery.model.nn.LogitModel(studentNet), validation.features());
+        JsonNode calibration = report.path("models").path("student").path("calibration");
+        assertThat(calibration.path("temperature").asDouble()).isEqualTo(
+                org.distillery.model.calibration.Calibration.fitTemperature(validationLogits, validation.labels()));
+        assertThat(calibration.path("bias")).hasSize(10);
+        assertThat(calibration.path("reliability_before")).hasSize(10);
+        assertThat(calibration.path("ece_after_temperature").asDouble(-1)).isBetween(0.0, 1.0);
+        assertThat(report.path("calibration_fitted_on").isMissingNode()).isTrue(); // demo report: models only
+        assertThat(first.evaluation().table()).contains("ECE(bias)");
+
+        // the evaluation manifest chains back through train to label
         Manifest eval = storage.publishedManifest(dir.resolve("run/evaluation").toString());
         Manifest student = storage.publishedManifest(eval.inputs().get("student").path());
         Manifest label = storage.publishedManifest(student.inputs().get("softTargets").path());
