@@ -7,6 +7,7 @@ import java.util.function.Supplier;
 import org.apache.spark.sql.SparkSession;
 import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.PublishMode;
+import org.distillery.jobs.common.Stages;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.evaluate.EvaluateConfig;
 import org.distillery.jobs.evaluate.EvaluateJob;
@@ -58,30 +59,30 @@ public final class DemoJob {
 
     public Result run(DemoConfig c) {
         String o = c.out();
-        Map<String, Double> seconds = new LinkedHashMap<>();
+        Stages stages = new Stages(Storage.of(spark));
         IngestConfig ingest = new IngestConfig(c.source(), o + "/data", c.validation(), c.seed());
-        stage(seconds, "ingest", o + "/data/test", ingest, () -> new IngestJob(spark).run(ingest));
+        stages.run("ingest", o + "/data/test", ingest, () -> new IngestJob(spark).run(ingest));
         String train = o + "/data/train";
         String validation = o + "/data/validation";
 
         TrainConfig teacher = new TrainConfig(Objective.HARD, null, train, validation, o + "/models/teacher",
                 c.teacherArch(), c.teacherDropout(), c.teacherEpochs(), c.teacherEpochs(), 1e-3, List.of(), List.of(),
                 false, null, c.seed(), c.workers(), c.teacherBatch(), c.averagingFrequency());
-        stage(seconds, "teacher", teacher.out(), teacher, () -> new TrainJob(spark).run(teacher));
+        stages.run("teacher", teacher.out(), teacher, () -> new TrainJob(spark).run(teacher));
 
         LabelConfig label = new LabelConfig(train, teacher.out(), o + "/soft-targets/train", c.labelTemperature(),
                 LabelConfig.DEFAULT_BATCH);
-        stage(seconds, "label", label.out(), label, () -> new LabelJob(spark).run(label));
+        stages.run("label", label.out(), label, () -> new LabelJob(spark).run(label));
 
         TrainConfig baseline = new TrainConfig(Objective.HARD, null, train, validation, o + "/students/baseline",
                 c.studentArch(), 0, c.baselineEpochs(), BASELINE_PATIENCE, 1e-3, List.of(), List.of(), false,
                 c.labelled(), c.seed(), c.workers(), c.studentBatch(), c.averagingFrequency());
-        stage(seconds, "baseline", baseline.out(), baseline, () -> new TrainJob(spark).run(baseline));
+        stages.run("baseline", baseline.out(), baseline, () -> new TrainJob(spark).run(baseline));
         TrainConfig pseudo = student(c, Objective.PSEUDO_LABEL, label.out(), null, validation, "pseudo_label",
                 List.of(), List.of());
-        stage(seconds, "pseudo_label", pseudo.out(), pseudo, () -> new TrainJob(spark).run(pseudo));
+        stages.run("pseudo_label", pseudo.out(), pseudo, () -> new TrainJob(spark).run(pseudo));
         TrainConfig kd = student(c, Objective.KD, label.out(), null, validation, "kd", c.temperatures(), c.alphas());
-        stage(seconds, "student", kd.out(), kd, () -> new TrainJob(spark).run(kd));
+        stages.run("student", kd.out(), kd, () -> new TrainJob(spark).run(kd));
 
         Map<String, String> models = new LinkedHashMap<>();
         models.put("baseline", baseline.out());
@@ -93,7 +94,8 @@ public final class DemoJob {
         long t0 = System.nanoTime();
         // cheap to redo, and it must reflect the models above; the old report stays until the new one is complete
         EvaluateJob.Result result = new EvaluateJob(spark).run(eval, PublishMode.OVERWRITE);
-        seconds.put("evaluate", (System.nanoTime() - t0) / 1e9);
+        stages.record("evaluate", (System.nanoTime() - t0) / 1e9);
+        Map<String, Double> seconds = stages.seconds();
 
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("models", result.models());
@@ -114,25 +116,5 @@ public final class DemoJob {
         return new TrainConfig(objective, softTargets, transfer, validation, c.out() + "/students/" + name,
                 c.studentArch(), 0, c.studentEpochs(), STUDENT_PATIENCE, 1e-3, ts, alphas, true, c.labelled(), c.seed(),
                 c.workers(), c.studentBatch(), c.averagingFrequency());
-    }
-
-    /** Runs a step unless its output is already published with the same config. */
-    private void stage(Map<String, Double> seconds, String name, String marker, Object config, Supplier<?> step) {
-        Storage storage = Storage.of(spark);
-        if (storage.exists(marker)) {
-            Manifest m = storage.publishedManifest(marker);
-            if (!m.madeBy(config)) {
-                throw new IllegalArgumentException("output " + marker + " exists with a different config (manifest "
-                        + m.id() + "); use another --out or remove it");
-            }
-            LOG.info("{}: reusing published {} (manifest {})", name, marker, m.id());
-            seconds.put(name, 0.0);
-            return;
-        }
-        LOG.info("{}: starting", name);
-        long t0 = System.nanoTime();
-        step.get();
-        seconds.put(name, (System.nanoTime() - t0) / 1e9);
-        LOG.info("{}: done in {} s", name, String.format("%.1f", seconds.get(name)));
     }
 }

@@ -1,0 +1,50 @@
+package org.distillery.jobs.cli;
+
+import java.util.concurrent.Callable;
+import org.distillery.jobs.experiments.OmittedClassConfig;
+import org.distillery.jobs.experiments.OmittedClassJob;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "omitted-class", mixinStandardHelpOptions = true,
+        description = "Hinton et al.'s omitted-class experiment: remove one class from the transfer set, distil a"
+                + " student on soft targets only, and compare its accuracy on that class (before and after a bias"
+                + " correction fitted on validation) with a student trained on the same hard labels."
+                + " Rerunning reuses the stages already published.")
+final class OmittedClassCommand implements Callable<Integer> {
+    @Option(names = "--transfer", required = true, paramLabel = "DIR", description = "Published transfer set.")
+    String transfer;
+    @Option(names = "--validation", required = true, paramLabel = "DIR", description = "Published validation split.")
+    String validation;
+    @Option(names = "--test", required = true, paramLabel = "DIR", description = "Published test split.")
+    String test;
+    @Option(names = "--teacher", required = true, paramLabel = "PATH", description = "Published teacher or DL4J zip.")
+    String teacher;
+    @Option(names = "--class", required = true, paramLabel = "N", description = "The class to omit.")
+    int omitted;
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Run directory.")
+    String out;
+    @Option(names = {"-T", "--temperature"}, defaultValue = "8",
+            description = "Temperature of the soft targets (default: ${DEFAULT-VALUE}).")
+    double temperature;
+    @Option(names = "--arch", defaultValue = "mlp:64", description = "Student shape (default: ${DEFAULT-VALUE}).")
+    String arch;
+    @Option(names = "--epochs", defaultValue = "20", description = "Maximum epochs per student (default: ${DEFAULT-VALUE}).")
+    int epochs;
+    @Mixin
+    EngineOptions engine;
+    @Mixin
+    SparkOptions spark;
+
+    @Override
+    public Integer call() {
+        OmittedClassConfig config = new OmittedClassConfig(transfer, validation, test, teacher, out, omitted,
+                temperature, arch, epochs, engine.seed, engine.workers);
+        OmittedClassJob.Result r = new OmittedClassJob(spark.session("omitted-class")).run(config);
+        System.out.print(r.table());
+        System.out.println(org.distillery.model.schema.Manifest.json(java.util.Map.of("result", r.path()))
+                .replaceAll("\\s+", ""));
+        return 0;
+    }
+}

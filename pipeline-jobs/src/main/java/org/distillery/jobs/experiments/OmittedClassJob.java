@@ -1,0 +1,126 @@
+package org.distillery.jobs.experiments;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.distillery.jobs.common.PublishMode;
+import org.distillery.jobs.common.Stages;
+import org.distillery.jobs.common.StagedOutput;
+import org.distillery.jobs.common.Storage;
+import org.distillery.jobs.common.TransferTables;
+import org.distillery.jobs.common.Versions;
+import org.distillery.jobs.evaluate.EvaluateConfig;
+import org.distillery.jobs.evaluate.EvaluateJob;
+import org.distillery.jobs.label.LabelConfig;
+import org.distillery.jobs.label.LabelJob;
+import org.distillery.jobs.train.Objective;
+import org.distillery.jobs.train.TrainConfig;
+import org.distillery.jobs.train.TrainJob;
+import org.distillery.model.schema.Manifest;
+import org.distillery.model.schema.TransferSchema;
+
+/**
+ * Hinton, Vinyals and Dean (2015), section 3: a student distilled on a transfer set from which one class was
+ * removed still recognises that class from the teacher's soft targets alone, and a per-class bias correction (here
+ * fitted on the validation split) recovers most of what it misses. A student trained on the same transfer set's hard
+ * labels is the contrast: it cannot predict a class it never saw. Writes {@code OUT/omitted-class.json}.
+ */
+public final class OmittedClassJob {
+    public static final String RESULT = "omitted-class.json";
+    private final SparkSession spark;
+
+    public OmittedClassJob(SparkSession spark) {
+        this.spark = spark;
+    }
+
+    /** The experiment's table (one row per model) and the JSON written. */
+    public record Result(Map<String, Map<String, Object>> models, String table, String path) {
+    }
+
+    public Result run(OmittedClassConfig c) {
+        Storage storage = Storage.of(spark);
+        String o = c.out();
+        int classes = (int) TransferTables.checkTransfer(storage, c.transfer()).number(TransferSchema.CLASSES);
+        if (c.omittedClass() >= classes) {
+            throw new IllegalArgumentException("omitted class " + c.omittedClass() + " is not one of the transfer set's "
+                    + classes + " classes");
+        }
+        Stages stages = new Stages(storage);
+        String transfer = o + "/transfer-without-" + c.omittedClass();
+        String validation = o + "/validation-without-" + c.omittedClass();
+        stages.run("omit from transfer", transfer, Map.of("from", c.transfer(), "omit", c.omittedClass()),
+                () -> omit(storage, c.transfer(), transfer, c));
+        stages.run("omit from validation", validation, Map.of("from", c.validation(), "omit", c.omittedClass()),
+                () -> omit(storage, c.validation(), validation, c));
+        LabelConfig label = new LabelConfig(transfer, c.teacher(), o + "/soft-targets", c.temperature(),
+                LabelConfig.DEFAULT_BATCH);
+        stages.run("label", label.out(), label, () -> new LabelJob(spark).run(label));
+        // soft targets only: no hard label is kept (--labelled 0, alpha 1)
+        TrainConfig kd = new TrainConfig(Objective.KD, label.out(), null, validation, o + "/students/kd",
+                c.architecture(), 0, c.epochs(), c.epochs(), 1e-3, List.of(), List.of(1.0), false, 0, c.seed(),
+                c.workers(), 64, 10);
+        stages.run("kd student", kd.out(), kd, () -> new TrainJob(spark).run(kd));
+        TrainConfig hard = new TrainConfig(Objective.HARD, null, transfer, validation, o + "/students/hard",
+                c.architecture(), 0, c.epochs(), c.epochs(), 1e-3, List.of(), List.of(), false, null, c.seed(),
+                c.workers(), 64, 10);
+        stages.run("hard-label student", hard.out(), hard, () -> new TrainJob(spark).run(hard));
+
+        Map<String, String> models = new LinkedHashMap<>();
+        models.put("kd_soft_only", kd.out());
+        models.put("hard_labels", hard.out());
+        EvaluateJob.Result eval = new EvaluateJob(spark).run(new EvaluateConfig(c.test(), c.teacher(), models,
+                o + "/evaluation", 20, c.validation()), PublishMode.OVERWRITE);
+        Map<String, Map<String, Object>> rows = new LinkedHashMap<>();
+        eval.models().forEach((name, m) -> rows.put(name, row(m, c.omittedClass())));
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("omitted_class", c.omittedClass());
+        doc.put("temperature", c.temperature());
+        doc.put("evaluation", eval.job().path());
+        doc.put("models", rows);
+        String path = o + "/" + RESULT;
+        storage.writeText(path, Manifest.json(doc));
+        return new Result(rows, table(rows, c.omittedClass()), storage.qualify(path));
+    }
+
+    /** Publishes {@code from} without the rows whose label is the omitted class. */
+    private Object omit(Storage storage, String from, String to, OmittedClassConfig c) {
+        long start = System.nanoTime();
+        TransferTables.Transfer in = TransferTables.readTransfer(spark, from);
+        try (StagedOutput out = StagedOutput.begin(storage, to)) {
+            TransferTables.write(in.rows().filter(functions.col(TransferSchema.LABEL).isNull()
+                    .or(functions.col(TransferSchema.LABEL).notEqual(c.omittedClass()))), out.stagingDir());
+            long rows = TransferTables.countRows(spark, out.stagingDir());
+            Map<String, Object> facts = new LinkedHashMap<>(in.manifest().facts());
+            facts.put("rows", rows);
+            facts.put("omittedClass", c.omittedClass());
+            return out.publish(Manifest.sealed("omit-class", Map.of("from", from, "omit", c.omittedClass()),
+                    Map.of("transfer", new Manifest.Input(in.path(), in.manifest().id())), facts, Versions.current(),
+                    java.time.Instant.now().toString()), rows, start);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> row(Map<String, Object> m, int omitted) {
+        Map<String, Object> calibration = (Map<String, Object>) m.get("calibration");
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("accuracy", m.get("accuracy"));
+        r.put("omitted_class_accuracy", ((double[]) m.get("per_class_accuracy"))[omitted]);
+        r.put("accuracy_after_bias", calibration.get("accuracy_after_bias"));
+        r.put("omitted_class_accuracy_after_bias",
+                ((double[]) calibration.get("per_class_accuracy_after_bias"))[omitted]);
+        r.put("omitted_class_bias", ((double[]) calibration.get("bias"))[omitted]);
+        return r;
+    }
+
+    private static String table(Map<String, Map<String, Object>> rows, int omitted) {
+        StringBuilder sb = new StringBuilder(String.format("%-14s %9s %12s %11s %14s %8s%n", "model", "accuracy",
+                "class " + omitted, "acc(bias)", "class " + omitted + "(bias)", "bias"));
+        rows.forEach((name, r) -> sb.append(String.format("%-14s %9.4f %12.4f %11.4f %14.4f %8.2f%n", name,
+                (double) r.get("accuracy"), (double) r.get("omitted_class_accuracy"),
+                (double) r.get("accuracy_after_bias"), (double) r.get("omitted_class_accuracy_after_bias"),
+                (double) r.get("omitted_class_bias"))));
+        return sb.toString();
+    }
+}
