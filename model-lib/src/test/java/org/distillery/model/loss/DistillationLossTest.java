@@ -162,14 +162,170 @@ class DistillationLossTest {
 
     @Test
     void survivesJsonAndYamlRoundTripsOfANetworkConfiguration() {
-        DistillationLoss loss = new DistillationLoss(2.5, 0.75);
-        MultiLayerConfiguration conf = network(loss, DataType.FLOAT).getLayerWiseConfigurations();
-        for (MultiLayerConfiguration back : new MultiLayerConfiguration[] {
-                MultiLayerConfiguration.fromJson(conf.toJson()), MultiLayerConfiguration.fromYaml(conf.toYaml())}) {
-            OutputLayer out = (OutputLayer) back.getConf(1).getLayer();
-            assertThat(out.getLossFn()).isEqualTo(loss);
-            assertThat(back).isEqualTo(conf);
+        for (DistillationLoss loss : new DistillationLoss[] {new DistillationLoss(2.5, 0.75),
+                new DistillationLoss(2.5, 0.75, Divergence.REVERSE_KL),
+                new DistillationLoss(2.5, 0.75, Divergence.JENSEN_SHANNON)}) {
+            MultiLayerConfiguration conf = network(loss, DataType.FLOAT).getLayerWiseConfigurations();
+            assertThat(conf.toJson()).contains("\"divergence\" : \"" + loss.getDivergence().id() + "\"");
+            for (MultiLayerConfiguration back : new MultiLayerConfiguration[] {
+                    MultiLayerConfiguration.fromJson(conf.toJson()), MultiLayerConfiguration.fromYaml(conf.toYaml())}) {
+                OutputLayer out = (OutputLayer) back.getConf(1).getLayer();
+                assertThat(out.getLossFn()).isEqualTo(loss);
+                assertThat(back).isEqualTo(conf);
+            }
         }
+    }
+
+    @Test
+    void configurationSavedBeforeDivergencesLoadsAsForwardKl() {
+        MultiLayerConfiguration conf = network(new DistillationLoss(2.5, 0.75), DataType.FLOAT)
+                .getLayerWiseConfigurations();
+        // The loss exactly as the two-field class wrote it.
+        String legacy = conf.toJson().replaceFirst("\"lossFn\" : \\{[^}]*\\}", """
+                "lossFn" : {
+                        "@class" : "org.distillery.model.loss.DistillationLoss",
+                        "alpha" : 0.75,
+                        "temperature" : 2.5
+                      }""");
+        assertThat(legacy).doesNotContain("divergence");
+        OutputLayer out = (OutputLayer) MultiLayerConfiguration.fromJson(legacy).getConf(1).getLayer();
+        assertThat(out.getLossFn()).isEqualTo(new DistillationLoss(2.5, 0.75, Divergence.FORWARD_KL));
+    }
+
+    @Test
+    void knownValuesAndGradientsForEachDivergence() {
+        double t = 2.0;
+        double alpha = 0.6;
+        double[][] z = {{1.5, -0.5, 0.3, 2.0}, {0.1, 0.2, -1.0, 0.4}, {3.0, 0.0, -2.0, 1.0}};
+        double[][] p = {{0.7, 0.2, 0.1, 0.0}, {0.25, 0.25, 0.25, 0.25}, {0, 0, 0, 0}}; // exact 0s; a row w/o teacher
+        int[] hard = {1, -1, 2};
+        INDArray logits = Nd4j.create(z);
+        INDArray labels = layout(Nd4j.create(p), oneHot(hard));
+        for (Divergence d : Divergence.values()) {
+            DistillationLoss kd = new DistillationLoss(t, alpha, d);
+            INDArray scores = kd.computeScoreArray(labels, logits, new ActivationIdentity(), null);
+            INDArray grad = kd.computeGradient(labels, logits, new ActivationIdentity(), null);
+            for (int i = 0; i < z.length; i++) {
+                assertThat(scores.getDouble(i)).as("%s row %s", d, i)
+                        .isCloseTo(reference(d, p[i], hard[i], z[i], t, alpha), within(1e-12));
+                for (int k = 0; k < C; k++) { // central differences of the reference
+                    double[] up = z[i].clone();
+                    double[] down = z[i].clone();
+                    up[k] += 1e-6;
+                    down[k] -= 1e-6;
+                    double numeric = (reference(d, p[i], hard[i], up, t, alpha)
+                            - reference(d, p[i], hard[i], down, t, alpha)) / 2e-6;
+                    assertThat(grad.getDouble(i, k)).as("%s dz[%s][%s]", d, i, k).isCloseTo(numeric, within(1e-7));
+                }
+            }
+            assertThat(scores.getDouble(2)).as("row without teacher: hard term only")
+                    .isCloseTo((1 - alpha) * -Math.log(softmax(z[2], 1)[2]), within(1e-12));
+        }
+    }
+
+    /** The loss of one row, written independently of the class: JS through entropies, H(m) - (H(p) + H(q)) / 2. */
+    private static double reference(Divergence d, double[] p, int hard, double[] z, double t, double alpha) {
+        double[] q = softmax(z, t);
+        double soft = 0;
+        double teacherMass = 0;
+        for (int k = 0; k < p.length; k++) {
+            teacherMass += p[k];
+            double m = (p[k] + q[k]) / 2;
+            soft += switch (d) {
+                case FORWARD_KL -> p[k] > 0 ? p[k] * Math.log(p[k] / q[k]) : 0;
+                case REVERSE_KL -> q[k] * (Math.log(q[k]) - Math.log(Math.max(p[k], 1e-30)));
+                case JENSEN_SHANNON -> -xlogx(m) + (xlogx(p[k]) + xlogx(q[k])) / 2;
+            };
+        }
+        double ce = hard < 0 ? 0 : -Math.log(softmax(z, 1)[hard]);
+        return alpha * t * t * (teacherMass > 0 ? soft : 0) + (1 - alpha) * ce;
+    }
+
+    private static double xlogx(double x) {
+        return x > 0 ? x * Math.log(x) : 0;
+    }
+
+    private static double[] softmax(double[] z, double t) {
+        double max = java.util.Arrays.stream(z).max().orElseThrow();
+        double[] e = java.util.Arrays.stream(z).map(v -> Math.exp((v - max) / t)).toArray();
+        double sum = java.util.Arrays.stream(e).sum();
+        return java.util.Arrays.stream(e).map(v -> v / sum).toArray();
+    }
+
+    @Test
+    void reverseKlAndJsAreZeroWithZeroGradientAtAPerfectMatch() {
+        double t = 3.0;
+        INDArray z = logits();
+        INDArray labels = layout(Transforms.softmax(z.div(t), true), oneHot(-1, -1, -1, -1, -1));
+        for (Divergence d : new Divergence[] {Divergence.REVERSE_KL, Divergence.JENSEN_SHANNON}) {
+            DistillationLoss kd = new DistillationLoss(t, 1.0, d);
+            assertThat(kd.computeScoreArray(labels, z, new ActivationIdentity(), null).amaxNumber().doubleValue())
+                    .as("%s", d).isLessThan(1e-12);
+            assertThat(kd.computeGradient(labels, z, new ActivationIdentity(), null).amaxNumber().doubleValue())
+                    .as("%s", d).isLessThan(1e-12);
+        }
+    }
+
+    @Test
+    void jsIsSymmetricAndBoundedByLn2TimesTemperatureSquared() {
+        double t = 2.0;
+        DistillationLoss js = new DistillationLoss(t, 1.0, Divergence.JENSEN_SHANNON);
+        INDArray noHard = oneHot(-1, -1, -1, -1, -1);
+        INDArray z = logits();
+        INDArray p = teacher();
+        // Swap roles: the student's q becomes the teacher, and logits T log p make the student's softmax(z / T) = p.
+        INDArray pq = js.computeScoreArray(layout(p, noHard), z, new ActivationIdentity(), null);
+        INDArray qp = js.computeScoreArray(layout(Transforms.softmax(z.div(t), true), noHard),
+                Transforms.log(p, true).muli(t), new ActivationIdentity(), null);
+        assertThat(pq.equalsWithEps(qp, 1e-12)).isTrue();
+        assertThat(pq.minNumber().doubleValue()).isPositive();
+
+        // Nearly disjoint supports approach the bound ln 2 * T^2 from below.
+        INDArray disjoint = Nd4j.create(new double[][] {{1, 0, 0, 0}, {0, 0.5, 0.5, 0}});
+        INDArray far = Nd4j.create(new double[][] {{-40, 40, 40, 40}, {40, -40, -40, 40}});
+        INDArray bound = js.computeScoreArray(layout(disjoint, oneHot(-1, -1)), far, new ActivationIdentity(), null);
+        double ln2t2 = Math.log(2) * t * t;
+        assertThat(pq.maxNumber().doubleValue()).isLessThan(ln2t2);
+        for (int i = 0; i < 2; i++) {
+            assertThat(bound.getDouble(i)).isLessThanOrEqualTo(ln2t2 * (1 + 1e-12)).isCloseTo(ln2t2, within(1e-6));
+        }
+    }
+
+    @Test
+    void reverseKlAndJsPassDoublePrecisionGradientCheck() {
+        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
+        try {
+            for (Divergence d : new Divergence[] {Divergence.REVERSE_KL, Divergence.JENSEN_SHANNON}) {
+                for (double[] ta : new double[][] {{1, 1}, {1, 0.5}, {3, 0.7}, {0.5, 0.2}, {2, 1}}) {
+                    MultiLayerNetwork net = network(new DistillationLoss(ta[0], ta[1], d), DataType.DOUBLE);
+                    Nd4j.getRandom().setSeed(3);
+                    INDArray x = Nd4j.rand(DataType.DOUBLE, N, 6);
+                    INDArray p = teacher();
+                    p.putRow(4, Nd4j.zeros(DataType.DOUBLE, 1, C)); // no teacher: hard term only
+                    p.putRow(2, Nd4j.create(new double[] {0.6, 0.4, 0, 0})); // teacher probabilities exactly 0
+                    INDArray labels = layout(p, oneHot(1, -1, 3, -1, 0));
+                    boolean ok = GradientCheckUtil.checkGradients(new GradientCheckUtil.MLNConfig().net(net).input(x)
+                            .labels(labels).epsilon(1e-6).maxRelError(1e-5).minAbsoluteError(1e-9));
+                    assertThat(ok).as("gradient check of %s at T=%s alpha=%s", d.id(), ta[0], ta[1]).isTrue();
+                }
+            }
+        } finally {
+            Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
+        }
+    }
+
+    @Test
+    void divergenceParsesIdsAndNamesAndShowsInName() {
+        assertThat(Divergence.parse("js")).isEqualTo(Divergence.JENSEN_SHANNON);
+        assertThat(Divergence.parse("REVERSE_KL")).isEqualTo(Divergence.REVERSE_KL);
+        assertThatThrownBy(() -> Divergence.parse("bogus"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("divergence must be one of [forward, reverse, js], got 'bogus'");
+        assertThat(new DistillationLoss(2, 0.5).name())
+                .isEqualTo("DistillationLoss(T=2.0, alpha=0.5, divergence=forward)");
+        assertThat(new DistillationLoss(2, 0.5, null)).isEqualTo(new DistillationLoss(2, 0.5));
+        assertThat(new DistillationLoss(2, 0.5, Divergence.REVERSE_KL)).isNotEqualTo(new DistillationLoss(2, 0.5))
+                .doesNotHaveSameHashCodeAs(new DistillationLoss(2, 0.5));
     }
 
     private static MultiLayerNetwork network(DistillationLoss loss, DataType type) {
