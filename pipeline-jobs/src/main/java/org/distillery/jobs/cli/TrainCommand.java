@@ -8,6 +8,7 @@ import org.distillery.jobs.train.EngineConfig;
 import org.distillery.jobs.train.Objective;
 import org.distillery.jobs.train.TrainConfig;
 import org.distillery.jobs.train.TrainJob;
+import org.distillery.model.loss.Divergence;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -45,6 +46,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--alpha", split = ",", paramLabel = "A",
             description = "Soft-term weight(s) to try, comma-separated (default: 1 for kd).")
     List<Double> alphas;
+    @Option(names = "--divergence", defaultValue = "forward",
+            description = "Soft term of kd: forward (KL(teacher || student), Hinton et al.), reverse (KL(student ||"
+                    + " teacher), mode-seeking) or js (Jensen-Shannon) (default: ${DEFAULT-VALUE}).")
+    String divergence;
     @Option(names = "--retemper", description = "Allow temperatures other than the label manifest's.")
     boolean retemper;
     @Option(names = "--labelled", paramLabel = "N",
@@ -103,7 +108,7 @@ final class TrainCommand implements Callable<Integer> {
                 dropout, epochs, patience, learningRate, temperatures, alphas, retemper, labelled, engine.seed,
                 engine.workers, batchSize, engine.averagingFrequency, PublishMode.parse(mode), checkpointDir, resume,
                 lrSchedule, new EngineConfig(prefetch, approach, exportDir, repartition, repartitionStrategy,
-                aggregationDepth, storageLevel, trainingStats));
+                aggregationDepth, storageLevel, trainingStats), Divergence.parse(divergence));
         if (run.dryRun) {
             return RunOptions.print(() -> TrainJob.dryRun(Storage.standalone(), config));
         }

@@ -2,6 +2,7 @@ package org.distillery.jobs.train;
 
 import java.util.List;
 import org.distillery.jobs.common.PublishMode;
+import org.distillery.model.loss.Divergence;
 
 /**
  * Validated configuration of the train job.
@@ -29,12 +30,14 @@ import org.distillery.jobs.common.PublishMode;
  * @param resume             continue from the latest checkpoint in {@code checkpointDir} (a fresh start if none)
  * @param lrSchedule         learning rate per epoch: constant, step:N:G, exp:G or cosine ({@link LearningRates})
  * @param engine             the training master's remaining settings
+ * @param divergence         the soft term of kd: forward KL (Hinton et al.), reverse KL or Jensen-Shannon
  */
 public record TrainConfig(Objective objective, String softTargets, String transfer, String validation, String out,
                           String architecture, double dropout, int epochs, int patience, double learningRate,
                           List<Double> temperatures, List<Double> alphas, boolean retemper, Integer labelled,
                           long seed, int workers, int batchSize, int averagingFrequency, PublishMode mode,
-                          String checkpointDir, boolean resume, String lrSchedule, EngineConfig engine) {
+                          String checkpointDir, boolean resume, String lrSchedule, EngineConfig engine,
+                          Divergence divergence) {
 
     /** A run without checkpoints, with a constant learning rate and the default engine settings. */
     public TrainConfig(Objective objective, String softTargets, String transfer, String validation, String out,
@@ -43,7 +46,8 @@ public record TrainConfig(Objective objective, String softTargets, String transf
                        long seed, int workers, int batchSize, int averagingFrequency) {
         this(objective, softTargets, transfer, validation, out, architecture, dropout, epochs, patience, learningRate,
                 temperatures, alphas, retemper, labelled, seed, workers, batchSize, averagingFrequency,
-                PublishMode.FAIL_IF_EXISTS, null, false, LearningRates.CONSTANT, EngineConfig.DEFAULT);
+                PublishMode.FAIL_IF_EXISTS, null, false, LearningRates.CONSTANT, EngineConfig.DEFAULT,
+                Divergence.FORWARD_KL);
     }
 
     public TrainConfig {
@@ -106,6 +110,11 @@ public record TrainConfig(Objective objective, String softTargets, String transf
         lrSchedule = lrSchedule == null ? LearningRates.CONSTANT : lrSchedule;
         LearningRates.parse(lrSchedule, learningRate, epochs);
         engine = engine == null ? EngineConfig.DEFAULT : engine;
+        divergence = divergence == null ? Divergence.FORWARD_KL : divergence;
+        if (objective != Objective.KD && divergence != Divergence.FORWARD_KL) {
+            throw new IllegalArgumentException("divergence " + divergence.id() + " only applies to objective kd, not "
+                    + objective.id());
+        }
         new TrainerSettings(workers, batchSize, averagingFrequency, engine.prefetch(), seed);
     }
 

@@ -113,7 +113,7 @@ public final class TrainJob {
             }
         }
         MultiLayerNetwork net = arch.build(in.featureCount(), in.classes(),
-                loss(config.objective(), best.temperature(), best.alpha()),
+                loss(config, best.temperature(), best.alpha()),
                 config.learningRate(), config.seed());
         net.setParams(best.params());
         try (StagedOutput out = StagedOutput.begin(storage, config.out(), config.mode())) {
@@ -123,7 +123,8 @@ public final class TrainJob {
                 storage.writeText(out.path(STATS), stats);
             }
             Manifest manifest = Manifest.sealed("train", config, in.manifestInputs(),
-                    Manifest.facts("objective", config.objective().id(), "temperature", best.temperature(),
+                    Manifest.facts("objective", config.objective().id(), "divergence", config.divergence().id(),
+                            "temperature", best.temperature(),
                             "alpha", best.alpha(), "bestEpoch", best.bestEpoch(),
                             "validationAccuracy", best.validationAccuracy(), "rows", rows.count(),
                             "labelledRows", rows.labelledCount(), "classes", in.classes(),
@@ -139,8 +140,9 @@ public final class TrainJob {
     }
 
     /** The objective's loss: soft and hard terms for kd, plain cross-entropy on hard labels otherwise. */
-    private static DistillationLoss loss(Objective objective, double temperature, double alpha) {
-        return objective == Objective.KD ? new DistillationLoss(temperature, alpha) : DistillationLoss.hardLabelsOnly();
+    private static DistillationLoss loss(TrainConfig config, double temperature, double alpha) {
+        return config.objective() == Objective.KD ? new DistillationLoss(temperature, alpha, config.divergence())
+                : DistillationLoss.hardLabelsOnly();
     }
 
     private static String describe(TrainerSettings s) {
@@ -159,7 +161,7 @@ public final class TrainJob {
                     resumed.scoreLines(), null);
         }
         MultiLayerNetwork net = resumed != null ? resumed.network()
-                : arch.build(in.featureCount(), in.classes(), loss(config.objective(), t, alpha), config.learningRate(),
+                : arch.build(in.featureCount(), in.classes(), loss(config, t, alpha), config.learningRate(),
                 config.seed());
         DistributedTrainer trainer = new ParameterAveragingTrainer(
                 JavaSparkContext.fromSparkContext(spark.sparkContext()), net, settings, config.engine());

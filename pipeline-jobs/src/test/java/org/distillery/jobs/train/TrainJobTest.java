@@ -46,15 +46,17 @@ class TrainJobTest extends SparkTestBase {
     }
 
     @Test
-    void exportApproachFitsFromExportedFilesAndPublishesTrainingStats() throws Exception {
+    void exportApproachWithJensenShannonFitsFromExportedFilesAndPublishesTrainingStats() throws Exception {
         String out = dir.resolve("exported").toString();
         Path export = dir.resolve("export");
         TrainConfig c = kd(out, 40, List.of(), false);
         TrainConfig config = new TrainConfig(c.objective(), c.softTargets(), c.transfer(), c.validation(), out,
                 c.architecture(), 0, 2, 2, c.learningRate(), c.temperatures(), c.alphas(), false, 40, 42, 2, 16, 3,
                 org.distillery.jobs.common.PublishMode.FAIL_IF_EXISTS, null, false, "cosine",
-                new EngineConfig(1, "export", export.toString(), "never", "balanced", 3, "MEMORY_ONLY", true));
+                new EngineConfig(1, "export", export.toString(), "never", "balanced", 3, "MEMORY_ONLY", true),
+                org.distillery.model.loss.Divergence.JENSEN_SHANNON);
         new TrainJob(spark()).run(config);
+        assertThat(Storage.of(spark()).publishedManifest(out).text("divergence")).isEqualTo("js");
 
         // 600 rows / (16 x 3) -> 13 partitions -> 14 (7 rounds of 2 workers); 38 minibatches written once
         try (var files = Files.walk(export)) {
