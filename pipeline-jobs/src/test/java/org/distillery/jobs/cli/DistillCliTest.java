@@ -36,7 +36,7 @@ class DistillCliTest extends SparkTestBase {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"ingest", "label", "train", "evaluate", "demo", "omitted-class", "config"})
+    @ValueSource(strings = {"ingest", "label", "train", "evaluate", "demo", "omitted-class", "born-again", "config"})
     void everySubcommandHasHelp(String sub) {
         Run r = run(sub, "--help");
         assertThat(r.code()).isZero();

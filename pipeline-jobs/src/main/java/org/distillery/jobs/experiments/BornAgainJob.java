@@ -1,0 +1,79 @@
+package org.distillery.jobs.experiments;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import org.distillery.jobs.common.ModelArtifact;
+import org.distillery.jobs.common.PublishMode;
+import org.distillery.jobs.common.Stages;
+import org.distillery.jobs.common.Storage;
+import org.distillery.jobs.evaluate.EvaluateConfig;
+import org.distillery.jobs.evaluate.EvaluateJob;
+import org.distillery.jobs.label.LabelConfig;
+import org.distillery.jobs.label.LabelJob;
+import org.distillery.jobs.train.Objective;
+import org.distillery.jobs.train.TrainConfig;
+import org.distillery.jobs.train.TrainJob;
+import org.distillery.model.schema.Manifest;
+
+/**
+ * Self-distillation over generations (born-again networks, Furlanello et al. 2018): the teacher labels the transfer
+ * set, a student of the teacher's own architecture (or the one given) learns from it, then that student labels the
+ * transfer set for the next generation, and so on. Every generation is scored on the test split next to the teacher;
+ * writes {@code OUT/born-again.json}. Rerunning reuses the generations already published.
+ */
+public final class BornAgainJob {
+    public static final String RESULT = "born-again.json";
+    private final SparkSession spark;
+
+    public BornAgainJob(SparkSession spark) {
+        this.spark = spark;
+    }
+
+    /** The evaluation (teacher and every generation) and where the summary was written. */
+    public record Result(EvaluateJob.Result evaluation, String path, String architecture) {
+    }
+
+    public Result run(BornAgainConfig c) {
+        Storage storage = Storage.of(spark);
+        String arch = c.architecture() != null ? c.architecture() : teacherArchitecture(storage, c.teacher());
+        Stages stages = new Stages(storage);
+        String teacher = c.teacher();
+        Map<String, String> models = new LinkedHashMap<>();
+        for (int g = 1; g <= c.generations(); g++) {
+            String dir = c.out() + "/generation-" + g;
+            LabelConfig label = new LabelConfig(c.transfer(), teacher, dir + "/soft-targets", c.temperature(),
+                    LabelConfig.DEFAULT_BATCH);
+            stages.run("generation " + g + " label", label.out(), label, () -> new LabelJob(spark).run(label));
+            TrainConfig student = new TrainConfig(Objective.KD, label.out(), null, c.validation(), dir + "/student",
+                    arch, 0, c.epochs(), c.epochs(), c.learningRate(), List.of(), List.of(c.alpha()), false, c.labelled(),
+                    c.seed(), c.workers(), 64, 10);
+            stages.run("generation " + g + " student", student.out(), student, () -> new TrainJob(spark).run(student));
+            models.put("generation_" + g, student.out());
+            teacher = student.out();
+        }
+        EvaluateJob.Result eval = new EvaluateJob(spark).run(new EvaluateConfig(c.test(), c.teacher(), models,
+                c.out() + "/evaluation", 20, c.validation()), PublishMode.OVERWRITE);
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("architecture", arch);
+        doc.put("temperature", c.temperature());
+        doc.put("alpha", c.alpha());
+        Map<String, Object> accuracy = new LinkedHashMap<>();
+        eval.models().forEach((name, m) -> accuracy.put(name, m.get("accuracy")));
+        doc.put("test_accuracy", accuracy);
+        doc.put("evaluation", eval.job().path());
+        String path = c.out() + "/" + RESULT;
+        storage.writeText(path, Manifest.json(doc));
+        return new Result(eval, storage.qualify(path), arch);
+    }
+
+    private static String teacherArchitecture(Storage storage, String teacher) {
+        ModelArtifact t = ModelArtifact.read(storage, teacher);
+        if (t.manifest() == null || !t.manifest().facts().containsKey("architecture")) {
+            throw new IllegalArgumentException("teacher " + teacher + " has no manifest naming its architecture (a bare"
+                    + " zip?): pass --arch");
+        }
+        return t.manifest().text("architecture");
+    }
+}
