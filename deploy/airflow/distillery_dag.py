@@ -14,8 +14,9 @@ For the logical date `ds` of a run, with `<root>` the `root` param:
 5. `evaluate` scores both against the teacher on `<root>/reference/test` into `<root>/evaluations/dt=<ds>`.
 
 Every path is scoped to the run's `ds`, never "latest", so reruns and backfills touch only their own day. Every Spark
-task passes `--mode overwrite` (a retry atomically replaces only its own dt= output, the old one stays intact until
-the new one is complete) and the train tasks pass `--checkpoint-dir` and `--resume` (a retry continues from the last
+task replaces only its own dt= output, atomically (the old one stays intact until the new one is complete): label with
+`--mode incremental` (a retry, or a rerun after the day's data was corrected, sends only new or changed rows through
+the teacher; a new teacher relabels everything), the others with `--mode overwrite`; the train tasks pass `--checkpoint-dir` and `--resume` (a retry continues from the last
 checkpoint; the first try and the retries use the same command line).
 
 After each Spark task, `summary_<task>` reads the `_SUCCESS` marker of the task's output (it holds the job's one-line
@@ -205,7 +206,7 @@ with DAG(
     label = spark_task(
         "label",
         ["label", "--transfer", TRANSFER, "--teacher", TEACHER, *TEACHER_PIN_ARGS,
-         "--out", SOFT_TARGETS, "--mode", "overwrite"],
+         "--out", SOFT_TARGETS, "--mode", "incremental"],
     )
     summary_label = summary_task("label", SOFT_TARGETS, "label")
 

@@ -67,13 +67,13 @@ class RenderedDag(unittest.TestCase):
             self.assertEqual("org.distillery.jobs.cli.Distill", t["java_class"])
             args = t["application_args"]
             self.assertEqual(["--config", "/opt/distillery/conf/pipeline.conf"], args[1:3])
-            self.assertEqual(["--mode", "overwrite"], args[-2:])
+            self.assertEqual(["--mode", "incremental" if task_id == "label" else "overwrite"], args[-2:])
             self.assertNotIn("latest", " ".join(args))
             self.assertFalse(any("{" in a or "//data/d//" in a for a in args), args)
         self.assertEqual(["label", "--config", "/opt/distillery/conf/pipeline.conf",
                           "--transfer", "file:///data/d/transfer/dt=2026-11-24",
                           "--teacher", "file:///data/d/models/teacher",
-                          "--out", "file:///data/d/soft-targets/dt=2026-11-24", "--mode", "overwrite"],
+                          "--out", "file:///data/d/soft-targets/dt=2026-11-24", "--mode", "incremental"],
                          self.tasks["label"]["application_args"])
         student = self.tasks["train_student"]["application_args"]
         self.assertIn("--resume", student)

@@ -7,6 +7,8 @@ package org.distillery.model.schema;
  *   <li>{@code label} int, nullable: the transfer row's hard label, when it has one</li>
  *   <li>{@code logits} array&lt;float&gt;, C values: the teacher's raw logits (before softmax)</li>
  *   <li>{@code soft} array&lt;float&gt;, C values: softmax(logits / T) at the manifest's temperature</li>
+ *   <li>{@code input_hash} long: a 64-bit hash of the transfer row's features and label, so that an incremental
+ *       relabel knows which rows changed (absent from outputs written before incremental labeling existed)</li>
  * </ul>
  * The temperature and class count live in the manifest ({@link #TEMPERATURE}, {@link #CLASSES}); readers must reject
  * other versions.
@@ -17,6 +19,7 @@ public final class SoftTargetSchema {
     public static final String LABEL = "label";
     public static final String LOGITS = "logits";
     public static final String SOFT = "soft";
+    public static final String INPUT_HASH = "input_hash";
     /** Manifest fact keys. */
     public static final String TEMPERATURE = "temperature";
     public static final String CLASSES = "classes";

@@ -42,6 +42,10 @@ final class EvaluateCommand implements Callable<Integer> {
     public Integer call() {
         EvaluateConfig config = new EvaluateConfig(test, teacher, models, out, latencyRuns, validation);
         PublishMode publish = PublishMode.parse(mode);
+        if (publish == PublishMode.INCREMENTAL) {
+            throw new IllegalArgumentException("--mode incremental applies to label only; evaluate takes"
+                    + " fail-if-exists or overwrite");
+        }
         if (run.dryRun) {
             return RunOptions.print(() -> EvaluateJob.dryRun(Storage.standalone(), config, publish));
         }

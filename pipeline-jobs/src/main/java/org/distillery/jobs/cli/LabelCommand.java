@@ -38,8 +38,9 @@ final class LabelCommand implements Callable<Integer> {
             description = "Refuse to run unless the teacher file has this SHA-256 (one per --teacher, in order).")
     List<String> teacherSha256;
     @Option(names = "--mode", defaultValue = "fail-if-exists",
-            description = "When OUT is already published: fail-if-exists (default) or overwrite (the old output stays"
-                    + " until the new one is complete).")
+            description = "When OUT is already published: fail-if-exists (default), overwrite (the old output stays"
+                    + " until the new one is complete) or incremental (as overwrite, but only rows that are new or"
+                    + " changed since OUT was labelled, by id and input hash, go through the teacher).")
     String mode;
     @Mixin
     SparkOptions spark;

@@ -8,7 +8,17 @@ public enum PublishMode {
     /** Refuse to run (the default): a published output is immutable. */
     FAIL_IF_EXISTS,
     /** Build the new output beside the old one and swap them only once the new one is complete. */
-    OVERWRITE;
+    OVERWRITE,
+    /**
+     * As overwrite, but a job may reuse the parts of the previous output whose inputs did not change (the label job
+     * relabels only new or changed rows); without a previous output it is a full run.
+     */
+    INCREMENTAL;
+
+    /** Whether a published output may be replaced. */
+    public boolean replaces() {
+        return this != FAIL_IF_EXISTS;
+    }
 
     public String id() {
         return name().toLowerCase(Locale.ROOT).replace('_', '-');
@@ -19,9 +29,6 @@ public enum PublishMode {
             if (m.id().equals(s)) {
                 return m;
             }
-        }
-        if ("incremental".equals(s)) {
-            throw new IllegalArgumentException("--mode incremental is not implemented yet; use fail-if-exists or overwrite");
         }
         throw new IllegalArgumentException("mode must be one of "
                 + Arrays.stream(values()).map(PublishMode::id).toList() + ", got '" + s + "'");

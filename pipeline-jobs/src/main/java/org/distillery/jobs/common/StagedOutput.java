@@ -41,7 +41,7 @@ public final class StagedOutput implements AutoCloseable {
     /** As {@link #begin(Storage, String)}; with {@link PublishMode#OVERWRITE} an existing target will be replaced. */
     public static StagedOutput begin(Storage storage, String target, PublishMode mode) {
         String qualified = storage.qualify(target);
-        boolean replace = mode == PublishMode.OVERWRITE;
+        boolean replace = mode.replaces();
         if (!replace) {
             failIfExists(storage, qualified);
         }

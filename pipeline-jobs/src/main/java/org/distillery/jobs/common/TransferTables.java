@@ -24,7 +24,8 @@ public final class TransferTables {
         DataTypes.createStructField(SoftTargetSchema.ID, DataTypes.LongType, false),
         DataTypes.createStructField(SoftTargetSchema.LABEL, DataTypes.IntegerType, true),
         DataTypes.createStructField(SoftTargetSchema.LOGITS, DataTypes.createArrayType(DataTypes.FloatType, false), false),
-        DataTypes.createStructField(SoftTargetSchema.SOFT, DataTypes.createArrayType(DataTypes.FloatType, false), false)});
+        DataTypes.createStructField(SoftTargetSchema.SOFT, DataTypes.createArrayType(DataTypes.FloatType, false), false),
+        DataTypes.createStructField(SoftTargetSchema.INPUT_HASH, DataTypes.LongType, false)});
 
     private TransferTables() {
     }
@@ -120,6 +121,16 @@ public final class TransferTables {
                         + actual.simpleString() + ", expected " + c.type().simpleString());
             }
         }
+    }
+
+    /** The input hash of transfer rows, as stored with their soft targets: xxhash64 of features and label. */
+    public static org.apache.spark.sql.Column inputHash() {
+        return functions.xxhash64(functions.col(TransferSchema.FEATURES), functions.col(TransferSchema.LABEL));
+    }
+
+    /** Whether a published Parquet directory has {@code column} (read from a footer, no Spark). */
+    public static boolean hasColumn(Storage storage, String path, String column) {
+        return java.util.Arrays.asList(ParquetFooters.schema(storage, path).fieldNames()).contains(column);
     }
 
     /** Writes Parquet without Spark's own _SUCCESS marker: publication is {@link StagedOutput}'s job. */

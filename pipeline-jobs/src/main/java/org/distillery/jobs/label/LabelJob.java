@@ -2,7 +2,6 @@ package org.distillery.jobs.label;
 
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
@@ -111,8 +110,7 @@ public final class LabelJob {
     /** The drift report against the output this run replaces, or null when there is none to compare with. */
     private Map<String, Object> drift(Storage storage, LabelConfig config, String target, Dataset<Row> written,
                                       int classes, String teacherSha256) {
-        if (config.mode() != org.distillery.jobs.common.PublishMode.OVERWRITE
-                || !storage.exists(target + "/" + Manifest.SUCCESS)) {
+        if (!config.mode().replaces() || !storage.exists(target + "/" + Manifest.SUCCESS)) {
             return null;
         }
         Manifest previous = storage.publishedManifest(target);
@@ -144,15 +142,19 @@ public final class LabelJob {
         checked.teachers().forEach(t -> zips.add(jsc.broadcast(t.bytes())));
         TeacherEnsemble teachers = new TeacherEnsemble(checked.teachers().stream().map(ModelArtifact::sha256).toList(),
                 zips, config.normalisedWeights(), config.ensemble(), config.temperature());
-        JavaRDD<Row> labelled = transfer.rows()
-                .select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL)
-                .javaRDD()
-                .mapPartitions(new TeacherInference(teachers, transfer.featureCount(), config.temperature(),
-                        config.batchSize()));
+        TeacherInference inference = new TeacherInference(teachers, transfer.featureCount(), config.temperature(),
+                config.batchSize());
+        Dataset<Row> input = transfer.rows().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL)
+                .withColumn(SoftTargetSchema.INPUT_HASH, TransferTables.inputHash());
+        Incremental incremental = Incremental.plan(spark, storage, config, storage.qualify(config.out()),
+                teacherSha256, model.classes());
+        Dataset<Row> labelled = incremental == null
+                ? spark.createDataFrame(input.javaRDD().mapPartitions(inference), TransferTables.SOFT_TARGETS)
+                : incremental.label(input, inference);
         try (StagedOutput out = StagedOutput.begin(storage, config.out(), config.mode());
              Progress progress = Progress.watch(spark.sparkContext(), "label", 10)) {
             try {
-                TransferTables.write(spark.createDataFrame(labelled, TransferTables.SOFT_TARGETS), out.stagingDir());
+                TransferTables.write(labelled, out.stagingDir());
             } catch (Exception e) {
                 throw TransferTables.explain(e, transfer.path());
             }
@@ -192,6 +194,7 @@ public final class LabelJob {
                             "contentHash", TransferTables.contentHash(summary),
                             TransferSchema.FEATURE_COUNT, transfer.featureCount(),
                             "classesMissingFromTransferSet", missing,
+                            "incremental", incremental == null ? "no (every row labelled)" : incremental.facts(rows),
                             "drift", drift == null ? "none (no previous output)" : Map.of(
                                     "previousManifest", drift.get("previousManifest"),
                                     "rowsChanged", drift.get("rowsChanged"), "argmaxFlips", drift.get("argmaxFlips"),

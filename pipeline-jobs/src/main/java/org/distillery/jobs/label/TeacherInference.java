@@ -12,8 +12,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Runs the frozen teacher over one partition of transfer rows (id, features, label) in batches and emits soft-target
- * rows (id, label, logits, soft). Rows are validated in the same pass: feature width and finiteness in, finite logits
+ * Runs the frozen teacher over one partition of transfer rows (id, features, label, input hash) in batches and emits
+ * soft-target rows (id, label, logits, soft, input hash). Rows are validated in the same pass: feature width and finiteness in, finite logits
  * out.
  */
 final class TeacherInference implements FlatMapFunction<Iterator<Row>, Row> {
@@ -86,7 +86,7 @@ final class TeacherInference implements FlatMapFunction<Iterator<Row>, Row> {
                 }
             }
             out.add(RowFactory.create(in.getLong(0), in.isNullAt(2) ? null : in.getInt(2), z[i],
-                    SoftTargets.soften(z[i], temperature)));
+                    SoftTargets.soften(z[i], temperature), in.getLong(3)));
         }
         return out;
     }

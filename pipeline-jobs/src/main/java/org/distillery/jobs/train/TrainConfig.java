@@ -100,6 +100,10 @@ public record TrainConfig(Objective objective, String softTargets, String transf
             throw new IllegalArgumentException("objective hard needs labelled rows, got --labelled 0");
         }
         mode = mode == null ? PublishMode.FAIL_IF_EXISTS : mode;
+        if (mode == PublishMode.INCREMENTAL) {
+            throw new IllegalArgumentException("--mode incremental applies to label only; train takes fail-if-exists or"
+                    + " overwrite");
+        }
         checkpointDir = blank(checkpointDir) ? null : checkpointDir;
         if (resume && checkpointDir == null) {
             throw new IllegalArgumentException("--resume needs --checkpoint-dir");

@@ -1,0 +1,134 @@
+package org.distillery.jobs.label;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.distillery.jobs.Fixtures;
+import org.distillery.jobs.SparkTestBase;
+import org.distillery.jobs.common.PublishMode;
+import org.distillery.jobs.common.Storage;
+import org.distillery.jobs.common.TransferTables;
+import org.distillery.model.loss.SoftTargets;
+import org.distillery.model.schema.Manifest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** --mode incremental: only new or changed rows go through the teacher; the rest keep their stored logits. */
+class IncrementalLabelTest extends SparkTestBase {
+    @TempDir
+    Path dir;
+
+    private static List<Row> rows(int n, long seed, long firstId) {
+        int[] y = Fixtures.labels(n, seed);
+        float[][] x = Fixtures.features(n, y, seed + 1);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            rows.add(RowFactory.create(firstId + i, x[i], y[i]));
+        }
+        return rows;
+    }
+
+    private Map<Long, float[]> column(String out, String name) {
+        Map<Long, float[]> m = new HashMap<>();
+        for (Row r : spark().read().parquet(out).select("id", name).collectAsList()) {
+            m.put(r.getLong(0), TransferTables.floats(r, 1));
+        }
+        return m;
+    }
+
+    /** Rows as a reader sees them going through the part files in name order. */
+    private List<Row> inFileOrder(String out) {
+        List<Row> rows = new ArrayList<>();
+        try (var files = java.nio.file.Files.list(Path.of(out))) {
+            for (Path p : files.filter(f -> f.getFileName().toString().startsWith("part-")).sorted().toList()) {
+                rows.addAll(spark().read().parquet(p.toString()).collectAsList());
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return rows;
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> incremental(String out) {
+        Object facts = Storage.of(spark()).publishedManifest(out).facts().get("incremental");
+        return facts instanceof Map ? (Map<String, Object>) facts : Map.of();
+    }
+
+    private String label(String transfer, String teacher, String out, double t) {
+        return new LabelJob(spark()).run(new LabelConfig(transfer, List.of(teacher), null, null, out, t, 64, null,
+                PublishMode.INCREMENTAL)).path();
+    }
+
+    @Test
+    void relabelsOnlyNewAndChangedRows() {
+        List<Row> first = rows(300, 1, 0);
+        String v1 = Fixtures.publishTransfer(spark(), dir.resolve("v1").toString(), first, Fixtures.FEATURES);
+        String teacher = Fixtures.saveZip(spark(), Fixtures.teacher(2, 30), dir.resolve("t.zip").toString());
+        String out = dir.resolve("soft").toString();
+        label(v1, teacher, out, 2.0); // nothing to reuse yet: a full run
+        assertThat(incremental(out)).isEmpty();
+        Map<Long, float[]> before = column(out, "logits");
+
+        // the day's data corrected: rows 0-9 changed, 290-299 removed, 1000-1019 new
+        List<Row> second = new ArrayList<>();
+        List<Row> changed = rows(10, 99, 0);
+        for (Row r : first) {
+            long id = r.getLong(0);
+            if (id < 10) {
+                second.add(changed.get((int) id));
+            } else if (id < 290) {
+                second.add(r);
+            }
+        }
+        second.addAll(rows(20, 3, 1000));
+        String v2 = Fixtures.publishTransfer(spark(), dir.resolve("v2").toString(), second, Fixtures.FEATURES);
+        label(v2, teacher, out, 2.0);
+        assertThat(incremental(out)).containsEntry("reusedRows", 280).containsEntry("relabelledRows", 30);
+        Map<Long, float[]> after = column(out, "logits");
+        assertThat(after).hasSize(310).doesNotContainKeys(290L, 299L).containsKeys(1000L, 1019L);
+        for (long id = 10; id < 290; id++) {
+            assertThat(after.get(id)).isEqualTo(before.get(id)); // reused as stored
+        }
+        // relabelled rows carry the teacher's logits, as a full run over v2 gives them
+        String full = new LabelJob(spark()).run(new LabelConfig(v2, teacher, dir.resolve("full").toString(), 2.0, 64))
+                .path();
+        Map<Long, float[]> reference = column(full, "logits");
+        for (long id : List.of(0L, 9L, 1000L, 1019L)) {
+            float[] a = after.get(id);
+            for (int c = 0; c < a.length; c++) {
+                assertThat((double) a[c]).isCloseTo(reference.get(id)[c], within(1e-5));
+            }
+        }
+        assertThat(after.get(0L)).isNotEqualTo(before.get(0L));
+
+        // the same command again: every row reused, the same rows in the same order
+        List<Row> written = inFileOrder(out);
+        String hash = Storage.of(spark()).publishedManifest(out).text("contentHash");
+        label(v2, teacher, out, 2.0);
+        assertThat(incremental(out)).containsEntry("reusedRows", 310).containsEntry("relabelledRows", 0);
+        assertThat(Storage.of(spark()).publishedManifest(out).text("contentHash")).isEqualTo(hash);
+        assertThat(inFileOrder(out)).isEqualTo(written);
+
+        // another T alone: logits reused, soft recomputed at the new T
+        label(v2, teacher, out, 4.0);
+        assertThat(incremental(out)).containsEntry("reusedRows", 310);
+        Map<Long, float[]> soft = column(out, "soft");
+        float[] expected = SoftTargets.soften(after.get(100L), 4.0);
+        assertThat(soft.get(100L)).containsExactly(expected);
+
+        // another teacher: everything is relabelled
+        String other = Fixtures.saveZip(spark(), Fixtures.teacher(5, 30), dir.resolve("t2.zip").toString());
+        label(v2, other, out, 4.0);
+        assertThat(incremental(out)).isEmpty();
+        Manifest m = Storage.of(spark()).publishedManifest(out);
+        assertThat(m.facts().get("incremental").toString()).startsWith("no");
+    }
+}
