@@ -30,7 +30,7 @@ final class LabelCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (must not exist, unless --mode overwrite).")
     String out;
     @Option(names = {"-T", "--temperature"}, defaultValue = "" + LabelConfig.DEFAULT_TEMPERATURE,
-            description = "Temperature of the stored soft column (default: ${DEFAULT-VALUE}).")
+            description = "Temperature of the soft column, recorded for training (default: ${DEFAULT-VALUE}).")
     double temperature;
     @Option(names = "--batch-size", defaultValue = "" + LabelConfig.DEFAULT_BATCH,
             description = "Rows per inference call (default: ${DEFAULT-VALUE}).")
@@ -48,9 +48,9 @@ final class LabelCommand implements Callable<Integer> {
                     + " mass evenly over the classes left out: exact at T = 1, approximate at other T.")
     Integer topK;
     // arity 0..1 with a fallback value: picocli flips a plain negatable flag whose default (from --config) is true
-    @Option(names = "--soft", negatable = true, arity = "0..1", fallbackValue = "true",
+    @Option(names = "--soft", negatable = true, arity = "0..1", fallbackValue = "true", paramLabel = "true|false",
             description = "Store the soft column, softmax(logits/T) (default: on for fp32 without --top-k). Raw"
-                    + " logits are always stored and enough to re-temper.")
+                    + " logits (all, or the top K) are always stored and enough to re-temper.")
     Boolean soft;
     @Option(names = "--mode", defaultValue = "fail-if-exists",
             description = "When OUT is already published: fail-if-exists (default) or overwrite (the old output stays"
