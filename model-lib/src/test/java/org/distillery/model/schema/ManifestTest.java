@@ -43,7 +43,11 @@ class ManifestTest {
 
     @Test
     void softTargetSchemaRejectsUnknownVersions() {
-        assertThatThrownBy(() -> SoftTargetSchema.checkVersion(2, "/soft"))
-                .hasMessage("unsupported soft-target schema version 2 in /soft (this build reads version 1)");
+        SoftTargetSchema.checkVersion(1, "/soft");
+        SoftTargetSchema.checkVersion(2, "/soft");
+        assertThatThrownBy(() -> SoftTargetSchema.checkVersion(3, "/soft"))
+                .hasMessage("unsupported soft-target schema version 3 in /soft (this build reads versions 1 and 2)");
+        assertThatThrownBy(() -> SoftTargetSchema.checkVersion(0, "/soft"))
+                .hasMessageStartingWith("unsupported soft-target schema version 0 in /soft");
     }
 }

@@ -11,7 +11,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "label", mixinStandardHelpOptions = true,
-        description = "Run a frozen teacher over a transfer set; write raw logits and softmax(logits/T) as Parquet.")
+        description = "Run a frozen teacher over a transfer set; write raw logits (fp32 or fp16, all or the top K)"
+                + " and softmax(logits/T) as Parquet.")
 final class LabelCommand implements Callable<Integer> {
     @Option(names = "--transfer", required = true, paramLabel = "DIR", description = "Published transfer set.")
     String transfer;
@@ -29,7 +30,7 @@ final class LabelCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (must not exist, unless --mode overwrite).")
     String out;
     @Option(names = {"-T", "--temperature"}, defaultValue = "" + LabelConfig.DEFAULT_TEMPERATURE,
-            description = "Temperature of the stored soft column (default: ${DEFAULT-VALUE}).")
+            description = "Temperature of the soft column, recorded for training (default: ${DEFAULT-VALUE}).")
     double temperature;
     @Option(names = "--batch-size", defaultValue = "" + LabelConfig.DEFAULT_BATCH,
             description = "Rows per inference call (default: ${DEFAULT-VALUE}).")
@@ -37,6 +38,20 @@ final class LabelCommand implements Callable<Integer> {
     @Option(names = "--teacher-sha256", paramLabel = "HEX", split = ",",
             description = "Refuse to run unless the teacher file has this SHA-256 (one per --teacher, in order).")
     List<String> teacherSha256;
+    @Option(names = "--precision", paramLabel = "fp32|fp16",
+            description = "How logits are stored: fp32 (default) or fp16, IEEE half floats packed little-endian in a"
+                    + " binary column (|logit| > 65504 is clamped to 65504).")
+    String precision;
+    @Option(names = "--top-k", paramLabel = "K",
+            description = "Store only the K largest logits (topk_index, topk_logit) and tail_lse, the log-sum-exp of"
+                    + " the others, instead of all C; K in [1, C] (default: all classes). Training spreads the tail's"
+                    + " mass evenly over the classes left out: exact at T = 1, approximate at other T.")
+    Integer topK;
+    // arity 0..1 with a fallback value: picocli flips a plain negatable flag whose default (from --config) is true
+    @Option(names = "--soft", negatable = true, arity = "0..1", fallbackValue = "true", paramLabel = "true|false",
+            description = "Store the soft column, softmax(logits/T) (default: on for fp32 without --top-k). Raw"
+                    + " logits (all, or the top K) are always stored and enough to re-temper.")
+    Boolean soft;
     @Option(names = "--mode", defaultValue = "fail-if-exists",
             description = "When OUT is already published: fail-if-exists (default), overwrite (the old output stays"
                     + " until the new one is complete) or incremental (as overwrite, but only rows that are new or"
@@ -50,7 +65,7 @@ final class LabelCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         LabelConfig config = new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize,
-                teacherSha256, PublishMode.parse(mode));
+                teacherSha256, PublishMode.parse(mode), precision, topK, soft);
         if (run.dryRun) {
             return RunOptions.print(() -> LabelJob.dryRun(Storage.standalone(), config));
         }

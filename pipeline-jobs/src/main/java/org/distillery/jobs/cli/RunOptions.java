@@ -10,7 +10,7 @@ final class RunOptions {
             description = "Pipeline config file (HOCON): values for this job's options in a section named after the job,"
                     + " e.g. label { temperature = 4 }. Flags override the file, the file overrides defaults.")
     String config;
-    @Option(names = "--dry-run",
+    @Option(names = "--dry-run", arity = "0..1", fallbackValue = "true",
             description = "Check the config, the inputs (manifests, Parquet schemas, teacher checksum) and the output"
                     + " path without running Spark, print the plan and exit.")
     boolean dryRun;

@@ -50,7 +50,7 @@ final class TrainCommand implements Callable<Integer> {
             description = "Soft term of kd: forward (KL(teacher || student), Hinton et al.), reverse (KL(student ||"
                     + " teacher), mode-seeking) or js (Jensen-Shannon) (default: ${DEFAULT-VALUE}).")
     String divergence;
-    @Option(names = "--retemper", description = "Allow temperatures other than the label manifest's.")
+    @Option(names = "--retemper", arity = "0..1", fallbackValue = "true", description = "Allow temperatures other than the label manifest's.")
     boolean retemper;
     @Option(names = "--labelled", paramLabel = "N",
             description = "Keep hard labels for only N transfer rows, stratified and seeded (default: all).")
@@ -67,7 +67,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-dir", paramLabel = "DIR",
             description = "Save a checkpoint after every epoch here (any Hadoop filesystem path).")
     String checkpointDir;
-    @Option(names = "--resume",
+    @Option(names = "--resume", arity = "0..1", fallbackValue = "true",
             description = "Continue from the latest checkpoint in --checkpoint-dir; starts fresh when there is none, so"
                     + " a first try and its retries can share one command line.")
     boolean resume;
@@ -92,7 +92,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--storage-level", defaultValue = "MEMORY_AND_DISK_SER",
             description = "Spark storage level of the cached minibatches (default: ${DEFAULT-VALUE}).")
     String storageLevel;
-    @Option(names = "--training-stats",
+    @Option(names = "--training-stats", arity = "0..1", fallbackValue = "true",
             description = "Collect DL4J's training stats and publish them as training-stats.html beside the model.")
     boolean trainingStats;
     @Mixin

@@ -1,15 +1,20 @@
 package org.distillery.jobs.common;
 
 import java.util.List;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.distillery.model.schema.Manifest;
+import org.distillery.model.schema.SoftTargetCodec;
+import org.distillery.model.schema.SoftTargetLayout;
 import org.distillery.model.schema.SoftTargetSchema;
 import org.distillery.model.schema.TransferSchema;
 
@@ -20,12 +25,25 @@ public final class TransferTables {
         DataTypes.createStructField(TransferSchema.FEATURES, DataTypes.createArrayType(DataTypes.FloatType, false), false),
         DataTypes.createStructField(TransferSchema.LABEL, DataTypes.IntegerType, true)});
 
-    public static final StructType SOFT_TARGETS = new StructType(new StructField[] {
-        DataTypes.createStructField(SoftTargetSchema.ID, DataTypes.LongType, false),
-        DataTypes.createStructField(SoftTargetSchema.LABEL, DataTypes.IntegerType, true),
-        DataTypes.createStructField(SoftTargetSchema.LOGITS, DataTypes.createArrayType(DataTypes.FloatType, false), false),
-        DataTypes.createStructField(SoftTargetSchema.SOFT, DataTypes.createArrayType(DataTypes.FloatType, false), false),
-        DataTypes.createStructField(SoftTargetSchema.INPUT_HASH, DataTypes.LongType, false)});
+    /**
+     * The soft-target table of {@code layout}: the columns {@link SoftTargetLayout#columns()} lists, typed, then
+     * {@code input_hash} (what incremental relabeling compares; optional for readers).
+     */
+    public static StructType softTargets(SoftTargetLayout layout) {
+        DataType values = layout.precision() == SoftTargetLayout.Precision.FP16 ? DataTypes.BinaryType
+                : DataTypes.createArrayType(DataTypes.FloatType, false);
+        java.util.Map<String, DataType> types = java.util.Map.of(
+                SoftTargetSchema.ID, DataTypes.LongType,
+                SoftTargetSchema.LABEL, DataTypes.IntegerType,
+                SoftTargetSchema.LOGITS, values,
+                SoftTargetSchema.TOPK_INDEX, DataTypes.createArrayType(DataTypes.IntegerType, false),
+                SoftTargetSchema.TOPK_LOGIT, values,
+                SoftTargetSchema.TAIL_LSE, DataTypes.FloatType,
+                SoftTargetSchema.SOFT, DataTypes.createArrayType(DataTypes.FloatType, false));
+        return new StructType(layout.columns().stream().map(c -> DataTypes.createStructField(c, types.get(c),
+                c.equals(SoftTargetSchema.LABEL))).toArray(StructField[]::new))
+                .add(DataTypes.createStructField(SoftTargetSchema.INPUT_HASH, DataTypes.LongType, false));
+    }
 
     private TransferTables() {
     }
@@ -60,8 +78,8 @@ public final class TransferTables {
         return m;
     }
 
-    /** A published soft-target table with its manifest (schema version checked). */
-    public record SoftTargets(String path, Manifest manifest, Dataset<Row> rows) {
+    /** A published soft-target table with its manifest (schema version checked) and its storage layout. */
+    public record SoftTargets(String path, Manifest manifest, SoftTargetLayout layout, Dataset<Row> rows) {
         public double temperature() {
             return manifest.number(SoftTargetSchema.TEMPERATURE);
         }
@@ -69,23 +87,69 @@ public final class TransferTables {
         public int classes() {
             return (int) manifest.number(SoftTargetSchema.CLASSES);
         }
+
+        /** id, label and the dense logits of every row, whatever the layout stores ({@link #denseLogits}). */
+        public Dataset<Row> logits() {
+            return denseLogits(rows, layout);
+        }
     }
 
     public static SoftTargets readSoftTargets(SparkSession spark, String path) {
         Storage storage = Storage.of(spark);
         Manifest m = checkSoftTargets(storage, path);
-        return new SoftTargets(storage.qualify(path), m, parquet(spark, path));
+        return new SoftTargets(storage.qualify(path), m, SoftTargetLayout.read(m, path), parquet(spark, path));
     }
 
-    /** As {@link #checkTransfer} for a soft-target table: label manifest, schema version, footer columns. */
+    /**
+     * As {@link #checkTransfer} for a soft-target table: label manifest, schema version (1 or 2), and the footer
+     * columns (but {@code soft}) of the layout the manifest records.
+     */
     public static Manifest checkSoftTargets(Storage storage, String path) {
         Manifest m = storage.publishedManifest(path);
         if (!"label".equals(m.job())) {
             throw new IllegalArgumentException("not a soft-target output (manifest job is '" + m.job() + "'): " + path);
         }
-        SoftTargetSchema.checkVersion((int) m.number(SoftTargetSchema.SCHEMA_VERSION), path);
-        requireColumns(ParquetFooters.schema(storage, path), path, SOFT_TARGET_COLUMNS);
+        SoftTargetLayout layout = SoftTargetLayout.read(m, path);
+        List<Col> cols = java.util.Arrays.stream(softTargets(layout).fields()) // no reader needs soft or input_hash
+                .filter(f -> !f.name().equals(SoftTargetSchema.SOFT) && !f.name().equals(SoftTargetSchema.INPUT_HASH))
+                .map(f -> new Col(f.name(), f.dataType())).toList();
+        requireColumns(ParquetFooters.schema(storage, path), path, cols);
         return m;
+    }
+
+    /**
+     * id, label and {@code logits} array&lt;float&gt;[C] of soft-target rows stored in {@code layout}: fp32 dense
+     * logits as they are, anything else decoded row by row with {@link SoftTargetCodec} (fp16 to float; top-K with the
+     * tail's mass spread over the other classes, exact at T = 1).
+     */
+    public static Dataset<Row> denseLogits(Dataset<Row> rows, SoftTargetLayout layout) {
+        Column id = functions.col(SoftTargetSchema.ID);
+        Column label = functions.col(SoftTargetSchema.LABEL);
+        if (layout.precision() == SoftTargetLayout.Precision.FP32 && !layout.topKOnly()) {
+            return rows.select(id, label, functions.col(SoftTargetSchema.LOGITS));
+        }
+        SoftTargetCodec codec = new SoftTargetCodec(layout);
+        UserDefinedFunction decode = functions.udf((UDF1<Row, float[]>) r -> codec.decode(stored(r, layout)),
+                DataTypes.createArrayType(DataTypes.FloatType, false));
+        Column stored = functions.struct(layout.logitColumns().stream().map(functions::col).toArray(Column[]::new));
+        return rows.select(id, label, decode.apply(stored).as(SoftTargetSchema.LOGITS));
+    }
+
+    /** The stored logit columns of one row as the plain values {@link SoftTargetCodec#decode} takes. */
+    private static Object[] stored(Row r, SoftTargetLayout layout) {
+        boolean fp16 = layout.precision() == SoftTargetLayout.Precision.FP16;
+        Object[] v = new Object[r.size()];
+        for (int i = 0; i < v.length; i++) {
+            if (r.isNullAt(i)) {
+                throw new IllegalStateException("null " + layout.logitColumns().get(i) + " in a soft-target row");
+            }
+            v[i] = switch (layout.logitColumns().get(i)) {
+                case SoftTargetSchema.TOPK_INDEX -> ints(r, i);
+                case SoftTargetSchema.TAIL_LSE -> r.getFloat(i);
+                default -> fp16 ? r.<byte[]>getAs(i) : floats(r, i);
+            };
+        }
+        return v;
     }
 
     private static Dataset<Row> parquet(SparkSession spark, String path) {
@@ -103,11 +167,6 @@ public final class TransferTables {
             new Col(TransferSchema.ID, DataTypes.LongType),
             new Col(TransferSchema.FEATURES, DataTypes.createArrayType(DataTypes.FloatType)),
             new Col(TransferSchema.LABEL, DataTypes.IntegerType));
-
-    private static final List<Col> SOFT_TARGET_COLUMNS = List.of(
-            new Col(SoftTargetSchema.ID, DataTypes.LongType),
-            new Col(SoftTargetSchema.LABEL, DataTypes.IntegerType),
-            new Col(SoftTargetSchema.LOGITS, DataTypes.createArrayType(DataTypes.FloatType)));
 
     private static void requireColumns(StructType schema, String path, List<Col> cols) {
         for (Col c : cols) {
@@ -189,6 +248,16 @@ public final class TransferTables {
                     + corrupt.getMessage().lines().findFirst().orElse(""), e);
         }
         return e instanceof RuntimeException re ? re : new RuntimeException(e.getMessage(), e); // not an input error: exit 1
+    }
+
+    /** An int array column as a primitive array. */
+    public static int[] ints(Row row, int field) {
+        List<Integer> list = row.getList(field);
+        int[] v = new int[list.size()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = list.get(i);
+        }
+        return v;
     }
 
     /** A float array column as a primitive array. */

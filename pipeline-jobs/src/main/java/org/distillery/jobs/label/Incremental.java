@@ -2,7 +2,9 @@ package org.distillery.jobs.label;
 
 import static org.apache.spark.sql.functions.col;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
@@ -13,6 +15,8 @@ import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.loss.SoftTargets;
 import org.distillery.model.schema.Manifest;
+import org.distillery.model.schema.SoftTargetCodec;
+import org.distillery.model.schema.SoftTargetLayout;
 import org.distillery.model.schema.SoftTargetSchema;
 import org.distillery.model.schema.TransferSchema;
 import org.slf4j.Logger;
@@ -32,18 +36,23 @@ final class Incremental {
     private final String previous;
     private final String previousManifest;
     private final double temperature;
+    private final double previousTemperature;
+    private final SoftTargetLayout layout;
     private long reused = -1;
 
-    private Incremental(SparkSession spark, String previous, String previousManifest, double temperature) {
+    private Incremental(SparkSession spark, String previous, String previousManifest, double temperature,
+                        double previousTemperature, SoftTargetLayout layout) {
+        this.previousTemperature = previousTemperature;
         this.spark = spark;
         this.previous = previous;
         this.previousManifest = previousManifest;
         this.temperature = temperature;
+        this.layout = layout;
     }
 
     /** The reusable previous output of an incremental run, or null (with the reason logged) for a full relabel. */
     static Incremental plan(SparkSession spark, Storage storage, LabelConfig config, String target,
-                            String teacherSha256, int classes) {
+                            String teacherSha256, SoftTargetLayout layout) {
         if (config.mode() != org.distillery.jobs.common.PublishMode.INCREMENTAL) {
             return null;
         }
@@ -57,8 +66,9 @@ final class Incremental {
                 reason = "the output at " + target + " was written by job " + m.job();
             } else if (!teacherSha256.equals(m.facts().get("teacherSha256"))) {
                 reason = "the teacher changed (" + m.facts().get("teacherSha256") + " -> " + teacherSha256 + ")";
-            } else if ((int) m.number(SoftTargetSchema.CLASSES) != classes) {
-                reason = "the class count changed";
+            } else if (!SoftTargetLayout.read(m, target).equals(layout)) {
+                reason = "the storage layout changed (" + SoftTargetLayout.read(m, target).describe() + " -> "
+                        + layout.describe() + ")";
             } else if (!TransferTables.hasColumn(storage, target, SoftTargetSchema.INPUT_HASH)) {
                 reason = "the previous output has no input hashes (written before incremental labeling)";
             }
@@ -68,29 +78,69 @@ final class Incremental {
             return null;
         }
         LOG.info("incremental: reusing the logits of unchanged rows of {} (manifest {})", target, m.id());
-        return new Incremental(spark, target, m.id(), config.temperature());
+        return new Incremental(spark, target, m.id(), config.temperature(),
+                m.number(SoftTargetSchema.TEMPERATURE), layout);
     }
 
-    /** Soft-target rows of {@code input}: unchanged rows from the previous output, the rest from {@code inference}. */
-    Dataset<Row> label(Dataset<Row> input, TeacherInference inference) {
-        Dataset<Row> prev = spark.read().parquet(previous).select(col(SoftTargetSchema.ID).as("p_id"),
-                col(SoftTargetSchema.INPUT_HASH).as("p_hash"), col(SoftTargetSchema.LOGITS).as("p_logits"));
+    /**
+     * Soft-target rows of {@code input}: unchanged rows keep the previous output's stored values (same layout); the
+     * soft column, if stored, is kept when T is unchanged and otherwise recomputed at this run's T from the stored
+     * logits (exact for full logits, the top-K reconstruction otherwise); new and changed rows go through
+     * {@code inference}.
+     */
+    Dataset<Row> label(Dataset<Row> input, TeacherInference inference, SoftTargetCodec codec) {
+        List<String> stored = layout.logitColumns();
+        List<org.apache.spark.sql.Column> prevCols = new ArrayList<>(List.of(col(SoftTargetSchema.ID).as("p_id"),
+                col(SoftTargetSchema.INPUT_HASH).as("p_hash")));
+        stored.forEach(c -> prevCols.add(col(c).as("p_" + c)));
+        boolean keepSoft = layout.soft() && previousTemperature == temperature;
+        if (keepSoft) {
+            prevCols.add(col(SoftTargetSchema.SOFT).as("p_soft"));
+        }
+        Dataset<Row> prev = spark.read().parquet(previous).select(prevCols.toArray(org.apache.spark.sql.Column[]::new));
         Dataset<Row> joined = input.join(prev, input.col(TransferSchema.ID).equalTo(prev.col("p_id")), "left");
+        List<org.apache.spark.sql.Column> keptCols = new ArrayList<>(List.of(col(TransferSchema.ID),
+                col(TransferSchema.LABEL)));
+        stored.forEach(c -> keptCols.add(col("p_" + c)));
+        keptCols.add(col(SoftTargetSchema.INPUT_HASH));
+        if (keepSoft) {
+            keptCols.add(col("p_soft"));
+        }
         Dataset<Row> same = joined.filter(col("p_hash").equalTo(col(SoftTargetSchema.INPUT_HASH)))
-                .select(col(TransferSchema.ID), col(TransferSchema.LABEL), col("p_logits"),
-                        col(SoftTargetSchema.INPUT_HASH));
+                .select(keptCols.toArray(org.apache.spark.sql.Column[]::new));
         Dataset<Row> changed = joined.filter(col("p_hash").isNull()
                         .or(col("p_hash").notEqual(col(SoftTargetSchema.INPUT_HASH))))
                 .select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL, SoftTargetSchema.INPUT_HASH);
         reused = same.count();
         double t = temperature;
+        boolean soft = layout.soft();
+        int n = stored.size();
         JavaRDD<Row> kept = same.javaRDD().map(r -> {
-            float[] logits = TransferTables.floats(r, 2);
-            return RowFactory.create(r.getLong(0), r.isNullAt(1) ? null : r.getInt(1), logits,
-                    SoftTargets.soften(logits, t), r.getLong(3));
+            Object[] values = new Object[n];
+            for (int i = 0; i < n; i++) {
+                values[i] = r.get(2 + i) instanceof scala.collection.Seq<?> ? floatsOrInts(r, 2 + i) : r.get(2 + i);
+            }
+            List<Object> row = new ArrayList<>(List.of(r.getLong(0)));
+            row.add(r.isNullAt(1) ? null : r.getInt(1));
+            row.addAll(java.util.Arrays.asList(values));
+            if (soft) {
+                row.add(keepSoft ? TransferTables.floats(r, 3 + n) : SoftTargets.soften(codec.decode(values), t));
+            }
+            row.add(r.getLong(2 + n));
+            return RowFactory.create(row.toArray());
         });
         JavaRDD<Row> fresh = changed.javaRDD().mapPartitions(inference);
-        return spark.createDataFrame(kept.union(fresh), TransferTables.SOFT_TARGETS).orderBy(SoftTargetSchema.ID);
+        return spark.createDataFrame(kept.union(fresh), TransferTables.softTargets(layout))
+                .orderBy(SoftTargetSchema.ID);
+    }
+
+    /** An array column as a primitive array (float[] for logits, int[] for top-K indices), as the codec takes them. */
+    private static Object floatsOrInts(Row r, int i) {
+        List<Object> list = r.getList(i);
+        if (!list.isEmpty() && list.get(0) instanceof Integer) {
+            return list.stream().mapToInt(o -> (Integer) o).toArray();
+        }
+        return TransferTables.floats(r, i);
     }
 
     /** Manifest facts: what was reused and relabeled. */

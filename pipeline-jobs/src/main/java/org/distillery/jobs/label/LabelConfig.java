@@ -1,7 +1,9 @@
 package org.distillery.jobs.label;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 import org.distillery.jobs.common.PublishMode;
+import org.distillery.model.schema.SoftTargetLayout;
 
 /**
  * Validated configuration of the label job.
@@ -12,13 +14,22 @@ import org.distillery.jobs.common.PublishMode;
  * @param ensemble    how several teachers are averaged: {@code prob} (softmax(z_i / T), stored as logits T log p)
  *                    or {@code logit} (the weighted mean of the raw logits)
  * @param out         output directory for the soft targets
- * @param temperature T of the stored {@code soft} column, softmax(logits / T); raw logits are always stored too
+ * @param temperature T recorded in the manifest (the trainer's default) and of the {@code soft} column,
+ *                    softmax(logits / T); raw logits (all, or the top K) are always stored too
  * @param batchSize   rows per teacher inference call
  * @param teacherSha256s when set, one SHA-256 per teacher that its file must have (the run is refused otherwise)
  * @param mode        what to do when {@code out} is already published
+ * @param precision   how logits are stored: {@code fp32} or {@code fp16}; null: fp32
+ * @param topK        store only the K largest logits and the log-sum-exp of the rest; null: every class
+ * @param soft        whether to store the {@code soft} column; null: only for fp32 without top-k (as version 1)
+ *                    (the three storage options are left out of the JSON when null, so a default config's JSON, and
+ *                    what a demo rerun compares, is what it was before they existed)
  */
 public record LabelConfig(String transfer, List<String> teachers, List<Double> weights, String ensemble, String out,
-                          double temperature, int batchSize, List<String> teacherSha256s, PublishMode mode) {
+                          double temperature, int batchSize, List<String> teacherSha256s, PublishMode mode,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) String precision,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) Integer topK,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) Boolean soft) {
     public static final double DEFAULT_TEMPERATURE = 2.0;
     public static final int DEFAULT_BATCH = 1024;
 
@@ -64,6 +75,19 @@ public record LabelConfig(String transfer, List<String> teachers, List<Double> w
         if (trimSlash(out).equals(trimSlash(transfer)) || trimSlash(out).startsWith(trimSlash(transfer) + "/")) {
             throw new IllegalArgumentException("output must not be inside the input: out=" + out + ", transfer=" + transfer);
         }
+        if (precision != null) {
+            SoftTargetLayout.Precision.parse(precision);
+        }
+        if (topK != null && topK < 1) { // the upper bound, the teacher's class count, is checked once it is loaded
+            throw new IllegalArgumentException("top-k must be in [1, classes], got " + topK);
+        }
+    }
+
+    /** Default storage: fp32, every class, the soft column. */
+    public LabelConfig(String transfer, List<String> teachers, List<Double> weights, String ensemble, String out,
+                       double temperature, int batchSize, List<String> teacherSha256s, PublishMode mode) {
+        this(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode, null, null,
+                null);
     }
 
     /** One teacher, optionally pinned. */
@@ -76,6 +100,17 @@ public record LabelConfig(String transfer, List<String> teachers, List<Double> w
     /** The common case: one teacher, not pinned, refuse an existing output. */
     public LabelConfig(String transfer, String teacher, String out, double temperature, int batchSize) {
         this(transfer, teacher, out, temperature, batchSize, null, PublishMode.FAIL_IF_EXISTS);
+    }
+
+    /** This config with the storage options {@code precision}, {@code topK} and {@code soft} (null: default). */
+    public LabelConfig withStorage(String precision, Integer topK, Boolean soft) {
+        return new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode,
+                precision, topK, soft);
+    }
+
+    /** How the output stores its logits, for a teacher of {@code classes} classes (K &lt;= classes checked here). */
+    public SoftTargetLayout layout(int classes) {
+        return SoftTargetLayout.of(classes, precision, topK, soft);
     }
 
     /** The teachers' weights, normalised to sum to 1. */

@@ -17,14 +17,17 @@ import org.distillery.jobs.common.TransferTables;
 import org.distillery.jobs.common.Versions;
 import org.distillery.model.nn.LogitModel;
 import org.distillery.model.schema.Manifest;
+import org.distillery.model.schema.SoftTargetCodec;
+import org.distillery.model.schema.SoftTargetLayout;
 import org.distillery.model.schema.SoftTargetSchema;
 import org.distillery.model.schema.TransferSchema;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Labels a transfer set with a frozen teacher: raw logits and softmax(logits / T) per row, written as Parquet and
- * published with a manifest that names the teacher by SHA-256 and chains to the transfer set's manifest.
+ * Labels a transfer set with a frozen teacher: raw logits (all in fp32, as version 1, or in the layout of the run's
+ * storage options: fp16, top-K) and optionally softmax(logits / T) per row, written as Parquet and published with a
+ * manifest that names the teacher by SHA-256, records the storage layout and chains to the transfer set's manifest.
  */
 public final class LabelJob {
     private static final Logger LOG = LoggerFactory.getLogger(LabelJob.class);
@@ -35,7 +38,8 @@ public final class LabelJob {
     }
 
     /** What {@link #check} established without Spark. */
-    record Checked(String transfer, Manifest transferManifest, List<ModelArtifact> teachers, LogitModel model) {
+    record Checked(String transfer, Manifest transferManifest, List<ModelArtifact> teachers, LogitModel model,
+                   SoftTargetLayout layout) {
         int featureCount() {
             return (int) transferManifest.number(TransferSchema.FEATURE_COUNT);
         }
@@ -83,7 +87,8 @@ public final class LabelJob {
             first = first == null ? model : first;
             teachers.add(teacher);
         }
-        return new Checked(storage.qualify(config.transfer()), transfer, teachers, first);
+        return new Checked(storage.qualify(config.transfer()), transfer, teachers, first,
+                config.layout(first.classes()));
     }
 
     /** Checks everything a run would, without Spark, and says what the run would do. */
@@ -103,11 +108,15 @@ public final class LabelJob {
             plan.with("ensemble", config.ensemble() + " averaging");
         }
         return plan.with("temperature", config.temperature())
+                .with("storage", c.layout().describe())
                 .with("out", storage.qualify(config.out()) + " ("
                         + StagedOutput.describe(storage, config.out(), config.mode()) + ")");
     }
 
-    /** The drift report against the output this run replaces, or null when there is none to compare with. */
+    /**
+     * The drift report against the output this run replaces, or null when there is none to compare with. Both are
+     * compared as dense logits, each decoded by its own layout.
+     */
     private Map<String, Object> drift(Storage storage, LabelConfig config, String target, Dataset<Row> written,
                                       int classes, String teacherSha256) {
         if (!config.mode().replaces() || !storage.exists(target + "/" + Manifest.SUCCESS)) {
@@ -117,8 +126,15 @@ public final class LabelJob {
         if (!"label".equals(previous.job())) {
             return null;
         }
-        Map<String, Object> d = LabelReports.drift(spark.read().parquet(target), written, classes,
-                config.temperature(), previous.id(), previous.text("teacherSha256"), teacherSha256);
+        SoftTargetLayout before;
+        try {
+            before = SoftTargetLayout.read(previous, target);
+        } catch (IllegalStateException e) {
+            LOG.warn("no drift report: the output being replaced is not readable by this build ({})", e.getMessage());
+            return null;
+        }
+        Map<String, Object> d = LabelReports.drift(TransferTables.denseLogits(spark.read().parquet(target), before),
+                written, classes, config.temperature(), previous.id(), previous.text("teacherSha256"), teacherSha256);
         LOG.info("label drift against the previous output (manifest {}): {} of {} rows changed, {} argmax flips,"
                 + " mean KL(previous || new) {}", previous.id(), d.get("rowsChanged"), d.get("rowsCompared"),
                 d.get("argmaxFlips"), d.get("meanKlPreviousToNew"));
@@ -133,24 +149,26 @@ public final class LabelJob {
         LogitModel model = checked.model();
         String teacherSha256 = checked.sha256(config);
         TransferTables.Transfer transfer = TransferTables.readTransfer(spark, config.transfer());
-        LOG.info("labeling {} with {} (sha256 {}), T={}", transfer.path(), checked.teachers().size() == 1
+        LOG.info("labeling {} with {} (sha256 {}), T={}, storing {}", transfer.path(), checked.teachers().size() == 1
                 ? "teacher " + teacher.zipPath() : checked.teachers().size() + " teachers (" + config.ensemble()
-                + " averaging)", teacherSha256, config.temperature());
+                + " averaging)", teacherSha256, config.temperature(), checked.layout().describe());
 
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         List<Broadcast<byte[]>> zips = new java.util.ArrayList<>();
         checked.teachers().forEach(t -> zips.add(jsc.broadcast(t.bytes())));
         TeacherEnsemble teachers = new TeacherEnsemble(checked.teachers().stream().map(ModelArtifact::sha256).toList(),
                 zips, config.normalisedWeights(), config.ensemble(), config.temperature());
+        SoftTargetCodec codec = new SoftTargetCodec(checked.layout());
         TeacherInference inference = new TeacherInference(teachers, transfer.featureCount(), config.temperature(),
-                config.batchSize());
+                config.batchSize(), codec);
         Dataset<Row> input = transfer.rows().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL)
                 .withColumn(SoftTargetSchema.INPUT_HASH, TransferTables.inputHash());
         Incremental incremental = Incremental.plan(spark, storage, config, storage.qualify(config.out()),
-                teacherSha256, model.classes());
+                teacherSha256, checked.layout());
         Dataset<Row> labelled = incremental == null
-                ? spark.createDataFrame(input.javaRDD().mapPartitions(inference), TransferTables.SOFT_TARGETS)
-                : incremental.label(input, inference);
+                ? spark.createDataFrame(input.javaRDD().mapPartitions(inference),
+                        TransferTables.softTargets(checked.layout()))
+                : incremental.label(input, inference, codec);
         try (StagedOutput out = StagedOutput.begin(storage, config.out(), config.mode());
              Progress progress = Progress.watch(spark.sparkContext(), "label", 10)) {
             try {
@@ -165,14 +183,15 @@ public final class LabelJob {
             if (rows != expected) {
                 throw new RuntimeException("internal error: wrote " + rows + " soft-target rows for " + expected + " transfer rows");
             }
-            Map<String, Object> quality = LabelReports.quality(written, model.classes(), config.temperature());
+            Dataset<Row> logits = TransferTables.denseLogits(written, checked.layout()); // what readers will see
+            Map<String, Object> quality = LabelReports.quality(logits, model.classes(), config.temperature());
             storage.writeText(out.path(LabelReports.QUALITY), Manifest.json(quality));
             Object missing = quality.get("classesMissingFromTransferSet");
             if (!((java.util.List<?>) missing).isEmpty()) {
                 LOG.warn("classes missing from the transfer set {}: {} (the student learns them from soft targets"
                         + " only)", transfer.path(), missing);
             }
-            Map<String, Object> drift = drift(storage, config, out.target(), written, model.classes(),
+            Map<String, Object> drift = drift(storage, config, out.target(), logits, model.classes(),
                     teacherSha256);
             if (drift != null) {
                 storage.writeText(out.path(LabelReports.DRIFT), Manifest.json(drift));
@@ -186,20 +205,21 @@ public final class LabelJob {
                 members.add(Map.of("path", t.zipPath(), "sha256", t.sha256(), "weight",
                         config.normalisedWeights()[i]));
             }
-            Manifest manifest = Manifest.sealed("label", config, inputs,
-                    Manifest.facts("rows", rows, SoftTargetSchema.SCHEMA_VERSION, SoftTargetSchema.VERSION,
-                            SoftTargetSchema.TEMPERATURE, config.temperature(),
-                            SoftTargetSchema.CLASSES, model.classes(), "teacherSha256", teacherSha256,
-                            "teachers", members, "ensemble", members.size() == 1 ? "none" : config.ensemble(),
-                            "contentHash", TransferTables.contentHash(summary),
-                            TransferSchema.FEATURE_COUNT, transfer.featureCount(),
-                            "classesMissingFromTransferSet", missing,
-                            "incremental", incremental == null ? "no (every row labelled)" : incremental.facts(rows),
-                            "drift", drift == null ? "none (no previous output)" : Map.of(
-                                    "previousManifest", drift.get("previousManifest"),
-                                    "rowsChanged", drift.get("rowsChanged"), "argmaxFlips", drift.get("argmaxFlips"),
-                                    "meanKlPreviousToNew", String.valueOf(drift.get("meanKlPreviousToNew")))),
-                    Versions.current(), java.time.Instant.now().toString());
+            Map<String, Object> facts = Manifest.facts("rows", rows,
+                    SoftTargetSchema.TEMPERATURE, config.temperature(),
+                    SoftTargetSchema.CLASSES, model.classes(), "teacherSha256", teacherSha256,
+                    "teachers", members, "ensemble", members.size() == 1 ? "none" : config.ensemble(),
+                    "contentHash", TransferTables.contentHash(summary),
+                    TransferSchema.FEATURE_COUNT, transfer.featureCount(),
+                    "classesMissingFromTransferSet", missing,
+                    "incremental", incremental == null ? "no (every row labelled)" : incremental.facts(rows),
+                    "drift", drift == null ? "none (no previous output)" : Map.of(
+                            "previousManifest", drift.get("previousManifest"),
+                            "rowsChanged", drift.get("rowsChanged"), "argmaxFlips", drift.get("argmaxFlips"),
+                            "meanKlPreviousToNew", String.valueOf(drift.get("meanKlPreviousToNew"))));
+            facts.putAll(checked.layout().facts()); // schema version, precision, topK, softStored
+            Manifest manifest = Manifest.sealed("label", config, inputs, facts, Versions.current(),
+                    java.time.Instant.now().toString());
             JobResult result = out.publish(manifest, rows, start);
             LOG.info("labelled {} rows in {} s ({} rows/s)", rows, String.format("%.1f", result.seconds()),
                     Math.round(rows / result.seconds()));

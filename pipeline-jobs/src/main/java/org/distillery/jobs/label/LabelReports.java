@@ -84,7 +84,7 @@ final class LabelReports {
         }
     }
 
-    /** The quality report of {@code rows} (soft-target schema) at temperature {@code t}. */
+    /** The quality report of {@code rows} (id, label, dense logits: {@link TransferTables#denseLogits}) at T = t. */
     static Map<String, Object> quality(Dataset<Row> rows, int classes, double t) {
         Quality q = rows.select(SoftTargetSchema.LOGITS, SoftTargetSchema.LABEL).javaRDD()
                 .aggregate(new Quality(classes),
@@ -155,7 +155,10 @@ final class LabelReports {
         }
     }
 
-    /** Drift from the previous output {@code old} to {@code now}, joined by id, both re-softened at {@code t}. */
+    /**
+     * Drift from the previous output {@code old} to {@code now} (both id, label, dense logits), joined by id, both
+     * re-softened at {@code t}.
+     */
     static Map<String, Object> drift(Dataset<Row> old, Dataset<Row> now, int classes, double t, String oldManifest,
                                      String oldTeacher, String newTeacher) {
         var o = old.select(SoftTargetSchema.ID, SoftTargetSchema.LOGITS).javaRDD()

@@ -7,14 +7,14 @@ import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.distillery.jobs.common.TransferTables;
-import org.distillery.model.loss.SoftTargets;
+import org.distillery.model.schema.SoftTargetCodec;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Runs the frozen teacher over one partition of transfer rows (id, features, label, input hash) in batches and emits
- * soft-target rows (id, label, logits, soft, input hash). Rows are validated in the same pass: feature width and finiteness in, finite logits
- * out.
+ * soft-target rows (id, label, then the stored values of the run's layout, see {@link SoftTargetCodec#encode}, then
+ * the input hash). Rows are validated in the same pass: feature width and finiteness in, finite logits out.
  */
 final class TeacherInference implements FlatMapFunction<Iterator<Row>, Row> {
     private static final long serialVersionUID = 1L;
@@ -22,12 +22,15 @@ final class TeacherInference implements FlatMapFunction<Iterator<Row>, Row> {
     private final int featureCount;
     private final double temperature;
     private final int batchSize;
+    private final SoftTargetCodec codec;
 
-    TeacherInference(TeacherEnsemble teachers, int featureCount, double temperature, int batchSize) {
+    TeacherInference(TeacherEnsemble teachers, int featureCount, double temperature, int batchSize,
+                     SoftTargetCodec codec) {
         this.teachers = teachers;
         this.featureCount = featureCount;
         this.temperature = temperature;
         this.batchSize = batchSize;
+        this.codec = codec;
     }
 
     /** Test seam: decides whether the current task attempt fails on purpose (local mode only; null in production). */
@@ -85,8 +88,13 @@ final class TeacherInference implements FlatMapFunction<Iterator<Row>, Row> {
                     throw new IllegalStateException("teacher produced a non-finite logit (" + v + ") for id " + in.getLong(0));
                 }
             }
-            out.add(RowFactory.create(in.getLong(0), in.isNullAt(2) ? null : in.getInt(2), z[i],
-                    SoftTargets.soften(z[i], temperature), in.getLong(3)));
+            Object[] stored = codec.encode(z[i], temperature);
+            Object[] row = new Object[3 + stored.length];
+            row[0] = in.getLong(0);
+            row[1] = in.isNullAt(2) ? null : in.getInt(2);
+            System.arraycopy(stored, 0, row, 2, stored.length);
+            row[row.length - 1] = in.getLong(3);
+            out.add(RowFactory.create(row));
         }
         return out;
     }

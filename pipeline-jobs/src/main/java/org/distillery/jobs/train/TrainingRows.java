@@ -17,13 +17,17 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.data.Stratified;
+import org.distillery.model.schema.SoftTargetSchema;
 import org.distillery.model.schema.TransferSchema;
 import org.nd4j.linalg.dataset.DataSet;
 
 /**
  * The training rows of one run: transfer features joined with the teacher's raw logits (when the objective has a
- * teacher) and hard labels kept only for the selected labelled rows. Rows stay on the executors; only the ids of the
- * labelled selection reach the driver.
+ * teacher) and hard labels kept only for the selected labelled rows. The logits are dense float[C] whatever the label
+ * job stored: fp16 is widened, and a top-K row gets the tail's mass spread uniformly over the classes left out, which
+ * is exact at T = 1 for the kept classes and the tail's total and an approximation at other T
+ * ({@link org.distillery.model.schema.SoftTargetCodec}). Rows stay on the executors; only the ids of the labelled
+ * selection reach the driver.
  */
 final class TrainingRows {
     static final String LOGITS = "teacher_logits";
@@ -44,7 +48,8 @@ final class TrainingRows {
             base = keepLabels(spark, base, selectLabelled(spark, base, labelled, seed, transfer.classes()));
         }
         if (soft != null) {
-            Dataset<Row> logits = soft.rows().select(col("id").as("sid"), col("logits").as(LOGITS));
+            Dataset<Row> logits = soft.logits().select(col(SoftTargetSchema.ID).as("sid"),
+                    col(SoftTargetSchema.LOGITS).as(LOGITS));
             base = base.join(logits, base.col(TransferSchema.ID).equalTo(logits.col("sid")), "left").drop("sid");
         } else {
             base = base.withColumn(LOGITS, functions.lit(null).cast(DataTypes.createArrayType(DataTypes.FloatType)));

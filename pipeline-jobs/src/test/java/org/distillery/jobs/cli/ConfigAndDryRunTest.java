@@ -67,6 +67,18 @@ class ConfigAndDryRunTest extends SparkTestBase {
     }
 
     @Test
+    void aFlagSetsABooleanTheFileAlreadySets() throws Exception {
+        // picocli would flip a boolean flag whose default (here: from the file) is true; distill's flags only set
+        String file = conf("flags.conf", "train { retemper = true, resume = true }\n");
+        CliRun r = CliRun.of("config", "--print", "--config", file, "train", "--retemper", "--out", "x",
+                "--checkpoint-dir", "c", "--resume", "--dry-run");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).containsPattern("retemper = true +# flag").containsPattern("resume = true +# flag");
+        CliRun off = CliRun.of("config", "--print", "--config", file, "train", "--retemper=false", "--out", "x");
+        assertThat(off.out()).containsPattern("retemper = false +# flag").containsPattern("resume = true +# file");
+    }
+
+    @Test
     void aConfigFileFeedsARealRun() throws Exception {
         String out = dir.resolve("soft-from-file").toString();
         String file = conf("run.conf", "label {\n  transfer = \"" + transfer + "\"\n  teacher = \"" + teacher
@@ -86,8 +98,8 @@ class ConfigAndDryRunTest extends SparkTestBase {
                 "--teacher", "b", "--out", "c");
         assertThat(typo.code()).isEqualTo(2);
         assertThat(typo.err().strip()).startsWith("distill: error: unknown key 'label.temprature' in ")
-                .contains("label accepts: batch-size, ensemble, local-master, mode, out, teacher, teacher-sha256,"
-                        + " teacher-weight, temperature, transfer");
+                .contains("label accepts: batch-size, ensemble, local-master, mode, out, precision, soft, teacher,"
+                        + " teacher-sha256, teacher-weight, temperature, top-k, transfer");
         CliRun section = CliRun.of("config", "--print", "--config", conf("section.conf", "lable { out = x }"));
         assertThat(section.code()).isEqualTo(2);
         assertThat(section.err()).contains("unknown section 'lable'");
@@ -140,6 +152,36 @@ class ConfigAndDryRunTest extends SparkTestBase {
         CliRun model = CliRun.of("evaluate", "--test", validation, "--teacher", teacher, "--model",
                 "x=" + dir.resolve("missing"), "--out", out, "--dry-run");
         assertThat(model.err()).contains("input not found: " + dir.resolve("missing"));
+    }
+
+    @Test
+    void storageOptionsComeFromFlagsOrTheFileAndKIsCheckedAgainstTheTeacher() throws Exception {
+        String out = dir.resolve("never").toString();
+        String file = conf("storage.conf", "label { precision = fp16, top-k = 2, soft = true }\n");
+        CliRun fromFile = CliRun.of("label", "--config", file, "--transfer", transfer, "--teacher", teacher, "--out",
+                out, "--dry-run");
+        assertThat(fromFile.code()).as(fromFile.err()).isZero();
+        assertThat(json(fromFile.lastLine()).get("storage").asText())
+                .isEqualTo("fp16, top 2 of 4 logits + tail_lse, soft column (schema v2)");
+        CliRun flags = CliRun.of("label", "--config", file, "--transfer", transfer, "--teacher", teacher, "--out",
+                out, "--no-soft", "--precision", "fp32", "--dry-run");
+        assertThat(json(flags.lastLine()).get("storage").asText())
+                .isEqualTo("fp32, top 2 of 4 logits + tail_lse, no soft column (schema v2)");
+        CliRun none = CliRun.of("label", "--transfer", transfer, "--teacher", teacher, "--out", out, "--dry-run");
+        assertThat(json(none.lastLine()).get("storage").asText())
+                .isEqualTo("fp32, all 4 logits, soft column (schema v1)");
+
+        CliRun tooMany = CliRun.of("label", "--transfer", transfer, "--teacher", teacher, "--out", out, "--top-k",
+                "5", "--dry-run");
+        assertThat(tooMany.code()).isEqualTo(2);
+        assertThat(tooMany.err().strip())
+                .isEqualTo("distill label: error: top-k must be in [1, 4] (the teacher's class count), got 5");
+        CliRun zero = CliRun.of("label", "--transfer", transfer, "--teacher", teacher, "--out", out, "--top-k", "0");
+        assertThat(zero.err().strip()).isEqualTo("distill label: error: top-k must be in [1, classes], got 0");
+        CliRun fp8 = CliRun.of("label", "--transfer", transfer, "--teacher", teacher, "--out", out, "--precision",
+                "fp8");
+        assertThat(fp8.err().strip()).isEqualTo("distill label: error: precision must be fp32 or fp16, got 'fp8'");
+        assertThat(Files.exists(Path.of(out))).isFalse();
     }
 
     @Test

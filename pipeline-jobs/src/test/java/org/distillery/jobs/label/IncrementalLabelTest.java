@@ -131,4 +131,19 @@ class IncrementalLabelTest extends SparkTestBase {
         Manifest m = Storage.of(spark()).publishedManifest(out);
         assertThat(m.facts().get("incremental").toString()).startsWith("no");
     }
+
+    @Test
+    void reusesStoredTopKHalvesAsTheyAre() {
+        String v1 = Fixtures.publishTransfer(spark(), dir.resolve("v1").toString(), rows(120, 7, 0), Fixtures.FEATURES);
+        String teacher = Fixtures.saveZip(spark(), Fixtures.teacher(8, 20), dir.resolve("t.zip").toString());
+        String out = dir.resolve("topk").toString();
+        LabelConfig topK = new LabelConfig(v1, List.of(teacher), null, null, out, 2.0, 64, null,
+                PublishMode.INCREMENTAL, "fp16", 2, true);
+        new LabelJob(spark()).run(topK);
+        String hash = Storage.of(spark()).publishedManifest(out).text("contentHash");
+        new LabelJob(spark()).run(topK);
+        assertThat(incremental(out)).containsEntry("reusedRows", 120).containsEntry("relabelledRows", 0);
+        // every stored value (fp16 bytes, indices, tail, the soft column of the full-precision logits) is kept
+        assertThat(Storage.of(spark()).publishedManifest(out).text("contentHash")).isEqualTo(hash);
+    }
 }
