@@ -12,16 +12,8 @@ import picocli.CommandLine.Option;
                 + " architecture) teaches the next; every generation is scored next to the teacher."
                 + " Rerunning reuses the generations already published.")
 final class BornAgainCommand implements Callable<Integer> {
-    @Option(names = "--transfer", required = true, paramLabel = "DIR", description = "Published transfer set.")
-    String transfer;
-    @Option(names = "--validation", required = true, paramLabel = "DIR", description = "Published validation split.")
-    String validation;
-    @Option(names = "--test", required = true, paramLabel = "DIR", description = "Published test split.")
-    String test;
-    @Option(names = "--teacher", required = true, paramLabel = "PATH", description = "Published teacher (generation 0).")
-    String teacher;
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Run directory.")
-    String out;
+    @Mixin
+    ExperimentInputs in;
     @Option(names = "--generations", defaultValue = "2", description = "Students in the chain (default: ${DEFAULT-VALUE}).")
     int generations;
     @Option(names = "--arch", description = "Student shape (default: the teacher's own architecture).")
@@ -43,7 +35,8 @@ final class BornAgainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        BornAgainConfig config = new BornAgainConfig(transfer, validation, test, teacher, out, generations, arch,
+        BornAgainConfig config = new BornAgainConfig(in.transfer, in.validation, in.test, in.teacher, in.out,
+                generations, arch,
                 temperature, alpha, labelled, epochs, learningRate, engine.seed, engine.workers);
         BornAgainJob.Result r = new BornAgainJob(spark.session("born-again")).run(config);
         System.out.print(r.evaluation().table());

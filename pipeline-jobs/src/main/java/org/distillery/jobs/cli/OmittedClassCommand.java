@@ -13,18 +13,10 @@ import picocli.CommandLine.Option;
                 + " correction fitted on validation) with a student trained on the same hard labels."
                 + " Rerunning reuses the stages already published.")
 final class OmittedClassCommand implements Callable<Integer> {
-    @Option(names = "--transfer", required = true, paramLabel = "DIR", description = "Published transfer set.")
-    String transfer;
-    @Option(names = "--validation", required = true, paramLabel = "DIR", description = "Published validation split.")
-    String validation;
-    @Option(names = "--test", required = true, paramLabel = "DIR", description = "Published test split.")
-    String test;
-    @Option(names = "--teacher", required = true, paramLabel = "PATH", description = "Published teacher or DL4J zip.")
-    String teacher;
+    @Mixin
+    ExperimentInputs in;
     @Option(names = "--class", required = true, paramLabel = "N", description = "The class to omit.")
     int omitted;
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Run directory.")
-    String out;
     @Option(names = {"-T", "--temperature"}, defaultValue = "8",
             description = "Temperature of the soft targets (default: ${DEFAULT-VALUE}).")
     double temperature;
@@ -39,7 +31,8 @@ final class OmittedClassCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        OmittedClassConfig config = new OmittedClassConfig(transfer, validation, test, teacher, out, omitted,
+        OmittedClassConfig config = new OmittedClassConfig(in.transfer, in.validation, in.test, in.teacher, in.out,
+                omitted,
                 temperature, arch, epochs, engine.seed, engine.workers);
         OmittedClassJob.Result r = new OmittedClassJob(spark.session("omitted-class")).run(config);
         System.out.print(r.table());

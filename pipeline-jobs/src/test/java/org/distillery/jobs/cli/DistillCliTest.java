@@ -2,9 +2,6 @@ package org.distillery.jobs.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.distillery.jobs.SparkTestBase;
 import org.junit.jupiter.api.Test;
@@ -16,29 +13,14 @@ class DistillCliTest extends SparkTestBase {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Distill.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"ingest", "label", "train", "evaluate", "demo", "omitted-class", "born-again", "config"})
     void everySubcommandHasHelp(String sub) {
-        Run r = run(sub, "--help");
+        CliRun r = run(sub, "--help");
         assertThat(r.code()).isZero();
         assertThat(r.out()).startsWith("Usage: distill " + sub);
     }
@@ -46,16 +28,16 @@ class DistillCliTest extends SparkTestBase {
     @Test
     void badValuesGiveOneLineErrorsAndExitCode2() {
         spark();
-        Run t = run("label", "--transfer", "a", "--teacher", "b", "--out", "c", "-T", "0");
+        CliRun t = run("label", "--transfer", "a", "--teacher", "b", "--out", "c", "-T", "0");
         assertThat(t.code()).isEqualTo(2);
         assertThat(t.err().strip()).isEqualTo("distill label: error: temperature must be a finite number > 0, got 0.0");
 
-        Run missing = run("label", "--transfer", dir.resolve("nope").toString(), "--teacher", "b", "--out",
+        CliRun missing = run("label", "--transfer", dir.resolve("nope").toString(), "--teacher", "b", "--out",
                 dir.resolve("out").toString());
         assertThat(missing.code()).isEqualTo(2);
         assertThat(missing.err().strip()).isEqualTo("distill label: error: input not found: " + dir.resolve("nope"));
 
-        Run objective = run("train", "--objective", "magic", "--out", "x", "--transfer", "y");
+        CliRun objective = run("train", "--objective", "magic", "--out", "x", "--transfer", "y");
         assertThat(objective.code()).isEqualTo(2);
         assertThat(objective.err().strip())
                 .isEqualTo("distill train: error: objective must be one of [kd, hard, pseudo_label], got 'magic'");
@@ -63,7 +45,7 @@ class DistillCliTest extends SparkTestBase {
 
     @Test
     void unknownOptionIsAUsageError() {
-        Run r = run("train", "--out", "x", "--frobnicate");
+        CliRun r = run("train", "--out", "x", "--frobnicate");
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("Unknown option: '--frobnicate'");
     }

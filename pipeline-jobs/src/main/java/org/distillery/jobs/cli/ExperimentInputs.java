@@ -1,0 +1,18 @@
+package org.distillery.jobs.cli;
+
+import picocli.CommandLine.Option;
+
+/** The published inputs and run directory every experiment command takes. */
+final class ExperimentInputs {
+    @Option(names = "--transfer", required = true, paramLabel = "DIR", description = "Published transfer set.")
+    String transfer;
+    @Option(names = "--validation", required = true, paramLabel = "DIR",
+            description = "Published validation split (epoch choice, calibration).")
+    String validation;
+    @Option(names = "--test", required = true, paramLabel = "DIR", description = "Published test split.")
+    String test;
+    @Option(names = "--teacher", required = true, paramLabel = "PATH", description = "Published teacher or DL4J zip.")
+    String teacher;
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Run directory.")
+    String out;
+}
