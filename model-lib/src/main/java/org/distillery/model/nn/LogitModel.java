@@ -2,6 +2,7 @@ package org.distillery.model.nn;
 
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
@@ -12,11 +13,20 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 /**
  * A frozen network seen as a function from features to raw logits (before softmax), whatever its output activation:
  * identity outputs are logits already; a softmax output layer's pre-activation is recomputed from its input; any other
- * output falls back to log(output), which softmax(./T) maps to the same distribution.
+ * output falls back to log(output), which softmax(./T) maps to the same distribution. A final {@link DenseLayer} counts
+ * as an output layer here.
+ *
+ * <p>Frozen MLPs (dense layers, element-wise activations, identity or softmax output, float32) take a fast path,
+ * {@link DenseInference}, with the same logits as DL4J's forward pass (bit-identical here) without its per-layer
+ * copies; other networks (CNNs, batch norm, ...) use DL4J's {@code output()}. The fast path copies the weights when
+ * the model is built: build a new LogitModel after changing the network's parameters. {@link #logits} is thread-safe
+ * on the fast path only; give each thread its own model (and network clone) otherwise, as the label job's
+ * TeacherCache does.
  */
 public final class LogitModel {
     private final MultiLayerNetwork net;
     private final Kind kind;
+    private final DenseInference fast; // null: DL4J's forward pass
 
     private enum Kind { IDENTITY, SOFTMAX_DENSE, LOG_OUTPUT }
 
@@ -24,14 +34,30 @@ public final class LogitModel {
         this.net = net;
         Layer out = net.getOutputLayer();
         var conf = out.conf().getLayer();
-        if (conf instanceof BaseOutputLayer bol && bol.getActivationFn() instanceof ActivationIdentity) {
+        boolean outputLayer = conf instanceof BaseOutputLayer || conf.getClass() == DenseLayer.class;
+        var activation = outputLayer ? ((org.deeplearning4j.nn.conf.layers.BaseLayer) conf).getActivationFn() : null;
+        if (activation instanceof ActivationIdentity) {
             kind = Kind.IDENTITY;
-        } else if (conf instanceof BaseOutputLayer bol && bol.getActivationFn() instanceof ActivationSoftmax
-                && out.getParam("W") != null) {
+        } else if (activation instanceof ActivationSoftmax && out.getParam("W") != null) {
             kind = Kind.SOFTMAX_DENSE;
         } else {
             kind = Kind.LOG_OUTPUT;
         }
+        fast = kind == Kind.LOG_OUTPUT ? null : DenseInference.of(net);
+    }
+
+    /** Whether {@link #logits} takes the fast dense path rather than DL4J's forward pass. */
+    public boolean fastPath() {
+        return fast != null;
+    }
+
+    /** Why {@link #logits} uses DL4J's forward pass ("" on the fast path), for logs. */
+    public String fallbackReason() {
+        if (fast != null) {
+            return "";
+        }
+        return kind == Kind.LOG_OUTPUT ? "output activation is not identity or softmax"
+                : DenseInference.unsupported(net);
     }
 
     public MultiLayerNetwork network() {
@@ -52,6 +78,9 @@ public final class LogitModel {
 
     /** Raw logits [N, C] for features [N, D]; inference mode (no dropout). */
     public INDArray logits(INDArray features) {
+        if (fast != null) {
+            return fast.logits(features);
+        }
         return switch (kind) {
             case IDENTITY -> net.output(features, false);
             case SOFTMAX_DENSE -> {

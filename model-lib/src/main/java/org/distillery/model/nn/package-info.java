@@ -1,2 +1,5 @@
-/** Network shapes built from config, frozen teachers seen as logit functions, and model zip I/O with hashing. */
+/**
+ * Network shapes built from config, frozen teachers seen as logit functions (with a fast inference path for dense
+ * MLPs), and model zip I/O with hashing.
+ */
 package org.distillery.model.nn;

@@ -152,6 +152,8 @@ public final class LabelJob {
         LOG.info("labeling {} with {} (sha256 {}), T={}, storing {}", transfer.path(), checked.teachers().size() == 1
                 ? "teacher " + teacher.zipPath() : checked.teachers().size() + " teachers (" + config.ensemble()
                 + " averaging)", teacherSha256, config.temperature(), checked.layout().describe());
+        LOG.info("teacher inference: {}", model.fastPath() ? "fast dense path (gemm chain)"
+                : "DL4J output() (" + model.fallbackReason() + ")");
 
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         List<Broadcast<byte[]>> zips = new java.util.ArrayList<>();

@@ -69,7 +69,8 @@ class LabelJobTest extends SparkTestBase {
             assertThat(p).containsExactly(SoftTargets.soften(logits, 2.0), within(1e-6f));
             assertThat(r.getInt(1)).isEqualTo(input.get(r.getLong(0)).getInt(2));
         }
-        // logits are the teacher's own outputs for that row
+        // logits are the teacher's own outputs for that row, computed on the fast dense path
+        assertThat(new org.distillery.model.nn.LogitModel(teacher).fastPath()).isTrue();
         Row first = input.get(rows.get(0).getLong(0));
         float[] expected = teacher.output(Nd4j.create(TransferTables.floats(first, 1), new long[] {1, Fixtures.FEATURES},
                 DataType.FLOAT)).toFloatVector();

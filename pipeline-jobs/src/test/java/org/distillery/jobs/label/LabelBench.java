@@ -1,0 +1,294 @@
+package org.distillery.jobs.label;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.distillery.jobs.common.JobResult;
+import org.distillery.jobs.common.Sparks;
+import org.distillery.jobs.common.StagedOutput;
+import org.distillery.jobs.common.Storage;
+import org.distillery.jobs.common.TransferTables;
+import org.distillery.model.loss.DistillationLoss;
+import org.distillery.model.nn.Architecture;
+import org.distillery.model.nn.LogitModel;
+import org.distillery.model.nn.Models;
+import org.distillery.model.schema.Manifest;
+import org.distillery.model.schema.TransferSchema;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Benchmark, not a test (docs/scripts/bench-label.sh runs it): teacher inference of the 784-1200-1200-10 MLP (random
+ * init, seed 42, saved as a DL4J model zip) as raw in-memory ND4J batches, DL4J {@code output()} vs the fast dense
+ * path, and as the label job in Spark {@code local[2]} with Parquet in and out. Prints one JSON line per measurement
+ * with rows/s, GFLOP/s and the fraction of {@code -Dbench.peakGflops} (233, this machine's fp32 peak). Usage:
+ * <pre>
+ *   LabelBench teacher ZIP                        write the teacher (once)
+ *   LabelBench transfer DIR ROWS                  publish a synthetic transfer set (not timed; kept if published)
+ *   LabelBench raw ZIP ROWS_PER_PASS PASSES THREADS   batches of 1024 from memory, engines alternated, medians
+ *   LabelBench job TRANSFER ZIP OUT [WARMUP]      the label job (after a warm-up run on WARMUP), heap before/after
+ * </pre>
+ * Synthetic rows look like ingested Fashion-MNIST (pixel / 255): half zeros, the rest k / 255 with k in 1..255, seeded
+ * by the row id, so that Parquet encodes them much as it encodes the real transfer set (dictionary pages of at most 256
+ * values).
+ */
+public final class LabelBench {
+    static final int FEATURES = 784;
+    static final int CLASSES = 10;
+    static final int BATCH = LabelConfig.DEFAULT_BATCH;
+    static final long SEED = 42;
+    static final int ROWS_PER_FILE = 50_000;
+    static final double PEAK_GFLOPS = Double.parseDouble(System.getProperty("bench.peakGflops", "233"));
+
+    private LabelBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        switch (args[0]) {
+            case "teacher" -> teacher(Path.of(args[1]));
+            case "transfer" -> transfer(args[1], Long.parseLong(args[2]));
+            case "raw" -> raw(Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
+                    Integer.parseInt(args[4]));
+            case "job" -> job(args[1], args[2], args[3], args.length > 4 ? args[4] : null);
+            default -> throw new IllegalArgumentException("mode must be teacher, transfer, raw or job, got " + args[0]);
+        }
+    }
+
+    static void teacher(Path zip) throws IOException {
+        if (Files.exists(zip)) {
+            System.out.println("# teacher exists: " + zip);
+            return;
+        }
+        MultiLayerNetwork net = Architecture.parse("mlp:1200,1200", 0)
+                .build(FEATURES, CLASSES, DistillationLoss.hardLabelsOnly(), 1e-3, SEED);
+        Files.createDirectories(zip.toAbsolutePath().getParent());
+        Files.write(zip, Models.toBytes(net, false));
+    }
+
+    /** One synthetic pixel row, a function of its id only: half zeros, the rest k / 255 with k uniform in 1..255. */
+    static void pixels(long id, float[] dst, int offset) {
+        SplittableRandom rng = new SplittableRandom(SEED * 0x9E3779B97F4A7C15L + id);
+        for (int j = 0; j < FEATURES; j++) {
+            int k = rng.nextInt(510);
+            dst[offset + j] = k < 255 ? 0f : (k - 254) / 255f;
+        }
+    }
+
+    static void transfer(String dir, long rows) {
+        SparkSession spark = Sparks.session("distillery-labelbench-data", "local[2]");
+        Storage storage = Storage.of(spark);
+        if (storage.exists(dir + "/" + Manifest.SUCCESS)) {
+            double published = storage.publishedManifest(dir).number("rows");
+            if (published != rows) {
+                throw new IllegalArgumentException(dir + " is published with " + (long) published + " rows, not "
+                        + rows);
+            }
+            System.out.println("# transfer set exists: " + dir);
+            return;
+        }
+        long t0 = System.nanoTime();
+        int files = (int) Math.max(2, (rows + ROWS_PER_FILE - 1) / ROWS_PER_FILE);
+        JavaRDD<Row> data = spark.range(0, rows, 1, files).javaRDD().map(id -> {
+            float[] x = new float[FEATURES];
+            pixels(id, x, 0);
+            return RowFactory.create(id, x, (int) Math.floorMod(id * 31 + 7, (long) CLASSES));
+        });
+        try (StagedOutput out = StagedOutput.begin(storage, dir)) {
+            TransferTables.write(spark.createDataFrame(data, TransferTables.SCHEMA), out.stagingDir());
+            out.publish(Manifest.sealed("ingest", Map.of("fixture", "LabelBench synthetic pixels", "seed", SEED),
+                    Map.of(), Manifest.facts("rows", rows, TransferSchema.FEATURE_COUNT, FEATURES,
+                            TransferSchema.CLASSES, CLASSES, TransferSchema.SCHEMA_VERSION, TransferSchema.VERSION),
+                    Map.of(), null), rows, t0);
+        }
+        System.out.printf("# wrote %s: %d rows in %.0f s (not part of any measurement)%n", dir, rows,
+                (System.nanoTime() - t0) / 1e9);
+        spark.stop();
+    }
+
+    /** FLOP of one row through the network's dense layers: 2 x sum of nIn x nOut (bias and activations left out). */
+    static double flopsPerRow(MultiLayerNetwork net) {
+        double flops = 0;
+        for (Layer layer : net.getLayers()) {
+            INDArray w = layer.getParam("W");
+            flops += 2.0 * w.size(0) * w.size(1);
+        }
+        return flops;
+    }
+
+    static String rates(double rows, double seconds, double flopsPerRow) {
+        double gflops = rows * flopsPerRow / seconds / 1e9;
+        return String.format("\"rowsPerSecond\":%.0f,\"gflops\":%.1f,\"peakFraction\":%.3f", rows / seconds, gflops,
+                gflops / PEAK_GFLOPS);
+    }
+
+    /** The OpenMP setting and what ND4J made of it. */
+    static String ompThreads() {
+        return "OMP_NUM_THREADS=" + System.getenv().getOrDefault("OMP_NUM_THREADS", "unset") + ", ND4J maxThreads="
+                + Nd4j.getEnvironment().maxThreads();
+    }
+
+    private interface Engine {
+        INDArray run(int thread, INDArray x);
+    }
+
+    /**
+     * Batches of 1024 rows from a pool held in memory, cycled: each pass runs {@code rowsPerPass} rows split over
+     * {@code threads} Java threads, each with its own network clone and LogitModel (as TeacherCache gives each task
+     * thread). Engines alternate pass by pass after one warm-up pass each; the medians are printed.
+     */
+    static void raw(Path zip, int rowsPerPass, int passes, int threads) throws Exception {
+        MultiLayerNetwork prototype = Models.fromBytes(Files.readAllBytes(zip), zip.toString());
+        List<MultiLayerNetwork> nets = new ArrayList<>();
+        List<LogitModel> models = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            nets.add(prototype.clone());
+            models.add(new LogitModel(nets.get(t)));
+        }
+        if (!models.get(0).fastPath()) {
+            throw new IllegalStateException("the teacher is not on the fast path: " + models.get(0).fallbackReason());
+        }
+        List<INDArray> pool = new ArrayList<>();
+        float[] x = new float[BATCH * FEATURES];
+        for (int b = 0; b < Math.min(32, Math.max(1, rowsPerPass / BATCH)); b++) {
+            for (int i = 0; i < BATCH; i++) {
+                pixels((long) b * BATCH + i, x, i * FEATURES);
+            }
+            pool.add(Nd4j.create(x, new long[] {BATCH, FEATURES}, DataType.FLOAT));
+        }
+        INDArray reference = nets.get(0).output(pool.get(0), false);
+        INDArray fastOut = models.get(0).logits(pool.get(0));
+        double maxAbsDiff = reference.sub(fastOut).amaxNumber().doubleValue();
+        boolean bitIdentical = Arrays.equals(reference.dup('c').data().asFloat(), fastOut.dup('c').data().asFloat());
+
+        String layout = threads + " Java thread" + (threads > 1 ? "s" : "") + " x " + ompThreads();
+        String[] names = {"raw ND4J, DL4J output() (" + layout + ")", "raw ND4J, fast dense path (" + layout + ")"};
+        Engine[] engines = {(t, in) -> nets.get(t).output(in, false), (t, in) -> models.get(t).logits(in)};
+        int batchesPerThread = Math.max(1, (rowsPerPass / BATCH + threads - 1) / threads);
+        long rows = (long) batchesPerThread * threads * BATCH;
+        ExecutorService exec = Executors.newFixedThreadPool(threads);
+        try {
+            double[][] seconds = new double[2][passes];
+            for (int e = 0; e < 2; e++) {
+                pass(exec, engines[e], pool, batchesPerThread, threads); // warm-up
+            }
+            for (int p = 0; p < passes; p++) {
+                for (int k = 0; k < 2; k++) {
+                    int e = p % 2 == 0 ? k : 1 - k;
+                    seconds[e][p] = pass(exec, engines[e], pool, batchesPerThread, threads);
+                }
+            }
+            double flops = flopsPerRow(prototype);
+            for (int e = 0; e < 2; e++) {
+                double[] s = seconds[e].clone();
+                Arrays.sort(s);
+                double median = s[passes / 2];
+                System.out.printf("{\"engine\":\"%s\",\"rows\":%d,\"passes\":%d,\"secondsMedian\":%.3f,%s,"
+                                + "\"rowsPerSecondMin\":%.0f,\"rowsPerSecondMax\":%.0f%s}%n", names[e], rows, passes,
+                        median, rates(rows, median, flops), rows / s[passes - 1], rows / s[0],
+                        e == 1 ? String.format(",\"maxAbsDiffToOutput\":%.3g,\"bitIdentical\":%b", maxAbsDiff,
+                                bitIdentical) : "");
+            }
+        } finally {
+            exec.shutdownNow();
+        }
+    }
+
+    /** Seconds for {@code threads} threads to run {@code batches} batches each, starting at different pool slots. */
+    private static double pass(ExecutorService exec, Engine engine, List<INDArray> pool, int batches, int threads)
+            throws Exception {
+        long t0 = System.nanoTime();
+        List<Future<?>> done = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int thread = t;
+            done.add(exec.submit(() -> {
+                for (int b = 0; b < batches; b++) {
+                    engine.run(thread, pool.get((thread * batches + b) % pool.size()));
+                }
+            }));
+        }
+        for (Future<?> f : done) {
+            f.get();
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** The label job on a published transfer set, timed end to end (check, inference, Parquet write, reports). */
+    static void job(String transfer, String zip, String out, String warmup) throws Exception {
+        SparkSession spark = Sparks.session("distillery-labelbench", "local[2]");
+        deleteRecursively(Path.of(out));
+        if (warmup != null) {
+            label(spark, warmup, zip, out + "-warmup");
+            deleteRecursively(Path.of(out + "-warmup"));
+        }
+        MemoryPoolMXBean oldGen = ManagementFactory.getMemoryPoolMXBeans().stream()
+                .filter(p -> p.getType() == MemoryType.HEAP && p.getName().matches(".*(Old|Tenured).*"))
+                .findFirst().orElse(null);
+        long before = heapUsedAfterGc();
+        if (oldGen != null) {
+            oldGen.resetPeakUsage();
+        }
+        long t0 = System.nanoTime();
+        JobResult result = label(spark, transfer, zip, out);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        long oldGenPeak = oldGen == null ? -1 : oldGen.getPeakUsage().getUsed();
+        long after = heapUsedAfterGc();
+        MultiLayerNetwork teacher = Models.fromBytes(Files.readAllBytes(Path.of(zip)), zip);
+        boolean fast = new LogitModel(teacher).fastPath();
+        double flops = flopsPerRow(teacher);
+        System.out.printf("{\"engine\":\"label job, Spark local[2] (2 tasks x %s), Parquet in and out,"
+                        + " %s\",\"rows\":%d,\"seconds\":%.2f,%s,\"driverHeapUsedBeforeMB\":%.1f,"
+                        + "\"driverHeapUsedAfterMB\":%.1f,\"oldGenPeakMB\":%.1f,\"heapMaxMB\":%.0f}%n",
+                ompThreads(), fast ? "fast dense path" : "DL4J output()",
+                result.rows(), seconds, rates(result.rows(), seconds, flops), before / 1e6, after / 1e6,
+                oldGenPeak / 1e6, Runtime.getRuntime().maxMemory() / 1e6);
+        deleteRecursively(Path.of(out));
+        spark.stop();
+    }
+
+    private static JobResult label(SparkSession spark, String transfer, String zip, String out) {
+        return new LabelJob(spark).run(new LabelConfig(transfer, zip, out, LabelConfig.DEFAULT_TEMPERATURE, BATCH));
+    }
+
+    private static long heapUsedAfterGc() throws InterruptedException {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(200);
+        }
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.delete(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        }
+    }
+}
