@@ -2,8 +2,11 @@
 # Trainer benchmark, side by side in one run (docs/PERFORMANCE.md): KD training examples/s of the same 784-64-10
 # student on the same synthetic data as (1) single-JVM DL4J fit with 1 and 2 OpenMP threads, (2) Spark local[2]
 # parameter averaging through distillery's trainer (1 thread per task), averaging every 10 and every 20 minibatches,
-# (3) PyTorch on the CPU with 2 and 1 threads; plus DL4J's own softmax + cross-entropy as a loss-cost reference.
+# (3) the same trainer on a Spark standalone master with two single-core worker JVMs on 127.0.0.1 (started from the
+# Spark jars Maven has, stopped at the end), (4) PyTorch on the CPU with 2 and 1 threads; plus DL4J's own softmax +
+# cross-entropy as a loss-cost reference.
 # Usage: docs/scripts/bench-train.sh [ROWS=55000] [EPOCHS=3]   (needs `mvn -B -DskipTests install` once, and torch)
+# `BENCH_ONLY=standalone` runs the standalone case alone.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROWS="${1:-55000}"
@@ -14,11 +17,43 @@ mvn -B -q -o dependency:build-classpath -pl pipeline-jobs -Dmdep.includeScope=te
 CP="pipeline-jobs/target/test-classes:pipeline-jobs/target/classes:model-lib/target/classes:$(cat pipeline-jobs/target/bench-cp.txt)"
 OPENS=$(sed -n 's/.*<spark.jvm.opens>\(.*\)<\/spark.jvm.opens>.*/\1/p' pom.xml)
 run() { java $OPENS -Xmx8g ${BENCH_JAVA_OPTS:-} -Dlog4j2.level=WARN -cp "$CP" org.distillery.jobs.train.TrainBench "$ROWS" "$EPOCHS" "$@" 2>/dev/null | grep '^{'; }
+standalone() { # the trainer across two worker JVMs (a SPARK_HOME whose jars/ links to Maven's Spark jars)
+  local sh pids=() port
+  sh=$(mktemp -d)
+  mkdir -p "$sh/jars"
+  for j in $(tr ':' '\n' < pipeline-jobs/target/provided-classpath.txt) \
+           $(tr ':' '\n' < pipeline-jobs/target/runtime-classpath.txt | grep -v -E '/(org/deeplearning4j|org/nd4j|org/datavec|org/bytedeco|org/distillery)/|model-lib'); do
+    ln -sf "$j" "$sh/jars/"
+  done
+  (cd pipeline-jobs/target/test-classes && jar cf "$sh/bench.jar" org/distillery/jobs/train/TrainBench*.class)
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  export SPARK_HOME="$sh" SPARK_LOCAL_IP=127.0.0.1 SPARK_SCALA_VERSION=2.12
+  java $OPENS -Xmx512m -cp "$sh/jars/*" org.apache.spark.deploy.master.Master --host 127.0.0.1 --port "$port" \
+      --webui-port 0 >"$sh/master.log" 2>&1 & pids+=($!)
+  for w in 1 2; do
+    OMP_NUM_THREADS=1 java $OPENS -Xmx512m -cp "$sh/jars/*" org.apache.spark.deploy.worker.Worker --host 127.0.0.1 \
+        --cores 1 --memory 6g --webui-port 0 --work-dir "$sh/work$w" "spark://127.0.0.1:$port" >"$sh/worker$w.log" 2>&1 &
+    pids+=($!)
+  done
+  for w in 1 2; do
+    for _ in $(seq 120); do grep -q "Successfully registered" "$sh/worker$w.log" 2>/dev/null && break; sleep 0.5; done
+  done
+  java $OPENS -Xmx8g -cp "$sh/jars/*" org.apache.spark.deploy.SparkSubmit --master "spark://127.0.0.1:$port" \
+      --class org.distillery.jobs.train.TrainBench --total-executor-cores 2 --executor-cores 1 --executor-memory 6g \
+      --conf "spark.executor.extraJavaOptions=$OPENS" --conf spark.executorEnv.OMP_NUM_THREADS=1 \
+      --conf spark.driver.host=127.0.0.1 --conf spark.ui.enabled=false \
+      --jars pipeline-jobs/target/pipeline-jobs-0.1.0-SNAPSHOT-shaded.jar "$sh/bench.jar" "$ROWS" "$EPOCHS" spark \
+      2>"$sh/submit.log" | grep '^{' || echo "standalone run failed: see $sh/submit.log" >&2
+  for p in "${pids[@]}"; do pkill -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+if [[ ${BENCH_ONLY:-} == standalone ]]; then standalone; exit 0; fi
 echo "# rows=$ROWS epochs=$EPOCHS (after one warm-up epoch each), $(nproc) cores, $(date -u +%FT%TZ)"
 OMP_NUM_THREADS=1 run single | sed 's/"engine":"single-jvm fit"/"engine":"single-jvm fit (1 thread)"/'
 OMP_NUM_THREADS=2 run single | sed 's/"engine":"single-jvm fit"/"engine":"single-jvm fit (2 threads)"/'
 OMP_NUM_THREADS=1 run single-ce
 OMP_NUM_THREADS=1 run spark
 OMP_NUM_THREADS=1 BENCH_JAVA_OPTS=-Dbench.averaging=20 run spark
+standalone
 python3 docs/scripts/bench_train_torch.py "$ROWS" "$EPOCHS" 2
 python3 docs/scripts/bench_train_torch.py "$ROWS" "$EPOCHS" 1

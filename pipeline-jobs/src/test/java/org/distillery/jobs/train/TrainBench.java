@@ -19,7 +19,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Benchmark, not a test (docs/scripts/bench-train.sh runs it): KD training of the same 784-64-10 student on the same
  * synthetic minibatches (precomputed teacher logits, T=2, alpha=0.5, Adam, batch 64), as single-JVM DL4J {@code fit}
- * and as Spark {@code local[2]} parameter averaging through distillery's trainer. Prints one JSON line per engine with
+ * and as Spark parameter averaging through distillery's trainer ({@code local[2]}, or the master spark-submit gives). Prints one JSON line per engine with
  * examples/s, and the communication facts of the cost model (bytes per averaging round, rounds per epoch, seconds per
  * round). Usage: {@code TrainBench ROWS EPOCHS [single|spark|both]}.
  */
@@ -142,10 +142,12 @@ public final class TrainBench {
         double s = (System.nanoTime() - t0) / 1e9;
         int rounds = partitions / WORKERS;
         long state = net.numParams() + net.getUpdater().getStateViewArray().length();
-        System.out.printf("{\"engine\":\"spark local[%d] parameter averaging, averaging frequency " + AVERAGING + "\",\"rows\":%d,\"epochs\":%d,"
+        String master = spark.sparkContext().master().startsWith("local") ? "spark " + spark.sparkContext().master()
+                : "spark standalone, " + WORKERS + " worker JVMs";
+        System.out.printf("{\"engine\":\"%s parameter averaging, averaging frequency " + AVERAGING + "\",\"rows\":%d,\"epochs\":%d,"
                         + "\"seconds\":%.2f,\"examplesPerSecond\":%.0f,\"score\":%.4f,\"roundsPerEpoch\":%d,"
                         + "\"secondsPerRound\":%.4f,\"paramsPlusUpdaterFloats\":%d,\"bytesPerRound\":%d}%n",
-                WORKERS, rows, epochs, s, rows * (double) epochs / s, trainer.lastScore(), rounds,
+                master, rows, epochs, s, rows * (double) epochs / s, trainer.lastScore(), rounds,
                 s / (epochs * (double) rounds), state, 2L * WORKERS * 4 * state);
         spark.stop();
     }
