@@ -42,11 +42,12 @@ require() {
   [[ -n "${!1:-}" ]] || die "$1 is not set ($2)"
 }
 
-# check_mode: MODE, when set, must be one the jobs accept.
+# check_mode [incremental]: MODE, when set, must be one the job accepts (label also takes incremental).
 check_mode() {
   case "${MODE:-}" in
     "" | fail-if-exists | overwrite) ;;
-    *) die "MODE must be fail-if-exists or overwrite, not '$MODE'" ;;
+    incremental) [[ ${1:-} == incremental ]] || die "MODE incremental applies to label only, not '$MODE' here" ;;
+    *) die "MODE must be fail-if-exists or overwrite${1:+ or incremental}, not '$MODE'" ;;
   esac
 }
 

@@ -15,7 +15,7 @@ Required:
 Optional:
   TEMPERATURE     temperature of the stored soft column (job default 2.0)  -> --temperature
   TEACHER_SHA256  refuse to run unless the teacher has this SHA-256        -> --teacher-sha256
-  MODE            fail-if-exists (job default) | overwrite                 -> --mode
+  MODE            fail-if-exists (job default) | overwrite | incremental   -> --mode
 USAGE
   common_help
   exit 0
@@ -24,7 +24,7 @@ fi
 require TRANSFER "the published transfer set to label"
 require TEACHER "the published teacher directory or DL4J model zip"
 require OUT "the output directory for the soft targets"
-check_mode
+check_mode incremental
 
 args=(--transfer "$TRANSFER" --teacher "$TEACHER" --out "$OUT")
 if [[ -n "${TEMPERATURE:-}" ]]; then args+=(--temperature "$TEMPERATURE"); fi

@@ -24,7 +24,8 @@ Optional:
                                   extra flags for one step, whitespace-separated
                                   (e.g. KD_ARGS="--labelled 1000 -T 1,2,4 --retemper --alpha 0.5,1")
 
-Paths (inputs must already be published; each step runs with MODE=overwrite, training with RESUME=1):
+Paths (inputs must already be published; label runs with MODE=incremental, the others with MODE=overwrite, training
+with RESUME=1):
   transfer      $ROOT/transfer/dt=$DS                    (input)
   validation    $ROOT/reference/validation               (input)
   test          $ROOT/reference/test                     (input)
@@ -69,7 +70,7 @@ step() {
 }
 
 step label label.sh LABEL_ARGS \
-  TRANSFER="$transfer" TEACHER="$teacher" OUT="$soft" MODE=overwrite
+  TRANSFER="$transfer" TEACHER="$teacher" OUT="$soft" MODE=incremental
 step "train kd" train.sh KD_ARGS \
   OBJECTIVE=kd SOFT_TARGETS="$soft" VALIDATION="$validation" OUT="$students/kd" \
   CHECKPOINT_DIR="$checkpoints/kd" RESUME=1 MODE=overwrite

@@ -31,13 +31,14 @@ final class OmittedClassCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        long start = System.nanoTime();
         OmittedClassConfig config = new OmittedClassConfig(in.transfer, in.validation, in.test, in.teacher, in.out,
                 omitted,
                 temperature, arch, epochs, engine.seed, engine.workers);
         OmittedClassJob.Result r = new OmittedClassJob(spark.session("omitted-class")).run(config);
         System.out.print(r.table());
-        System.out.println(org.distillery.model.schema.Manifest.json(java.util.Map.of("result", r.path()))
-                .replaceAll("\\s+", ""));
+        System.out.println(new org.distillery.jobs.common.JobResult("omitted-class", r.path(), null, 0,
+                (System.nanoTime() - start) / 1e9).summaryJson());
         return 0;
     }
 }

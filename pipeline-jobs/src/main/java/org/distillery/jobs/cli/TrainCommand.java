@@ -75,7 +75,7 @@ final class TrainCommand implements Callable<Integer> {
             description = "Minibatches each worker prefetches asynchronously (default: ${DEFAULT-VALUE}).")
     int prefetch;
     @Option(names = "--approach", defaultValue = "direct",
-            description = "direct (minibatches cached by Spark) or export (written once to --export-dir, each epoch"
+            description = "direct (minibatches cached by Spark) or export (written once per trial to --export-dir, each epoch"
                     + " fits from the files) (default: ${DEFAULT-VALUE}).")
     String approach;
     @Option(names = "--export-dir", paramLabel = "DIR", description = "Where --approach export writes minibatches.")

@@ -52,6 +52,14 @@ public final class EvaluateJob {
         int classes = (int) test.number(TransferSchema.CLASSES);
         if (config.validation() != null) {
             Manifest validation = TransferTables.checkTransfer(storage, config.validation());
+            if (validation.id().equals(test.id())) {
+                throw new IllegalArgumentException("calibration must not be fitted on the test split: --validation "
+                        + config.validation() + " is the test split (manifest " + test.id() + ")");
+            }
+            if ((int) validation.number(TransferSchema.CLASSES) != classes) {
+                throw new IllegalArgumentException("validation split has " + (int) validation.number(
+                        TransferSchema.CLASSES) + " classes, the test split " + classes + ": " + config.validation());
+            }
             if ((int) validation.number(TransferSchema.FEATURE_COUNT) != features) {
                 throw new IllegalArgumentException("validation split has " + (int) validation.number(
                         TransferSchema.FEATURE_COUNT) + " features, the test split " + features + ": "

@@ -50,10 +50,6 @@ public final class IngestJob {
     static final Split TRAIN = new Split("train", "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
     static final Split TEST = new Split("test", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
 
-    /**
-     * Publishes the three splits. A split already published by this same config (an interrupted earlier run) is kept
-     * and reported with 0 seconds; one published by a different config is refused before any work starts.
-     */
     /** Reads and checks the IDX files and the output rule without Spark, and says what a run would write. */
     public static DryRun dryRun(Storage storage, IngestConfig config) {
         DryRun plan = new DryRun("ingest");
@@ -79,6 +75,10 @@ public final class IngestJob {
         return plan;
     }
 
+    /**
+     * Publishes the three splits. A split already published by this same config (an interrupted earlier run) is kept
+     * and reported with 0 seconds; one published by a different config is refused before any work starts.
+     */
     public List<JobResult> run(IngestConfig config) {
         Storage storage = Storage.of(spark);
         for (String name : List.of("train", "validation", "test")) {

@@ -26,8 +26,9 @@ import org.slf4j.LoggerFactory;
  * {@code --mode incremental}: the teacher runs only on transfer rows that are new or whose features or label changed
  * since the published output being replaced (compared by id and input hash); every other row keeps its stored raw
  * logits, and its soft column is recomputed at this run's T, so a change of T alone costs no teacher inference.
- * Anything that invalidates the stored logits (another teacher or ensemble, another class count, an output written
- * before input hashes were stored) makes it a full relabel, with the reason in the log and the manifest. The result
+ * Anything that invalidates the stored values (another teacher or ensemble, another storage layout, an output written
+ * before input hashes were stored, a new T where the stored values depend on T) makes it a full relabel, with the
+ * reason in the log and the manifest. The result
  * is written in id order, so the same command run twice writes the same rows in the same order.
  */
 final class Incremental {
@@ -39,6 +40,7 @@ final class Incremental {
     private final double previousTemperature;
     private final SoftTargetLayout layout;
     private long reused = -1;
+    private String fullRelabelReason;
 
     private Incremental(SparkSession spark, String previous, String previousManifest, double temperature,
                         double previousTemperature, SoftTargetLayout layout) {
@@ -50,9 +52,14 @@ final class Incremental {
         this.layout = layout;
     }
 
-    /** The reusable previous output of an incremental run, or null (with the reason logged) for a full relabel. */
+    /**
+     * What an incremental run can reuse: null when the mode is not incremental; else an Incremental that either
+     * reuses the previous output or, with {@link #fullRelabelReason()} set, relabels every row and says why.
+     *
+     * @param logitsDependOnT whether the stored logits depend on T (a probability-averaged ensemble stores T log p)
+     */
     static Incremental plan(SparkSession spark, Storage storage, LabelConfig config, String target,
-                            String teacherSha256, SoftTargetLayout layout) {
+                            String teacherSha256, SoftTargetLayout layout, boolean logitsDependOnT) {
         if (config.mode() != org.distillery.jobs.common.PublishMode.INCREMENTAL) {
             return null;
         }
@@ -71,11 +78,20 @@ final class Incremental {
                         + layout.describe() + ")";
             } else if (!TransferTables.hasColumn(storage, target, SoftTargetSchema.INPUT_HASH)) {
                 reason = "the previous output has no input hashes (written before incremental labeling)";
+            } else if (m.number(SoftTargetSchema.TEMPERATURE) != config.temperature() && logitsDependOnT) {
+                reason = "T changed, and a probability-averaged ensemble's stored logits depend on T";
+            } else if (m.number(SoftTargetSchema.TEMPERATURE) != config.temperature() && layout.soft()
+                    && (layout.topKOnly() || layout.precision() != SoftTargetLayout.Precision.FP32)) {
+                reason = "T changed, and the soft column must come from full-precision logits, which this layout ("
+                        + layout.describe() + ") does not keep";
             }
         }
         if (reason != null) {
             LOG.info("incremental: relabeling every row: {}", reason);
-            return null;
+            Incremental full = new Incremental(spark, target, m == null ? null : m.id(), config.temperature(), Double.NaN,
+                    layout);
+            full.fullRelabelReason = reason;
+            return full;
         }
         LOG.info("incremental: reusing the logits of unchanged rows of {} (manifest {})", target, m.id());
         return new Incremental(spark, target, m.id(), config.temperature(),
@@ -143,9 +159,19 @@ final class Incremental {
         return TransferTables.floats(r, i);
     }
 
-    /** Manifest facts: what was reused and relabeled. */
+    /** Why every row is relabeled, or null when unchanged rows are reused. */
+    String fullRelabelReason() {
+        return fullRelabelReason;
+    }
+
+    /** Manifest facts: what was reused and relabeled, or why nothing was reused. */
     Map<String, Object> facts(long rows) {
         Map<String, Object> m = new LinkedHashMap<>();
+        if (fullRelabelReason != null) {
+            m.put("fullRelabel", fullRelabelReason);
+            m.put("relabelledRows", rows);
+            return m;
+        }
         m.put("previousManifest", previousManifest);
         m.put("reusedRows", reused);
         m.put("relabelledRows", rows - reused);

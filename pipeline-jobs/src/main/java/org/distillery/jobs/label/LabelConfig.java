@@ -22,8 +22,8 @@ import org.distillery.model.schema.SoftTargetLayout;
  * @param precision   how logits are stored: {@code fp32} or {@code fp16}; null: fp32
  * @param topK        store only the K largest logits and the log-sum-exp of the rest; null: every class
  * @param soft        whether to store the {@code soft} column; null: only for fp32 without top-k (as version 1)
- *                    (the three storage options are left out of the JSON when null, so a default config's JSON, and
- *                    what a demo rerun compares, is what it was before they existed)
+ *                    (the three storage options are left out of the JSON when null; note that this record's shape,
+ *                    hence its JSON, changed with ensembles, so runs published by earlier builds are not reused)
  */
 public record LabelConfig(String transfer, List<String> teachers, List<Double> weights, String ensemble, String out,
                           double temperature, int batchSize, List<String> teacherSha256s, PublishMode mode,

@@ -126,6 +126,11 @@ public final class LabelJob {
         if (!"label".equals(previous.job())) {
             return null;
         }
+        if ((int) previous.number(SoftTargetSchema.CLASSES) != classes) {
+            LOG.warn("no drift report: the previous output has {} classes, this one {}",
+                    (int) previous.number(SoftTargetSchema.CLASSES), classes);
+            return null;
+        }
         SoftTargetLayout before;
         try {
             before = SoftTargetLayout.read(previous, target);
@@ -166,8 +171,8 @@ public final class LabelJob {
         Dataset<Row> input = transfer.rows().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL)
                 .withColumn(SoftTargetSchema.INPUT_HASH, TransferTables.inputHash());
         Incremental incremental = Incremental.plan(spark, storage, config, storage.qualify(config.out()),
-                teacherSha256, checked.layout());
-        Dataset<Row> labelled = incremental == null
+                teacherSha256, checked.layout(), checked.teachers().size() > 1 && config.ensemble().equals("prob"));
+        Dataset<Row> labelled = incremental == null || incremental.fullRelabelReason() != null
                 ? spark.createDataFrame(input.javaRDD().mapPartitions(inference),
                         TransferTables.softTargets(checked.layout()))
                 : incremental.label(input, inference, codec);

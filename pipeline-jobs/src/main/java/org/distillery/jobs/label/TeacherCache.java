@@ -12,7 +12,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Frozen teachers on an executor: each teacher (by SHA-256) is deserialised once per executor JVM, not per row or per
- * batch; each task thread gets its own clone because DL4J networks are not safe for concurrent inference.
+ * batch. A teacher on the fast dense path is shared by every task thread (it is thread-safe); otherwise each task
+ * thread gets its own clone, because DL4J networks are not safe for concurrent inference.
  */
 final class TeacherCache {
     private static final Logger LOG = LoggerFactory.getLogger(TeacherCache.class);
@@ -22,7 +23,17 @@ final class TeacherCache {
     private TeacherCache() {
     }
 
+    private static final Map<String, LogitModel> SHARED = new ConcurrentHashMap<>();
+
+    /**
+     * The teacher for this thread: one shared model per executor when it takes the fast dense path (thread-safe),
+     * else a clone per task thread.
+     */
     static LogitModel get(String sha256, Broadcast<byte[]> zip) {
+        LogitModel shared = SHARED.computeIfAbsent(sha256, k -> new LogitModel(prototype(sha256, zip)));
+        if (shared.fastPath()) {
+            return shared;
+        }
         return PER_THREAD.get().computeIfAbsent(sha256, k -> new LogitModel(prototype(sha256, zip).clone()));
     }
 

@@ -88,6 +88,10 @@ final class TeacherInference implements FlatMapFunction<Iterator<Row>, Row> {
                     throw new IllegalStateException("teacher produced a non-finite logit (" + v + ") for id " + in.getLong(0));
                 }
             }
+            if (!in.isNullAt(2) && (in.getInt(2) < 0 || in.getInt(2) >= z[i].length)) {
+                throw new IllegalArgumentException("label " + in.getInt(2) + " out of range [0, " + z[i].length
+                        + ") of the teacher's classes for id " + in.getLong(0));
+            }
             Object[] stored = codec.encode(z[i], temperature);
             Object[] row = new Object[3 + stored.length];
             row[0] = in.getLong(0);

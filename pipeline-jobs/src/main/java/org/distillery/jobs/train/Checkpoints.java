@@ -135,7 +135,8 @@ final class Checkpoints {
         @SuppressWarnings("unchecked")
         List<String> lines = (List<String>) m.facts().get("scoreLines");
         LOG.info("resuming from checkpoint {} (epoch {})", path, (int) m.number("epoch"));
-        return new State((int) m.number("epoch"), (int) m.number("bestEpoch"), m.number("bestAccuracy"), bestParams,
+        double bestAccuracy = m.facts().get("bestAccuracy") instanceof Number n ? n.doubleValue() : Double.NaN;
+        return new State((int) m.number("epoch"), (int) m.number("bestEpoch"), bestAccuracy, bestParams,
                 lines, Boolean.TRUE.equals(m.facts().get("finished")), net);
     }
 
@@ -148,7 +149,8 @@ final class Checkpoints {
             storage.writeBytes(out.path("model.zip"), Models.toBytes(state.network(), true));
             storage.writeBytes(out.path("best.bin"), state.bestParams() == null ? new byte[0] : write(state.bestParams()));
             Map<String, Object> facts = Manifest.facts("epoch", state.epoch(), "bestEpoch", state.bestEpoch(),
-                    "bestAccuracy", state.bestAccuracy(), "finished", state.finished(),
+                    "bestAccuracy", Double.isNaN(state.bestAccuracy()) ? "none (no validation)" : state.bestAccuracy(),
+                    "finished", state.finished(),
                     "scoreLines", state.scoreLines(),
                     "rng", "epoch order seed " + (seed * 31 + state.epoch() + 1) + " (seed*31+epoch); no other"
                             + " randomness without dropout");

@@ -25,6 +25,10 @@ interface DistributedTrainer {
     /** The engine's own per-phase training statistics as an HTML page, or null when not collected. */
     String statsHtml();
 
+    /** Releases what the engine wrote for this training (e.g. exported minibatches). */
+    default void close() {
+    }
+
     /** A one-line description of the engine and its settings, for logs and manifests. */
     String describe();
 }

@@ -9,7 +9,7 @@ import org.deeplearning4j.spark.api.RepartitionStrategy;
  * The parameter-averaging master's settings beyond workers, batch size and averaging frequency, validated when set.
  *
  * @param prefetch            minibatches each worker prefetches asynchronously (0: none)
- * @param approach            {@code direct}: minibatches stay in Spark's cache; {@code export}: they are written once
+ * @param approach            {@code direct}: minibatches stay in Spark's cache; {@code export}: they are written once per trial
  *                            to {@code exportDir} and every epoch fits from those files (DL4J's advice for big data)
  * @param exportDir           where {@code export} writes minibatches (any Hadoop filesystem); required for export
  * @param repartition         DL4J's repartition rule: never, always or num-partitions-workers-differs

@@ -3,7 +3,8 @@ package org.distillery.jobs.train;
 /**
  * Learning-rate schedules by epoch, applied on the driver before each epoch (so every worker of every averaging round
  * uses the same rate, and a resumed run picks up the same rate): {@code constant}, {@code step:N:G} (times G every N
- * epochs), {@code exp:G} (times G every epoch) and {@code cosine} (from the base rate to 0 over the run).
+ * epochs), {@code exp:G} (times G every epoch) and {@code cosine} (base * (1 + cos(pi * (epoch - 1) / epochs)) / 2:
+ * half a cosine from the base rate towards 0, never reaching it).
  */
 final class LearningRates {
     static final String CONSTANT = "constant";

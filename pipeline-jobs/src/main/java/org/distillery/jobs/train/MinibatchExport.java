@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
  * DL4J's "export" approach done once: every minibatch is written by the executor that built it to
  * {@code <exportDir>/<run>/r<round>-p<partition>-b<index>.bin} (DL4J's serialised DataSet, read back by its
  * {@code SerializedDataSetLoader}), and each epoch fits from those paths. Returns the paths grouped by averaging round.
+ * The export is per trial (a T x alpha grid exports once per grid point) and is deleted when the trial ends.
  */
 final class MinibatchExport {
     private static final Logger LOG = LoggerFactory.getLogger(MinibatchExport.class);
@@ -31,8 +32,13 @@ final class MinibatchExport {
 
     static List<List<String>> export(JavaSparkContext sc, JavaRDD<DataSet> minibatches, String exportDir,
                                      TrainerSettings settings) {
-        String dir = new Path(exportDir, "minibatches-" + minibatches.id() + "-" + java.util.UUID.randomUUID())
-                .toString();
+        Path base = new Path(exportDir);
+        try { // qualified on the driver: executors must not resolve a relative path in their own working directory
+            base = base.getFileSystem(sc.hadoopConfiguration()).makeQualified(base);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot reach the filesystem of " + exportDir, e);
+        }
+        String dir = new Path(base, "minibatches-" + minibatches.id() + "-" + java.util.UUID.randomUUID()).toString();
         Broadcast<SerializableConfiguration> conf = sc.broadcast(new SerializableConfiguration(sc.hadoopConfiguration()));
         int workers = settings.workers();
         List<String> paths = minibatches.mapPartitionsWithIndex((partition, it) -> write(dir, partition, workers, it,

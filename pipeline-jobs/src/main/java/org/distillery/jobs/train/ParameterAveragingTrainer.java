@@ -62,6 +62,21 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
         this.spark = new SparkDl4jMultiLayer(sc, net, master);
     }
 
+    /** Deletes the minibatches this trainer exported (export approach), which only this training reads. */
+    @Override
+    public void close() {
+        if (exportedRounds != null && !exportedRounds.isEmpty()) {
+            exportedRounds.stream().flatMap(List::stream).findFirst().ifPresent(p -> {
+                org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(p).getParent();
+                try {
+                    dir.getFileSystem(sc.hadoopConfiguration()).delete(dir, true);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException("cannot delete exported minibatches " + dir, e);
+                }
+            });
+        }
+    }
+
     @Override
     public String statsHtml() {
         if (!engine.trainingStats() || spark.getSparkTrainingStats() == null) {

@@ -201,7 +201,9 @@ public final class TrainJob {
                 break;
             }
         }
-        return new Trial(t, alpha, bestEpoch, bestAcc, bestParams, lines, trainer.statsHtml());
+        String stats = trainer.statsHtml();
+        trainer.close();
+        return new Trial(t, alpha, bestEpoch, bestAcc, bestParams, lines, stats);
     }
 
     private static String scoreLine(double t, double alpha, int epoch, double lr, double score, double acc,

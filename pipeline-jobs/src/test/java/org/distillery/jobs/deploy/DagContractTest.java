@@ -87,8 +87,12 @@ class DagContractTest extends SparkTestBase {
         assertThat(fact(lake.resolve("soft-targets/dt=" + DS), "contentHash")).isEqualTo(contentHash);
         assertThat(manifestId(lake.resolve("soft-targets/dt=" + OTHER_DS))).isEqualTo(otherId);
         // a retried train task resumes from its checkpoints (the trial is finished: nothing is retrained)
+        String student = lake.resolve("students/dt=" + DS + "/kd").toString();
+        var before = org.distillery.jobs.common.ModelArtifact.read(Storage.of(spark()), student).network().params();
         CliRun trainRetry = CliRun.of(args(task(dag, "train_student")));
         assertThat(trainRetry.code()).as(trainRetry.err()).isZero();
+        assertThat(org.distillery.jobs.common.ModelArtifact.read(Storage.of(spark()), student).network().params())
+                .isEqualTo(before);
 
         List<String> relabel = new ArrayList<>(params);
         relabel.addAll(List.of("--param", "relabel_only=true"));

@@ -16,7 +16,6 @@ import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.loss.SoftTargets;
-import org.distillery.model.schema.Manifest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -74,7 +73,7 @@ class IncrementalLabelTest extends SparkTestBase {
         String teacher = Fixtures.saveZip(spark(), Fixtures.teacher(2, 30), dir.resolve("t.zip").toString());
         String out = dir.resolve("soft").toString();
         label(v1, teacher, out, 2.0); // nothing to reuse yet: a full run
-        assertThat(incremental(out)).isEmpty();
+        assertThat(incremental(out)).containsEntry("relabelledRows", 300).containsKey("fullRelabel");
         Map<Long, float[]> before = column(out, "logits");
 
         // the day's data corrected: rows 0-9 changed, 290-299 removed, 1000-1019 new
@@ -127,9 +126,8 @@ class IncrementalLabelTest extends SparkTestBase {
         // another teacher: everything is relabelled
         String other = Fixtures.saveZip(spark(), Fixtures.teacher(5, 30), dir.resolve("t2.zip").toString());
         label(v2, other, out, 4.0);
-        assertThat(incremental(out)).isEmpty();
-        Manifest m = Storage.of(spark()).publishedManifest(out);
-        assertThat(m.facts().get("incremental").toString()).startsWith("no");
+        assertThat(incremental(out).get("fullRelabel").toString()).startsWith("the teacher changed");
+        assertThat(incremental(out)).containsEntry("relabelledRows", 310);
     }
 
     @Test
@@ -145,5 +143,9 @@ class IncrementalLabelTest extends SparkTestBase {
         assertThat(incremental(out)).containsEntry("reusedRows", 120).containsEntry("relabelledRows", 0);
         // every stored value (fp16 bytes, indices, tail, the soft column of the full-precision logits) is kept
         assertThat(Storage.of(spark()).publishedManifest(out).text("contentHash")).isEqualTo(hash);
+        // another T: the soft column needs the full-precision logits that top-K fp16 does not keep
+        new LabelJob(spark()).run(new LabelConfig(v1, List.of(teacher), null, null, out, 3.0, 64, null,
+                PublishMode.INCREMENTAL, "fp16", 2, true));
+        assertThat(incremental(out).get("fullRelabel").toString()).startsWith("T changed, and the soft column");
     }
 }

@@ -101,6 +101,18 @@ class LabelRerunAndBadInputTest extends SparkTestBase {
     }
 
     @Test
+    void refusesAHardLabelOutsideTheTeachersClasses() {
+        float[][] x = Fixtures.features(3, new int[] {0, 1, 2}, 5);
+        String path = Fixtures.publishTransfer(spark(), dir.resolve("bad-label").toString(), java.util.List.of(
+                org.apache.spark.sql.RowFactory.create(0L, x[0], 0), org.apache.spark.sql.RowFactory.create(1L, x[1], 7),
+                org.apache.spark.sql.RowFactory.create(2L, x[2], 2)), Fixtures.FEATURES);
+        assertThatThrownBy(() -> label(config(path, teacherZip, "o-bad-label", null, null)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("label 7 out of range [0, 4) of the teacher's classes for id 1");
+        assertThat(Files.exists(dir.resolve("o-bad-label"))).isFalse();
+    }
+
+    @Test
     void refusesAMissingOrMistypedColumn() {
         StructType noLabel = new StructType().add("id", DataTypes.LongType).add("features",
                 DataTypes.createArrayType(DataTypes.FloatType));

@@ -58,10 +58,21 @@ class TrainJobTest extends SparkTestBase {
         new TrainJob(spark()).run(config);
         assertThat(Storage.of(spark()).publishedManifest(out).text("divergence")).isEqualTo("js");
 
-        // 600 rows / (16 x 3) -> 13 partitions -> 14 (7 rounds of 2 workers); 38 minibatches written once
+        // the trial's exported minibatches are deleted when it ends
         try (var files = Files.walk(export)) {
-            assertThat(files.filter(f -> f.toString().endsWith(".bin")).count()).isEqualTo(38);
+            assertThat(files.filter(f -> f.toString().endsWith(".bin")).count()).isZero();
         }
+        // 600 rows / (16 x 3) -> 13 partitions -> 14 (7 rounds of 2 workers); 38 minibatches, one file each
+        var rows = TrainingRows.build(spark(), org.distillery.jobs.common.TransferTables.readTransfer(spark(), transfer),
+                org.distillery.jobs.common.TransferTables.readSoftTargets(spark(), soft), 40, 42, Objective.KD);
+        var batches = rows.minibatches(Objective.KD, Fixtures.CLASSES, 2.0, config.settings(),
+                org.apache.spark.storage.StorageLevel.MEMORY_ONLY());
+        List<List<String>> rounds = MinibatchExport.export(
+                org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark().sparkContext()), batches,
+                dir.resolve("export-direct").toString(), config.settings());
+        assertThat(rounds).hasSize(7);
+        assertThat(rounds.stream().mapToInt(List::size).sum()).isEqualTo(38);
+        assertThat(rounds).allMatch(r -> r.size() <= 2 * 3);
         assertThat(Files.readString(Path.of(out, TrainJob.STATS))).containsIgnoringCase("<html");
         List<String> lines = Files.readAllLines(Path.of(out, TrainJob.SCORES));
         assertThat(lines).hasSize(2);
@@ -72,6 +83,21 @@ class TrainJobTest extends SparkTestBase {
                 .asDouble()).isCloseTo(0.005, org.assertj.core.api.Assertions.within(1e-12));
         MultiLayerNetwork net = ModelArtifact.read(Storage.of(spark()), out).network();
         assertThat(net.params().isNaN().any()).isFalse();
+    }
+
+    @Test
+    void resumesWithoutAValidationSet() {
+        String out = dir.resolve("no-validation").toString();
+        java.util.List<String> args = new java.util.ArrayList<>(List.of("train", "--soft-targets", soft, "--out", out,
+                "--arch", "mlp:8", "--epochs", "2", "--batch-size", "16", "--averaging-frequency", "3",
+                "--checkpoint-dir", dir.resolve("no-validation-ckpt").toString(), "--resume"));
+        var first = org.distillery.jobs.cli.CliRun.of(args);
+        assertThat(first.code()).as(first.err()).isZero();
+        MultiLayerNetwork trained = ModelArtifact.read(Storage.of(spark()), out).network();
+        args.addAll(List.of("--mode", "overwrite")); // a retry after the publish: the finished trial is not retrained
+        var retry = org.distillery.jobs.cli.CliRun.of(args);
+        assertThat(retry.code()).as(retry.err()).isZero();
+        assertThat(ModelArtifact.read(Storage.of(spark()), out).network().params()).isEqualTo(trained.params());
     }
 
     @Test
