@@ -28,7 +28,7 @@ for s in "${SEEDS[@]}"; do
       --arch "$TEACHER_ARCH" --epochs 4 --patience 4
   models=()
   for m in baseline kd_T1_a1 kd_T4_a1 kd_T1_a0.5 kd_T4_a0.5 reverse_kl jsd self_distilled; do
-    models+=(--model "$m=$OUT/$s/$m")
+    models+=(--model "${m//./}=$OUT/$s/$m")   # model names take no dots: kd_T1_a0.5 -> kd_T1_a05
   done
   [[ -e $OUT/$s/evaluation/_SUCCESS ]] || "$D" evaluate --test "$RUN/data/test" --teacher "$RUN/models/teacher" \
       --validation "$RUN/data/validation" "${models[@]}" --out "$OUT/$s/evaluation" | tail -1

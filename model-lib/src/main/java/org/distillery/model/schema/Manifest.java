@@ -31,6 +31,7 @@ public record Manifest(String format, String id, String job, JsonNode config, Ma
     public static final String FORMAT = "distillery.manifest/1";
     public static final String FILE_NAME = "_manifest.json";
     public static final String SUCCESS = "_SUCCESS";
+    private static final ObjectMapper LINE = new ObjectMapper();
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT)
             .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
@@ -124,6 +125,15 @@ public record Manifest(String format, String id, String job, JsonNode config, Ma
     public boolean madeBy(Object config) {
         try {
             return this.config.equals(JSON.readTree(json(config)));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** {@code value} as compact one-line JSON in insertion order: job summaries, plans, score lines. */
+    public static String oneLine(Object value) {
+        try {
+            return LINE.writeValueAsString(value);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

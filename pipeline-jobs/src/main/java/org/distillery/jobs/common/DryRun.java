@@ -34,10 +34,6 @@ public final class DryRun {
         m.put("job", job);
         m.put("dryRun", true);
         m.putAll(plan);
-        try {
-            return new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(m);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        return org.distillery.model.schema.Manifest.oneLine(m);
     }
 }

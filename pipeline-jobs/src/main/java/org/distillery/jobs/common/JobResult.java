@@ -1,7 +1,5 @@
 package org.distillery.jobs.common;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -17,10 +15,6 @@ public record JobResult(String job, String path, String manifestId, long rows, d
         m.put("manifest", manifestId);
         m.put("rows", rows);
         m.put("seconds", Math.round(seconds * 10) / 10.0);
-        try {
-            return new ObjectMapper().writeValueAsString(m);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        return org.distillery.model.schema.Manifest.oneLine(m);
     }
 }

@@ -75,9 +75,8 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
         return new Manifest.Input(storage.qualify(path), m.id());
     }
 
-    /** Checks, then opens the tables for Spark. */
-    static Inputs resolve(SparkSession spark, TrainConfig config) {
-        Checked c = check(Storage.of(spark), config);
+    /** Opens the checked tables for Spark. */
+    static Inputs resolve(SparkSession spark, Checked c) {
         TransferTables.SoftTargets soft = c.softTargets() == null ? null
                 : TransferTables.readSoftTargets(spark, c.softTargets().path());
         TransferTables.Transfer validation = c.validation() == null ? null

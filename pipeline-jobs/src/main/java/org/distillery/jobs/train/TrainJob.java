@@ -1,6 +1,5 @@
 package org.distillery.jobs.train;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -78,9 +77,10 @@ public final class TrainJob {
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);
         OffHeapLimits.check(spark.sparkContext().getConf());
-        Inputs.Checked checked = check(storage, config);
+        StagedOutput.check(storage, config.out(), config.mode());
+        Inputs.Checked checked = Inputs.check(storage, config);
         Checkpoints checkpoints = Checkpoints.open(storage, config, checked.manifestInputs());
-        Inputs in = Inputs.resolve(spark, config);
+        Inputs in = Inputs.resolve(spark, checked);
         TrainingRows rows = TrainingRows.build(spark, in.transfer(), in.softTargets(), config.labelled(), config.seed(),
                 config.objective());
         LOG.info("training {} on {} rows ({} with a hard label) from {}", config.objective().id(), rows.count(),
@@ -217,10 +217,6 @@ public final class TrainJob {
         m.put("validationAccuracy", Double.isNaN(acc) ? null : acc);
         m.put("seconds", seconds);
         m.put("roundScores", roundScores); // the training score after each averaging round (an "iteration" here)
-        try {
-            return new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(m);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        return Manifest.oneLine(m);
     }
 }
