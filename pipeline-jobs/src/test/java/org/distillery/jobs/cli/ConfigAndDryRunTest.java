@@ -143,6 +143,10 @@ class ConfigAndDryRunTest extends SparkTestBase {
         CliRun overwrite = CliRun.of("label", "--transfer", transfer, "--teacher", teacher, "--out", soft,
                 "--mode", "overwrite", "--dry-run");
         assertThat(json(overwrite.lastLine()).get("out").asText()).contains("replaces manifest ");
+        CliRun noSoft = CliRun.of("label", "--transfer", transfer, "--teacher", teacher, "--out", out, "--no-soft",
+                "--dry-run");
+        assertThat(noSoft.code()).as(noSoft.err()).isZero();
+        assertThat(json(noSoft.lastLine()).get("storage").asText()).contains("no soft column");
         CliRun temper = CliRun.of("train", "--soft-targets", soft, "--out", out, "-T", "5", "--dry-run");
         assertThat(temper.err()).contains("temperature 5.0 disagrees with the label manifest's 2.0");
         CliRun notSoft = CliRun.of("train", "--soft-targets", transfer, "--out", out, "--dry-run");
