@@ -26,7 +26,8 @@ public final class Models {
     }
 
     /**
-     * Restores a MultiLayerNetwork from a DL4J model zip. {@code source} names the artefact in the error message.
+     * Restores a MultiLayerNetwork from a DL4J model zip; a zip of a single-chain ComputationGraph is read as the
+     * equivalent MultiLayerNetwork. {@code source} names the artefact in the error message.
      *
      * @throws IllegalStateException when the bytes are not a readable DL4J MultiLayerNetwork zip
      */
@@ -37,6 +38,9 @@ public final class Models {
     /** As {@link #fromBytes(byte[], String)}; with {@code withUpdater} the updater state is restored too (resume). */
     public static MultiLayerNetwork fromBytes(byte[] zip, String source, boolean withUpdater) {
         try {
+            if (isComputationGraph(zip)) {
+                return chain(ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(zip), false), source);
+            }
             return ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(zip), withUpdater);
         } catch (Exception | Error e) {
             if (e instanceof VirtualMachineError vme) {
@@ -45,6 +49,61 @@ public final class Models {
             throw new IllegalStateException("not a readable DL4J MultiLayerNetwork model zip: " + source + " ("
                     + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
         }
+    }
+
+    /** Whether the zip holds a ComputationGraph (its configuration lists vertices), read without restoring it. */
+    private static boolean isComputationGraph(byte[] zip) throws IOException {
+        try (java.util.zip.ZipInputStream in = new java.util.zip.ZipInputStream(new ByteArrayInputStream(zip))) {
+            for (java.util.zip.ZipEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                if (e.getName().equals("configuration.json")) {
+                    String json = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                    return json.contains("\"vertices\"") && json.contains("\"networkInputs\"");
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * A ComputationGraph that is a single chain of layers (one input, one output, each layer fed by the previous one:
+     * what a sequential model exported as a graph looks like) as the equivalent MultiLayerNetwork with the same
+     * parameters, so that every job reads it like any other teacher. Other graphs are refused.
+     */
+    static MultiLayerNetwork chain(org.deeplearning4j.nn.graph.ComputationGraph graph, String source) {
+        var conf = graph.getConfiguration();
+        if (conf.getNetworkInputs().size() != 1 || conf.getNetworkOutputs().size() != 1) {
+            throw new IllegalStateException("ComputationGraph teacher " + source + " has " + conf.getNetworkInputs().size()
+                    + " inputs and " + conf.getNetworkOutputs().size() + " outputs; only single-chain graphs are read");
+        }
+        java.util.List<org.deeplearning4j.nn.conf.NeuralNetConfiguration> layers = new java.util.ArrayList<>();
+        java.util.Map<Integer, org.deeplearning4j.nn.conf.InputPreProcessor> preprocessors = new java.util.HashMap<>();
+        String previous = conf.getNetworkInputs().get(0);
+        while (layers.size() < conf.getVertices().size()) {
+            String next = null;
+            for (var e : conf.getVertexInputs().entrySet()) {
+                if (e.getValue().contains(previous)) {
+                    if (next != null || e.getValue().size() != 1) {
+                        throw new IllegalStateException("ComputationGraph teacher " + source + " branches or merges at "
+                                + previous + "; only single-chain graphs are read");
+                    }
+                    next = e.getKey();
+                }
+            }
+            if (next == null || !(conf.getVertices().get(next)
+                    instanceof org.deeplearning4j.nn.conf.graph.LayerVertex vertex)) {
+                throw new IllegalStateException("ComputationGraph teacher " + source + " has a vertex after " + previous
+                        + " that is not a layer; only single-chain graphs of layers are read");
+            }
+            if (vertex.getPreProcessor() != null) {
+                preprocessors.put(layers.size(), vertex.getPreProcessor());
+            }
+            layers.add(vertex.getLayerConf().clone());
+            previous = next;
+        }
+        MultiLayerNetwork net = new MultiLayerNetwork(new org.deeplearning4j.nn.conf.MultiLayerConfiguration.Builder()
+                .confs(layers).inputPreProcessors(preprocessors).dataType(conf.getDataType()).build());
+        net.init(graph.params().dup(), false);
+        return net;
     }
 
     /** Lower-case hex SHA-256 of {@code bytes}. */
