@@ -70,35 +70,41 @@ public final class TrainBench {
 
     /** Features uniform in [0, 1); a fixed random linear teacher gives the logits, its argmax the hard label. */
     static List<DataSet> minibatches(int rows, long seed) {
-        Random rng = new Random(seed);
+        List<DataSet> out = new ArrayList<>();
+        for (int b = 0; b * BATCH < rows; b++) {
+            out.add(minibatch(b, rows, seed));
+        }
+        return out;
+    }
+
+    /** Minibatch {@code b}, made from its own seed, so an executor can build it where it is used. */
+    static DataSet minibatch(int b, int rows, long seed) {
+        Random wr = new Random(seed);
         float[][] w = new float[FEATURES][CLASSES];
         for (float[] r : w) {
             for (int c = 0; c < CLASSES; c++) {
-                r[c] = (float) rng.nextGaussian() * 0.2f;
+                r[c] = (float) wr.nextGaussian() * 0.2f;
             }
         }
-        List<DataSet> out = new ArrayList<>();
-        for (int start = 0; start < rows; start += BATCH) {
-            int n = Math.min(BATCH, rows - start);
-            float[] x = new float[n * FEATURES];
-            float[] y = new float[n * TargetLayout.width(CLASSES)];
-            for (int i = 0; i < n; i++) {
-                float[] logits = new float[CLASSES];
-                for (int j = 0; j < FEATURES; j++) {
-                    float v = rng.nextFloat();
-                    x[i * FEATURES + j] = v;
-                    for (int c = 0; c < CLASSES; c++) {
-                        logits[c] += v * w[j][c];
-                    }
+        Random rng = new Random(seed * 1_000_003L + b);
+        int n = Math.min(BATCH, rows - b * BATCH);
+        float[] x = new float[n * FEATURES];
+        float[] y = new float[n * TargetLayout.width(CLASSES)];
+        for (int i = 0; i < n; i++) {
+            float[] logits = new float[CLASSES];
+            for (int j = 0; j < FEATURES; j++) {
+                float v = rng.nextFloat();
+                x[i * FEATURES + j] = v;
+                for (int c = 0; c < CLASSES; c++) {
+                    logits[c] += v * w[j][c];
                 }
-                float[] row = new float[TargetLayout.width(CLASSES)];
-                TargetLayout.fill(row, SoftTargets.soften(logits, 2.0), SoftTargets.argmax(logits), CLASSES);
-                System.arraycopy(row, 0, y, i * row.length, row.length);
             }
-            out.add(new DataSet(Nd4j.create(x, new long[] {n, FEATURES}, DataType.FLOAT),
-                    Nd4j.create(y, new long[] {n, TargetLayout.width(CLASSES)}, DataType.FLOAT)));
+            float[] row = new float[TargetLayout.width(CLASSES)];
+            TargetLayout.fill(row, SoftTargets.soften(logits, 2.0), SoftTargets.argmax(logits), CLASSES);
+            System.arraycopy(row, 0, y, i * row.length, row.length);
         }
-        return out;
+        return new DataSet(Nd4j.create(x, new long[] {n, FEATURES}, DataType.FLOAT),
+                Nd4j.create(y, new long[] {n, TargetLayout.width(CLASSES)}, DataType.FLOAT));
     }
 
     static void single(List<DataSet> batches, int rows, int epochs) {
@@ -128,9 +134,15 @@ public final class TrainBench {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         TrainerSettings settings = new TrainerSettings(WORKERS, BATCH, AVERAGING, 0, 42);
         int partitions = settings.partitionsFor(rows);
-        // parallelize slices evenly, so no partition holds more than AVERAGING minibatches (as TrainingRows cuts them)
-        JavaRDD<DataSet> rdd = sc.parallelize(batches, partitions).persist(
-                org.apache.spark.storage.StorageLevel.MEMORY_ONLY());
+        // minibatches are built on the executors from their index and cached there, as the real data path builds them
+        // from Parquet (a parallelized list would ship every minibatch inside every task); parallelize slices evenly,
+        // so no partition holds more than AVERAGING minibatches (as TrainingRows cuts them)
+        List<Integer> indices = new ArrayList<>();
+        for (int b = 0; b < batches.size(); b++) {
+            indices.add(b);
+        }
+        JavaRDD<DataSet> rdd = sc.parallelize(indices, partitions).map(b -> minibatch(b, rows, 7))
+                .persist(org.apache.spark.storage.StorageLevel.MEMORY_ONLY());
         rdd.count();
         MultiLayerNetwork net = student();
         ParameterAveragingTrainer trainer = new ParameterAveragingTrainer(sc, net, settings);
