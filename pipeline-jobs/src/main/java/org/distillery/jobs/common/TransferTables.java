@@ -137,13 +137,22 @@ public final class TransferTables {
 
     /** The stored logit columns of one row as the plain values {@link SoftTargetCodec#decode} takes. */
     private static Object[] stored(Row r, SoftTargetLayout layout) {
+        return stored(r, 0, layout);
+    }
+
+    /**
+     * The stored logit columns of {@code layout}, found in {@code r} from field {@code from} on, as the codec takes
+     * them (float[] or byte[] values, int[] indices, a Float tail).
+     */
+    public static Object[] stored(Row r, int from, SoftTargetLayout layout) {
         boolean fp16 = layout.precision() == SoftTargetLayout.Precision.FP16;
-        Object[] v = new Object[r.size()];
-        for (int i = 0; i < v.length; i++) {
+        Object[] v = new Object[layout.logitColumns().size()];
+        for (int k = 0; k < v.length; k++) {
+            int i = from + k;
             if (r.isNullAt(i)) {
-                throw new IllegalStateException("null " + layout.logitColumns().get(i) + " in a soft-target row");
+                throw new IllegalStateException("null " + layout.logitColumns().get(k) + " in a soft-target row");
             }
-            v[i] = switch (layout.logitColumns().get(i)) {
+            v[k] = switch (layout.logitColumns().get(k)) {
                 case SoftTargetSchema.TOPK_INDEX -> ints(r, i);
                 case SoftTargetSchema.TAIL_LSE -> r.getFloat(i);
                 default -> fp16 ? r.<byte[]>getAs(i) : floats(r, i);

@@ -131,11 +131,9 @@ final class Incremental {
         double t = temperature;
         boolean soft = layout.soft();
         int n = stored.size();
+        SoftTargetLayout storedLayout = layout;
         JavaRDD<Row> kept = same.javaRDD().map(r -> {
-            Object[] values = new Object[n];
-            for (int i = 0; i < n; i++) {
-                values[i] = r.get(2 + i) instanceof scala.collection.Seq<?> ? floatsOrInts(r, 2 + i) : r.get(2 + i);
-            }
+            Object[] values = TransferTables.stored(r, 2, storedLayout);
             List<Object> row = new ArrayList<>(List.of(r.getLong(0)));
             row.add(r.isNullAt(1) ? null : r.getInt(1));
             row.addAll(java.util.Arrays.asList(values));
@@ -148,15 +146,6 @@ final class Incremental {
         JavaRDD<Row> fresh = changed.javaRDD().mapPartitions(inference);
         return spark.createDataFrame(kept.union(fresh), TransferTables.softTargets(layout))
                 .orderBy(SoftTargetSchema.ID);
-    }
-
-    /** An array column as a primitive array (float[] for logits, int[] for top-K indices), as the codec takes them. */
-    private static Object floatsOrInts(Row r, int i) {
-        List<Object> list = r.getList(i);
-        if (!list.isEmpty() && list.get(0) instanceof Integer) {
-            return list.stream().mapToInt(o -> (Integer) o).toArray();
-        }
-        return TransferTables.floats(r, i);
     }
 
     /** Why every row is relabeled, or null when unchanged rows are reused. */
