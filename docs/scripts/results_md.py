@@ -30,7 +30,8 @@ def pct(m, s):
 
 teacher_acc = reports[0]["teacher"]["accuracy"] * 100
 print("# Results\n")
-print(f"Produced by `docs/scripts/results.sh {run} {out}` on this machine (2 cores). Fashion-MNIST: 55,000 training")
+print(f"Produced by `docs/scripts/results.sh {run} {out}{' ' + omitted if omitted else ''}` on this machine (2 cores, a")
+print("whole run takes about 70 minutes). Fashion-MNIST: 55,000 training")
 print("images as the transfer set, hard labels kept for 1,000 of them (stratified, seeded); the teacher and its soft")
 print(f"targets (at T=1, re-tempered by the trainer with `--retemper`) come from the demo run `{run}`. Every student is")
 print("784-64-10 unless said otherwise, trained by Spark `local[2]` parameter averaging, epoch picked on the 5,000-image")
