@@ -143,7 +143,7 @@ final class Incremental {
             row.add(r.getLong(2 + n));
             return RowFactory.create(row.toArray());
         });
-        JavaRDD<Row> fresh = changed.javaRDD().mapPartitions(inference);
+        JavaRDD<Row> fresh = inference.over(changed);
         return spark.createDataFrame(kept.union(fresh), TransferTables.softTargets(layout))
                 .orderBy(SoftTargetSchema.ID);
     }

@@ -173,7 +173,7 @@ public final class LabelJob {
         Incremental incremental = Incremental.plan(spark, storage, config, storage.qualify(config.out()),
                 teacherSha256, checked.layout(), checked.teachers().size() > 1 && config.ensemble().equals("prob"));
         Dataset<Row> labelled = incremental == null || incremental.fullRelabelReason() != null
-                ? spark.createDataFrame(input.javaRDD().mapPartitions(inference),
+                ? spark.createDataFrame(inference.over(input),
                         TransferTables.softTargets(checked.layout()))
                 : incremental.label(input, inference, codec);
         try (StagedOutput out = StagedOutput.begin(storage, config.out(), config.mode());

@@ -5,6 +5,7 @@ import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.RowFactory;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.SoftTargetCodec;
@@ -16,7 +17,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * soft-target rows (id, label, then the stored values of the run's layout, see {@link SoftTargetCodec#encode}, then
  * the input hash). Rows are validated in the same pass: feature width and finiteness in, finite logits out.
  */
-final class TeacherInference implements FlatMapFunction<Iterator<Row>, Row> {
+final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, Row> {
     private static final long serialVersionUID = 1L;
     private final TeacherEnsemble teachers;
     private final int featureCount;
@@ -36,8 +37,21 @@ final class TeacherInference implements FlatMapFunction<Iterator<Row>, Row> {
     /** Test seam: decides whether the current task attempt fails on purpose (local mode only; null in production). */
     static volatile java.util.function.Predicate<org.apache.spark.TaskContext> faultInjector;
 
+    /**
+     * Soft-target rows of {@code input} (id, features, label, input hash, in that order). Rows are read from Spark's
+     * internal rows, so a feature vector is copied straight out of the Parquet batch instead of being boxed float by
+     * float into a {@code Row}.
+     */
+    org.apache.spark.api.java.JavaRDD<Row> over(org.apache.spark.sql.Dataset<Row> input) {
+        return input.queryExecution().toRdd().toJavaRDD().mapPartitions(this);
+    }
+
+    /** One transfer row, copied out of Spark's reused internal row. */
+    private record In(long id, float[] features, Integer label, long hash) {
+    }
+
     @Override
-    public Iterator<Row> call(Iterator<Row> rows) {
+    public Iterator<Row> call(Iterator<InternalRow> rows) {
         java.util.function.Predicate<org.apache.spark.TaskContext> faults = faultInjector;
         if (faults != null && faults.test(org.apache.spark.TaskContext.get())) {
             throw new java.io.UncheckedIOException(new java.io.IOException("injected fault in partition "
@@ -64,57 +78,60 @@ final class TeacherInference implements FlatMapFunction<Iterator<Row>, Row> {
         };
     }
 
-    private List<Row> take(Iterator<Row> rows) {
-        List<Row> batch = new ArrayList<>(batchSize);
+    private List<In> take(Iterator<InternalRow> rows) {
+        List<In> batch = new ArrayList<>(batchSize);
         while (rows.hasNext() && batch.size() < batchSize) {
-            batch.add(rows.next());
+            InternalRow r = rows.next();
+            long id = r.getLong(0);
+            batch.add(new In(id, checkedFeatures(r, id), r.isNullAt(2) ? null : r.getInt(2), r.getLong(3)));
         }
         return batch;
     }
 
-    private List<Row> label(List<Row> batch) {
+    private List<Row> label(List<In> batch) {
         int n = batch.size();
         float[] x = new float[n * featureCount];
         for (int i = 0; i < n; i++) {
-            float[] f = checkedFeatures(batch.get(i));
-            System.arraycopy(f, 0, x, i * featureCount, featureCount);
+            System.arraycopy(batch.get(i).features(), 0, x, i * featureCount, featureCount);
         }
         float[][] z = teachers.logits(Nd4j.create(x, new long[] {n, featureCount}, DataType.FLOAT));
         List<Row> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            Row in = batch.get(i);
+            In in = batch.get(i);
             for (float v : z[i]) {
                 if (!Float.isFinite(v)) {
-                    throw new IllegalStateException("teacher produced a non-finite logit (" + v + ") for id " + in.getLong(0));
+                    throw new IllegalStateException("teacher produced a non-finite logit (" + v + ") for id " + in.id());
                 }
             }
-            if (!in.isNullAt(2) && (in.getInt(2) < 0 || in.getInt(2) >= z[i].length)) {
-                throw new IllegalArgumentException("label " + in.getInt(2) + " out of range [0, " + z[i].length
-                        + ") of the teacher's classes for id " + in.getLong(0));
+            if (in.label() != null && (in.label() < 0 || in.label() >= z[i].length)) {
+                throw new IllegalArgumentException("label " + in.label() + " out of range [0, " + z[i].length
+                        + ") of the teacher's classes for id " + in.id());
             }
             Object[] stored = codec.encode(z[i], temperature);
             Object[] row = new Object[3 + stored.length];
-            row[0] = in.getLong(0);
-            row[1] = in.isNullAt(2) ? null : in.getInt(2);
+            row[0] = in.id();
+            row[1] = in.label();
             System.arraycopy(stored, 0, row, 2, stored.length);
-            row[row.length - 1] = in.getLong(3);
+            row[row.length - 1] = in.hash();
             out.add(RowFactory.create(row));
         }
         return out;
     }
 
-    private float[] checkedFeatures(Row row) {
+    private float[] checkedFeatures(InternalRow row, long id) {
         if (row.isNullAt(1)) {
-            throw new IllegalArgumentException("features are null for id " + row.getLong(0));
+            throw new IllegalArgumentException("features are null for id " + id);
         }
-        float[] f = TransferTables.floats(row, 1);
-        if (f.length != featureCount) {
-            throw new IllegalArgumentException("feature length " + f.length + " != " + featureCount + " for id "
-                    + row.getLong(0));
+        org.apache.spark.sql.catalyst.util.ArrayData a = row.getArray(1);
+        if (a.numElements() != featureCount) {
+            throw new IllegalArgumentException("feature length " + a.numElements() + " != " + featureCount + " for id "
+                    + id);
         }
-        for (float v : f) {
-            if (!Float.isFinite(v)) {
-                throw new IllegalArgumentException("non-finite feature value " + v + " for id " + row.getLong(0));
+        float[] f = a.toFloatArray();
+        for (int j = 0; j < f.length; j++) {
+            if (!Float.isFinite(f[j]) || a.isNullAt(j)) {
+                throw new IllegalArgumentException("non-finite feature value " + (a.isNullAt(j) ? Float.NaN : f[j])
+                        + " for id " + id);
             }
         }
         return f;
