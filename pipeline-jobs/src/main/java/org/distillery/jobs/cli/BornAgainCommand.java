@@ -37,12 +37,10 @@ final class BornAgainCommand implements Callable<Integer> {
     public Integer call() {
         long start = System.nanoTime();
         BornAgainConfig config = new BornAgainConfig(in.transfer, in.validation, in.test, in.teacher, in.out,
-                generations, arch,
-                temperature, alpha, labelled, epochs, learningRate, engine.seed, engine.workers);
+                generations, arch, temperature, alpha, labelled, epochs, learningRate, engine.seed, engine.workers);
         BornAgainJob.Result r = new BornAgainJob(spark.session("born-again")).run(config);
         System.out.print(r.evaluation().table());
-        System.out.println(new org.distillery.jobs.common.JobResult("born-again", r.path(), null, 0,
-                (System.nanoTime() - start) / 1e9).summaryJson());
+        ExperimentInputs.printSummary("born-again", r.path(), start);
         return 0;
     }
 }

@@ -15,4 +15,10 @@ final class ExperimentInputs {
     String teacher;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Run directory.")
     String out;
+
+    /** Prints an experiment's one-line JSON summary last, like every job (path: the result file). */
+    static void printSummary(String job, String result, long startNanos) {
+        System.out.println(new org.distillery.jobs.common.JobResult(job, result, null, 0,
+                (System.nanoTime() - startNanos) / 1e9).summaryJson());
+    }
 }

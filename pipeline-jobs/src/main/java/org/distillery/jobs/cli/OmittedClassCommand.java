@@ -33,12 +33,10 @@ final class OmittedClassCommand implements Callable<Integer> {
     public Integer call() {
         long start = System.nanoTime();
         OmittedClassConfig config = new OmittedClassConfig(in.transfer, in.validation, in.test, in.teacher, in.out,
-                omitted,
-                temperature, arch, epochs, engine.seed, engine.workers);
+                omitted, temperature, arch, epochs, engine.seed, engine.workers);
         OmittedClassJob.Result r = new OmittedClassJob(spark.session("omitted-class")).run(config);
         System.out.print(r.table());
-        System.out.println(new org.distillery.jobs.common.JobResult("omitted-class", r.path(), null, 0,
-                (System.nanoTime() - start) / 1e9).summaryJson());
+        ExperimentInputs.printSummary("omitted-class", r.path(), start);
         return 0;
     }
 }
