@@ -219,7 +219,7 @@ public final class LabelJob {
                     "contentHash", TransferTables.contentHash(summary),
                     TransferSchema.FEATURE_COUNT, transfer.featureCount(),
                     "classesMissingFromTransferSet", missing,
-                    "incremental", incremental == null ? "no (every row labelled)" : incremental.facts(rows),
+                    "incremental", incremental == null ? "no (every row labelled)" : incremental.facts(written, rows),
                     "drift", drift == null ? "none (no previous output)" : Map.of(
                             "previousManifest", drift.get("previousManifest"),
                             "rowsChanged", drift.get("rowsChanged"), "argmaxFlips", drift.get("argmaxFlips"),
