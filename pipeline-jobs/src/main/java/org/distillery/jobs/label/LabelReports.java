@@ -99,9 +99,9 @@ final class LabelReports {
         m.put("unlabelledRows", q.unlabelled);
         Double[] rate = new Double[classes]; // null where the class has no hard-labelled row
         List<Integer> missing = new java.util.ArrayList<>();
+        boolean labelled = q.unlabelled < rowsOf(q.byTeacher); // any hard label: judge coverage by labels
         for (int c = 0; c < classes; c++) {
             rate[c] = q.byLabel[c] == 0 ? null : q.disagree[c] / (double) q.byLabel[c];
-            boolean labelled = q.unlabelled < rowsOf(q.byTeacher);
             if (labelled ? q.byLabel[c] == 0 : q.byTeacher[c] == 0) {
                 missing.add(c);
             }

@@ -47,17 +47,20 @@ public final class TrainJob {
                  List<String> scoreLines, String statsHtml) {
     }
 
+    /** What {@link #check} established without Spark: the inputs and the run's checkpoints (null: none). */
+    record Checked(Inputs.Checked inputs, Checkpoints checkpoints) {
+    }
+
     /** Every rule a run checks before Spark reads a row; a dry run stops here. */
-    static Inputs.Checked check(Storage storage, TrainConfig config) {
+    static Checked check(Storage storage, TrainConfig config) {
         StagedOutput.check(storage, config.out(), config.mode());
         Inputs.Checked in = Inputs.check(storage, config);
-        Checkpoints.open(storage, config, in.manifestInputs());
-        return in;
+        return new Checked(in, Checkpoints.open(storage, config, in.manifestInputs()));
     }
 
     /** Checks everything a run would, without Spark, and says what the run would do. */
     public static DryRun dryRun(Storage storage, TrainConfig config) {
-        Inputs.Checked in = check(storage, config);
+        Inputs.Checked in = check(storage, config).inputs();
         DryRun plan = new DryRun("train").with("objective", config.objective().id());
         in.manifestInputs().forEach((role, input) -> plan.with(role, input.path() + " (manifest " + input.manifestId()
                 + ")"));
@@ -77,10 +80,9 @@ public final class TrainJob {
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);
         OffHeapLimits.check(spark.sparkContext().getConf());
-        StagedOutput.check(storage, config.out(), config.mode());
-        Inputs.Checked checked = Inputs.check(storage, config);
-        Checkpoints checkpoints = Checkpoints.open(storage, config, checked.manifestInputs());
-        Inputs in = Inputs.resolve(spark, checked);
+        Checked checked = check(storage, config);
+        Checkpoints checkpoints = checked.checkpoints();
+        Inputs in = Inputs.resolve(spark, checked.inputs());
         TrainingRows rows = TrainingRows.build(spark, in.transfer(), in.softTargets(), config.labelled(), config.seed(),
                 config.objective());
         LOG.info("training {} on {} rows ({} with a hard label) from {}", config.objective().id(), rows.count(),
