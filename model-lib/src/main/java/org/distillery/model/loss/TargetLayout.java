@@ -5,6 +5,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * The label layout every distillery objective shares: {@code [p (C) | y (C)]}, where p is the teacher's softened
  * distribution (all zeros when there is no teacher) and y the one-hot hard label (all zeros when there is none).
+ * Feature and relation terms ({@link CompositeLoss}) append the teacher's stored layer: {@code [p | y | g (G)]}.
  */
 public final class TargetLayout {
     private TargetLayout() {
@@ -13,6 +14,11 @@ public final class TargetLayout {
     /** Width of the label row for C classes. */
     public static int width(int classes) {
         return 2 * classes;
+    }
+
+    /** Width of the label row for C classes and a stored teacher layer of G values (0: none). */
+    public static int width(int classes, int teacherWidth) {
+        return 2 * classes + teacherWidth;
     }
 
     /** Writes one example's targets into {@code row} (length 2C). {@code hardLabel < 0} means "no hard label". */
