@@ -11,10 +11,12 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
-import org.distillery.model.loss.DistillationLoss;
+import org.distillery.model.loss.CompositeLoss;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
+import org.nd4j.linalg.lossfunctions.impl.LossMSE;
 
 /**
  * A network shape from a one-line spec:
@@ -95,8 +97,68 @@ public record Architecture(List<Integer> conv, List<Integer> hidden, double drop
                 : "cnn:" + String.join(",", conv.stream().map(String::valueOf).toList()) + ":" + dense;
     }
 
-    /** A freshly initialised network (seeded) trained with {@code loss} by Adam at {@code learningRate}. */
-    public MultiLayerNetwork build(int inputs, int classes, DistillationLoss loss, double learningRate, long seed) {
+    /**
+     * A freshly initialised network (seeded) trained with {@code loss} by Adam at {@code learningRate}. Its output layer
+     * has {@code classes} units, plus a {@link CompositeLoss}'s regressor columns when it has them.
+     */
+    public MultiLayerNetwork build(int inputs, int classes, ILossFunction loss, double learningRate, long seed) {
+        NeuralNetConfiguration.ListBuilder list = layers(hidden.size(), learningRate, seed);
+        int width = loss instanceof CompositeLoss composite ? composite.outputWidth(classes) : classes;
+        OutputLayer.Builder out = new OutputLayer.Builder(loss).nOut(width).activation(Activation.IDENTITY)
+                .weightInit(WeightInit.XAVIER);
+        if (dropout > 0) {
+            out.dropOut(1 - dropout);
+        }
+        list.layer(out.build());
+        return init(list.setInputType(inputType(inputs)).build());
+    }
+
+    /**
+     * The first stage of FitNets (Romero et al. 2015): this architecture's layers up to dense hidden layer
+     * {@code guided}, then a linear regressor to the hint's {@code hintWidth} values trained by mean squared error.
+     * Built with the same seed as {@link #build}, its first {@link #layersThrough} layers have the same shapes, so
+     * their fitted parameters can seed the student ({@link #copyLayers}).
+     */
+    public MultiLayerNetwork buildHintStage(int inputs, int guided, int hintWidth, double learningRate, long seed) {
+        NeuralNetConfiguration.ListBuilder list = layers(guided + 1, learningRate, seed);
+        list.layer(new OutputLayer.Builder(new LossMSE()).nOut(hintWidth).activation(Activation.IDENTITY)
+                .weightInit(WeightInit.XAVIER).build());
+        return init(list.setInputType(inputType(inputs)).build());
+    }
+
+    /** How many layers of the network come before and include dense hidden layer {@code guided}. */
+    public int layersThrough(int guided) {
+        return 2 * conv.size() + guided + 1;
+    }
+
+    /** Copies the parameters of the first {@code count} layers of {@code from} into {@code to}. */
+    public static void copyLayers(MultiLayerNetwork from, MultiLayerNetwork to, int count) {
+        for (int i = 0; i < count; i++) {
+            if (from.getLayer(i).numParams() > 0) {
+                to.getLayer(i).setParams(from.getLayer(i).params().dup());
+            }
+        }
+    }
+
+    /**
+     * {@code trained} without its output layer's extra columns: a network whose output layer keeps the first
+     * {@code classes} units (the logits head), with every other parameter equal, trained with {@code loss}.
+     */
+    public MultiLayerNetwork withLogitsOnly(MultiLayerNetwork trained, int inputs, int classes, ILossFunction loss,
+                                            double learningRate, long seed) {
+        MultiLayerNetwork net = build(inputs, classes, loss, learningRate, seed);
+        int last = net.getnLayers() - 1;
+        copyLayers(trained, net, last);
+        var interval = org.nd4j.linalg.indexing.NDArrayIndex.interval(0, classes);
+        net.getLayer(last).setParam("W", trained.getLayer(last).getParam("W")
+                .get(org.nd4j.linalg.indexing.NDArrayIndex.all(), interval).dup());
+        net.getLayer(last).setParam("b", trained.getLayer(last).getParam("b")
+                .get(org.nd4j.linalg.indexing.NDArrayIndex.all(), interval).dup());
+        return net;
+    }
+
+    /** The convolution blocks and the first {@code denseLayers} dense hidden layers. */
+    private NeuralNetConfiguration.ListBuilder layers(int denseLayers, double learningRate, long seed) {
         NeuralNetConfiguration.ListBuilder list = new NeuralNetConfiguration.Builder()
                 .seed(seed)
                 .dataType(DataType.FLOAT)
@@ -108,20 +170,17 @@ public record Architecture(List<Integer> conv, List<Integer> hidden, double drop
             list.layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2).stride(2, 2)
                     .build());
         }
-        for (int i = 0; i < hidden.size(); i++) {
+        for (int i = 0; i < denseLayers; i++) {
             DenseLayer.Builder layer = new DenseLayer.Builder().nOut(hidden.get(i)).activation(Activation.RELU);
             if (i > 0 && dropout > 0) {
                 layer.dropOut(1 - dropout); // DL4J takes the retain probability, applied to the layer's input
             }
             list.layer(layer.build());
         }
-        OutputLayer.Builder out = new OutputLayer.Builder(loss).nOut(classes).activation(Activation.IDENTITY)
-                .weightInit(WeightInit.XAVIER);
-        if (dropout > 0) {
-            out.dropOut(1 - dropout);
-        }
-        list.layer(out.build());
-        MultiLayerConfiguration conf = list.setInputType(inputType(inputs)).build();
+        return list;
+    }
+
+    private static MultiLayerNetwork init(MultiLayerConfiguration conf) {
         MultiLayerNetwork net = new MultiLayerNetwork(conf);
         net.init();
         return net;

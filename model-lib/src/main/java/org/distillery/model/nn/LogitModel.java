@@ -76,6 +76,29 @@ public final class LogitModel {
         return net.getLayer(0).getParam("W").size(0);
     }
 
+    /**
+     * Width of layer {@code layer}'s activations (0-based), found by running one row of zeros through the network.
+     *
+     * @throws IllegalArgumentException when the network has no such layer
+     */
+    public int layerWidth(int layer) {
+        if (layer < 0 || layer >= net.getnLayers()) {
+            throw new IllegalArgumentException("hint layer " + layer + " out of range: the teacher has layers 0 to "
+                    + (net.getnLayers() - 1));
+        }
+        return (int) activations(org.nd4j.linalg.factory.Nd4j.zeros(net.params().dataType(), 1, inputs()), layer)
+                .length();
+    }
+
+    /**
+     * Activations of layer {@code layer} (0-based) for features [N, D], flattened to [N, width]; inference mode. Not
+     * thread-safe (DL4J's forward pass): give each thread its own network clone.
+     */
+    public INDArray activations(INDArray features, int layer) {
+        INDArray a = net.feedForwardToLayer(layer, features, false).get(layer + 1);
+        return a.reshape(a.size(0), a.length() / a.size(0));
+    }
+
     /** Raw logits [N, C] for features [N, D]; inference mode (no dropout). */
     public INDArray logits(INDArray features) {
         if (fast != null) {

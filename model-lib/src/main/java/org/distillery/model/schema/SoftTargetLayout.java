@@ -16,8 +16,11 @@ import java.util.Map;
  * @param precision how logit values are stored
  * @param topK      K in [1, C]: the K largest logits are kept; K = C stores every logit densely
  * @param soft      whether the {@code soft} column (softmax(logits / T), fp32, C values) is stored
+ * @param hintLayer the index of the teacher layer whose activations the {@code hint} column holds, -1 when none
+ * @param hintWidth that layer's width (0 when none)
  */
-public record SoftTargetLayout(int classes, Precision precision, int topK, boolean soft) implements Serializable {
+public record SoftTargetLayout(int classes, Precision precision, int topK, boolean soft, int hintLayer, int hintWidth)
+        implements Serializable {
     private static final long serialVersionUID = 1L;
 
     /** How logit values are stored: fp32 as array&lt;float&gt;, fp16 as little-endian IEEE half floats in a binary. */
@@ -50,6 +53,25 @@ public record SoftTargetLayout(int classes, Precision precision, int topK, boole
             throw new IllegalArgumentException("top-k must be in [1, " + classes + "] (the teacher's class count), got "
                     + topK);
         }
+        if (hintLayer < -1 || (hintLayer >= 0) != (hintWidth > 0) || hintWidth < 0) {
+            throw new IllegalArgumentException("hint layer and width must be both set or neither, got layer "
+                    + hintLayer + " of width " + hintWidth);
+        }
+    }
+
+    /** A layout without a stored teacher layer. */
+    public SoftTargetLayout(int classes, Precision precision, int topK, boolean soft) {
+        this(classes, precision, topK, soft, -1, 0);
+    }
+
+    /** This layout plus the activations of teacher layer {@code layer} ({@code width} values) in the hint column. */
+    public SoftTargetLayout withHint(int layer, int width) {
+        return new SoftTargetLayout(classes, precision, topK, soft, layer, width);
+    }
+
+    /** Whether the {@code hint} column is stored. */
+    public boolean hasHint() {
+        return hintWidth > 0;
     }
 
     /** Version 1's layout: every logit in fp32, and the soft column. */
@@ -80,9 +102,12 @@ public record SoftTargetLayout(int classes, Precision precision, int topK, boole
             throw new IllegalStateException("manifest " + m.id() + " of " + where + " has no boolean fact '"
                     + SoftTargetSchema.SOFT_STORED + "'");
         }
+        Object hintLayer = m.facts().get(SoftTargetSchema.HINT_LAYER); // absent before hints existed
         try {
             return new SoftTargetLayout(classes, Precision.parse(m.text(SoftTargetSchema.PRECISION)),
-                    (int) m.number(SoftTargetSchema.TOP_K), stored);
+                    (int) m.number(SoftTargetSchema.TOP_K), stored,
+                    hintLayer == null ? -1 : ((Number) hintLayer).intValue(),
+                    hintLayer == null ? 0 : (int) m.number(SoftTargetSchema.HINT_WIDTH));
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException("corrupt soft-target manifest " + m.id() + " of " + where + ": "
                     + e.getMessage());
@@ -112,6 +137,9 @@ public record SoftTargetLayout(int classes, Precision precision, int topK, boole
         if (soft) {
             c.add(SoftTargetSchema.SOFT);
         }
+        if (hasHint()) {
+            c.add(SoftTargetSchema.HINT);
+        }
         return c;
     }
 
@@ -122,13 +150,18 @@ public record SoftTargetLayout(int classes, Precision precision, int topK, boole
         f.put(SoftTargetSchema.PRECISION, precision.id());
         f.put(SoftTargetSchema.TOP_K, topK);
         f.put(SoftTargetSchema.SOFT_STORED, soft);
+        if (hasHint()) {
+            f.put(SoftTargetSchema.HINT_LAYER, hintLayer);
+            f.put(SoftTargetSchema.HINT_WIDTH, hintWidth);
+        }
         return f;
     }
 
     /** One line for plans and logs, e.g. {@code fp16, top 10 of 1000 logits + tail_lse, no soft column (schema v2)}. */
     public String describe() {
         return precision.id() + ", " + (topKOnly() ? "top " + topK + " of " + classes + " logits + tail_lse"
-                : "all " + classes + " logits") + ", " + (soft ? "soft column" : "no soft column") + " (schema v"
-                + version() + ")";
+                : "all " + classes + " logits") + ", " + (soft ? "soft column" : "no soft column")
+                + (hasHint() ? ", hint = teacher layer " + hintLayer + " (" + hintWidth + " values)" : "")
+                + " (schema v" + version() + ")";
     }
 }

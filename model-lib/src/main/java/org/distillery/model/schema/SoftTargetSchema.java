@@ -24,7 +24,8 @@ package org.distillery.model.schema;
  *       T = 1 is exactly exp(tail_lse - logsumexp(all logits));</li>
  * </ul>
  * and {@code soft} array&lt;float&gt;[C] only when {@code softStored}: softmax(z / T) of the teacher's full-precision
- * logits. Raw logits (or what is kept of them) are always enough to re-temper, so readers never need {@code soft};
+ * logits, then {@code hint} array&lt;float&gt;[{@link #HINT_WIDTH}] only when the manifest has {@link #HINT_LAYER}:
+ * the activations of that teacher layer (FitNets hints, relation targets). Raw logits (or what is kept of them) are always enough to re-temper, so readers never need {@code soft};
  * {@link SoftTargetCodec} turns any stored row back into dense logits. The label job writes version 1 when the layout
  * is version 1's (fp32, every class, soft stored: the default), version 2 otherwise.
  *
@@ -44,6 +45,7 @@ public final class SoftTargetSchema {
     public static final String TOPK_INDEX = "topk_index";
     public static final String TOPK_LOGIT = "topk_logit";
     public static final String TAIL_LSE = "tail_lse";
+    public static final String HINT = "hint";
     /** Manifest fact keys. */
     public static final String TEMPERATURE = "temperature";
     public static final String CLASSES = "classes";
@@ -52,6 +54,9 @@ public final class SoftTargetSchema {
     public static final String PRECISION = "precision";
     public static final String TOP_K = "topK";
     public static final String SOFT_STORED = "softStored";
+    /** Manifest fact keys of the stored teacher layer (version 2, only when there is one). */
+    public static final String HINT_LAYER = "hintLayer";
+    public static final String HINT_WIDTH = "hintWidth";
 
     private SoftTargetSchema() {
     }

@@ -52,6 +52,11 @@ final class LabelCommand implements Callable<Integer> {
             description = "Store the soft column, softmax(logits/T) (default: on for fp32 without --top-k). Raw"
                     + " logits (all, or the top K) are always stored and enough to re-temper.")
     Boolean soft;
+    @Option(names = "--hint-layer", paramLabel = "L",
+            description = "Also store the activations of the teacher's layer L (0-based; e.g. its last hidden layer)"
+                    + " in a hint column: the target of FitNets hints and relation-based KD in train (default: none)."
+                    + " One teacher only.")
+    Integer hintLayer;
     @Option(names = "--mode", defaultValue = "fail-if-exists",
             description = "When OUT is already published: fail-if-exists (default), overwrite (the old output stays"
                     + " until the new one is complete) or incremental (as overwrite, but only rows that are new or"
@@ -65,7 +70,7 @@ final class LabelCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         LabelConfig config = new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize,
-                teacherSha256, PublishMode.parse(mode), precision, topK, soft);
+                teacherSha256, PublishMode.parse(mode), precision, topK, soft, hintLayer);
         if (run.dryRun) {
             return RunOptions.print(() -> LabelJob.dryRun(Storage.standalone(), config));
         }

@@ -8,7 +8,9 @@ import org.distillery.jobs.train.EngineConfig;
 import org.distillery.jobs.train.Objective;
 import org.distillery.jobs.train.TrainConfig;
 import org.distillery.jobs.train.TrainJob;
+import org.distillery.jobs.train.FeatureTerms;
 import org.distillery.model.loss.Divergence;
+import org.distillery.model.loss.Relation;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -50,6 +52,29 @@ final class TrainCommand implements Callable<Integer> {
             description = "Soft term of kd: forward (KL(teacher || student), Hinton et al.), reverse (KL(student ||"
                     + " teacher), mode-seeking) or js (Jensen-Shannon) (default: ${DEFAULT-VALUE}).")
     String divergence;
+    @Option(names = "--hint-weight", defaultValue = "0", paramLabel = "BETA",
+            description = "Weight of FitNets hints: the mean squared error between a regressor on the student's guided"
+                    + " layer and the teacher layer stored by label --hint-layer (default: ${DEFAULT-VALUE}, none).")
+    double hintWeight;
+    @Option(names = "--hint-schedule", defaultValue = FeatureTerms.TWO_STAGE, paramLabel = "two-stage|joint",
+            description = "two-stage (FitNets: fit the layers up to the guided one to the hint first, then distil) or"
+                    + " joint (the hint term added to the KD loss throughout; guides the last hidden layer)"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String hintSchedule;
+    @Option(names = "--guided-layer", paramLabel = "I",
+            description = "The student's guided dense hidden layer, 0-based (default: its last).")
+    Integer guidedLayer;
+    @Option(names = "--hint-epochs", defaultValue = "5",
+            description = "Epochs of the hint stage of two-stage (default: ${DEFAULT-VALUE}).")
+    int hintEpochs;
+    @Option(names = "--relation", defaultValue = "none", paramLabel = "none|rkd-distance|rkd-angle|rkd|sp",
+            description = "Relation-based KD between the rows of each minibatch, student logits vs the stored teacher"
+                    + " layer: RKD distance, angle or both (Park et al. 2019), or similarity-preserving (Tung and"
+                    + " Mori 2019) (default: ${DEFAULT-VALUE}).")
+    String relation;
+    @Option(names = "--relation-weight", defaultValue = "1", paramLabel = "LAMBDA",
+            description = "Weight of the relation term (default: ${DEFAULT-VALUE}).")
+    double relationWeight;
     @Option(names = "--retemper", arity = "0..1", fallbackValue = "true", description = "Allow temperatures other than the label manifest's.")
     boolean retemper;
     @Option(names = "--labelled", paramLabel = "N",
@@ -108,7 +133,9 @@ final class TrainCommand implements Callable<Integer> {
                 dropout, epochs, patience, learningRate, temperatures, alphas, retemper, labelled, engine.seed,
                 engine.workers, batchSize, engine.averagingFrequency, PublishMode.parse(mode), checkpointDir, resume,
                 lrSchedule, new EngineConfig(prefetch, approach, exportDir, repartition, repartitionStrategy,
-                aggregationDepth, storageLevel, trainingStats), Divergence.parse(divergence));
+                aggregationDepth, storageLevel, trainingStats), Divergence.parse(divergence),
+                new FeatureTerms(hintWeight, hintSchedule, guidedLayer, hintEpochs, Relation.parse(relation),
+                        relationWeight));
         if (run.dryRun) {
             return RunOptions.print(() -> TrainJob.dryRun(Storage.standalone(), config));
         }

@@ -39,7 +39,8 @@ public final class TransferTables {
                 SoftTargetSchema.TOPK_INDEX, DataTypes.createArrayType(DataTypes.IntegerType, false),
                 SoftTargetSchema.TOPK_LOGIT, values,
                 SoftTargetSchema.TAIL_LSE, DataTypes.FloatType,
-                SoftTargetSchema.SOFT, DataTypes.createArrayType(DataTypes.FloatType, false));
+                SoftTargetSchema.SOFT, DataTypes.createArrayType(DataTypes.FloatType, false),
+                SoftTargetSchema.HINT, DataTypes.createArrayType(DataTypes.FloatType, false));
         return new StructType(layout.columns().stream().map(c -> DataTypes.createStructField(c, types.get(c),
                 c.equals(SoftTargetSchema.LABEL))).toArray(StructField[]::new))
                 .add(DataTypes.createStructField(SoftTargetSchema.INPUT_HASH, DataTypes.LongType, false));

@@ -112,6 +112,10 @@ final class Incremental {
         if (keepSoft) {
             prevCols.add(col(SoftTargetSchema.SOFT).as("p_soft"));
         }
+        boolean hint = layout.hasHint(); // the same layer of the same teacher (the layouts are equal)
+        if (hint) {
+            prevCols.add(col(SoftTargetSchema.HINT).as("p_hint"));
+        }
         Dataset<Row> prev = spark.read().parquet(previous).select(prevCols.toArray(org.apache.spark.sql.Column[]::new));
         Dataset<Row> joined = input.join(prev, input.col(TransferSchema.ID).equalTo(prev.col("p_id")), "left");
         List<org.apache.spark.sql.Column> keptCols = new ArrayList<>(List.of(col(TransferSchema.ID),
@@ -120,6 +124,9 @@ final class Incremental {
         keptCols.add(col(SoftTargetSchema.INPUT_HASH));
         if (keepSoft) {
             keptCols.add(col("p_soft"));
+        }
+        if (hint) {
+            keptCols.add(col("p_hint"));
         }
         Dataset<Row> same = joined.filter(col("p_hash").equalTo(col(SoftTargetSchema.INPUT_HASH)))
                 .select(keptCols.toArray(org.apache.spark.sql.Column[]::new));
@@ -137,6 +144,9 @@ final class Incremental {
             row.addAll(java.util.Arrays.asList(values));
             if (soft) {
                 row.add(keepSoft ? TransferTables.floats(r, 3 + n) : SoftTargets.soften(codec.decode(values), t));
+            }
+            if (hint) {
+                row.add(TransferTables.floats(r, 3 + n + (keepSoft ? 1 : 0)));
             }
             row.add(r.getLong(2 + n));
             return RowFactory.create(row.toArray());

@@ -24,12 +24,15 @@ import org.distillery.model.schema.SoftTargetLayout;
  * @param soft        whether to store the {@code soft} column; null: only for fp32 without top-k (as version 1)
  *                    (the three storage options are left out of the JSON when null; note that this record's shape,
  *                    hence its JSON, changed with ensembles, so runs published by earlier builds are not reused)
+ * @param hintLayer   also store the activations of this teacher layer (0-based index into its layers) in the
+ *                    {@code hint} column, for FitNets hints and relation-based KD; null: none (left out of the JSON)
  */
 public record LabelConfig(String transfer, List<String> teachers, List<Double> weights, String ensemble, String out,
                           double temperature, int batchSize, List<String> teacherSha256s, PublishMode mode,
                           @JsonInclude(JsonInclude.Include.NON_NULL) String precision,
                           @JsonInclude(JsonInclude.Include.NON_NULL) Integer topK,
-                          @JsonInclude(JsonInclude.Include.NON_NULL) Boolean soft) {
+                          @JsonInclude(JsonInclude.Include.NON_NULL) Boolean soft,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) Integer hintLayer) {
     public static final double DEFAULT_TEMPERATURE = 2.0;
     public static final int DEFAULT_BATCH = 1024;
 
@@ -81,6 +84,21 @@ public record LabelConfig(String transfer, List<String> teachers, List<Double> w
         if (topK != null && topK < 1) { // the upper bound, the teacher's class count, is checked once it is loaded
             throw new IllegalArgumentException("top-k must be in [1, classes], got " + topK);
         }
+        if (hintLayer != null && hintLayer < 0) { // the upper bound, the teacher's layer count, is checked once loaded
+            throw new IllegalArgumentException("hint layer must be a layer index >= 0, got " + hintLayer);
+        }
+        if (hintLayer != null && teachers.size() > 1) {
+            throw new IllegalArgumentException("--hint-layer needs a single teacher (layers of an ensemble's members"
+                    + " are not averaged), got " + teachers.size() + " teachers");
+        }
+    }
+
+    /** Storage options without a stored teacher layer. */
+    public LabelConfig(String transfer, List<String> teachers, List<Double> weights, String ensemble, String out,
+                       double temperature, int batchSize, List<String> teacherSha256s, PublishMode mode,
+                       String precision, Integer topK, Boolean soft) {
+        this(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode, precision, topK,
+                soft, null);
     }
 
     /** Default storage: fp32, every class, the soft column. */
@@ -105,7 +123,13 @@ public record LabelConfig(String transfer, List<String> teachers, List<Double> w
     /** This config with the storage options {@code precision}, {@code topK} and {@code soft} (null: default). */
     public LabelConfig withStorage(String precision, Integer topK, Boolean soft) {
         return new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode,
-                precision, topK, soft);
+                precision, topK, soft, hintLayer);
+    }
+
+    /** This config also storing teacher layer {@code layer}'s activations (null: none). */
+    public LabelConfig withHintLayer(Integer layer) {
+        return new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode,
+                precision, topK, soft, layer);
     }
 
     /** How the output stores its logits, for a teacher of {@code classes} classes (K &lt;= classes checked here). */

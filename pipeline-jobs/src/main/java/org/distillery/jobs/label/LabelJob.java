@@ -87,8 +87,11 @@ public final class LabelJob {
             first = first == null ? model : first;
             teachers.add(teacher);
         }
-        return new Checked(storage.qualify(config.transfer()), transfer, teachers, first,
-                config.layout(first.classes()));
+        SoftTargetLayout layout = config.layout(first.classes());
+        if (config.hintLayer() != null) {
+            layout = layout.withHint(config.hintLayer(), first.layerWidth(config.hintLayer()));
+        }
+        return new Checked(storage.qualify(config.transfer()), transfer, teachers, first, layout);
     }
 
     /** Checks everything a run would, without Spark, and says what the run would do. */
@@ -167,7 +170,7 @@ public final class LabelJob {
                 zips, config.normalisedWeights(), config.ensemble(), config.temperature());
         SoftTargetCodec codec = new SoftTargetCodec(checked.layout());
         TeacherInference inference = new TeacherInference(teachers, transfer.featureCount(), config.temperature(),
-                config.batchSize(), codec);
+                config.batchSize(), codec, checked.layout().hintLayer());
         Dataset<Row> input = transfer.rows().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL)
                 .withColumn(SoftTargetSchema.INPUT_HASH, TransferTables.inputHash());
         Incremental incremental = Incremental.plan(spark, storage, config, storage.qualify(config.out()),

@@ -34,6 +34,11 @@ final class TeacherCache {
         if (shared.fastPath()) {
             return shared;
         }
+        return ownedByThisThread(sha256, zip);
+    }
+
+    /** A model of this thread's own (a clone), for what only DL4J's forward pass computes: layer activations. */
+    static LogitModel ownedByThisThread(String sha256, Broadcast<byte[]> zip) {
         return PER_THREAD.get().computeIfAbsent(sha256, k -> new LogitModel(prototype(sha256, zip).clone()));
     }
 

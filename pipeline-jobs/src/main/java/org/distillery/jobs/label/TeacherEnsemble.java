@@ -60,6 +60,15 @@ final class TeacherEnsemble implements Serializable {
         return out;
     }
 
+    /** Activations of layer {@code layer} of the (single) teacher, n x width floats. */
+    float[][] layer(INDArray x, int layer) {
+        if (sha256s.size() != 1) {
+            throw new IllegalStateException("layer activations of an ensemble are not defined");
+        }
+        return TeacherCache.ownedByThisThread(sha256s.get(0), zips.get(0)).activations(x, layer)
+                .castTo(DataType.FLOAT).toFloatMatrix();
+    }
+
     void destroy() {
         zips.forEach(Broadcast::destroy);
     }

@@ -15,7 +15,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Runs the frozen teacher over one partition of transfer rows (id, features, label, input hash) in batches and emits
  * soft-target rows (id, label, then the stored values of the run's layout, see {@link SoftTargetCodec#encode}, then
- * the input hash). Rows are validated in the same pass: feature width and finiteness in, finite logits out.
+ * the hint layer's activations when the layout has them, then the input hash). Rows are validated in the same pass: feature width and finiteness in, finite logits out.
  */
 final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, Row> {
     private static final long serialVersionUID = 1L;
@@ -24,9 +24,12 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
     private final double temperature;
     private final int batchSize;
     private final SoftTargetCodec codec;
+    private final int hintLayer;
 
+    /** {@code hintLayer}: the teacher layer whose activations each row also gets (the hint column), -1 for none. */
     TeacherInference(TeacherEnsemble teachers, int featureCount, double temperature, int batchSize,
-                     SoftTargetCodec codec) {
+                     SoftTargetCodec codec, int hintLayer) {
+        this.hintLayer = hintLayer;
         this.teachers = teachers;
         this.featureCount = featureCount;
         this.temperature = temperature;
@@ -94,7 +97,9 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
         for (int i = 0; i < n; i++) {
             System.arraycopy(batch.get(i).features(), 0, x, i * featureCount, featureCount);
         }
-        float[][] z = teachers.logits(Nd4j.create(x, new long[] {n, featureCount}, DataType.FLOAT));
+        org.nd4j.linalg.api.ndarray.INDArray features = Nd4j.create(x, new long[] {n, featureCount}, DataType.FLOAT);
+        float[][] z = teachers.logits(features);
+        float[][] hints = hintLayer < 0 ? null : teachers.layer(features, hintLayer);
         List<Row> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             In in = batch.get(i);
@@ -108,10 +113,19 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
                         + ") of the teacher's classes for id " + in.id());
             }
             Object[] stored = codec.encode(z[i], temperature);
-            Object[] row = new Object[3 + stored.length];
+            Object[] row = new Object[3 + stored.length + (hints == null ? 0 : 1)];
             row[0] = in.id();
             row[1] = in.label();
             System.arraycopy(stored, 0, row, 2, stored.length);
+            if (hints != null) {
+                for (float v : hints[i]) {
+                    if (!Float.isFinite(v)) {
+                        throw new IllegalStateException("teacher layer " + hintLayer + " produced a non-finite"
+                                + " activation (" + v + ") for id " + in.id());
+                    }
+                }
+                row[2 + stored.length] = hints[i];
+            }
             row[row.length - 1] = in.hash();
             out.add(RowFactory.create(row));
         }

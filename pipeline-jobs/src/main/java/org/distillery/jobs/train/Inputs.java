@@ -20,7 +20,7 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
     /** What {@link #check} established from manifests and Parquet footers alone (no Spark). */
     record Checked(Manifest.Input transfer, Manifest transferManifest, Manifest.Input softTargets,
                    Manifest softManifest, Manifest.Input validation, Manifest validationManifest,
-                   List<Double> temperatures, int classes, int featureCount) {
+                   List<Double> temperatures, int classes, int featureCount, int teacherLayerWidth) {
 
         Map<String, Manifest.Input> manifestInputs() {
             Map<String, Manifest.Input> m = new LinkedHashMap<>();
@@ -65,10 +65,19 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
             throw new IllegalArgumentException("validation set has " + (int) validation.number(TransferSchema.FEATURE_COUNT)
                     + " features, transfer set " + features + ": " + config.validation());
         }
+        int teacherLayerWidth = 0;
+        if (config.features() != null) {
+            var layout = org.distillery.model.schema.SoftTargetLayout.read(soft, config.softTargets());
+            if (!layout.hasHint()) {
+                throw new IllegalArgumentException("hint and relation terms need a stored teacher layer, but the soft"
+                        + " targets at " + config.softTargets() + " have none (label them with --hint-layer L)");
+            }
+            teacherLayerWidth = layout.hintWidth();
+        }
         return new Checked(input(storage, transferPath, transfer), transfer,
                 soft == null ? null : input(storage, config.softTargets(), soft), soft,
                 validation == null ? null : input(storage, config.validation(), validation), validation,
-                temperatures(config, soft), classes, features);
+                temperatures(config, soft), classes, features, teacherLayerWidth);
     }
 
     private static Manifest.Input input(Storage storage, String path, Manifest m) {
@@ -111,6 +120,11 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
 
     int featureCount() {
         return checked.featureCount();
+    }
+
+    /** Width of the soft targets' stored teacher layer (0: not used by this run). */
+    int teacherLayerWidth() {
+        return checked.teacherLayerWidth();
     }
 
     Map<String, Manifest.Input> manifestInputs() {

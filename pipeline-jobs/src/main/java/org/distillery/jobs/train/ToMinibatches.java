@@ -11,7 +11,7 @@ import org.distillery.model.loss.SoftTargets;
 import org.nd4j.linalg.dataset.DataSet;
 
 /**
- * Rows (features, teacher logits, label) of one partition to minibatches in distillery's target layout. The objective
+ * Rows (features, teacher logits, label[, teacher layer]) of one partition to minibatches in distillery's target layout. The objective
  * decides the targets: kd keeps softmax(logits / T) and the hard label where there is one; pseudo_label replaces a
  * missing label by the teacher's argmax; hard uses the label alone.
  */
@@ -61,8 +61,9 @@ final class ToMinibatches implements FlatMapFunction<Iterator<Row>, DataSet> {
         }
         float[] logits = row.isNullAt(1) ? null : TransferTables.floats(row, 1);
         int label = row.isNullAt(2) ? -1 : row.getInt(2);
+        float[] layer = row.size() > 3 ? TransferTables.floats(row, 3) : null; // the stored teacher layer, if joined
         return switch (objective) {
-            case KD -> new Batches.Example(features, logits, label);
+            case KD -> new Batches.Example(features, logits, label, layer);
             case HARD -> new Batches.Example(features, null, label);
             case PSEUDO_LABEL -> new Batches.Example(features, null, label >= 0 ? label : SoftTargets.argmax(logits));
         };

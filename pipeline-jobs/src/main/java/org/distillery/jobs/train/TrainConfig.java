@@ -31,13 +31,18 @@ import org.distillery.model.loss.Divergence;
  * @param lrSchedule         learning rate per epoch: constant, step:N:G, exp:G or cosine ({@link LearningRates})
  * @param engine             the training master's remaining settings
  * @param divergence         the soft term of kd: forward KL (Hinton et al.), reverse KL or Jensen-Shannon
+ * @param features           FitNets hints and relation terms of kd against the stored teacher layer; null: none
+ *                           (left out of the JSON then, so configs without them keep their checkpoint run hashes)
  */
 public record TrainConfig(Objective objective, String softTargets, String transfer, String validation, String out,
                           String architecture, double dropout, int epochs, int patience, double learningRate,
                           List<Double> temperatures, List<Double> alphas, boolean retemper, Integer labelled,
                           long seed, int workers, int batchSize, int averagingFrequency, PublishMode mode,
                           String checkpointDir, boolean resume, String lrSchedule, EngineConfig engine,
-                          Divergence divergence) {
+                          Divergence divergence,
+                          @com.fasterxml.jackson.annotation.JsonInclude(
+                                  com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                          FeatureTerms features) {
 
     /** A run without checkpoints, with a constant learning rate and the default engine settings. */
     public TrainConfig(Objective objective, String softTargets, String transfer, String validation, String out,
@@ -47,7 +52,19 @@ public record TrainConfig(Objective objective, String softTargets, String transf
         this(objective, softTargets, transfer, validation, out, architecture, dropout, epochs, patience, learningRate,
                 temperatures, alphas, retemper, labelled, seed, workers, batchSize, averagingFrequency,
                 PublishMode.FAIL_IF_EXISTS, null, false, LearningRates.CONSTANT, EngineConfig.DEFAULT,
-                Divergence.FORWARD_KL);
+                Divergence.FORWARD_KL, null);
+    }
+
+    /** Without hint or relation terms. */
+    public TrainConfig(Objective objective, String softTargets, String transfer, String validation, String out,
+                       String architecture, double dropout, int epochs, int patience, double learningRate,
+                       List<Double> temperatures, List<Double> alphas, boolean retemper, Integer labelled,
+                       long seed, int workers, int batchSize, int averagingFrequency, PublishMode mode,
+                       String checkpointDir, boolean resume, String lrSchedule, EngineConfig engine,
+                       Divergence divergence) {
+        this(objective, softTargets, transfer, validation, out, architecture, dropout, epochs, patience, learningRate,
+                temperatures, alphas, retemper, labelled, seed, workers, batchSize, averagingFrequency, mode,
+                checkpointDir, resume, lrSchedule, engine, divergence, null);
     }
 
     public TrainConfig {
@@ -118,6 +135,14 @@ public record TrainConfig(Objective objective, String softTargets, String transf
         if (objective != Objective.KD && divergence != Divergence.FORWARD_KL) {
             throw new IllegalArgumentException("divergence " + divergence.id() + " only applies to objective kd, not "
                     + objective.id());
+        }
+        features = features == null || !features.active() ? null : features;
+        if (features != null && objective != Objective.KD) {
+            throw new IllegalArgumentException("hint and relation terms only apply to objective kd, not "
+                    + objective.id());
+        }
+        if (features != null) {
+            features.guided(org.distillery.model.nn.Architecture.parse(architecture, dropout).hidden().size());
         }
         new TrainerSettings(workers, batchSize, averagingFrequency, engine.prefetch(), seed);
     }

@@ -17,6 +17,7 @@ import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.jobs.common.Versions;
+import org.distillery.model.loss.CompositeLoss;
 import org.distillery.model.loss.DistillationLoss;
 import org.distillery.model.nn.Architecture;
 import org.distillery.model.nn.LogitModel;
@@ -24,6 +25,7 @@ import org.distillery.model.nn.Models;
 import org.distillery.model.schema.Manifest;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,6 +71,8 @@ public final class TrainJob {
                 .with("grid", "T " + in.temperatures() + " x alpha " + config.alphas() + ", up to " + config.epochs()
                         + " epochs each")
                 .with("trainer", describe(config.settings()) + ", " + config.engine())
+                .with("feature terms", config.features() == null ? "none" : config.features().describe() + " against"
+                        + " the stored teacher layer (" + in.teacherLayerWidth() + " values)")
                 .with("checkpoints", config.checkpointDir() == null ? "none"
                         : storage.qualify(config.checkpointDir()) + (config.resume() ? " (resume)" : ""))
                 .with("out", storage.qualify(config.out()) + " ("
@@ -84,7 +88,7 @@ public final class TrainJob {
         Checkpoints checkpoints = checked.checkpoints();
         Inputs in = Inputs.resolve(spark, checked.inputs());
         TrainingRows rows = TrainingRows.build(spark, in.transfer(), in.softTargets(), config.labelled(), config.seed(),
-                config.objective());
+                config.objective(), config.features() != null);
         LOG.info("training {} on {} rows ({} with a hard label) from {}", config.objective().id(), rows.count(),
                 rows.labelledCount(), in.transfer().path());
         LabelledSet validation = in.validation() == null ? null : LabelledSet.collect(in.validation());
@@ -114,10 +118,14 @@ public final class TrainJob {
                 batches.unpersist(false);
             }
         }
-        MultiLayerNetwork net = arch.build(in.featureCount(), in.classes(),
-                loss(config, best.temperature(), best.alpha()),
-                config.learningRate(), config.seed());
+        ILossFunction bestLoss = loss(config, in, best.temperature(), best.alpha());
+        MultiLayerNetwork net = arch.build(in.featureCount(), in.classes(), bestLoss, config.learningRate(),
+                config.seed());
         net.setParams(best.params());
+        if (bestLoss instanceof CompositeLoss composite && composite.getHintWidth() > 0) {
+            net = arch.withLogitsOnly(net, in.featureCount(), in.classes(), composite.withoutRegressor(),
+                    config.learningRate(), config.seed()); // the regressor only served training
+        }
         try (StagedOutput out = StagedOutput.begin(storage, config.out(), config.mode())) {
             storage.writeBytes(out.path("model.zip"), Models.toBytes(net, false));
             storage.writeText(out.path(SCORES), String.join("\n", scoreLines) + "\n");
@@ -131,7 +139,8 @@ public final class TrainJob {
                             "validationAccuracy", best.validationAccuracy(), "rows", rows.count(),
                             "labelledRows", rows.labelledCount(), "classes", in.classes(),
                             "featureCount", in.featureCount(), "architecture", arch.spec(),
-                            "parameters", net.numParams(), "trainer", describe(settings)),
+                            "parameters", net.numParams(), "trainer", describe(settings),
+                            "featureTerms", config.features() == null ? "none" : config.features().describe()),
                     Versions.current(), java.time.Instant.now().toString());
             JobResult result = out.publish(manifest, rows.count(), start);
             LOG.info("trained {} in {} s: T={} alpha={} epoch={} validation accuracy={}", config.objective().id(),
@@ -141,10 +150,73 @@ public final class TrainJob {
         }
     }
 
-    /** The objective's loss: soft and hard terms for kd, plain cross-entropy on hard labels otherwise. */
-    private static DistillationLoss loss(TrainConfig config, double temperature, double alpha) {
-        return config.objective() == Objective.KD ? new DistillationLoss(temperature, alpha, config.divergence())
-                : DistillationLoss.hardLabelsOnly();
+    /**
+     * The objective's loss: soft and hard terms for kd (plus the hint and relation terms when configured), plain
+     * cross-entropy on hard labels otherwise.
+     */
+    private static ILossFunction loss(TrainConfig config, Inputs in, double temperature, double alpha) {
+        if (config.objective() != Objective.KD) {
+            return DistillationLoss.hardLabelsOnly();
+        }
+        DistillationLoss kd = new DistillationLoss(temperature, alpha, config.divergence());
+        FeatureTerms f = config.features();
+        if (f == null) {
+            return kd;
+        }
+        int g = in.teacherLayerWidth();
+        return new CompositeLoss(kd, g, f.jointHints() ? f.hintWeight() : 0, f.jointHints() ? g : 0, f.relation(),
+                f.relationWeight());
+    }
+
+    /**
+     * FitNets' first stage: the student's layers up to the guided one, plus a linear regressor, fitted to the stored
+     * teacher layer alone (mean squared error) with the same trainer; their parameters then seed {@code student}.
+     */
+    private void hintStage(TrainConfig config, Architecture arch, TrainerSettings settings, Inputs in,
+                           JavaRDD<DataSet> batches, MultiLayerNetwork student, List<String> lines, double t,
+                           double alpha) {
+        FeatureTerms f = config.features();
+        int guided = f.guided(arch.hidden().size());
+        int from = 2 * in.classes();
+        int g = in.teacherLayerWidth();
+        JavaRDD<DataSet> hints = batches.map(ds -> new DataSet(ds.getFeatures(), ds.getLabels().get(
+                org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.interval(from,
+                        from + g)).dup()));
+        MultiLayerNetwork stage = arch.buildHintStage(in.featureCount(), guided, g, config.learningRate(),
+                config.seed());
+        DistributedTrainer trainer = new ParameterAveragingTrainer(
+                JavaSparkContext.fromSparkContext(spark.sparkContext()), stage, settings, config.engine());
+        LOG.info("trial T={} alpha={}: hint stage, student layers 0-{} + a regressor to the teacher layer's {} values,"
+                + " {} epochs", t, alpha, arch.layersThrough(guided) - 1, g, f.hintEpochs());
+        for (int epoch = 1; epoch <= f.hintEpochs(); epoch++) {
+            long t0 = System.nanoTime();
+            double[] roundScores = trainer.fitEpoch(hints, epoch);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("temperature", t);
+            m.put("alpha", alpha);
+            m.put("stage", "hints");
+            m.put("epoch", epoch);
+            m.put("trainScore", trainer.lastScore());
+            m.put("seconds", seconds);
+            m.put("roundScores", roundScores);
+            lines.add(Manifest.oneLine(m));
+            LOG.info("T={} alpha={} hint epoch {}/{}: mean squared error {} ({} s)", t, alpha, epoch, f.hintEpochs(),
+                    String.format("%.4f", trainer.lastScore()), String.format("%.1f", seconds));
+        }
+        trainer.close();
+        Architecture.copyLayers(trainer.network(), student, arch.layersThrough(guided));
+    }
+
+    /** Validation accuracy of the logits head (a joint-hint student's output also carries its regressor). */
+    private static double accuracy(MultiLayerNetwork net, LabelledSet validation, int classes) {
+        float[][] z = Scoring.logits(new LogitModel(net), validation.features());
+        if (z.length > 0 && z[0].length > classes) {
+            for (int i = 0; i < z.length; i++) {
+                z[i] = java.util.Arrays.copyOf(z[i], classes);
+            }
+        }
+        return Scoring.accuracy(z, validation.labels());
     }
 
     private static String describe(TrainerSettings s) {
@@ -162,14 +234,17 @@ public final class TrainJob {
             return new Trial(t, alpha, resumed.bestEpoch(), resumed.bestAccuracy(), resumed.bestParams(),
                     resumed.scoreLines(), null);
         }
+        List<String> lines = resumed == null ? new ArrayList<>() : new ArrayList<>(resumed.scoreLines());
         MultiLayerNetwork net = resumed != null ? resumed.network()
-                : arch.build(in.featureCount(), in.classes(), loss(config, t, alpha), config.learningRate(),
+                : arch.build(in.featureCount(), in.classes(), loss(config, in, t, alpha), config.learningRate(),
                 config.seed());
+        if (resumed == null && config.features() != null && config.features().hintStage()) {
+            hintStage(config, arch, settings, in, batches, net, lines, t, alpha);
+        }
         DistributedTrainer trainer = new ParameterAveragingTrainer(
                 JavaSparkContext.fromSparkContext(spark.sparkContext()), net, settings, config.engine());
         LearningRates rates = LearningRates.parse(config.lrSchedule(), config.learningRate(), config.epochs());
         LOG.info("trial T={} alpha={}: {} parameters, {}", t, alpha, net.numParams(), trainer.describe());
-        List<String> lines = resumed == null ? new ArrayList<>() : new ArrayList<>(resumed.scoreLines());
         double bestAcc = resumed == null ? -1 : resumed.bestAccuracy();
         int bestEpoch = resumed == null ? 0 : resumed.bestEpoch();
         INDArray bestParams = resumed == null ? null : resumed.bestParams();
@@ -179,9 +254,7 @@ public final class TrainJob {
             trainer.network().setLearningRate(lr);
             double[] roundScores = trainer.fitEpoch(batches, epoch);
             double seconds = (System.nanoTime() - t0) / 1e9;
-            double acc = validation == null ? Double.NaN
-                    : Scoring.accuracy(Scoring.logits(new LogitModel(trainer.network()), validation.features()),
-                    validation.labels());
+            double acc = validation == null ? Double.NaN : accuracy(trainer.network(), validation, in.classes());
             lines.add(scoreLine(t, alpha, epoch, lr, trainer.lastScore(), acc, seconds, roundScores));
             LOG.info("T={} alpha={} epoch {}/{}: lr {} score {} validation accuracy {} ({} s)", t, alpha, epoch,
                     config.epochs(), lr, String.format("%.4f", trainer.lastScore()), String.format("%.4f", acc),

@@ -8,6 +8,7 @@ import java.util.Set;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -31,11 +32,14 @@ import org.nd4j.linalg.dataset.DataSet;
  */
 final class TrainingRows {
     static final String LOGITS = "teacher_logits";
+    static final String TEACHER_LAYER = "teacher_layer";
     private final Dataset<Row> rows;
     private final long count;
     private final long labelledCount;
+    private final boolean teacherLayer;
 
-    private TrainingRows(Dataset<Row> rows, long count, long labelledCount) {
+    private TrainingRows(Dataset<Row> rows, long count, long labelledCount, boolean teacherLayer) {
+        this.teacherLayer = teacherLayer;
         this.rows = rows;
         this.count = count;
         this.labelledCount = labelledCount;
@@ -43,6 +47,12 @@ final class TrainingRows {
 
     static TrainingRows build(SparkSession spark, TransferTables.Transfer transfer, TransferTables.SoftTargets soft,
                               Integer labelled, long seed, Objective objective) {
+        return build(spark, transfer, soft, labelled, seed, objective, false);
+    }
+
+    /** {@code teacherLayer}: also join the soft targets' stored teacher layer (hint and relation terms). */
+    static TrainingRows build(SparkSession spark, TransferTables.Transfer transfer, TransferTables.SoftTargets soft,
+                              Integer labelled, long seed, Objective objective, boolean teacherLayer) {
         Dataset<Row> base = transfer.rows().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL);
         if (labelled != null) {
             base = keepLabels(spark, base, selectLabelled(spark, base, labelled, seed, transfer.classes()));
@@ -51,6 +61,11 @@ final class TrainingRows {
             Dataset<Row> logits = soft.logits().select(col(SoftTargetSchema.ID).as("sid"),
                     col(SoftTargetSchema.LOGITS).as(LOGITS));
             base = base.join(logits, base.col(TransferSchema.ID).equalTo(logits.col("sid")), "left").drop("sid");
+            if (teacherLayer) {
+                Dataset<Row> layer = soft.rows().select(col(SoftTargetSchema.ID).as("hid"),
+                        col(SoftTargetSchema.HINT).as(TEACHER_LAYER));
+                base = base.join(layer, base.col(TransferSchema.ID).equalTo(layer.col("hid")), "left").drop("hid");
+            }
         } else {
             base = base.withColumn(LOGITS, functions.lit(null).cast(DataTypes.createArrayType(DataTypes.FloatType)));
         }
@@ -67,7 +82,7 @@ final class TrainingRows {
         if (n == 0) {
             throw new IllegalArgumentException("no training rows for objective " + objective.id() + " in " + transfer.path());
         }
-        return new TrainingRows(base, n, counts.getLong(1));
+        return new TrainingRows(base, n, counts.getLong(1), teacherLayer);
     }
 
     /** Ids of {@code n} labelled rows, stratified by class and ranked by a seeded hash of the id. */
@@ -125,7 +140,9 @@ final class TrainingRows {
         long perPartition = (long) settings.batchSize() * settings.averagingFrequency();
         int partitions = settings.partitionsFor(count);
         return rows.orderBy(functions.xxhash64(col(TransferSchema.ID), functions.lit(settings.seed())))
-                .select(TransferSchema.FEATURES, LOGITS, TransferSchema.LABEL)
+                .select(teacherLayer ? new Column[] {col(TransferSchema.FEATURES), col(LOGITS), col(TransferSchema.LABEL),
+                        col(TEACHER_LAYER)} : new Column[] {col(TransferSchema.FEATURES), col(LOGITS),
+                        col(TransferSchema.LABEL)})
                 .javaRDD()
                 .zipWithIndex()
                 .mapToPair(rowAndIndex -> new scala.Tuple2<>(rowAndIndex._2() / perPartition, rowAndIndex._1()))
