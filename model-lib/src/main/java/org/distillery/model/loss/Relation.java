@@ -90,6 +90,10 @@ public enum Relation {
     }
 
     private static Map<String, INDArray> placeholders(INDArray s, INDArray t) {
+        if (s.rank() != 2 || t.rank() != 2) {
+            throw new IllegalArgumentException("relation needs rows [N, width], got shapes "
+                    + Arrays.toString(s.shape()) + " and " + Arrays.toString(t.shape()));
+        }
         if (s.size(0) != t.size(0)) {
             throw new IllegalArgumentException("relation needs as many teacher rows as student rows, got " + t.size(0)
                     + " and " + s.size(0));
