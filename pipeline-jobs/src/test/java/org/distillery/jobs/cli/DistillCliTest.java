@@ -41,6 +41,19 @@ class DistillCliTest extends SparkTestBase {
         assertThat(objective.code()).isEqualTo(2);
         assertThat(objective.err().strip())
                 .isEqualTo("distill train: error: objective must be one of [kd, hard, pseudo_label], got 'magic'");
+
+        CliRun relation = run("train", "--soft-targets", "s", "--out", "x", "--relation", "rdk");
+        assertThat(relation.code()).isEqualTo(2);
+        assertThat(relation.err().strip()).isEqualTo("distill train: error: relation must be one of [none,"
+                + " rkd-distance, rkd-angle, rkd, sp], got 'rdk'");
+        CliRun schedule = run("train", "--soft-targets", "s", "--out", "x", "--hint-weight", "1", "--hint-schedule",
+                "later");
+        assertThat(schedule.code()).isEqualTo(2);
+        assertThat(schedule.err().strip())
+                .isEqualTo("distill train: error: hint schedule must be two-stage or joint, got 'later'");
+        CliRun layer = run("label", "--transfer", "a", "--teacher", "b", "--out", "c", "--hint-layer", "-1");
+        assertThat(layer.code()).isEqualTo(2);
+        assertThat(layer.err().strip()).isEqualTo("distill label: error: hint layer must be a layer index >= 0, got -1");
     }
 
     @Test
