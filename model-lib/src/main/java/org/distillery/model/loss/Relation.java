@@ -2,6 +2,7 @@ package org.distillery.model.loss;
 
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -45,6 +46,7 @@ public enum Relation {
 
     private static final double EPS = 1e-12;
     private static final ThreadLocal<Map<String, SameDiff>> GRAPHS = ThreadLocal.withInitial(HashMap::new);
+    private static final ThreadLocal<Last> LAST = new ThreadLocal<>();
     private final String id;
 
     Relation(String id) {
@@ -74,6 +76,10 @@ public enum Relation {
         if (this == NONE) {
             return 0;
         }
+        Last last = LAST.get();
+        if (last != null && last.relation == this && same(last.s, s) && same(last.t, t)) {
+            return last.loss; // DL4J asks for the gradient first, then the score of the same minibatch
+        }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             return graph(s.dataType()).output(placeholders(s, t), "loss").get("loss").getDouble(0);
         }
@@ -85,11 +91,28 @@ public enum Relation {
             return s.ulike().assign(0);
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            return graph(s.dataType()).calculateGradients(placeholders(s, t), "s").get("s");
+            var out = graph(s.dataType()).calculateGradientsAndOutputs(placeholders(s, t), List.of("loss"),
+                    List.of("s"));
+            LAST.set(new Last(this, s.dup(), t.dup(), out.getOutputs().get("loss").getDouble(0)));
+            return out.getGradients().get("s");
         }
     }
 
-    private static Map<String, INDArray> placeholders(INDArray s, INDArray t) {
+    /** Exactly equal (INDArray.equals tolerates 1e-5, which would hide a gradient check's perturbations). */
+    private static boolean same(INDArray a, INDArray b) {
+        return a.dataType() == b.dataType() && Arrays.equals(a.shape(), b.shape()) && a.equalsWithEps(b, 0.0);
+    }
+
+    /** The last loss computed with a gradient on this thread, for the score DL4J asks for right after. */
+    private record Last(Relation relation, INDArray s, INDArray t, double loss) {
+    }
+
+    /**
+     * The student's rows and the teacher's relations. Only the student needs a gradient, so the teacher's side (the
+     * wide one: a teacher layer has hundreds of values per row) is computed here, once per minibatch, from its Gram
+     * matrix alone, never as an N x N x width tensor.
+     */
+    private Map<String, INDArray> placeholders(INDArray s, INDArray t) {
         if (s.rank() != 2 || t.rank() != 2) {
             throw new IllegalArgumentException("relation needs rows [N, width], got shapes "
                     + Arrays.toString(s.shape()) + " and " + Arrays.toString(t.shape()));
@@ -98,20 +121,33 @@ public enum Relation {
             throw new IllegalArgumentException("relation needs as many teacher rows as student rows, got " + t.size(0)
                     + " and " + s.size(0));
         }
+        double[][] g = t.castTo(DataType.DOUBLE).mmul(t.castTo(DataType.DOUBLE).transpose()).toDoubleMatrix();
+        Map<String, INDArray> m = new HashMap<>();
         // Fresh c-order copies: SameDiff's ops misread strided views (such as a column slice of the output layer's).
-        return Map.of("s", s.dup('c'), "t", t.castTo(s.dataType()).dup('c'));
+        m.put("s", s.dup('c'));
+        if (this == RKD_DISTANCE || this == RKD) {
+            m.put("tDistance", Nd4j.create(TeacherRelations.distances(g)).castTo(s.dataType()));
+        }
+        if (this == RKD_ANGLE || this == RKD) {
+            m.put("tAngle", Nd4j.create(TeacherRelations.angles(g), new long[] {g.length, g.length, g.length}, 'c')
+                    .castTo(s.dataType()));
+        }
+        if (this == SIMILARITY) {
+            m.put("tGram", Nd4j.create(TeacherRelations.rowNormalised(g)).castTo(s.dataType()));
+        }
+        return m;
     }
 
     private SameDiff graph(DataType type) {
         return GRAPHS.get().computeIfAbsent(id + "/" + type, k -> {
             SameDiff sd = SameDiff.create();
             SDVariable s = sd.placeHolder("s", type, -1, -1);
-            SDVariable t = sd.placeHolder("t", type, -1, -1);
             SDVariable loss = switch (this) {
-                case RKD_DISTANCE -> distanceLoss(sd, s, t);
-                case RKD_ANGLE -> angleLoss(sd, s, t);
-                case RKD -> distanceLoss(sd, s, t).add(angleLoss(sd, s, t).mul(2.0));
-                case SIMILARITY -> similarityLoss(sd, s, t);
+                case RKD_DISTANCE -> distanceLoss(sd, s, sd.placeHolder("tDistance", type, -1, -1));
+                case RKD_ANGLE -> angleLoss(sd, s, sd.placeHolder("tAngle", type, -1, -1, -1));
+                case RKD -> distanceLoss(sd, s, sd.placeHolder("tDistance", type, -1, -1))
+                        .add(angleLoss(sd, s, sd.placeHolder("tAngle", type, -1, -1, -1)).mul(2.0));
+                case SIMILARITY -> similarityLoss(sd, s, sd.placeHolder("tGram", type, -1, -1));
                 case NONE -> throw new IllegalStateException("no graph for " + this);
             };
             sd.identity("loss", loss).markAsLoss();
@@ -120,8 +156,8 @@ public enum Relation {
         });
     }
 
-    private static SDVariable distanceLoss(SameDiff sd, SDVariable s, SDVariable t) {
-        return huber(sd, normalisedDistances(sd, s), normalisedDistances(sd, t)).mean();
+    private static SDVariable distanceLoss(SameDiff sd, SDVariable s, SDVariable teacherDistances) {
+        return huber(sd, normalisedDistances(sd, s), teacherDistances).mean();
     }
 
     /** Pairwise distances divided by their mean over pairs i != j; the diagonal is exactly 0. */
@@ -135,8 +171,8 @@ public enum Relation {
         return over(sd, d, d.sum().div(pairs));
     }
 
-    private static SDVariable angleLoss(SameDiff sd, SDVariable s, SDVariable t) {
-        return huber(sd, angles(sd, s), angles(sd, t)).mean();
+    private static SDVariable angleLoss(SameDiff sd, SDVariable s, SDVariable teacherAngles) {
+        return huber(sd, angles(sd, s), teacherAngles).mean();
     }
 
     /** [N, N, N]: entry (j, i, k) is the cosine of the angle at x_j between x_i - x_j and x_k - x_j. */
@@ -148,8 +184,8 @@ public enum Relation {
         return sd.mmul(unit, unit, false, true, false);
     }
 
-    private static SDVariable similarityLoss(SameDiff sd, SDVariable s, SDVariable t) {
-        SDVariable diff = rowNormalisedGram(sd, s).sub(rowNormalisedGram(sd, t));
+    private static SDVariable similarityLoss(SameDiff sd, SDVariable s, SDVariable teacherGram) {
+        SDVariable diff = rowNormalisedGram(sd, s).sub(teacherGram);
         SDVariable n = sd.sizeAt(s, 0).castTo(s.dataType());
         return over(sd, diff.mul(diff).sum(), n.mul(n));
     }
