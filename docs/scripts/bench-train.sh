@@ -4,7 +4,7 @@
 # parameter averaging through distillery's trainer (1 thread per task), averaging every 10 and every 20 minibatches,
 # (3) the same trainer on a Spark standalone master with two single-core worker JVMs on 127.0.0.1 (started from the
 # Spark jars Maven has, stopped at the end), (4) PyTorch on the CPU with 2 and 1 threads; plus DL4J's own softmax +
-# cross-entropy as a loss-cost reference.
+# cross-entropy as a loss-cost reference, and the student with DL4J's native Adam instead of FastAdam.
 # Usage: docs/scripts/bench-train.sh [ROWS=55000] [EPOCHS=3]   (needs `mvn -B -DskipTests install` once, and torch)
 # `BENCH_ONLY=standalone` runs the standalone case alone.
 set -euo pipefail
@@ -51,6 +51,7 @@ if [[ ${BENCH_ONLY:-} == standalone ]]; then standalone; exit 0; fi
 echo "# rows=$ROWS epochs=$EPOCHS (after one warm-up epoch each), $(nproc) cores, $(date -u +%FT%TZ)"
 OMP_NUM_THREADS=1 run single | sed 's/"engine":"single-jvm fit"/"engine":"single-jvm fit (1 thread)"/'
 OMP_NUM_THREADS=2 run single | sed 's/"engine":"single-jvm fit"/"engine":"single-jvm fit (2 threads)"/'
+OMP_NUM_THREADS=1 run single-dl4j-adam
 OMP_NUM_THREADS=1 run single-ce
 OMP_NUM_THREADS=1 run spark
 OMP_NUM_THREADS=1 BENCH_JAVA_OPTS=-Dbench.averaging=20 run spark

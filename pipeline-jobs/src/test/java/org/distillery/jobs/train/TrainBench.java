@@ -56,6 +56,20 @@ public final class TrainBench {
             timeSingle(net, hard, rows, epochs, "single-jvm fit, DL4J softmax+MCXENT, hard labels");
             return;
         }
+        if (which.equals("single-dl4j-adam")) { // reference: the same student with DL4J's own (native) Adam
+            MultiLayerNetwork net = student();
+            MultiLayerNetwork dl4jAdam = new MultiLayerNetwork(org.deeplearning4j.nn.conf.MultiLayerConfiguration
+                    .fromJson(net.getLayerWiseConfigurations().toJson().replace(
+                            "\"@class\" : \"org.distillery.model.nn.FastAdam\"",
+                            "\"@class\" : \"org.nd4j.linalg.learning.config.Adam\"")));
+            dl4jAdam.init(net.params().dup(), false);
+            if (!(dl4jAdam.getLayer(0).conf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseLayer b
+                    && b.getIUpdater() instanceof org.nd4j.linalg.learning.config.Adam)) {
+                throw new IllegalStateException("the reference student does not use DL4J's Adam");
+            }
+            timeSingle(dl4jAdam, batches, rows, epochs, "single-jvm fit, DL4J's native Adam");
+            return;
+        }
         if (!which.equals("spark")) {
             single(batches, rows, epochs);
         }
