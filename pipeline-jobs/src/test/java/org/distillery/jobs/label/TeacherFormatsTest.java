@@ -3,24 +3,21 @@ package org.distillery.jobs.label;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
-import static org.junit.jupiter.api.Assumptions.abort;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Row;
 import org.assertj.core.api.InstanceOfAssertFactories;
-import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.distillery.jobs.Fixtures;
 import org.distillery.jobs.SparkTestBase;
+import org.distillery.jobs.TeacherFiles;
 import org.distillery.jobs.cli.CliRun;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.Storage;
@@ -34,20 +31,16 @@ import org.distillery.model.schema.Manifest;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.activations.impl.ActivationIdentity;
-import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Keras HDF5 and ONNX teachers: one DL4J teacher's weights written in both formats by
- * {@code src/test/python/make_teachers.py} (h5py and onnx; skipped without them, except in CI, where it must run) label
- * a transfer set exactly as the DL4J zip does; damaged files and teachers of the wrong width are refused.
+ * Keras HDF5 and ONNX teachers: one DL4J teacher's weights written in both formats ({@link TeacherFiles}; skipped
+ * without python3, h5py and onnx, except in CI) label a transfer set as the DL4J zip does; damaged files and teachers
+ * of the wrong width are refused.
  */
 class TeacherFormatsTest extends SparkTestBase {
-    private static final Path SCRIPT = Path.of("src/test/python/make_teachers.py").toAbsolutePath();
-    private static final boolean CI = "true".equals(System.getenv("CI"));
     private static final float EPS = 1e-4f;
     @TempDir
     static Path dir;
@@ -62,8 +55,8 @@ class TeacherFormatsTest extends SparkTestBase {
         transfer = Fixtures.transferSet(spark(), dir.resolve("transfer").toString(), 120, 17, 0);
         teacher = Fixtures.teacher(7, 20);
         teacherZip = Fixtures.saveZip(spark(), teacher, dir.resolve("teacher.zip").toString());
-        linear = makeTeachers(teacher, false, dir.resolve("linear"));
-        softmax = makeTeachers(teacher, true, dir.resolve("softmax"));
+        linear = TeacherFiles.write(teacher, false, dir.resolve("linear"));
+        softmax = TeacherFiles.write(teacher, true, dir.resolve("softmax"));
     }
 
     @Test
@@ -151,7 +144,7 @@ class TeacherFormatsTest extends SparkTestBase {
     void teachersOfTheWrongWidthAreRefused() throws Exception {
         MultiLayerNetwork wide = new org.distillery.model.nn.Architecture(List.of(8), 0).build(Fixtures.FEATURES + 1,
                 Fixtures.CLASSES, org.distillery.model.loss.DistillationLoss.hardLabelsOnly(), 0.01, 3);
-        Path files = makeTeachers(wide, false, dir.resolve("wide"));
+        Path files = TeacherFiles.write(wide, false, dir.resolve("wide"));
         for (String file : List.of("sequential.h5", "teacher.onnx")) {
             String path = files.resolve(file).toString();
             String out = dir.resolve("soft-wide-" + file).toString();
@@ -196,43 +189,6 @@ class TeacherFormatsTest extends SparkTestBase {
         for (Row r : TransferTables.readSoftTargets(spark(), path).rows().collectAsList()) {
             out.put(r.getLong(0), TransferTables.floats(r, 2));
         }
-        return out;
-    }
-
-    /**
-     * Writes {@code net}'s weights (ReLU hidden layers, identity output; softmax instead with {@code softmaxOutput}) and
-     * runs make_teachers.py on them into {@code out}.
-     */
-    static Path makeTeachers(MultiLayerNetwork net, boolean softmaxOutput, Path out) throws Exception {
-        Files.createDirectories(out);
-        List<Map<String, Object>> layers = new ArrayList<>();
-        for (int i = 0; i < net.getnLayers(); i++) {
-            var activation = ((BaseLayer) net.getLayer(i).conf().getLayer()).getActivationFn();
-            boolean last = i == net.getnLayers() - 1;
-            assertThat(activation).isInstanceOf(last ? ActivationIdentity.class : ActivationReLU.class);
-            layers.add(Map.of("W", net.getLayer(i).getParam("W").toDoubleMatrix(),
-                    "b", net.getLayer(i).getParam("b").toDoubleVector(),
-                    "activation", !last ? "relu" : softmaxOutput ? "softmax" : "linear"));
-        }
-        Path weights = out.resolve("weights.json");
-        new ObjectMapper().writeValue(weights.toFile(), Map.of("layers", layers));
-        Process p;
-        try {
-            p = new ProcessBuilder("python3", SCRIPT.toString(), weights.toString(), out.toString())
-                    .redirectErrorStream(true).start();
-        } catch (IOException noPython) {
-            if (CI) {
-                throw new AssertionError("CI needs python3 with pipeline-jobs/src/test/python/requirements.txt", noPython);
-            }
-            abort("python3 is not installed: " + noPython.getMessage());
-            return out;
-        }
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        int code = p.waitFor();
-        if (code == 3 && !CI) {
-            abort("h5py and onnx are needed to write the fixture teachers: " + output.strip());
-        }
-        assertThat(code).as(output).isZero();
         return out;
     }
 }
