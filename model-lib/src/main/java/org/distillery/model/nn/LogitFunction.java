@@ -20,11 +20,11 @@ public interface LogitFunction {
 
     int classes();
 
-    /** Whether one instance may serve concurrent {@link #logits} calls from several threads. */
+    /**
+     * Whether one instance may serve concurrent {@link #logits} calls from several threads; if not, give each thread
+     * its own (for a {@link LogitModel}, one over a clone of the network).
+     */
     boolean threadSafe();
-
-    /** {@code this} when {@link #threadSafe()}, else an independent instance with the same parameters for another thread. */
-    LogitFunction forAnotherThread();
 
     /** How {@link #logits} computes, for logs: the inference path and, off the fast path, why. */
     String describe();

@@ -57,12 +57,6 @@ public final class LogitModel implements LogitFunction {
         return fastPath();
     }
 
-    /** {@code this} on the fast path, else a model over a clone of the network. */
-    @Override
-    public LogitFunction forAnotherThread() {
-        return fastPath() ? this : new LogitModel(net.clone());
-    }
-
     @Override
     public String describe() {
         return fastPath() ? "fast dense path (gemm chain)" : "DL4J output() (" + fallbackReason() + ")";

@@ -146,11 +146,6 @@ final class OnnxTeacher implements LogitFunction {
     }
 
     @Override
-    public LogitFunction forAnotherThread() {
-        return this;
-    }
-
-    @Override
     public String describe() {
         return "ONNX Runtime " + env.getVersion() + " (" + input + " [N, " + inputs + "] -> " + output + " [N, "
                 + classes + "]" + (softmax ? ", log of the final Softmax" : "") + ", " + threads + " intra-op thread"

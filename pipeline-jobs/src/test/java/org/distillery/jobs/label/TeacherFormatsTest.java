@@ -28,6 +28,7 @@ import org.distillery.model.nn.LogitFunction;
 import org.distillery.model.nn.LogitModel;
 import org.distillery.model.nn.Models;
 import org.distillery.model.schema.Manifest;
+import org.distillery.model.schema.SoftTargetSchema;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -156,6 +157,28 @@ class TeacherFormatsTest extends SparkTestBase {
     }
 
     @Test
+    void hintLayersAreReadFromKerasTeachersAndRefusedForOnnx() {
+        String h5 = linear.resolve("sequential.h5").toString();
+        JobResult fromKeras = new LabelJob(spark()).run(new LabelConfig(transfer, h5,
+                dir.resolve("soft-hint-h5").toString(), 2.0, 32).withHintLayer(0));
+        JobResult fromZip = new LabelJob(spark()).run(new LabelConfig(transfer, teacherZip,
+                dir.resolve("soft-hint-zip").toString(), 2.0, 32).withHintLayer(0));
+        Map<Long, float[]> expected = hints(fromZip.path());
+        Map<Long, float[]> actual = hints(fromKeras.path());
+        assertThat(actual.keySet()).isEqualTo(expected.keySet());
+        actual.forEach((id, h) -> assertThat(h).as("id " + id).hasSize(32).containsExactly(expected.get(id),
+                within(EPS)));
+
+        String onnx = linear.resolve("teacher.onnx").toString();
+        String out = dir.resolve("soft-hint-onnx").toString();
+        assertThatThrownBy(() -> new LabelJob(spark()).run(new LabelConfig(transfer, onnx, out, 2.0, 32)
+                .withHintLayer(0)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("--hint-layer reads the layers of a DL4J or Keras teacher, but file:" + onnx + " is ONNX");
+        assertThat(Files.exists(Path.of(out))).isFalse();
+    }
+
+    @Test
     void evaluateReadsKerasTeachersAndNamesTheFormatItCannotRead() {
         String h5 = linear.resolve("sequential.h5").toString();
         EvaluateJob.Result r = new EvaluateJob(spark()).run(new EvaluateConfig(transfer, h5,
@@ -174,6 +197,14 @@ class TeacherFormatsTest extends SparkTestBase {
 
     private static JobResult label(String teacherPath, String out) {
         return new LabelJob(spark()).run(new LabelConfig(transfer, teacherPath, dir.resolve(out).toString(), 2.0, 32));
+    }
+
+    private static Map<Long, float[]> hints(String path) {
+        Map<Long, float[]> out = new HashMap<>();
+        for (Row r : spark().read().parquet(path).select(SoftTargetSchema.ID, SoftTargetSchema.HINT).collectAsList()) {
+            out.put(r.getLong(0), TransferTables.floats(r, 1));
+        }
+        return out;
     }
 
     private static LogitFunction teacher(Path file) throws IOException {
