@@ -177,7 +177,8 @@ with DAG(
         "teacher": Param(
             "",
             type="string",
-            description="Published teacher directory or DL4J zip; empty means <root>/models/teacher.",
+            description="Published teacher directory, DL4J zip or Keras HDF5 file (ONNX: label only); empty means"
+                        " <root>/models/teacher.",
         ),
         "teacher_sha256": TEACHER_SHA256_PARAM,
         "relabel_only": Param(

@@ -23,7 +23,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * on the fast path only; give each thread its own model (and network clone) otherwise, as the label job's
  * TeacherCache does.
  */
-public final class LogitModel {
+public final class LogitModel implements LogitFunction {
     private final MultiLayerNetwork net;
     private final Kind kind;
     private final DenseInference fast; // null: DL4J's forward pass
@@ -51,6 +51,17 @@ public final class LogitModel {
         return fast != null;
     }
 
+    /** Thread-safe on the fast path only. */
+    @Override
+    public boolean threadSafe() {
+        return fastPath();
+    }
+
+    @Override
+    public String describe() {
+        return fastPath() ? "fast dense path (gemm chain)" : "DL4J output() (" + fallbackReason() + ")";
+    }
+
     /** Why {@link #logits} uses DL4J's forward pass ("" on the fast path), for logs. */
     public String fallbackReason() {
         if (fast != null) {
@@ -64,11 +75,13 @@ public final class LogitModel {
         return net;
     }
 
+    @Override
     public int classes() {
         return (int) net.getOutputLayer().getParam("W").size(1);
     }
 
     /** Width of the flat feature rows the network reads. */
+    @Override
     public long inputs() {
         if (net.getLayerWiseConfigurations().getInputPreProcess(0) instanceof FeedForwardToCnnPreProcessor p) {
             return p.getInputHeight() * p.getInputWidth() * p.getNumChannels();
@@ -100,6 +113,7 @@ public final class LogitModel {
     }
 
     /** Raw logits [N, C] for features [N, D]; inference mode (no dropout). */
+    @Override
     public INDArray logits(INDArray features) {
         if (fast != null) {
             return fast.logits(features);

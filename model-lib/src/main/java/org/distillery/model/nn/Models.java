@@ -10,7 +10,10 @@ import java.util.HexFormat;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 
-/** DL4J model zips as bytes, so that jobs can move them through any Hadoop filesystem and hash them. */
+/**
+ * Models as bytes, so that jobs can move them through any Hadoop filesystem and hash them: DL4J zips written and read,
+ * Keras HDF5 and ONNX teachers read ({@link #teacher}).
+ */
 public final class Models {
     private Models() {
     }
@@ -49,6 +52,33 @@ public final class Models {
             throw new IllegalStateException("not a readable DL4J MultiLayerNetwork model zip: " + source + " ("
                     + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
         }
+    }
+
+    /**
+     * The network in a DL4J zip or a Keras HDF5 file (see {@link ModelFormat#detect}); {@code source} names the file.
+     *
+     * @throws IllegalArgumentException for an ONNX model (only the label job runs those) or an unknown format
+     * @throws IllegalStateException when the bytes are not a readable model of their format
+     */
+    public static MultiLayerNetwork network(byte[] bytes, String source) {
+        return switch (ModelFormat.detect(bytes, source)) {
+            case DL4J_ZIP -> fromBytes(bytes, source);
+            case KERAS_HDF5 -> KerasImport.network(bytes, source);
+            case ONNX -> throw new IllegalArgumentException("ONNX model " + source + " cannot be read as a DL4J network"
+                    + " (only label runs ONNX teachers; DL4J zips and Keras HDF5 files are read everywhere)");
+        };
+    }
+
+    /**
+     * A teacher in any {@link ModelFormat} as a logit function: DL4J zips and Keras HDF5 files as a {@link LogitModel},
+     * ONNX models as an ONNX Runtime session. {@code source} names the file in messages.
+     *
+     * @throws IllegalArgumentException when the format is unknown or the model's shape is not features to logits
+     * @throws IllegalStateException when the bytes are not a readable model of their format
+     */
+    public static LogitFunction teacher(byte[] bytes, String source) {
+        return ModelFormat.detect(bytes, source) == ModelFormat.ONNX ? OnnxTeacher.load(bytes, source)
+                : new LogitModel(network(bytes, source));
     }
 
     /** Whether the zip holds a ComputationGraph (its configuration lists vertices), read without restoring it. */

@@ -11,7 +11,7 @@ final class ExperimentInputs {
     String validation;
     @Option(names = "--test", required = true, paramLabel = "DIR", description = "Published test split.")
     String test;
-    @Option(names = "--teacher", required = true, paramLabel = "PATH", description = "Published teacher or DL4J zip.")
+    @Option(names = "--teacher", required = true, paramLabel = "PATH", description = "Published teacher, DL4J zip or Keras HDF5 file.")
     String teacher;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Run directory.")
     String out;

@@ -17,8 +17,11 @@ final class LabelCommand implements Callable<Integer> {
     @Option(names = "--transfer", required = true, paramLabel = "DIR", description = "Published transfer set.")
     String transfer;
     @Option(names = "--teacher", required = true, paramLabel = "PATH", split = ",",
-            description = "Published teacher directory, or a DL4J model zip. Repeat (or comma-separate) for an"
-                    + " ensemble averaged per --ensemble.")
+            description = "Published teacher directory, or a model file: a DL4J zip, a Keras HDF5 file (.h5/.hdf5:"
+                    + " Sequential, or a functional Model that is a single chain) or an ONNX model (.onnx: one float"
+                    + " input [N, features], one output [N, classes] of logits or of a final Softmax). The format is"
+                    + " read from the file's content. Repeat (or comma-separate) for an ensemble averaged per"
+                    + " --ensemble.")
     List<String> teachers;
     @Option(names = "--teacher-weight", paramLabel = "W", split = ",",
             description = "Weights of the teachers, in --teacher order (default: equal).")

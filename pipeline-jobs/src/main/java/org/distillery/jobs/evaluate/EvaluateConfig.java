@@ -7,7 +7,7 @@ import java.util.Map;
  * Validated configuration of the evaluate job.
  *
  * @param test         published test split (never used for any training choice)
- * @param teacher      published teacher directory or DL4J zip: the reference for agreement and KL
+ * @param teacher      published teacher directory, DL4J zip or Keras HDF5 file: the reference for agreement and KL
  * @param models       models to score, by name (e.g. baseline, pseudo_label, student), in report order
  * @param out          output directory for report.json
  * @param latencyRuns  single-example inference calls timed per model (after as many warm-up calls)

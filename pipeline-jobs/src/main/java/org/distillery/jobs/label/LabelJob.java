@@ -15,6 +15,7 @@ import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.jobs.common.Versions;
+import org.distillery.model.nn.LogitFunction;
 import org.distillery.model.nn.LogitModel;
 import org.distillery.model.schema.Manifest;
 import org.distillery.model.schema.SoftTargetCodec;
@@ -38,7 +39,7 @@ public final class LabelJob {
     }
 
     /** What {@link #check} established without Spark. */
-    record Checked(String transfer, Manifest transferManifest, List<ModelArtifact> teachers, LogitModel model,
+    record Checked(String transfer, Manifest transferManifest, List<ModelArtifact> teachers, LogitFunction model,
                    SoftTargetLayout layout) {
         int featureCount() {
             return (int) transferManifest.number(TransferSchema.FEATURE_COUNT);
@@ -68,14 +69,14 @@ public final class LabelJob {
         Manifest transfer = TransferTables.checkTransfer(storage, config.transfer());
         int features = (int) transfer.number(TransferSchema.FEATURE_COUNT);
         List<ModelArtifact> teachers = new java.util.ArrayList<>();
-        LogitModel first = null;
+        LogitFunction first = null;
         for (int i = 0; i < config.teachers().size(); i++) {
             ModelArtifact teacher = ModelArtifact.read(storage, config.teachers().get(i));
             if (!config.teacherSha256s().isEmpty() && !config.teacherSha256s().get(i).equals(teacher.sha256())) {
                 throw new IllegalArgumentException("teacher SHA-256 mismatch: --teacher-sha256 "
                         + config.teacherSha256s().get(i) + " but " + teacher.zipPath() + " has " + teacher.sha256());
             }
-            LogitModel model = new LogitModel(teacher.network());
+            LogitFunction model = teacher.teacher();
             if (model.inputs() != features) {
                 throw new IllegalArgumentException("teacher expects " + model.inputs() + " features but the transfer set"
                         + " has " + features + ": " + config.teachers().get(i));
@@ -89,7 +90,11 @@ public final class LabelJob {
         }
         SoftTargetLayout layout = config.layout(first.classes());
         if (config.hintLayer() != null) {
-            layout = layout.withHint(config.hintLayer(), first.layerWidth(config.hintLayer()));
+            if (!(first instanceof LogitModel dl4j)) {
+                throw new IllegalArgumentException("--hint-layer reads the layers of a DL4J or Keras teacher, but "
+                        + teachers.get(0).zipPath() + " is " + teachers.get(0).format().label());
+            }
+            layout = layout.withHint(config.hintLayer(), dl4j.layerWidth(config.hintLayer()));
         }
         return new Checked(storage.qualify(config.transfer()), transfer, teachers, first, layout);
     }
@@ -154,14 +159,13 @@ public final class LabelJob {
         Storage storage = Storage.of(spark);
         Checked checked = check(storage, config);
         ModelArtifact teacher = checked.teacher();
-        LogitModel model = checked.model();
+        LogitFunction model = checked.model();
         String teacherSha256 = checked.sha256(config);
         TransferTables.Transfer transfer = TransferTables.readTransfer(spark, config.transfer());
         LOG.info("labeling {} with {} (sha256 {}), T={}, storing {}", transfer.path(), checked.teachers().size() == 1
                 ? "teacher " + teacher.zipPath() : checked.teachers().size() + " teachers (" + config.ensemble()
                 + " averaging)", teacherSha256, config.temperature(), checked.layout().describe());
-        LOG.info("teacher inference: {}", model.fastPath() ? "fast dense path (gemm chain)"
-                : "DL4J output() (" + model.fallbackReason() + ")");
+        LOG.info("teacher inference: {}", model.describe());
 
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         List<Broadcast<byte[]>> zips = new java.util.ArrayList<>();

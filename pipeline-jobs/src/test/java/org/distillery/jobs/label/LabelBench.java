@@ -40,13 +40,16 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Benchmark, not a test (docs/scripts/bench-label.sh runs it): teacher inference of the 784-1200-1200-10 MLP (random
  * init, seed 42, saved as a DL4J model zip) as raw in-memory ND4J batches, DL4J {@code output()} vs the fast dense
- * path, and as the label job in Spark {@code local[2]} with Parquet in and out. Prints one JSON line per measurement
- * with rows/s, GFLOP/s and the fraction of {@code -Dbench.peakGflops} (233, this machine's fp32 peak). Usage:
+ * path (and ONNX Runtime on the same weights, given the teacher as ONNX), and as the label job in Spark {@code local[2]}
+ * with Parquet in and out. Prints one JSON line per measurement with rows/s, GFLOP/s and the fraction of
+ * {@code -Dbench.peakGflops} (233, this machine's fp32 peak). Usage:
  * <pre>
  *   LabelBench teacher ZIP                        write the teacher (once)
+ *   LabelBench formats ZIP DIR                    write it as DIR/teacher.onnx and Keras HDF5 too (make_teachers.py)
  *   LabelBench transfer DIR ROWS                  publish a synthetic transfer set (not timed; kept if published)
- *   LabelBench raw ZIP ROWS_PER_PASS PASSES THREADS   batches of 1024 from memory, engines alternated, medians
- *   LabelBench job TRANSFER ZIP OUT [WARMUP]      the label job (after a warm-up run on WARMUP), heap before/after
+ *   LabelBench raw ZIP ROWS_PER_PASS PASSES THREADS [ONNX]   batches of 1024 from memory, engines alternated, medians
+ *   LabelBench job TRANSFER TEACHER OUT [WARMUP]  the label job (after a warm-up run on WARMUP), heap before/after;
+ *                                                 TEACHER in any format the label job reads
  * </pre>
  * Synthetic rows look like ingested Fashion-MNIST (pixel / 255): half zeros, the rest k / 255 with k in 1..255, seeded
  * by the row id, so that Parquet encodes them much as it encodes the real transfer set (dictionary pages of at most 256
@@ -66,11 +69,14 @@ public final class LabelBench {
     public static void main(String[] args) throws Exception {
         switch (args[0]) {
             case "teacher" -> teacher(Path.of(args[1]));
+            case "formats" -> org.distillery.jobs.TeacherFiles.write(
+                    Models.fromBytes(Files.readAllBytes(Path.of(args[1])), args[1]), false, Path.of(args[2]));
             case "transfer" -> transfer(args[1], Long.parseLong(args[2]));
             case "raw" -> raw(Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
-                    Integer.parseInt(args[4]));
+                    Integer.parseInt(args[4]), args.length > 5 ? Path.of(args[5]) : null);
             case "job" -> job(args[1], args[2], args[3], args.length > 4 ? args[4] : null);
-            default -> throw new IllegalArgumentException("mode must be teacher, transfer, raw or job, got " + args[0]);
+            default -> throw new IllegalArgumentException("mode must be teacher, formats, transfer, raw or job, got "
+                    + args[0]);
         }
     }
 
@@ -154,9 +160,10 @@ public final class LabelBench {
     /**
      * Batches of 1024 rows from a pool held in memory, cycled: each pass runs {@code rowsPerPass} rows split over
      * {@code threads} Java threads, each with its own network clone and LogitModel (as TeacherCache gives each task
-     * thread). Engines alternate pass by pass after one warm-up pass each; the medians are printed.
+     * thread). Engines alternate pass by pass after one warm-up pass each; the medians are printed. With {@code onnx}
+     * (the same teacher as an ONNX model), ONNX Runtime runs too: one session shared by the threads, as on an executor.
      */
-    static void raw(Path zip, int rowsPerPass, int passes, int threads) throws Exception {
+    static void raw(Path zip, int rowsPerPass, int passes, int threads, Path onnx) throws Exception {
         MultiLayerNetwork prototype = Models.fromBytes(Files.readAllBytes(zip), zip.toString());
         List<MultiLayerNetwork> nets = new ArrayList<>();
         List<LogitModel> models = new ArrayList<>();
@@ -181,32 +188,44 @@ public final class LabelBench {
         boolean bitIdentical = Arrays.equals(reference.dup('c').data().asFloat(), fastOut.dup('c').data().asFloat());
 
         String layout = threads + " Java thread" + (threads > 1 ? "s" : "") + " x " + ompThreads();
-        String[] names = {"raw ND4J, DL4J output() (" + layout + ")", "raw ND4J, fast dense path (" + layout + ")"};
-        Engine[] engines = {(t, in) -> nets.get(t).output(in, false), (t, in) -> models.get(t).logits(in)};
+        List<String> names = new ArrayList<>(List.of("raw ND4J, DL4J output() (" + layout + ")",
+                "raw ND4J, fast dense path (" + layout + ")"));
+        List<Engine> engines = new ArrayList<>(List.of((t, in) -> nets.get(t).output(in, false),
+                (t, in) -> models.get(t).logits(in)));
+        String onnxDiff = "";
+        if (onnx != null) {
+            org.distillery.model.nn.LogitFunction session = Models.teacher(Files.readAllBytes(onnx), onnx.toString());
+            onnxDiff = String.format(",\"maxAbsDiffToFastPath\":%.3g",
+                    session.logits(pool.get(0)).sub(fastOut).amaxNumber().doubleValue());
+            names.add("raw, " + session.describe() + " (" + threads + " Java thread" + (threads > 1 ? "s" : "")
+                    + " sharing it)");
+            engines.add((t, in) -> session.logits(in));
+        }
+        int n = engines.size();
         int batchesPerThread = Math.max(1, (rowsPerPass / BATCH + threads - 1) / threads);
         long rows = (long) batchesPerThread * threads * BATCH;
         ExecutorService exec = Executors.newFixedThreadPool(threads);
         try {
-            double[][] seconds = new double[2][passes];
-            for (int e = 0; e < 2; e++) {
-                pass(exec, engines[e], pool, batchesPerThread, threads); // warm-up
+            double[][] seconds = new double[n][passes];
+            for (int e = 0; e < n; e++) {
+                pass(exec, engines.get(e), pool, batchesPerThread, threads); // warm-up
             }
             for (int p = 0; p < passes; p++) {
-                for (int k = 0; k < 2; k++) {
-                    int e = p % 2 == 0 ? k : 1 - k;
-                    seconds[e][p] = pass(exec, engines[e], pool, batchesPerThread, threads);
+                for (int k = 0; k < n; k++) {
+                    int e = p % 2 == 0 ? k : n - 1 - k;
+                    seconds[e][p] = pass(exec, engines.get(e), pool, batchesPerThread, threads);
                 }
             }
             double flops = flopsPerRow(prototype);
-            for (int e = 0; e < 2; e++) {
+            for (int e = 0; e < n; e++) {
                 double[] s = seconds[e].clone();
                 Arrays.sort(s);
                 double median = s[passes / 2];
                 System.out.printf("{\"engine\":\"%s\",\"rows\":%d,\"passes\":%d,\"secondsMedian\":%.3f,%s,"
-                                + "\"rowsPerSecondMin\":%.0f,\"rowsPerSecondMax\":%.0f%s}%n", names[e], rows, passes,
-                        median, rates(rows, median, flops), rows / s[passes - 1], rows / s[0],
+                                + "\"rowsPerSecondMin\":%.0f,\"rowsPerSecondMax\":%.0f%s}%n", names.get(e), rows,
+                        passes, median, rates(rows, median, flops), rows / s[passes - 1], rows / s[0],
                         e == 1 ? String.format(",\"maxAbsDiffToOutput\":%.3g,\"bitIdentical\":%b", maxAbsDiff,
-                                bitIdentical) : "");
+                                bitIdentical) : e == 2 ? onnxDiff : "");
             }
         } finally {
             exec.shutdownNow();
@@ -232,7 +251,10 @@ public final class LabelBench {
         return (System.nanoTime() - t0) / 1e9;
     }
 
-    /** The label job on a published transfer set, timed end to end (check, inference, Parquet write, reports). */
+    /**
+     * The label job on a published transfer set, timed end to end (check, inference, Parquet write, reports). GFLOP/s
+     * are counted for LabelBench's teacher, whatever file holds it.
+     */
     static void job(String transfer, String zip, String out, String warmup) throws Exception {
         SparkSession spark = Sparks.session("distillery-labelbench", "local[2]");
         deleteRecursively(Path.of(out));
@@ -252,13 +274,13 @@ public final class LabelBench {
         double seconds = (System.nanoTime() - t0) / 1e9;
         long oldGenPeak = oldGen == null ? -1 : oldGen.getPeakUsage().getUsed();
         long after = heapUsedAfterGc();
-        MultiLayerNetwork teacher = Models.fromBytes(Files.readAllBytes(Path.of(zip)), zip);
-        boolean fast = new LogitModel(teacher).fastPath();
-        double flops = flopsPerRow(teacher);
+        String inference = Models.teacher(Files.readAllBytes(Path.of(zip)), zip).describe();
+        double flops = flopsPerRow(Architecture.parse("mlp:1200,1200", 0)
+                .build(FEATURES, CLASSES, DistillationLoss.hardLabelsOnly(), 1e-3, SEED));
         System.out.printf("{\"engine\":\"label job, Spark local[2] (2 tasks x %s), Parquet in and out,"
                         + " %s\",\"rows\":%d,\"seconds\":%.2f,%s,\"driverHeapUsedBeforeMB\":%.1f,"
                         + "\"driverHeapUsedAfterMB\":%.1f,\"oldGenPeakMB\":%.1f,\"heapMaxMB\":%.0f}%n",
-                ompThreads(), fast ? "fast dense path" : "DL4J output()",
+                ompThreads(), inference,
                 result.rows(), seconds, rates(result.rows(), seconds, flops), before / 1e6, after / 1e6,
                 oldGenPeak / 1e6, Runtime.getRuntime().maxMemory() / 1e6);
         deleteRecursively(Path.of(out));
