@@ -9,7 +9,8 @@ import org.distillery.model.schema.SoftTargetLayout;
  * Validated configuration of the label job.
  *
  * @param transfer    published transfer set to label
- * @param teachers    published teacher directories or DL4J model zips; several are averaged (an ensemble)
+ * @param teachers    published teacher directories or teacher files (DL4J zip, Keras HDF5, ONNX); several are
+ *                    averaged (an ensemble)
  * @param weights     the teachers' weights (empty: equal), normalised to sum to 1
  * @param ensemble    how several teachers are averaged: {@code prob} (softmax(z_i / T), stored as logits T log p)
  *                    or {@code logit} (the weighted mean of the raw logits)
