@@ -3,6 +3,7 @@ package org.distillery.model.loss;
 import java.util.Objects;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
@@ -82,6 +83,9 @@ public final class DistillationLoss implements ILossFunction {
 
     @Override
     public INDArray computeScoreArray(INDArray labels, INDArray preOutput, IActivation activationFn, INDArray mask) {
+        if (inJava(activationFn, preOutput, mask)) {
+            return rows().scoreArray(labels, preOutput, mask);
+        }
         Parts t = parts(labels, preOutput, activationFn);
         INDArray score = softScore(t).muli(alpha).addi(t.y().mul(t.logS()).sum(true, 1).negi().muli(1 - alpha));
         return mask == null ? score : score.muli(mask.reshape(score.shape()).castTo(score.dataType()));
@@ -90,12 +94,16 @@ public final class DistillationLoss implements ILossFunction {
     @Override
     public double computeScore(INDArray labels, INDArray preOutput, IActivation activationFn, INDArray mask,
                                boolean average) {
-        double sum = computeScoreArray(labels, preOutput, activationFn, mask).sumNumber().doubleValue();
+        double sum = inJava(activationFn, preOutput, mask) ? rows().scoreSum(labels, preOutput, mask)
+                : computeScoreArray(labels, preOutput, activationFn, mask).sumNumber().doubleValue();
         return average ? sum / preOutput.size(0) : sum;
     }
 
     @Override
     public INDArray computeGradient(INDArray labels, INDArray preOutput, IActivation activationFn, INDArray mask) {
+        if (inJava(activationFn, preOutput, mask)) {
+            return rows().gradient(labels, preOutput, mask);
+        }
         Parts t = parts(labels, preOutput, activationFn);
         // d/dz [CE(y, softmax(z))] = s * sum(y) - y
         INDArray hard = Transforms.exp(t.logS(), true).muliColumnVector(t.y().sum(true, 1)).subi(t.y());
@@ -112,6 +120,19 @@ public final class DistillationLoss implements ILossFunction {
                                                           INDArray mask, boolean average) {
         return new Pair<>(computeScore(labels, preOutput, activationFn, mask, average),
                 computeGradient(labels, preOutput, activationFn, mask));
+    }
+
+    /**
+     * Identity-activated logits (every distillery student) with at most one mask value per row take the plain-Java
+     * row loop ({@link KdRows}); anything else, the ND4J formulation below.
+     */
+    private static boolean inJava(IActivation activationFn, INDArray preOutput, INDArray mask) {
+        return activationFn.getClass() == ActivationIdentity.class && preOutput.rank() == 2
+                && KdRows.rowMask(mask, preOutput.size(0));
+    }
+
+    private KdRows rows() {
+        return new KdRows(temperature, alpha, divergence, LOG_FLOOR);
     }
 
     /** T^2 D(p, q) per row, [N, 1]. */

@@ -133,6 +133,41 @@ class DistillationLossTest {
         assertThat(grad.getRow(0).amaxNumber().doubleValue()).isPositive();
     }
 
+    /**
+     * Identity-activated logits take the plain-Java row loop ({@link KdRows}); an identity activation of another class
+     * takes the ND4J formulation. Both must give the same scores and gradients, for every divergence, in both
+     * precisions, with a fractional mask and rows without a teacher or a hard label.
+     */
+    @Test
+    void javaRowLoopEqualsTheNd4jFormulation() {
+        ActivationIdentity nd4jPath = new ActivationIdentity() {
+        };
+        for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
+            INDArray z = logits().muli(3).castTo(type);
+            INDArray p = teacher();
+            p.getRow(2).assign(0); // no teacher
+            INDArray labels = layout(p, oneHot(0, -1, 2, -1, 1)).castTo(type);
+            INDArray mask = Nd4j.create(new double[] {1, 0.5, 1, 0, 1}, new long[] {N, 1}, DataType.DOUBLE)
+                    .castTo(type);
+            double eps = type == DataType.DOUBLE ? 1e-10 : 1e-5;
+            for (Divergence d : Divergence.values()) {
+                DistillationLoss kd = new DistillationLoss(2.5, 0.3, d);
+                for (INDArray m : new INDArray[] {null, mask}) {
+                    INDArray java = kd.computeScoreArray(labels, z, new ActivationIdentity(), m);
+                    INDArray nd4j = kd.computeScoreArray(labels, z, nd4jPath, m);
+                    assertThat(java.equalsWithEps(nd4j, eps)).as("%s %s scores %s vs %s", type, d, java, nd4j).isTrue();
+                    assertThat(kd.computeScore(labels, z, new ActivationIdentity(), m, true))
+                            .isCloseTo(kd.computeScore(labels, z, nd4jPath, m, true), within(eps));
+                    INDArray gJava = kd.computeGradient(labels, z, new ActivationIdentity(), m);
+                    INDArray gNd4j = kd.computeGradient(labels, z, nd4jPath, m);
+                    assertThat(gJava.dataType()).isEqualTo(type);
+                    assertThat(gJava.equalsWithEps(gNd4j, eps)).as("%s %s gradients", type, d).isTrue();
+                    assertThat(gJava.amaxNumber().doubleValue()).isPositive();
+                }
+            }
+        }
+    }
+
     @Test
     void rejectsInvalidHyperparametersAndLayouts() {
         assertThatThrownBy(() -> new DistillationLoss(0, 0.5)).hasMessage("temperature must be a finite number > 0, got 0.0");

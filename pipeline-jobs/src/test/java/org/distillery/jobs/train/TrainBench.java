@@ -12,6 +12,7 @@ import org.distillery.model.loss.DistillationLoss;
 import org.distillery.model.loss.SoftTargets;
 import org.distillery.model.loss.TargetLayout;
 import org.distillery.model.nn.Architecture;
+import org.distillery.model.nn.DenseTrainingStep;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
@@ -70,6 +71,11 @@ public final class TrainBench {
             timeSingle(dl4jAdam, batches, rows, epochs, "single-jvm fit, DL4J's native Adam");
             return;
         }
+        if (which.equals("single-dense-step")) { // the same student, stepped by DenseTrainingStep instead of fit
+            MultiLayerNetwork net = student();
+            timeSingle(net, batches, rows, epochs, "single-jvm dense step", DenseTrainingStep.of(net)::fit);
+            return;
+        }
         if (!which.equals("spark")) {
             single(batches, rows, epochs);
         }
@@ -126,21 +132,20 @@ public final class TrainBench {
     }
 
     static void timeSingle(MultiLayerNetwork net, List<DataSet> batches, int rows, int epochs, String engine) {
-        fitAll(net, batches); // warm-up epoch (JIT, allocations)
+        timeSingle(net, batches, rows, epochs, engine, net::fit);
+    }
+
+    static void timeSingle(MultiLayerNetwork net, List<DataSet> batches, int rows, int epochs, String engine,
+                           java.util.function.Consumer<DataSet> step) {
+        batches.forEach(step); // warm-up epoch (JIT, allocations)
         long t0 = System.nanoTime();
         for (int e = 0; e < epochs; e++) {
-            fitAll(net, batches);
+            batches.forEach(step);
         }
         double s = (System.nanoTime() - t0) / 1e9;
         System.out.printf("{\"engine\":\"%s\",\"rows\":%d,\"epochs\":%d,\"seconds\":%.2f,"
                 + "\"examplesPerSecond\":%.0f,\"score\":%.4f}%n", engine, rows, epochs, s, rows * (double) epochs / s,
                 net.score());
-    }
-
-    private static void fitAll(MultiLayerNetwork net, List<DataSet> batches) {
-        for (DataSet ds : batches) {
-            net.fit(ds);
-        }
     }
 
     static void spark(List<DataSet> batches, int rows, int epochs) {

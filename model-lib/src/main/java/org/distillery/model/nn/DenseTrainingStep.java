@@ -1,0 +1,260 @@
+package org.distillery.model.nn;
+
+import java.util.Map;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.OptimizationAlgorithm;
+import org.deeplearning4j.nn.conf.BackpropType;
+import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.params.DefaultParamInitializer;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.deeplearning4j.optimize.solvers.BaseOptimizer;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
+
+/**
+ * One training step of a dense student, the step {@code MultiLayerNetwork.fit(DataSet)} takes, without DL4J's
+ * per-layer forward and backward machinery. On the 784-64-10 student DL4J spends ~2.8 ms per 64-row minibatch where
+ * PyTorch spends ~0.7 ms: its layers compute each pre-activation twice (forward, then again in backprop), allocate
+ * every activation and gradient in workspaces, and go through many small native calls (docs/PERFORMANCE.md). Here each
+ * layer is one {@code Nd4j.gemm} into a buffer kept across steps, the pre-activations are kept for backprop, and the
+ * weight and bias gradients are written straight into the network's own flattened gradient view.
+ *
+ * <p>Everything that defines the step stays DL4J's: the output layer's {@link ILossFunction} gives the score and the
+ * gradient at the logits (so any loss works, {@code DistillationLoss} and {@code CompositeLoss} included), each
+ * hidden layer's {@link IActivation} its forward and backward, and the network's own updater (division by the
+ * minibatch size, the updater rule, its state, learning-rate schedules) the update, applied as DL4J's SGD applies it
+ * ({@code params -= update}); iteration count and score advance as after {@code fit}. So parameters and updater state
+ * stay in DL4J's layout: checkpoints, parameter averaging and {@code fit} can take over at any step.
+ *
+ * <p>It covers networks of plain {@link DenseLayer}s ending in an {@link OutputLayer}: no dropout, weight noise,
+ * layer norm, regularization, constraints, gradient normalization, preprocessors, frozen layers or listeners; standard
+ * backprop, SGD with minibatches, no features mask. Anything else gets a reason from {@link #unsupported} and stays on
+ * {@code fit}. {@code DenseTrainingStepTest} checks it takes DL4J's steps.
+ *
+ * <p>Not thread-safe: one instance per network, as a network is fitted by one thread. It holds views of the network's
+ * parameters and gradients, so it stays valid while the network keeps its parameter array.
+ */
+public final class DenseTrainingStep {
+    private final MultiLayerNetwork net;
+    private final INDArray[] weights;
+    private final INDArray[] biases;
+    private final INDArray[] weightGrads;
+    private final INDArray[] biasGrads;
+    private final IActivation[] activations;
+    private final ILossFunction loss;
+    private final IActivation outputActivation;
+    private final long[] widths;
+    private final Gradient gradient;
+    private Buffers buffers;
+
+    private DenseTrainingStep(MultiLayerNetwork net) {
+        this.net = net;
+        int n = net.getnLayers();
+        weights = new INDArray[n];
+        biases = new INDArray[n];
+        weightGrads = new INDArray[n];
+        biasGrads = new INDArray[n];
+        activations = new IActivation[n];
+        widths = new long[n];
+        if (net.getFlattenedGradients() == null) {
+            net.initGradientsView(); // DL4J makes it on the first fit
+        }
+        gradient = new DefaultGradient(net.getFlattenedGradients());
+        for (int i = 0; i < n; i++) {
+            Layer layer = net.getLayer(i);
+            weights[i] = layer.getParam(DefaultParamInitializer.WEIGHT_KEY);
+            biases[i] = layer.getParam(DefaultParamInitializer.BIAS_KEY);
+            Map<String, INDArray> grads = DefaultParamInitializer.getInstance()
+                    .getGradientsFromFlattened(layer.conf(), layer.getGradientsViewArray());
+            weightGrads[i] = grads.get(DefaultParamInitializer.WEIGHT_KEY);
+            biasGrads[i] = grads.get(DefaultParamInitializer.BIAS_KEY);
+            gradient.setGradientFor(i + "_" + DefaultParamInitializer.WEIGHT_KEY, weightGrads[i], 'f');
+            gradient.setGradientFor(i + "_" + DefaultParamInitializer.BIAS_KEY, biasGrads[i]);
+            activations[i] = ((BaseLayer) layer.conf().getLayer()).getActivationFn();
+            widths[i] = weights[i].size(1);
+        }
+        OutputLayer out = (OutputLayer) net.getLayer(n - 1).conf().getLayer();
+        loss = out.getLossFn();
+        outputActivation = out.getActivationFn();
+    }
+
+    /** The step for {@code net}, or null when {@link #unsupported} names a reason to use {@code fit}. */
+    public static DenseTrainingStep of(MultiLayerNetwork net) {
+        return unsupported(net) == null ? new DenseTrainingStep(net) : null;
+    }
+
+    /** Why {@code net} is outside this step, or null when it is covered. */
+    public static String unsupported(MultiLayerNetwork net) {
+        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+        if (net.params() == null) {
+            return "the network is not initialised";
+        }
+        if (conf.getBackpropType() != BackpropType.Standard) {
+            return "backprop type is " + conf.getBackpropType();
+        }
+        if (net.getListeners() != null && !net.getListeners().isEmpty()) {
+            return "the network has training listeners";
+        }
+        int last = net.getnLayers() - 1;
+        for (int i = 0; i <= last; i++) {
+            Layer layer = net.getLayer(i);
+            var c = layer.conf();
+            if (c.getOptimizationAlgo() != OptimizationAlgorithm.STOCHASTIC_GRADIENT_DESCENT || !c.isMiniBatch()) {
+                return "layer " + i + " is not trained by minibatch SGD";
+            }
+            String reason = unsupportedLayer(i, last, c.getLayer(), conf);
+            if (reason != null) {
+                return reason;
+            }
+            INDArray w = layer.getParam(DefaultParamInitializer.WEIGHT_KEY);
+            INDArray b = layer.getParam(DefaultParamInitializer.BIAS_KEY);
+            if (w == null || b == null || w.rank() != 2 || layer.numParams() != w.length() + b.length()) {
+                return "layer " + i + " is not a weight matrix plus a bias";
+            }
+            if (w.dataType() != DataType.FLOAT && w.dataType() != DataType.DOUBLE) {
+                return "layer " + i + " has " + w.dataType() + " parameters";
+            }
+        }
+        return null;
+    }
+
+    private static String unsupportedLayer(int i, int last, org.deeplearning4j.nn.conf.layers.Layer layer,
+                                           MultiLayerConfiguration conf) {
+        Class<?> expected = i == last ? OutputLayer.class : DenseLayer.class;
+        if (layer.getClass() != expected) {
+            return "layer " + i + " is a " + layer.getClass().getSimpleName();
+        }
+        BaseLayer base = (BaseLayer) layer;
+        if (conf.getInputPreProcess(i) != null) {
+            return "layer " + i + " has an input preprocessor";
+        }
+        if (base.getIDropout() != null || base.getWeightNoise() != null) {
+            return "layer " + i + " has dropout or weight noise";
+        }
+        if (layer instanceof DenseLayer dense && dense.hasLayerNorm()) {
+            return "layer " + i + " has layer norm";
+        }
+        if (!base.getRegularization().isEmpty() || !base.getRegularizationBias().isEmpty()) {
+            return "layer " + i + " has regularization";
+        }
+        if (base.getConstraints() != null && !base.getConstraints().isEmpty()) {
+            return "layer " + i + " has constraints";
+        }
+        if (base.getGradientNormalization() != null && base.getGradientNormalization() != GradientNormalization.None) {
+            return "layer " + i + " has gradient normalization " + base.getGradientNormalization();
+        }
+        return null;
+    }
+
+    /** One step on {@code data}, as {@code net.fit(data)}; the network's score is this minibatch's. */
+    public void fit(DataSet data) {
+        if (data.getFeaturesMaskArray() != null) {
+            throw new IllegalArgumentException("a features mask needs MultiLayerNetwork.fit, got one of shape "
+                    + java.util.Arrays.toString(data.getFeaturesMaskArray().shape()));
+        }
+        INDArray features = data.getFeatures();
+        long n = features.size(0);
+        if (features.rank() != 2 || features.size(1) != weights[0].size(0)) {
+            throw new IllegalArgumentException("features must be [rows, " + weights[0].size(0) + "], got "
+                    + java.util.Arrays.toString(features.shape()));
+        }
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            int last = weights.length - 1;
+            Buffers b = buffers(n);
+            // forward: z_i = a_{i-1} W_i + b_i, a_i = f_i(z_i); z_i is kept for backprop
+            INDArray in = features.dataType() == weights[0].dataType() ? features
+                    : features.castTo(weights[0].dataType());
+            INDArray[] inputs = new INDArray[last + 1];
+            for (int i = 0; i <= last; i++) {
+                inputs[i] = in;
+                INDArray z = b.rows(b.pre, i, n);
+                Nd4j.gemm(in, weights[i], z, false, false, 1.0, 0.0);
+                z.addiRowVector(biases[i]);
+                if (i < last) {
+                    INDArray a = b.rows(b.act, i, n);
+                    a.assign(z);
+                    INDArray out = activations[i].getActivation(a, true);
+                    in = out == a ? a : a.assign(out);
+                }
+            }
+            INDArray labels = data.getLabels();
+            INDArray mask = data.getLabelsMaskArray();
+            INDArray logits = b.rows(b.pre, last, n);
+            // the output layer, as DL4J's BaseOutputLayer: gradient first, then the score (per example, / n)
+            INDArray delta = loss.computeGradient(labels, logits.dup(), outputActivation, mask);
+            double score = loss.computeScore(labels, logits, outputActivation, mask, false) / n;
+            for (int i = last; i >= 0; i--) {
+                Nd4j.gemm(inputs[i], delta, weightGrads[i], true, false, 1.0, 0.0);
+                delta.sum(biasGrads[i], 0);
+                if (i > 0) {
+                    INDArray eps = b.rows(b.eps, i - 1, n);
+                    Nd4j.gemm(delta, weights[i], eps, false, true, 1.0, 0.0);
+                    // d/dz of the activation, in place on z_{i-1} (DL4J's contract for backprop's input)
+                    delta = activations[i - 1].backprop(b.rows(b.pre, i - 1, n), eps).getFirst();
+                }
+            }
+            int iteration = net.getIterationCount();
+            int epoch = net.getEpochCount();
+            net.getUpdater().update(net, gradient, iteration, epoch, (int) n, LayerWorkspaceMgr.noWorkspaces());
+            INDArray params = net.params();
+            params.subi(net.getFlattenedGradients().reshape(params.shape())); // DL4J's SGD step: params -= update
+            net.setScore(score);
+            BaseOptimizer.incrementIterationCount(net, 1);
+            for (Layer layer : net.getLayers()) { // as fit's synchronizeIterEpochCounts
+                layer.setIterationCount(iteration + 1);
+                layer.setEpochCount(epoch);
+            }
+        }
+    }
+
+    private Buffers buffers(long rows) {
+        if (buffers == null || buffers.capacity < rows) {
+            buffers = new Buffers(Math.max(rows, buffers == null ? 0 : buffers.capacity));
+        }
+        return buffers;
+    }
+
+    /** Row-major pre-activation, activation and back-propagated error buffers per layer, for up to capacity rows. */
+    private final class Buffers {
+        final long capacity;
+        final INDArray[] pre;
+        final INDArray[] act;
+        final INDArray[] eps;
+
+        Buffers(long capacity) {
+            this.capacity = capacity;
+            int n = widths.length;
+            pre = new INDArray[n];
+            act = new INDArray[n];
+            eps = new INDArray[n];
+            DataType type = weights[0].dataType();
+            try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                for (int i = 0; i < n; i++) {
+                    pre[i] = Nd4j.createUninitialized(type, new long[] {capacity, widths[i]}, 'c');
+                    if (i < n - 1) {
+                        act[i] = Nd4j.createUninitialized(type, new long[] {capacity, widths[i]}, 'c');
+                        eps[i] = Nd4j.createUninitialized(type, new long[] {capacity, widths[i]}, 'c');
+                    }
+                }
+            }
+        }
+
+        /** The first {@code n} rows of buffer {@code layer}: a contiguous view, as {@code Nd4j.gemm} needs. */
+        INDArray rows(INDArray[] kind, int layer, long n) {
+            return n == capacity ? kind[layer] : kind[layer].get(NDArrayIndex.interval(0, n), NDArrayIndex.all());
+        }
+    }
+}
