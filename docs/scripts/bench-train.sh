@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Trainer benchmark, side by side in one run (docs/PERFORMANCE.md): KD training examples/s of the same 784-64-10
-# student on the same synthetic data as (1) single-JVM DL4J fit with 1 and 2 OpenMP threads, (2) Spark local[2]
-# parameter averaging through distillery's trainer (1 thread per task), averaging every 10 and every 20 minibatches,
+# student on the same synthetic data as (1) single-JVM DL4J fit with 1 and 2 OpenMP threads, and stepped by
+# DenseTrainingStep, (2) Spark local[2] parameter averaging through distillery's trainer (1 thread per task), averaging
+# every 10 and every 20 minibatches, workers stepping with DenseTrainingStep (the default) and with DL4J's fit,
 # (3) the same trainer on a Spark standalone master with two single-core worker JVMs on 127.0.0.1 (started from the
 # Spark jars Maven has, stopped at the end), (4) PyTorch on the CPU with 2 and 1 threads; plus DL4J's own softmax +
 # cross-entropy as a loss-cost reference, and the student with DL4J's native Adam instead of FastAdam.
@@ -51,10 +52,13 @@ if [[ ${BENCH_ONLY:-} == standalone ]]; then standalone; exit 0; fi
 echo "# rows=$ROWS epochs=$EPOCHS (after one warm-up epoch each), $(nproc) cores, $(date -u +%FT%TZ)"
 OMP_NUM_THREADS=1 run single | sed 's/"engine":"single-jvm fit"/"engine":"single-jvm fit (1 thread)"/'
 OMP_NUM_THREADS=2 run single | sed 's/"engine":"single-jvm fit"/"engine":"single-jvm fit (2 threads)"/'
+OMP_NUM_THREADS=1 run single-dense-step
 OMP_NUM_THREADS=1 run single-dl4j-adam
 OMP_NUM_THREADS=1 run single-ce
-OMP_NUM_THREADS=1 run spark
-OMP_NUM_THREADS=1 BENCH_JAVA_OPTS=-Dbench.averaging=20 run spark
+for step in dense fit; do
+  OMP_NUM_THREADS=1 BENCH_JAVA_OPTS="-Dbench.step=$step" run spark
+  OMP_NUM_THREADS=1 BENCH_JAVA_OPTS="-Dbench.averaging=20 -Dbench.step=$step" run spark
+done
 standalone
 python3 docs/scripts/bench_train_torch.py "$ROWS" "$EPOCHS" 2
 python3 docs/scripts/bench_train_torch.py "$ROWS" "$EPOCHS" 1

@@ -120,6 +120,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--training-stats", arity = "0..1", fallbackValue = "true",
             description = "Collect DL4J's training stats and publish them as training-stats.html beside the model.")
     boolean trainingStats;
+    @Option(names = "--worker-step", defaultValue = "dense",
+            description = "How workers take a minibatch step: dense (a fast path for students of dense layers, DL4J's fit"
+                    + " for others) or fit (always DL4J's fit); the same maths either way (default: ${DEFAULT-VALUE}).")
+    String workerStep;
     @Mixin
     EngineOptions engine;
     @Mixin
@@ -133,7 +137,7 @@ final class TrainCommand implements Callable<Integer> {
                 dropout, epochs, patience, learningRate, temperatures, alphas, retemper, labelled, engine.seed,
                 engine.workers, batchSize, engine.averagingFrequency, PublishMode.parse(mode), checkpointDir, resume,
                 lrSchedule, new EngineConfig(prefetch, approach, exportDir, repartition, repartitionStrategy,
-                aggregationDepth, storageLevel, trainingStats), Divergence.parse(divergence),
+                aggregationDepth, storageLevel, trainingStats, workerStep), Divergence.parse(divergence),
                 new FeatureTerms(hintWeight, hintSchedule, guidedLayer, hintEpochs, Relation.parse(relation),
                         relationWeight));
         if (run.dryRun) {

@@ -17,14 +17,21 @@ import org.deeplearning4j.spark.api.RepartitionStrategy;
  * @param aggregationDepth    depth of the tree aggregation of parameters (2 suits up to ~50 workers)
  * @param storageLevel        Spark storage level of the cached minibatches, e.g. MEMORY_AND_DISK_SER
  * @param trainingStats       collect DL4J's per-phase timing stats and publish them as training-stats.html
+ * @param workerStep          how a worker takes one minibatch step: {@code dense} (the default; null means it), model-lib's
+ *                            {@code DenseTrainingStep} for students it covers, DL4J's {@code fit} for others; {@code fit},
+ *                            always DL4J's {@code fit}. Training stats always use {@code fit} (they time it).
  */
 public record EngineConfig(int prefetch, String approach, String exportDir, String repartition,
                            String repartitionStrategy, int aggregationDepth, String storageLevel,
-                           boolean trainingStats) {
+                           boolean trainingStats, String workerStep) {
     public static final EngineConfig DEFAULT = new EngineConfig(0, "direct", null, "num-partitions-workers-differs",
-            "balanced", 2, "MEMORY_AND_DISK_SER", false);
+            "balanced", 2, "MEMORY_AND_DISK_SER", false, "dense");
 
     public EngineConfig {
+        workerStep = workerStep == null ? "dense" : workerStep;
+        if (!"dense".equals(workerStep) && !"fit".equals(workerStep)) {
+            throw new IllegalArgumentException("worker step must be dense or fit, got '" + workerStep + "'");
+        }
         if (prefetch < 0) {
             throw new IllegalArgumentException("prefetch must be >= 0, got " + prefetch);
         }
@@ -54,6 +61,11 @@ public record EngineConfig(int prefetch, String approach, String exportDir, Stri
 
     RepartitionStrategy strategy() {
         return dl4j(repartitionStrategy, RepartitionStrategy.class, "repartition strategy");
+    }
+
+    /** Whether workers step covered students with {@code DenseTrainingStep}. */
+    boolean denseStep() {
+        return "dense".equals(workerStep) && !trainingStats;
     }
 
     boolean export() {

@@ -24,7 +24,8 @@ import scala.runtime.AbstractFunction1;
  * rounds reads the data R times. Here the data arrives already cut into rounds (one partition per worker per round,
  * {@link TrainerSettings#partitionsFor}) and each round is handed to the master as a partition-pruned RDD: the master
  * sees one split, needs no repartition, and every round reads only its own minibatches. Round order is reshuffled each
- * epoch from the seed.
+ * epoch from the seed. The master is DL4J's, as {@link RoundMaster}: it skips DL4J's per-round count job and lets
+ * workers step dense students with model-lib's {@code DenseTrainingStep} ({@link EngineConfig#workerStep}).
  */
 final class ParameterAveragingTrainer implements DistributedTrainer {
     private final JavaSparkContext sc;
@@ -43,7 +44,7 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
         this.sc = sc;
         this.settings = settings;
         this.engine = engine;
-        ParameterAveragingTrainingMaster master = new ParameterAveragingTrainingMaster.Builder(
+        ParameterAveragingTrainingMaster.Builder master = new ParameterAveragingTrainingMaster.Builder(
                 settings.workers(), settings.batchSize())
                 .batchSizePerWorker(settings.batchSize())
                 .averagingFrequency(settings.averagingFrequency())
@@ -57,9 +58,8 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
                 .repartitionStrategy(engine.strategy())
                 .storageLevel(null) // the data path persists the minibatches once; rounds are views of them
                 .collectTrainingStats(engine.trainingStats())
-                .rngSeed(settings.seed())
-                .build();
-        this.spark = new SparkDl4jMultiLayer(sc, net, master);
+                .rngSeed(settings.seed());
+        this.spark = new SparkDl4jMultiLayer(sc, net, new RoundMaster(master, engine.denseStep()));
     }
 
     /** Deletes the minibatches this trainer exported (export approach), which only this training reads. */
@@ -143,7 +143,8 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
                 + settings.batchSize() + ", averagingFrequency=" + settings.averagingFrequency() + ", prefetch="
                 + settings.prefetch() + ", aggregationDepth=" + engine.aggregationDepth() + ", approach="
                 + engine.approach() + (engine.export() ? " to " + engine.exportDir() : "")
-                + ", rounds fed as " + (engine.export() ? "exported paths" : "pruned partitions") + ")";
+                + ", rounds fed as " + (engine.export() ? "exported paths" : "pruned partitions") + ", worker step "
+                + (engine.denseStep() ? "dense where it covers the student" : "DL4J fit") + ")";
     }
 
     /** Partition filter of one round (serialisable: it travels with the RDD). */

@@ -15,16 +15,22 @@ class EngineSettingsTest {
     void masterSettingsAreValidatedWithTheValueInTheMessage() {
         EngineConfig d = EngineConfig.DEFAULT;
         assertThat(d.repartitionRule()).isEqualTo(org.deeplearning4j.spark.api.Repartition.NumPartitionsWorkersDiffers);
-        assertThatThrownBy(() -> new EngineConfig(0, "export", null, "never", "balanced", 2, "MEMORY_ONLY", false))
+        assertThatThrownBy(() -> new EngineConfig(0, "export", null, "never", "balanced", 2, "MEMORY_ONLY", false, "dense"))
                 .hasMessage("training approach export needs --export-dir");
-        assertThatThrownBy(() -> new EngineConfig(0, "direct", null, "sometimes", "balanced", 2, "MEMORY_ONLY", false))
+        assertThatThrownBy(() -> new EngineConfig(0, "direct", null, "sometimes", "balanced", 2, "MEMORY_ONLY", false, "dense"))
                 .hasMessage("repartition must be one of [never, always, num-partitions-workers-differs], got 'sometimes'");
-        assertThatThrownBy(() -> new EngineConfig(0, "direct", null, "never", "balanced", 2, "IN_THE_CLOUD", false))
+        assertThatThrownBy(() -> new EngineConfig(0, "direct", null, "never", "balanced", 2, "IN_THE_CLOUD", false, "dense"))
                 .hasMessageStartingWith("unknown Spark storage level 'IN_THE_CLOUD'");
-        assertThatThrownBy(() -> new EngineConfig(-1, "direct", null, "never", "balanced", 2, "MEMORY_ONLY", false))
+        assertThatThrownBy(() -> new EngineConfig(-1, "direct", null, "never", "balanced", 2, "MEMORY_ONLY", false, "dense"))
                 .hasMessage("prefetch must be >= 0, got -1");
-        assertThatThrownBy(() -> new EngineConfig(0, "direct", null, "never", "balanced", 0, "MEMORY_ONLY", false))
+        assertThatThrownBy(() -> new EngineConfig(0, "direct", null, "never", "balanced", 0, "MEMORY_ONLY", false, "dense"))
                 .hasMessage("aggregation depth must be >= 1, got 0");
+        assertThatThrownBy(() -> new EngineConfig(0, "direct", null, "never", "balanced", 2, "MEMORY_ONLY", false, "turbo"))
+                .hasMessage("worker step must be dense or fit, got 'turbo'");
+        assertThat(new EngineConfig(0, "direct", null, "never", "balanced", 2, "MEMORY_ONLY", false, null).workerStep())
+                .as("a configuration saved before worker steps existed").isEqualTo("dense");
+        assertThat(new EngineConfig(0, "direct", null, "never", "balanced", 2, "MEMORY_ONLY", true, "dense").denseStep())
+                .as("training stats time DL4J's fit").isFalse();
     }
 
     @Test

@@ -15,6 +15,8 @@ import org.distillery.model.data.Batches;
 import org.distillery.model.loss.DistillationLoss;
 import org.distillery.model.nn.Architecture;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 
@@ -27,8 +29,10 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
     private static final int PER_ROUND = 3;
     private static final int ROUNDS = 4;
 
-    @Test
-    void oneWorkerEqualsSingleMachineFit() {
+    /** Workers stepping with DL4J's fit, and with DenseTrainingStep (the default), must both match local fit. */
+    @ParameterizedTest
+    @ValueSource(strings = {"dense", "fit"})
+    void oneWorkerEqualsSingleMachineFit(String workerStep) {
         List<DataSet> batches = batches();
         TrainerSettings settings = new TrainerSettings(1, BATCH, PER_ROUND, 0, 99);
         MultiLayerNetwork init = net();
@@ -38,7 +42,8 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
                 .parallelize(batches, ROUNDS).cache();
         assertThat(rdd.glom().collect()).allSatisfy(p -> assertThat(p).hasSize(PER_ROUND));
         DistributedTrainer spark = new ParameterAveragingTrainer(
-                JavaSparkContext.fromSparkContext(spark().sparkContext()), init, settings);
+                JavaSparkContext.fromSparkContext(spark().sparkContext()), init, settings, engine(workerStep));
+        assertThat(spark.describe()).contains(workerStep.equals("dense") ? "worker step dense" : "worker step DL4J fit");
         for (int epoch = 1; epoch <= 2; epoch++) {
             spark.fitEpoch(rdd, epoch);
             for (int round : roundOrder(settings, epoch)) {
@@ -53,6 +58,30 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
         assertThat(spark.network().getUpdater().getStateViewArray()
                 .equalsWithEps(local.getUpdater().getStateViewArray(), 1e-5)).as("updater state").isTrue();
         assertThat(sparkParams.equalsWithEps(net().params(), 1e-3)).as("training moved the parameters").isFalse();
+    }
+
+    /** Two workers averaging: the dense step and DL4J's fit on the workers give the same network. */
+    @Test
+    void twoWorkersTrainTheSameNetworkWithEitherWorkerStep() {
+        List<DataSet> batches = batches();
+        TrainerSettings settings = new TrainerSettings(2, BATCH, PER_ROUND, 0, 99);
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark().sparkContext());
+        JavaRDD<DataSet> rdd = sc.parallelize(batches, ROUNDS).cache();
+        DistributedTrainer dense = new ParameterAveragingTrainer(sc, net(), settings, engine("dense"));
+        DistributedTrainer fit = new ParameterAveragingTrainer(sc, net(), settings, engine("fit"));
+        for (int epoch = 1; epoch <= 2; epoch++) {
+            dense.fitEpoch(rdd, epoch);
+            fit.fitEpoch(rdd, epoch);
+        }
+        assertThat(dense.network().params().equalsWithEps(fit.network().params(), 1e-5)).isTrue();
+        assertThat(dense.network().params().equalsWithEps(net().params(), 1e-3)).as("training moved them").isFalse();
+        assertThat(dense.lastScore()).isCloseTo(fit.lastScore(), org.assertj.core.data.Offset.offset(1e-5));
+    }
+
+    private static EngineConfig engine(String workerStep) {
+        EngineConfig d = EngineConfig.DEFAULT;
+        return new EngineConfig(d.prefetch(), d.approach(), d.exportDir(), d.repartition(), d.repartitionStrategy(),
+                d.aggregationDepth(), d.storageLevel(), false, workerStep);
     }
 
     /** The round order the trainer uses in {@code epoch} (same seeded shuffle). */

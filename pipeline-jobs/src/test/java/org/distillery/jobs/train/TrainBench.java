@@ -164,7 +164,11 @@ public final class TrainBench {
                 .persist(org.apache.spark.storage.StorageLevel.MEMORY_ONLY());
         rdd.count();
         MultiLayerNetwork net = student();
-        ParameterAveragingTrainer trainer = new ParameterAveragingTrainer(sc, net, settings);
+        EngineConfig d = EngineConfig.DEFAULT;
+        String step = System.getProperty("bench.step", "dense");
+        ParameterAveragingTrainer trainer = new ParameterAveragingTrainer(sc, net, settings, new EngineConfig(
+                d.prefetch(), d.approach(), d.exportDir(), d.repartition(), d.repartitionStrategy(),
+                d.aggregationDepth(), d.storageLevel(), false, step));
         trainer.fitEpoch(rdd, 0); // warm-up epoch
         long t0 = System.nanoTime();
         for (int e = 1; e <= epochs; e++) {
@@ -175,7 +179,8 @@ public final class TrainBench {
         long state = net.numParams() + net.getUpdater().getStateViewArray().length();
         String master = spark.sparkContext().master().startsWith("local") ? "spark " + spark.sparkContext().master()
                 : "spark standalone, " + WORKERS + " worker JVMs";
-        System.out.printf("{\"engine\":\"%s parameter averaging, averaging frequency " + AVERAGING + "\",\"rows\":%d,\"epochs\":%d,"
+        System.out.printf("{\"engine\":\"%s parameter averaging, averaging frequency " + AVERAGING + ", worker step "
+                        + step + "\",\"rows\":%d,\"epochs\":%d,"
                         + "\"seconds\":%.2f,\"examplesPerSecond\":%.0f,\"score\":%.4f,\"roundsPerEpoch\":%d,"
                         + "\"secondsPerRound\":%.4f,\"paramsPlusUpdaterFloats\":%d,\"bytesPerRound\":%d}%n",
                 master, rows, epochs, s, rows * (double) epochs / s, trainer.lastScore(), rounds,

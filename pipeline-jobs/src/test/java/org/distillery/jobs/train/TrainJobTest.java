@@ -53,7 +53,7 @@ class TrainJobTest extends SparkTestBase {
         TrainConfig config = new TrainConfig(c.objective(), c.softTargets(), c.transfer(), c.validation(), out,
                 c.architecture(), 0, 2, 2, c.learningRate(), c.temperatures(), c.alphas(), false, 40, 42, 2, 16, 3,
                 org.distillery.jobs.common.PublishMode.FAIL_IF_EXISTS, null, false, "cosine",
-                new EngineConfig(1, "export", export.toString(), "never", "balanced", 3, "MEMORY_ONLY", true),
+                new EngineConfig(1, "export", export.toString(), "never", "balanced", 3, "MEMORY_ONLY", true, "dense"),
                 org.distillery.model.loss.Divergence.JENSEN_SHANNON);
         new TrainJob(spark()).run(config);
         assertThat(Storage.of(spark()).publishedManifest(out).text("divergence")).isEqualTo("js");
