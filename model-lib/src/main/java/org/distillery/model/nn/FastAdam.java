@@ -198,8 +198,8 @@ public final class FastAdam implements IUpdater {
                 throw new IllegalStateException("Adam's state is not set");
             }
             if (gradient != lastGradient) {
-                // rank-1 views of the gradient, m and v (all contiguous): ND4J's element-wise loops over [1, n] ran at
-                // half the speed of the same loops over [n]
+                // a rank-1 view of the gradient (contiguous: a block of the network's flat gradient), made once per
+                // gradient view rather than per step, and the scratch array the update works in
                 lastGradient = gradient;
                 flat = gradient.reshape(gradient.length());
                 if (flat.data().address() != gradient.data().address() || flat.offset() != gradient.offset()) {
