@@ -13,6 +13,7 @@ import org.deeplearning4j.spark.api.RDDTrainingApproach;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.deeplearning4j.spark.stats.StatsUtils;
+import org.distillery.model.nn.DenseTrainingStep;
 import org.nd4j.linalg.dataset.DataSet;
 import scala.runtime.AbstractFunction1;
 
@@ -144,7 +145,16 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
                 + settings.prefetch() + ", aggregationDepth=" + engine.aggregationDepth() + ", approach="
                 + engine.approach() + (engine.export() ? " to " + engine.exportDir() : "")
                 + ", rounds fed as " + (engine.export() ? "exported paths" : "pruned partitions") + ", worker step "
-                + (engine.denseStep() ? "dense where it covers the student" : "DL4J fit") + ")";
+                + workerStep() + ")";
+    }
+
+    /** Which step the workers take on this network, and why not the dense one when it does not apply. */
+    private String workerStep() {
+        if (!engine.denseStep()) {
+            return "DL4J fit" + (engine.trainingStats() ? " (training stats time it)" : "");
+        }
+        String reason = DenseTrainingStep.unsupported(spark.getNetwork());
+        return reason == null ? "dense" : "DL4J fit (the dense step does not cover this network: " + reason + ")";
     }
 
     /** Partition filter of one round (serialisable: it travels with the RDD). */

@@ -76,6 +76,10 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
         assertThat(dense.network().params().equalsWithEps(fit.network().params(), 1e-5)).isTrue();
         assertThat(dense.network().params().equalsWithEps(net().params(), 1e-3)).as("training moved them").isFalse();
         assertThat(dense.lastScore()).isCloseTo(fit.lastScore(), org.assertj.core.data.Offset.offset(1e-5));
+        MultiLayerNetwork withDropout = new Architecture(List.of(8, 8), 0.3).build(Fixtures.FEATURES, Fixtures.CLASSES,
+                new DistillationLoss(2, 0.5), 0.01, 5);
+        assertThat(new ParameterAveragingTrainer(sc, withDropout, settings, engine("dense")).describe())
+                .contains("worker step DL4J fit (the dense step does not cover this network: layer 1 has dropout");
     }
 
     private static EngineConfig engine(String workerStep) {
