@@ -4,18 +4,23 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.function.FlatMapFunction;
+import org.bytedeco.javacpp.FloatPointer;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.RowFactory;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.SoftTargetCodec;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Runs the frozen teacher over one partition of transfer rows (id, features, label, input hash) in batches and emits
  * soft-target rows (id, label, then the stored values of the run's layout, see {@link SoftTargetCodec#encode}, then
- * the hint layer's activations when the layout has them, then the input hash). Rows are validated in the same pass: feature width and finiteness in, finite logits out.
+ * the hint layer's activations when the layout has them, then the input hash). Rows are validated in the same pass:
+ * feature width and finiteness in, finite logits out.
  */
 final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, Row> {
     private static final long serialVersionUID = 1L;
@@ -90,22 +95,22 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
      */
     private static final class Scratch {
         final float[] x;
-        final org.nd4j.linalg.api.ndarray.INDArray input;
+        final INDArray input;
 
         Scratch(int rows, int width) {
             x = new float[rows * width];
-            try (org.nd4j.linalg.api.memory.MemoryWorkspace ws =
+            try (MemoryWorkspace ws =
                          Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 input = Nd4j.createUninitialized(DataType.FLOAT, new long[] {rows, width}, 'c');
             }
         }
 
         /** The first {@code n} rows of {@link #x} as a native [n, width] array (a view of the reused buffer). */
-        org.nd4j.linalg.api.ndarray.INDArray features(int n) {
+        INDArray features(int n) {
             int width = (int) input.size(1);
-            new org.bytedeco.javacpp.FloatPointer(input.data().addressPointer()).put(x, 0, n * width);
-            return n == input.size(0) ? input : input.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, n),
-                    org.nd4j.linalg.indexing.NDArrayIndex.all());
+            new FloatPointer(input.data().addressPointer()).put(x, 0, n * width);
+            return n == input.size(0) ? input : input.get(NDArrayIndex.interval(0, n),
+                    NDArrayIndex.all());
         }
     }
 
@@ -114,7 +119,7 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
         while (rows.hasNext() && batch.size() < batchSize) {
             InternalRow r = rows.next();
             long id = r.getLong(0);
-            System.arraycopy(checkedFeatures(r, id), 0, scratch.x, batch.size() * featureCount, featureCount);
+            copyCheckedFeatures(r, id, scratch.x, batch.size() * featureCount);
             batch.add(new In(id, r.isNullAt(2) ? null : r.getInt(2), r.getLong(3)));
         }
         return batch;
@@ -122,7 +127,7 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
 
     private List<Row> label(List<In> batch, Scratch scratch) {
         int n = batch.size();
-        org.nd4j.linalg.api.ndarray.INDArray features = scratch.features(n);
+        INDArray features = scratch.features(n);
         float[][] z = teachers.logits(features);
         float[][] hints = hintLayer < 0 ? null : teachers.layer(features, hintLayer);
         List<Row> out = new ArrayList<>(n);
@@ -157,7 +162,8 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
         return out;
     }
 
-    private float[] checkedFeatures(InternalRow row, long id) {
+    /** Row {@code row}'s features, validated, into {@code into} from {@code offset} (no per-row array). */
+    private void copyCheckedFeatures(InternalRow row, long id, float[] into, int offset) {
         if (row.isNullAt(1)) {
             throw new IllegalArgumentException("features are null for id " + id);
         }
@@ -166,13 +172,13 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
             throw new IllegalArgumentException("feature length " + a.numElements() + " != " + featureCount + " for id "
                     + id);
         }
-        float[] f = a.toFloatArray();
-        for (int j = 0; j < f.length; j++) {
-            if (!Float.isFinite(f[j]) || a.isNullAt(j)) {
-                throw new IllegalArgumentException("non-finite feature value " + (a.isNullAt(j) ? Float.NaN : f[j])
+        for (int j = 0; j < featureCount; j++) {
+            float v = a.getFloat(j);
+            if (!Float.isFinite(v) || a.isNullAt(j)) {
+                throw new IllegalArgumentException("non-finite feature value " + (a.isNullAt(j) ? Float.NaN : v)
                         + " for id " + id);
             }
+            into[offset + j] = v;
         }
-        return f;
     }
 }
