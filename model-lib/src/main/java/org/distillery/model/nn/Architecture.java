@@ -14,6 +14,7 @@ import org.deeplearning4j.nn.weights.WeightInit;
 import org.distillery.model.loss.CompositeLoss;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
 import org.nd4j.linalg.lossfunctions.impl.LossMSE;
 
@@ -148,11 +149,11 @@ public record Architecture(List<Integer> conv, List<Integer> hidden, double drop
         MultiLayerNetwork net = build(inputs, classes, loss, learningRate, seed);
         int last = net.getnLayers() - 1;
         copyLayers(trained, net, last);
-        var interval = org.nd4j.linalg.indexing.NDArrayIndex.interval(0, classes);
+        var interval = NDArrayIndex.interval(0, classes);
         net.getLayer(last).setParam("W", trained.getLayer(last).getParam("W")
-                .get(org.nd4j.linalg.indexing.NDArrayIndex.all(), interval).dup());
+                .get(NDArrayIndex.all(), interval).dup());
         net.getLayer(last).setParam("b", trained.getLayer(last).getParam("b")
-                .get(org.nd4j.linalg.indexing.NDArrayIndex.all(), interval).dup());
+                .get(NDArrayIndex.all(), interval).dup());
         return net;
     }
 

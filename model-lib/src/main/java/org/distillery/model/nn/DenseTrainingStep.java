@@ -193,7 +193,8 @@ public final class DenseTrainingStep {
             INDArray labels = data.getLabels();
             INDArray mask = data.getLabelsMaskArray();
             INDArray logits = b.rows(b.pre, last, n);
-            // the output layer, as DL4J's BaseOutputLayer: gradient first, then the score (per example, / n)
+            // the output layer, as DL4J's BaseOutputLayer: gradient first, then the score (per example, / n); the
+            // gradient gets a copy of the logits, as DL4J gives each its own pre-output, so no loss can alter the other's
             INDArray delta = loss.computeGradient(labels, logits.dup(), outputActivation, mask);
             double score = loss.computeScore(labels, logits, outputActivation, mask, false) / n;
             for (int i = last; i >= 0; i--) {

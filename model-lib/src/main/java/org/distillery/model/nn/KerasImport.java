@@ -69,10 +69,8 @@ final class KerasImport {
     }
 
     private static IllegalStateException unreadable(String source, Throwable e) {
-        String m = String.valueOf(e.getMessage()).strip();
-        int nl = m.indexOf('\n');
         return new IllegalStateException("not a readable Keras HDF5 model: " + source + " (" + e.getClass()
-                .getSimpleName() + ": " + (nl < 0 ? m : m.substring(0, nl)) + ")", e);
+                .getSimpleName() + ": " + Models.firstLine(e) + ")", e);
     }
 
     private static void delete(Path file) {

@@ -61,7 +61,11 @@ public final class Models {
      * @throws IllegalStateException when the bytes are not a readable model of their format
      */
     public static MultiLayerNetwork network(byte[] bytes, String source) {
-        return switch (ModelFormat.detect(bytes, source)) {
+        return network(ModelFormat.detect(bytes, source), bytes, source);
+    }
+
+    private static MultiLayerNetwork network(ModelFormat format, byte[] bytes, String source) {
+        return switch (format) {
             case DL4J_ZIP -> fromBytes(bytes, source);
             case KERAS_HDF5 -> KerasImport.network(bytes, source);
             case ONNX -> throw new IllegalArgumentException("ONNX model " + source + " cannot be read as a DL4J network"
@@ -77,8 +81,16 @@ public final class Models {
      * @throws IllegalStateException when the bytes are not a readable model of their format
      */
     public static LogitFunction teacher(byte[] bytes, String source) {
-        return ModelFormat.detect(bytes, source) == ModelFormat.ONNX ? OnnxTeacher.load(bytes, source)
-                : new LogitModel(network(bytes, source));
+        ModelFormat format = ModelFormat.detect(bytes, source);
+        return format == ModelFormat.ONNX ? OnnxTeacher.load(bytes, source)
+                : new LogitModel(network(format, bytes, source));
+    }
+
+    /** The first line of a throwable's message, for one-line errors about a model file. */
+    static String firstLine(Throwable e) {
+        String m = String.valueOf(e.getMessage()).strip();
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
     }
 
     /** Whether the zip holds a ComputationGraph (its configuration lists vertices), read without restoring it. */

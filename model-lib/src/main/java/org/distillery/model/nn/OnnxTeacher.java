@@ -71,7 +71,8 @@ final class OnnxTeacher implements LogitFunction {
             options.addConfigEntry("session.intra_op.allow_spinning", "0");
             session = env.createSession(model, options);
         } catch (OrtException e) {
-            throw new IllegalStateException("not a readable ONNX model: " + source + " (" + firstLine(e) + ")", e);
+            throw new IllegalStateException("not a readable ONNX model: " + source + " (" + Models.firstLine(e) + ")",
+                    e);
         }
         try {
             return new OnnxTeacher(env, session, model, source, threads);
@@ -80,7 +81,8 @@ final class OnnxTeacher implements LogitFunction {
             throw e;
         } catch (OrtException | RuntimeException e) {
             close(session);
-            throw new IllegalStateException("cannot read the ONNX graph of " + source + " (" + firstLine(e) + ")", e);
+            throw new IllegalStateException("cannot read the ONNX graph of " + source + " (" + Models.firstLine(e)
+                    + ")", e);
         }
     }
 
@@ -126,7 +128,8 @@ final class OnnxTeacher implements LogitFunction {
             }
             return Nd4j.create(z, new long[] {n, classes}, DataType.FLOAT);
         } catch (OrtException e) {
-            throw new IllegalStateException("ONNX Runtime failed on a batch of " + n + " rows: " + firstLine(e), e);
+            throw new IllegalStateException("ONNX Runtime failed on a batch of " + n + " rows: "
+                    + Models.firstLine(e), e);
         }
     }
 
@@ -158,11 +161,5 @@ final class OnnxTeacher implements LogitFunction {
         } catch (OrtException ignored) {
             // the session is being discarded after a failed check; its error is the one reported
         }
-    }
-
-    private static String firstLine(Exception e) {
-        String m = String.valueOf(e.getMessage()).strip();
-        int nl = m.indexOf('\n');
-        return nl < 0 ? m : m.substring(0, nl);
     }
 }

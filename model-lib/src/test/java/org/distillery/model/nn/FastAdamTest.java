@@ -78,6 +78,26 @@ class FastAdamTest {
         assertThat(restored.params()).isEqualTo(fast.params());
     }
 
+    /** Moments too small to matter are set to 0 every 64th iteration; every other moment takes Adam's rule. */
+    @Test
+    void flushesSubnormalMomentsEvery64Iterations() {
+        int n = 4;
+        INDArray state = Nd4j.create(new float[] {1e-40f, 0.5f, -1e-35f, 0.25f, 1e-42f, 0.125f, 1e-33f, 0.0625f},
+                new long[] {1, 2 * n});
+        var updater = new FastAdam(0.01).instantiate(state, false);
+        updater.applyUpdater(Nd4j.zeros(DataType.FLOAT, 1, n), 1, 0); // not a flush iteration
+        assertThat(state.getFloat(0)).isNotZero();
+        updater.applyUpdater(Nd4j.zeros(DataType.FLOAT, 1, n), 64, 0);
+        float[] after = state.toFloatVector();
+        // the tiny ones flushed to exactly 0 at iteration 64; the others m = 0.9 m, v = 0.999 v (zero gradient), twice
+        for (int i : new int[] {0, 2, 4, 6}) {
+            assertThat(after[i]).as("moment %d", i).isZero();
+        }
+        assertThat(new float[] {after[1], after[3], after[5], after[7]}).containsExactly(new float[] {0.5f * 0.81f,
+                0.25f * 0.81f, 0.125f * 0.999f * 0.999f, 0.0625f * 0.999f * 0.999f},
+                org.assertj.core.api.Assertions.withPrecision(1e-7f));
+    }
+
     @Test
     void refusesBadSettings() {
         assertThatThrownBy(() -> new FastAdam(0.1, 1.0, 0.999, 1e-8)).isInstanceOf(IllegalArgumentException.class)

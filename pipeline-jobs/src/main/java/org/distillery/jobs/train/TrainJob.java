@@ -25,6 +25,7 @@ import org.distillery.model.nn.Models;
 import org.distillery.model.schema.Manifest;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -180,7 +181,7 @@ public final class TrainJob {
         int from = 2 * in.classes();
         int g = in.teacherLayerWidth();
         JavaRDD<DataSet> hints = batches.map(ds -> new DataSet(ds.getFeatures(), ds.getLabels().get(
-                org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.interval(from,
+                NDArrayIndex.all(), NDArrayIndex.interval(from,
                         from + g)).dup()));
         MultiLayerNetwork stage = arch.buildHintStage(in.featureCount(), guided, g, config.learningRate(),
                 config.seed());
