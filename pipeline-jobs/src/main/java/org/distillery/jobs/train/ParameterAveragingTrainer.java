@@ -25,8 +25,10 @@ import scala.runtime.AbstractFunction1;
  * rounds reads the data R times. Here the data arrives already cut into rounds (one partition per worker per round,
  * {@link TrainerSettings#partitionsFor}) and each round is handed to the master as a partition-pruned RDD: the master
  * sees one split, needs no repartition, and every round reads only its own minibatches. Round order is reshuffled each
- * epoch from the seed. The master is DL4J's, as {@link RoundMaster}: it skips DL4J's per-round count job and lets
- * workers step dense students with model-lib's {@code DenseTrainingStep} ({@link EngineConfig#workerStep}).
+ * epoch from the seed. The master is DL4J's, as {@link RoundMaster}: it skips DL4J's per-round count job, runs each
+ * round as one lean Spark job (DL4J's worker and averaging, without its per-round closure cleaning and element-wise
+ * array serialisation) and lets workers step dense students with model-lib's {@code DenseTrainingStep}
+ * ({@link EngineConfig#workerStep}).
  */
 final class ParameterAveragingTrainer implements DistributedTrainer {
     private final JavaSparkContext sc;

@@ -2,6 +2,7 @@ package org.distillery.jobs.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -15,6 +16,7 @@ import org.distillery.model.data.Batches;
 import org.distillery.model.loss.DistillationLoss;
 import org.distillery.model.nn.Architecture;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -82,10 +84,69 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
                 .contains("worker step DL4J fit (the dense step does not cover this network: layer 1 has dropout");
     }
 
+    /**
+     * RoundMaster's lean round (one Spark job, results as float arrays, the driver sums them, or Spark's
+     * treeAggregate when the depth adds a level: 6 workers at depth 2) trains the same network as DL4J's own round
+     * (broadcast, mapPartitions, treeAggregate of INDArrays), which it keeps when training stats are collected.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {2, 6})
+    void leanRoundsTrainTheSameNetworkAsDl4jsOwnRounds(int workers) {
+        List<DataSet> batches = batches();
+        TrainerSettings settings = new TrainerSettings(workers, BATCH, PER_ROUND, 0, 99);
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark().sparkContext());
+        JavaRDD<DataSet> rdd = sc.parallelize(batches, 2 * workers).cache();
+        DistributedTrainer lean = new ParameterAveragingTrainer(sc, net(), settings, engine("fit"));
+        DistributedTrainer dl4j = new ParameterAveragingTrainer(sc, net(), settings,
+                engine("direct", null, true, "fit"));
+        for (int epoch = 1; epoch <= 2; epoch++) {
+            lean.fitEpoch(rdd, epoch);
+            dl4j.fitEpoch(rdd, epoch);
+        }
+        assertSameTraining(lean, dl4j);
+        assertThat(dl4j.statsHtml()).as("DL4J's round ran (it alone records stats)").containsIgnoringCase("<html");
+    }
+
+    /** Rounds fed as exported minibatch files (the export approach) train as the same rounds fed directly. */
+    @Test
+    void exportedRoundsTrainTheSameNetworkAsDirectRounds(@TempDir Path dir) {
+        List<DataSet> batches = batches();
+        TrainerSettings settings = new TrainerSettings(2, BATCH, PER_ROUND, 0, 99);
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark().sparkContext());
+        JavaRDD<DataSet> rdd = sc.parallelize(batches, ROUNDS).cache();
+        DistributedTrainer direct = new ParameterAveragingTrainer(sc, net(), settings, engine("dense"));
+        DistributedTrainer exported = new ParameterAveragingTrainer(sc, net(), settings,
+                engine("export", dir.resolve("export").toString(), false, "dense"));
+        try {
+            assertThat(exported.describe()).contains("rounds fed as exported paths");
+            for (int epoch = 1; epoch <= 2; epoch++) {
+                direct.fitEpoch(rdd, epoch);
+                exported.fitEpoch(rdd, epoch);
+            }
+            assertSameTraining(exported, direct);
+        } finally {
+            exported.close();
+        }
+    }
+
+    private static void assertSameTraining(DistributedTrainer a, DistributedTrainer b) {
+        assertThat(a.network().params().equalsWithEps(b.network().params(), 1e-6)).as("parameters").isTrue();
+        assertThat(a.network().getUpdater().getStateViewArray()
+                .equalsWithEps(b.network().getUpdater().getStateViewArray(), 1e-6)).as("updater state").isTrue();
+        assertThat(a.lastScore()).isCloseTo(b.lastScore(), org.assertj.core.data.Offset.offset(1e-6));
+        assertThat(a.network().getLayerWiseConfigurations().getIterationCount())
+                .isEqualTo(b.network().getLayerWiseConfigurations().getIterationCount()).isPositive();
+        assertThat(a.network().params().equalsWithEps(net().params(), 1e-3)).as("training moved them").isFalse();
+    }
+
     private static EngineConfig engine(String workerStep) {
+        return engine(EngineConfig.DEFAULT.approach(), null, false, workerStep);
+    }
+
+    private static EngineConfig engine(String approach, String exportDir, boolean stats, String workerStep) {
         EngineConfig d = EngineConfig.DEFAULT;
-        return new EngineConfig(d.prefetch(), d.approach(), d.exportDir(), d.repartition(), d.repartitionStrategy(),
-                d.aggregationDepth(), d.storageLevel(), false, workerStep);
+        return new EngineConfig(d.prefetch(), approach, exportDir, d.repartition(), d.repartitionStrategy(),
+                d.aggregationDepth(), d.storageLevel(), stats, workerStep);
     }
 
     /** The round order the trainer uses in {@code epoch} (same seeded shuffle). */
