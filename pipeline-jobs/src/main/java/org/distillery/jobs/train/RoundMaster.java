@@ -31,6 +31,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import scala.collection.JavaConverters;
 import scala.reflect.ClassTag;
 import scala.reflect.ClassTag$;
@@ -63,7 +65,7 @@ import scala.runtime.BoxedUnit;
  */
 final class RoundMaster extends ParameterAveragingTrainingMaster {
     private static final long serialVersionUID = 1L;
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RoundMaster.class);
+    private static final Logger LOG = LoggerFactory.getLogger(RoundMaster.class);
     private static final ClassTag<RoundSum> SUM = ClassTag$.MODULE$.apply(RoundSum.class);
     private final boolean denseStep;
 

@@ -12,7 +12,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * The sum of workers' results in one averaging round (what DL4J's {@code ParameterAveragingAggregationTuple} holds),
  * as plain float arrays: Java serialisation writes those in bulk, where ND4J writes an {@code INDArray} element by
  * element through a {@code DataOutputStream} (most of a round's serialisation cost when results cross to the driver).
- * Adding mutates and returns the left operand unless it is empty, as Spark allows of aggregation functions.
+ * Adding writes into the left operand's arrays (unless it is empty), as Spark allows of aggregation functions.
  */
 final class RoundSum implements Serializable {
     private static final long serialVersionUID = 1L;
