@@ -106,21 +106,22 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
         }
         Collections.shuffle(rounds, new Random(settings.seed() * 31 + epoch));
         double[] scores = new double[rounds.size()];
-        if (engine.export()) {
-            if (exportedFrom != minibatches) {
-                exportedRounds = MinibatchExport.export(sc, minibatches, engine.exportDir(), settings);
-                exportedFrom = minibatches;
-            }
-            for (int i = 0; i < rounds.size(); i++) {
-                spark.fitPaths(sc.parallelize(exportedRounds.get(rounds.get(i)), settings.workers()));
-                scores[i] = spark.getScore();
-            }
-            return scores;
+        if (engine.export() && exportedFrom != minibatches) {
+            exportedRounds = MinibatchExport.export(sc, minibatches, engine.exportDir(), settings);
+            exportedFrom = minibatches;
         }
+        // DL4J counts every fit call, i.e. every round, as an epoch; the network counts epochs (as a local fit does)
+        int epochs = spark.getNetwork().getEpochCount();
         for (int i = 0; i < rounds.size(); i++) {
-            spark.fit(round(minibatches, rounds.get(i)));
+            if (engine.export()) {
+                spark.fitPaths(sc.parallelize(exportedRounds.get(rounds.get(i)), settings.workers()));
+            } else {
+                spark.fit(round(minibatches, rounds.get(i)));
+            }
             scores[i] = spark.getScore();
+            spark.getNetwork().setEpochCount(epochs);
         }
+        spark.getNetwork().setEpochCount(epochs + 1);
         return scores;
     }
 

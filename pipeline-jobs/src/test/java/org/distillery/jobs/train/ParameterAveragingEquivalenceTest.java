@@ -78,6 +78,7 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
         assertThat(dense.network().params().equalsWithEps(fit.network().params(), 1e-5)).isTrue();
         assertThat(dense.network().params().equalsWithEps(net().params(), 1e-3)).as("training moved them").isFalse();
         assertThat(dense.lastScore()).isCloseTo(fit.lastScore(), org.assertj.core.data.Offset.offset(1e-5));
+        assertThat(dense.network().getEpochCount()).as("epochs, not rounds (2 per epoch here)").isEqualTo(2);
         MultiLayerNetwork withDropout = new Architecture(List.of(8, 8), 0.3).build(Fixtures.FEATURES, Fixtures.CLASSES,
                 new DistillationLoss(2, 0.5), 0.01, 5);
         assertThat(new ParameterAveragingTrainer(sc, withDropout, settings, engine("dense")).describe())
