@@ -216,8 +216,8 @@ public final class LabelJob {
             for (int i = 0; i < checked.teachers().size(); i++) {
                 ModelArtifact t = checked.teachers().get(i);
                 inputs.put(i == 0 ? "teacher" : "teacher" + (i + 1), t.asInput());
-                members.add(Map.of("path", t.zipPath(), "sha256", t.sha256(), "weight",
-                        config.normalisedWeights()[i]));
+                members.add(Map.of("path", t.zipPath(), "sha256", t.sha256(), "format", t.format().label(),
+                        "weight", config.normalisedWeights()[i]));
             }
             Map<String, Object> facts = Manifest.facts("rows", rows,
                     SoftTargetSchema.TEMPERATURE, config.temperature(),

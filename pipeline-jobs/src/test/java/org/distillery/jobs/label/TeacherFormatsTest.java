@@ -74,7 +74,8 @@ class TeacherFormatsTest extends SparkTestBase {
             String sha = Models.sha256(Files.readAllBytes(Path.of(path)));
             assertThat(m.text("teacherSha256")).isEqualTo(sha);
             assertThat(m.facts().get("teachers")).asInstanceOf(InstanceOfAssertFactories.LIST).singleElement()
-                    .isEqualTo(Map.of("path", "file:" + path, "sha256", sha, "weight", 1.0));
+                    .isEqualTo(Map.of("path", "file:" + path, "sha256", sha, "format",
+                            file.endsWith(".onnx") ? "ONNX" : "Keras HDF5", "weight", 1.0));
             assertThat(m.inputs().get("teacher").path()).isEqualTo("file:" + path);
         }
     }
