@@ -1,5 +1,6 @@
 package org.distillery.jobs.common;
 
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -124,16 +125,24 @@ public final class TransferTables {
      * tail's mass spread over the other classes, exact at T = 1).
      */
     public static Dataset<Row> denseLogits(Dataset<Row> rows, SoftTargetLayout layout) {
-        Column id = functions.col(SoftTargetSchema.ID);
-        Column label = functions.col(SoftTargetSchema.LABEL);
+        return denseLogits(rows, layout, new Column[0]);
+    }
+
+    /** {@link #denseLogits(Dataset, SoftTargetLayout)}, with {@code more} columns of the rows after the logits. */
+    public static Dataset<Row> denseLogits(Dataset<Row> rows, SoftTargetLayout layout, Column... more) {
+        List<Column> out = new ArrayList<>(List.of(functions.col(SoftTargetSchema.ID),
+                functions.col(SoftTargetSchema.LABEL)));
         if (layout.precision() == SoftTargetLayout.Precision.FP32 && !layout.topKOnly()) {
-            return rows.select(id, label, functions.col(SoftTargetSchema.LOGITS));
+            out.add(functions.col(SoftTargetSchema.LOGITS));
+        } else {
+            SoftTargetCodec codec = new SoftTargetCodec(layout);
+            UserDefinedFunction decode = functions.udf((UDF1<Row, float[]>) r -> codec.decode(stored(r, layout)),
+                    DataTypes.createArrayType(DataTypes.FloatType, false));
+            Column stored = functions.struct(layout.logitColumns().stream().map(functions::col).toArray(Column[]::new));
+            out.add(decode.apply(stored).as(SoftTargetSchema.LOGITS));
         }
-        SoftTargetCodec codec = new SoftTargetCodec(layout);
-        UserDefinedFunction decode = functions.udf((UDF1<Row, float[]>) r -> codec.decode(stored(r, layout)),
-                DataTypes.createArrayType(DataTypes.FloatType, false));
-        Column stored = functions.struct(layout.logitColumns().stream().map(functions::col).toArray(Column[]::new));
-        return rows.select(id, label, decode.apply(stored).as(SoftTargetSchema.LOGITS));
+        out.addAll(List.of(more));
+        return rows.select(out.toArray(Column[]::new));
     }
 
     /** The stored logit columns of one row as the plain values {@link SoftTargetCodec#decode} takes. */

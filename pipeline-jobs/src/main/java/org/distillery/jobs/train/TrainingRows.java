@@ -58,14 +58,13 @@ final class TrainingRows {
             base = keepLabels(spark, base, selectLabelled(spark, base, labelled, seed, transfer.classes()));
         }
         if (soft != null) {
-            Dataset<Row> logits = soft.logits().select(col(SoftTargetSchema.ID).as("sid"),
-                    col(SoftTargetSchema.LOGITS).as(LOGITS));
+            // one read and one join of the soft targets, with the stored teacher layer when the objective uses it
+            Dataset<Row> stored = teacherLayer
+                    ? TransferTables.denseLogits(soft.rows(), soft.layout(), col(SoftTargetSchema.HINT).as(TEACHER_LAYER))
+                    : soft.logits();
+            Dataset<Row> logits = stored.withColumnRenamed(SoftTargetSchema.ID, "sid")
+                    .withColumnRenamed(SoftTargetSchema.LOGITS, LOGITS).drop(SoftTargetSchema.LABEL);
             base = base.join(logits, base.col(TransferSchema.ID).equalTo(logits.col("sid")), "left").drop("sid");
-            if (teacherLayer) {
-                Dataset<Row> layer = soft.rows().select(col(SoftTargetSchema.ID).as("hid"),
-                        col(SoftTargetSchema.HINT).as(TEACHER_LAYER));
-                base = base.join(layer, base.col(TransferSchema.ID).equalTo(layer.col("hid")), "left").drop("hid");
-            }
         } else {
             base = base.withColumn(LOGITS, functions.lit(null).cast(DataTypes.createArrayType(DataTypes.FloatType)));
         }
