@@ -129,17 +129,37 @@ final class DenseInference {
 
     /** Pre-activation of the last layer, [N, classes], for features [N, inputs]; a new array the caller owns. */
     INDArray logits(INDArray features) {
+        return forward(features, -1)[0];
+    }
+
+    /**
+     * The logits and, from the same pass, the activations of hidden layer {@code layer} (0-based, before the last),
+     * [N, width]: new arrays the caller owns. They equal DL4J's {@code feedForwardToLayer(layer, x).get(layer + 1)},
+     * whose layers compute the same gemm, bias and activation.
+     */
+    INDArray[] logitsAndLayer(INDArray features, int layer) {
+        if (layer < 0 || layer >= weights.length - 1) {
+            throw new IllegalArgumentException("layer " + layer + " is not a hidden layer (0 to " + (weights.length - 2)
+                    + ")");
+        }
+        return forward(features, layer);
+    }
+
+    /** {logits} or, with {@code keep} >= 0, {logits, activations of layer keep}. */
+    private INDArray[] forward(INDArray features, int keep) {
         if (features.rank() != 2 || features.size(1) != inputs()) {
             throw new IllegalArgumentException("features must be [rows, " + inputs() + "], got "
                     + java.util.Arrays.toString(features.shape()));
         }
         long n = features.size(0);
         if (n == 0) {
-            return Nd4j.create(DataType.FLOAT, 0, widths[widths.length - 1]);
+            INDArray none = Nd4j.create(DataType.FLOAT, 0, widths[widths.length - 1]);
+            return keep < 0 ? new INDArray[] {none} : new INDArray[] {none, Nd4j.create(DataType.FLOAT, 0, widths[keep])};
         }
         Buffers buffers = lease(n);
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             INDArray in = features.dataType() == DataType.FLOAT ? features : features.castTo(DataType.FLOAT);
+            INDArray kept = null;
             for (int i = 0; i < weights.length; i++) {
                 INDArray out = buffers.rows(i, n);
                 Nd4j.gemm(in, weights[i], out, false, false, 1.0, 0.0);
@@ -152,9 +172,12 @@ final class DenseInference {
                         out.assign(a);
                     }
                 }
+                if (i == keep) {
+                    kept = out.dup('c');
+                }
                 in = out;
             }
-            return in.dup('c');
+            return keep < 0 ? new INDArray[] {in.dup('c')} : new INDArray[] {in.dup('c'), kept};
         } finally {
             idle.push(buffers);
         }

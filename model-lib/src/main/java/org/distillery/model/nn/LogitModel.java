@@ -112,6 +112,17 @@ public final class LogitModel implements LogitFunction {
         return a.reshape(a.size(0), a.length() / a.size(0));
     }
 
+    /**
+     * {@link #logits} and {@link #activations} of {@code layer} for the same features: one pass of the fast path when
+     * the layer is a hidden layer of a network on it, else both DL4J's. Thread-safety as {@link #activations}.
+     */
+    public INDArray[] logitsAndActivations(INDArray features, int layer) {
+        if (fast != null && layer >= 0 && layer < net.getnLayers() - 1) {
+            return fast.logitsAndLayer(features, layer);
+        }
+        return new INDArray[] {logits(features), activations(features, layer)};
+    }
+
     /** Raw logits [N, C] for features [N, D]; inference mode (no dropout). */
     @Override
     public INDArray logits(INDArray features) {

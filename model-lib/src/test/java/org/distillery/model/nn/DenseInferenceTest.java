@@ -97,6 +97,26 @@ class DenseInferenceTest {
         }
     }
 
+    /** A hidden layer's activations (the label job's hint column) come from the logits' own pass, equal to DL4J's. */
+    @Test
+    void hiddenLayerActivationsFromTheLogitsPassEqualDl4jsForwardPass() {
+        MultiLayerNetwork net = softmaxMlp(8);
+        LogitModel model = new LogitModel(net);
+        INDArray x = rows(7, 40);
+        for (int layer = 0; layer < 3; layer++) {
+            INDArray[] both = model.logitsAndActivations(x, layer);
+            assertThat(bits(both[0])).as("logits").containsExactly(bits(dl4jPreSoftmax(net, x)));
+            INDArray dl4j = net.feedForwardToLayer(layer, x, false).get(layer + 1);
+            assertThat(both[1].shape()).containsExactly(dl4j.shape());
+            assertThat(both[1].equalsWithEps(dl4j, EPS)).as("layer " + layer).isTrue();
+        }
+        INDArray[] last = model.logitsAndActivations(x, 3); // the output layer: DL4J's pass, softmax probabilities
+        assertThat(last[1].equalsWithEps(net.output(x, false), EPS)).isTrue();
+        assertThat(model.logitsAndActivations(rows(0, 1), 1)[1].shape()).containsExactly(0, 32);
+        assertThatThrownBy(() -> DenseInference.of(net).logitsAndLayer(x, 3))
+                .hasMessage("layer 3 is not a hidden layer (0 to 2)");
+    }
+
     /** The values in row-major order, compared exactly ({@code INDArray.equals} allows 1e-5). */
     private static float[] bits(INDArray a) {
         return a.dup('c').data().asFloat();

@@ -60,13 +60,17 @@ final class TeacherEnsemble implements Serializable {
         return out;
     }
 
-    /** Activations of layer {@code layer} of the (single) teacher, n x width floats. */
-    float[][] layer(INDArray x, int layer) {
+    /**
+     * The (single) teacher's logits and the activations of its layer {@code layer}, n x classes and n x width floats,
+     * from one forward pass where the fast dense path covers it.
+     */
+    float[][][] logitsAndLayer(INDArray x, int layer) {
         if (sha256s.size() != 1) {
             throw new IllegalStateException("layer activations of an ensemble are not defined");
         }
-        return TeacherCache.ownedByThisThread(sha256s.get(0), zips.get(0)).activations(x, layer)
-                .castTo(DataType.FLOAT).toFloatMatrix();
+        INDArray[] both = TeacherCache.ownedByThisThread(sha256s.get(0), zips.get(0)).logitsAndActivations(x, layer);
+        return new float[][][] {both[0].castTo(DataType.FLOAT).toFloatMatrix(),
+            both[1].castTo(DataType.FLOAT).toFloatMatrix()};
     }
 
     void destroy() {

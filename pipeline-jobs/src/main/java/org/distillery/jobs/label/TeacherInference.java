@@ -128,8 +128,9 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
     private List<Row> label(List<In> batch, Scratch scratch) {
         int n = batch.size();
         INDArray features = scratch.features(n);
-        float[][] z = teachers.logits(features);
-        float[][] hints = hintLayer < 0 ? null : teachers.layer(features, hintLayer);
+        float[][][] both = hintLayer < 0 ? null : teachers.logitsAndLayer(features, hintLayer);
+        float[][] z = both == null ? teachers.logits(features) : both[0];
+        float[][] hints = both == null ? null : both[1];
         List<Row> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             In in = batch.get(i);
