@@ -145,9 +145,36 @@ public final class StagedOutput implements AutoCloseable {
     /** Removes the staging directory unless it was published. */
     @Override
     public void close() {
-        if (!published && storage.exists(staging)) {
-            storage.delete(staging);
-            LOG.warn("discarded unpublished staging output {}", staging);
+        if (!published) {
+            awaitRunningTasks();
+            if (storage.exists(staging)) {
+                storage.delete(staging);
+                LOG.warn("discarded unpublished staging output {}", staging);
+            }
+        }
+    }
+
+    /**
+     * When a Spark job fails, its failure reaches the driver while Spark is still killing the job's other tasks, and a
+     * task finishing its file after the staging directory was deleted would create it again (seen in CI: a failed
+     * label run left its staging directory behind). So wait, at most a minute, until this JVM's Spark context runs no
+     * task before deleting.
+     */
+    private static void awaitRunningTasks() {
+        scala.Option<org.apache.spark.SparkContext> active = org.apache.spark.SparkContext$.MODULE$.getActive();
+        if (active.isEmpty()) {
+            return;
+        }
+        org.apache.spark.SparkStatusTracker tracker = active.get().statusTracker();
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (System.nanoTime() < deadline && (tracker.getActiveStageIds().length > 0
+                || java.util.Arrays.stream(tracker.getExecutorInfos()).anyMatch(e -> e.numRunningTasks() > 0))) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 }
