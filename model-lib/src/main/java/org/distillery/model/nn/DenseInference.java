@@ -154,7 +154,8 @@ final class DenseInference {
         long n = features.size(0);
         if (n == 0) {
             INDArray none = Nd4j.create(DataType.FLOAT, 0, widths[widths.length - 1]);
-            return keep < 0 ? new INDArray[] {none} : new INDArray[] {none, Nd4j.create(DataType.FLOAT, 0, widths[keep])};
+            return keep < 0 ? new INDArray[] {none}
+                    : new INDArray[] {none, Nd4j.create(DataType.FLOAT, 0, widths[keep])};
         }
         Buffers buffers = lease(n);
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {

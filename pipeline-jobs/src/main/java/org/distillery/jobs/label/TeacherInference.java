@@ -4,10 +4,10 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.function.FlatMapFunction;
-import org.bytedeco.javacpp.FloatPointer;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.bytedeco.javacpp.FloatPointer;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.SoftTargetCodec;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -99,8 +99,7 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
 
         Scratch(int rows, int width) {
             x = new float[rows * width];
-            try (MemoryWorkspace ws =
-                         Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 input = Nd4j.createUninitialized(DataType.FLOAT, new long[] {rows, width}, 'c');
             }
         }
@@ -109,8 +108,7 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
         INDArray features(int n) {
             int width = (int) input.size(1);
             new FloatPointer(input.data().addressPointer()).put(x, 0, n * width);
-            return n == input.size(0) ? input : input.get(NDArrayIndex.interval(0, n),
-                    NDArrayIndex.all());
+            return n == input.size(0) ? input : input.get(NDArrayIndex.interval(0, n), NDArrayIndex.all());
         }
     }
 

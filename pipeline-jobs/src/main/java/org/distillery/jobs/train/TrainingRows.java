@@ -59,10 +59,9 @@ final class TrainingRows {
         }
         if (soft != null) {
             // one read and one join of the soft targets, with the stored teacher layer when the objective uses it
-            Dataset<Row> stored = teacherLayer
-                    ? TransferTables.denseLogits(soft.rows(), soft.layout(), col(SoftTargetSchema.HINT).as(TEACHER_LAYER))
-                    : soft.logits();
-            Dataset<Row> logits = stored.withColumnRenamed(SoftTargetSchema.ID, "sid")
+            Column[] layer = teacherLayer ? new Column[] {col(SoftTargetSchema.HINT).as(TEACHER_LAYER)} : new Column[0];
+            Dataset<Row> logits = TransferTables.denseLogits(soft.rows(), soft.layout(), layer)
+                    .withColumnRenamed(SoftTargetSchema.ID, "sid")
                     .withColumnRenamed(SoftTargetSchema.LOGITS, LOGITS).drop(SoftTargetSchema.LABEL);
             base = base.join(logits, base.col(TransferSchema.ID).equalTo(logits.col("sid")), "left").drop("sid");
         } else {
