@@ -19,6 +19,11 @@ task replaces only its own dt= output, atomically (the old one stays intact unti
 the teacher; a new teacher relabels everything), the others with `--mode overwrite`; the train tasks pass `--checkpoint-dir` and `--resume` (a retry continues from the last
 checkpoint; the first try and the retries use the same command line).
 
+`<root>/transfer` and `<root>/soft-targets` are partitioned tables, one dt= partition per day: `distill train
+--soft-targets <root>/soft-targets` trains on every day labelled so far (it refuses while a day is missing or was
+labelled from older data), and `distill label --transfer <root>/transfer --out <root>/soft-targets --mode incremental`
+relabels only the days whose data, teacher or T changed (e.g. all of them after a new teacher).
+
 After each Spark task, `summary_<task>` reads the `_SUCCESS` marker of the task's output (it holds the job's one-line
 JSON summary: job, path, manifest, rows, seconds), checks it names that job and that directory, and returns it, so it
 is the task's XCom `return_value`, e.g. `ti.xcom_pull(task_ids="summary_evaluate")["manifest"]`.

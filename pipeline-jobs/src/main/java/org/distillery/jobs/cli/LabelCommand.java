@@ -14,8 +14,14 @@ import picocli.CommandLine.Option;
         description = "Run a frozen teacher over a transfer set; write raw logits (fp32 or fp16, all or the top K)"
                 + " and softmax(logits/T) as Parquet.")
 final class LabelCommand implements Callable<Integer> {
-    @Option(names = "--transfer", required = true, paramLabel = "DIR", description = "Published transfer set.")
+    @Option(names = "--transfer", required = true, paramLabel = "DIR",
+            description = "Published transfer set, or a partitioned one: a directory of COLUMN=VALUE partitions, each"
+                    + " a published transfer set, labelled partition by partition into OUT/COLUMN=VALUE.")
     String transfer;
+    @Option(names = "--partition", paramLabel = "COLUMN=VALUE", split = ",",
+            description = "With a partitioned transfer set: label only these partitions (repeat or comma-separate);"
+                    + " the output's other partitions are left as they are (default: every partition).")
+    List<String> partitions;
     @Option(names = "--teacher", required = true, paramLabel = "PATH", split = ",",
             description = "Published teacher directory, or a model file: a DL4J zip, a Keras HDF5 file (.h5/.hdf5:"
                     + " Sequential, or a functional Model that is a single chain) or an ONNX model (.onnx: one float"
@@ -63,7 +69,9 @@ final class LabelCommand implements Callable<Integer> {
     @Option(names = "--mode", defaultValue = "fail-if-exists",
             description = "When OUT is already published: fail-if-exists (default), overwrite (the old output stays"
                     + " until the new one is complete) or incremental (as overwrite, but only rows that are new or"
-                    + " changed since OUT was labelled, by id and input hash, go through the teacher).")
+                    + " changed since OUT was labelled, by id and input hash, go through the teacher). With a"
+                    + " partitioned transfer set the mode applies to each partition, and incremental keeps a"
+                    + " partition whose transfer partition, teacher, T and storage are unchanged without reading it.")
     String mode;
     @Mixin
     SparkOptions spark;
@@ -73,17 +81,22 @@ final class LabelCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         LabelConfig config = new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize,
-                teacherSha256, PublishMode.parse(mode), precision, topK, soft, hintLayer);
+                teacherSha256, PublishMode.parse(mode), precision, topK, soft, hintLayer, partitions);
         if (run.dryRun) {
             return RunOptions.print(() -> LabelJob.dryRun(Storage.standalone(), config));
         }
         org.apache.spark.sql.SparkSession session = spark.session("label");
         org.distillery.jobs.common.JobResult result = new LabelJob(session).run(config);
-        Object drift = Storage.of(session).publishedManifest(result.path()).facts().get("drift");
-        if (drift instanceof java.util.Map<?, ?> d) {
-            System.out.println("drift from the previous output (manifest " + d.get("previousManifest") + "): "
-                    + d.get("rowsChanged") + " rows changed, " + d.get("argmaxFlips") + " argmax flips, mean KL(previous"
-                    + " || new) " + d.get("meanKlPreviousToNew") + "; details in " + result.path() + "/_drift.json");
+        List<String> written = result.details().get("partitionsLabelled") instanceof List<?> names
+                ? names.stream().map(n -> result.path() + "/" + n).toList() : List.of(result.path());
+        for (String path : written) {
+            Object drift = Storage.of(session).publishedManifest(path).facts().get("drift");
+            if (drift instanceof java.util.Map<?, ?> d) {
+                System.out.println("drift from the previous output (manifest " + d.get("previousManifest") + "): "
+                        + d.get("rowsChanged") + " rows changed, " + d.get("argmaxFlips") + " argmax flips, mean"
+                        + " KL(previous || new) " + d.get("meanKlPreviousToNew") + "; details in " + path
+                        + "/_drift.json");
+            }
         }
         System.out.println(result.summaryJson());
         return 0;

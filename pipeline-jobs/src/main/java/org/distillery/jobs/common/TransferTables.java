@@ -64,20 +64,37 @@ public final class TransferTables {
     public static Transfer readTransfer(SparkSession spark, String path) {
         Storage storage = Storage.of(spark);
         Manifest m = checkTransfer(storage, path);
-        return new Transfer(storage.qualify(path), m, parquet(spark, path));
+        return new Transfer(storage.qualify(path), m, parquet(spark, storage, path));
     }
 
     /**
      * Checks a transfer set without Spark (dry runs use it; so does every read): published, not empty, and the
-     * columns of its Parquet footer. Returns its manifest.
+     * columns of its Parquet footer (of each partition's, for a {@link PartitionedTable}). Returns its manifest.
      */
     public static Manifest checkTransfer(Storage storage, String path) {
-        Manifest m = storage.publishedManifest(path);
+        Manifest m = published(storage, path);
         if (m.facts().get("rows") instanceof Number n && n.longValue() == 0) {
             throw new IllegalArgumentException("transfer set is empty (0 rows): " + path);
         }
-        requireColumns(ParquetFooters.schema(storage, path), path, TRANSFER_COLUMNS);
+        for (String dir : dataDirs(storage, path)) {
+            requireColumns(ParquetFooters.schema(storage, dir), dir, TRANSFER_COLUMNS);
+        }
         return m;
+    }
+
+    /**
+     * The manifest of a published output, or for a {@link PartitionedTable} the combined manifest of its published
+     * partitions; refuses anything else.
+     */
+    public static Manifest published(Storage storage, String path) {
+        return PartitionedTable.isPartitioned(storage, path) ? PartitionedTable.read(storage, path).manifest()
+                : storage.publishedManifest(path);
+    }
+
+    /** The directories holding a published output's Parquet files: itself, or a partitioned table's partitions. */
+    private static List<String> dataDirs(Storage storage, String path) {
+        return PartitionedTable.isPartitioned(storage, path) ? PartitionedTable.read(storage, path).paths()
+                : List.of(path);
     }
 
     /** A published soft-target table with its manifest (schema version checked) and its storage layout. */
@@ -99,15 +116,15 @@ public final class TransferTables {
     public static SoftTargets readSoftTargets(SparkSession spark, String path) {
         Storage storage = Storage.of(spark);
         Manifest m = checkSoftTargets(storage, path);
-        return new SoftTargets(storage.qualify(path), m, SoftTargetLayout.read(m, path), parquet(spark, path));
+        return new SoftTargets(storage.qualify(path), m, SoftTargetLayout.read(m, path), parquet(spark, storage, path));
     }
 
     /**
-     * As {@link #checkTransfer} for a soft-target table: label manifest, schema version (1 or 2), and the footer
-     * columns (but {@code soft}) of the layout the manifest records.
+     * As {@link #checkTransfer} for a soft-target table (published or partitioned): label manifest, schema version (1
+     * or 2), and the footer columns (but {@code soft}) of the layout the manifest records.
      */
     public static Manifest checkSoftTargets(Storage storage, String path) {
-        Manifest m = storage.publishedManifest(path);
+        Manifest m = published(storage, path);
         if (!"label".equals(m.job())) {
             throw new IllegalArgumentException("not a soft-target output (manifest job is '" + m.job() + "'): " + path);
         }
@@ -115,7 +132,9 @@ public final class TransferTables {
         List<Col> cols = java.util.Arrays.stream(softTargets(layout).fields()) // no reader needs soft or input_hash
                 .filter(f -> !f.name().equals(SoftTargetSchema.SOFT) && !f.name().equals(SoftTargetSchema.INPUT_HASH))
                 .map(f -> new Col(f.name(), f.dataType())).toList();
-        requireColumns(ParquetFooters.schema(storage, path), path, cols);
+        for (String dir : dataDirs(storage, path)) {
+            requireColumns(ParquetFooters.schema(storage, dir), dir, cols);
+        }
         return m;
     }
 
@@ -171,9 +190,10 @@ public final class TransferTables {
         return v;
     }
 
-    private static Dataset<Row> parquet(SparkSession spark, String path) {
+    /** The rows of a published output; of a partitioned table, its partitions' rows (no partition column added). */
+    private static Dataset<Row> parquet(SparkSession spark, Storage storage, String path) {
         try {
-            return spark.read().parquet(path);
+            return spark.read().parquet(dataDirs(storage, path).toArray(String[]::new));
         } catch (Exception e) {
             throw explain(e, path);
         }

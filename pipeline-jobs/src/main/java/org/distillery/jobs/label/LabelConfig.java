@@ -2,6 +2,7 @@ package org.distillery.jobs.label;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
+import org.distillery.jobs.common.PartitionedTable;
 import org.distillery.jobs.common.PublishMode;
 import org.distillery.model.schema.SoftTargetLayout;
 
@@ -27,13 +28,16 @@ import org.distillery.model.schema.SoftTargetLayout;
  *                    hence its JSON, changed with ensembles, so runs published by earlier builds are not reused)
  * @param hintLayer   also store the activations of this teacher layer (0-based index into its layers) in the
  *                    {@code hint} column, for FitNets hints and relation-based KD; null: none (left out of the JSON)
+ * @param partitions  for a partitioned transfer set ({@link org.distillery.jobs.common.PartitionedTable}), the
+ *                    partitions to label, as {@code COLUMN=VALUE}; empty: every partition (left out of the JSON)
  */
 public record LabelConfig(String transfer, List<String> teachers, List<Double> weights, String ensemble, String out,
                           double temperature, int batchSize, List<String> teacherSha256s, PublishMode mode,
                           @JsonInclude(JsonInclude.Include.NON_NULL) String precision,
                           @JsonInclude(JsonInclude.Include.NON_NULL) Integer topK,
                           @JsonInclude(JsonInclude.Include.NON_NULL) Boolean soft,
-                          @JsonInclude(JsonInclude.Include.NON_NULL) Integer hintLayer) {
+                          @JsonInclude(JsonInclude.Include.NON_NULL) Integer hintLayer,
+                          @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> partitions) {
     public static final double DEFAULT_TEMPERATURE = 2.0;
     public static final int DEFAULT_BATCH = 1024;
 
@@ -92,6 +96,16 @@ public record LabelConfig(String transfer, List<String> teachers, List<Double> w
             throw new IllegalArgumentException("--hint-layer needs a single teacher (layers of an ensemble's members"
                     + " are not averaged), got " + teachers.size() + " teachers");
         }
+        partitions = partitions == null ? List.of() : List.copyOf(new java.util.TreeSet<>(partitions));
+        partitions.forEach(PartitionedTable::column); // COLUMN=VALUE, or an error naming the value
+    }
+
+    /** Every storage option and a stored teacher layer; every partition of a partitioned transfer set. */
+    public LabelConfig(String transfer, List<String> teachers, List<Double> weights, String ensemble, String out,
+                       double temperature, int batchSize, List<String> teacherSha256s, PublishMode mode,
+                       String precision, Integer topK, Boolean soft, Integer hintLayer) {
+        this(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode, precision, topK,
+                soft, hintLayer, List.of());
     }
 
     /** Storage options without a stored teacher layer. */
@@ -124,13 +138,25 @@ public record LabelConfig(String transfer, List<String> teachers, List<Double> w
     /** This config with the storage options {@code precision}, {@code topK} and {@code soft} (null: default). */
     public LabelConfig withStorage(String precision, Integer topK, Boolean soft) {
         return new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode,
-                precision, topK, soft, hintLayer);
+                precision, topK, soft, hintLayer, partitions);
     }
 
     /** This config also storing teacher layer {@code layer}'s activations (null: none). */
     public LabelConfig withHintLayer(Integer layer) {
         return new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode,
-                precision, topK, soft, layer);
+                precision, topK, soft, layer, partitions);
+    }
+
+    /** This config labelling only {@code names} ({@code COLUMN=VALUE}) of a partitioned transfer set. */
+    public LabelConfig withPartitions(List<String> names) {
+        return new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode,
+                precision, topK, soft, hintLayer, names);
+    }
+
+    /** The run of one partition {@code name}: its transfer partition into the output partition of the same name. */
+    LabelConfig forPartition(String name) {
+        return new LabelConfig(trimSlash(transfer) + "/" + name, teachers, weights, ensemble, trimSlash(out) + "/" + name,
+                temperature, batchSize, teacherSha256s, mode, precision, topK, soft, hintLayer, List.of());
     }
 
     /** How the output stores its logits, for a teacher of {@code classes} classes (K &lt;= classes checked here). */

@@ -10,6 +10,7 @@ import org.apache.spark.sql.SparkSession;
 import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.ModelArtifact;
+import org.distillery.jobs.common.PartitionedTable;
 import org.distillery.jobs.common.Progress;
 import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
@@ -49,6 +50,11 @@ public final class LabelJob {
             return teachers.get(0);
         }
 
+        /** These teachers on the transfer set at {@code path} (qualified) with manifest {@code manifest}. */
+        Checked on(String path, Manifest manifest) {
+            return new Checked(path, manifest, teachers, model, layout);
+        }
+
         /** The teacher's SHA-256; for an ensemble, the SHA-256 of the members' hashes, weights and averaging. */
         String sha256(LabelConfig config) {
             if (teachers.size() == 1) {
@@ -67,7 +73,21 @@ public final class LabelJob {
     static Checked check(Storage storage, LabelConfig config) {
         StagedOutput.check(storage, config.out(), config.mode());
         Manifest transfer = TransferTables.checkTransfer(storage, config.transfer());
-        int features = (int) transfer.number(TransferSchema.FEATURE_COUNT);
+        if (!config.partitions().isEmpty()) {
+            throw new IllegalArgumentException("--partition needs a partitioned transfer set (a directory of"
+                    + " COLUMN=VALUE partitions, each a published transfer set), but " + config.transfer()
+                    + " is one published table");
+        }
+        Checked teachers = checkTeachers(storage, config, (int) transfer.number(TransferSchema.FEATURE_COUNT));
+        return new Checked(storage.qualify(config.transfer()), transfer, teachers.teachers(), teachers.model(),
+                teachers.layout());
+    }
+
+    /**
+     * The teacher rules (pinned SHA-256s, feature and class counts, hint layer) for a transfer set of {@code features}
+     * features: a Checked without its transfer set.
+     */
+    static Checked checkTeachers(Storage storage, LabelConfig config, int features) {
         List<ModelArtifact> teachers = new java.util.ArrayList<>();
         LogitFunction first = null;
         for (int i = 0; i < config.teachers().size(); i++) {
@@ -96,11 +116,14 @@ public final class LabelJob {
             }
             layout = layout.withHint(config.hintLayer(), dl4j.layerWidth(config.hintLayer()));
         }
-        return new Checked(storage.qualify(config.transfer()), transfer, teachers, first, layout);
+        return new Checked(null, null, teachers, first, layout);
     }
 
     /** Checks everything a run would, without Spark, and says what the run would do. */
     public static DryRun dryRun(Storage storage, LabelConfig config) {
+        if (PartitionedTable.isPartitioned(storage, config.transfer())) {
+            return PartitionedLabel.plan(storage, config).dryRun(storage, config);
+        }
         Checked c = check(storage, config);
         DryRun plan = new DryRun("label")
                 .with("transfer", c.transfer() + " (manifest " + c.transferManifest().id() + ", "
@@ -154,10 +177,22 @@ public final class LabelJob {
         return d;
     }
 
+    /**
+     * Labels {@code config}'s transfer set and publishes the soft targets; a partitioned transfer set partition by
+     * partition ({@link PartitionedLabel}).
+     */
     public JobResult run(LabelConfig config) {
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);
-        Checked checked = check(storage, config);
+        if (PartitionedTable.isPartitioned(storage, config.transfer())) {
+            return PartitionedLabel.plan(storage, config).run(this, storage, config, start);
+        }
+        return run(config, check(storage, config), start);
+    }
+
+    /** Labels one published transfer set ({@code checked}) into {@code config.out()}. */
+    JobResult run(LabelConfig config, Checked checked, long start) {
+        Storage storage = Storage.of(spark);
         ModelArtifact teacher = checked.teacher();
         LogitFunction model = checked.model();
         String teacherSha256 = checked.sha256(config);

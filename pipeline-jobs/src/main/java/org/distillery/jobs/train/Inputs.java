@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
+import org.distillery.jobs.common.PartitionedTable;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.Manifest;
@@ -51,7 +52,8 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
         if (labelledFrom != null && !transfer.id().equals(labelledFrom.manifestId())) {
             throw new IllegalArgumentException("soft targets " + config.softTargets() + " were labelled from transfer set "
                     + labelledFrom.path() + " (manifest " + labelledFrom.manifestId() + "), not from "
-                    + transferPath + " (manifest " + transfer.id() + ")");
+                    + transferPath + " (manifest " + transfer.id() + ")" + staleness(storage, config.softTargets(),
+                    transferPath));
         }
         int classes = (int) transfer.number(TransferSchema.CLASSES);
         int features = (int) transfer.number(TransferSchema.FEATURE_COUNT);
@@ -78,6 +80,15 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
                 soft == null ? null : input(storage, config.softTargets(), soft), soft,
                 validation == null ? null : input(storage, config.validation(), validation), validation,
                 temperatures(config, soft), classes, features, teacherLayerWidth);
+    }
+
+    /** For two partitioned tables, which partitions are out of date (", partitions: ..."); otherwise nothing. */
+    private static String staleness(Storage storage, String softTargets, String transfer) {
+        if (!PartitionedTable.isPartitioned(storage, softTargets) || !PartitionedTable.isPartitioned(storage, transfer)) {
+            return "";
+        }
+        return "; partitions: " + PartitionedTable.read(storage, softTargets)
+                .staleness(PartitionedTable.read(storage, transfer)) + " (label --mode incremental relabels them)";
     }
 
     private static Manifest.Input input(Storage storage, String path, Manifest m) {

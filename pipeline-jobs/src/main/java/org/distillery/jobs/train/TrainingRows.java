@@ -80,6 +80,12 @@ final class TrainingRows {
         if (n == 0) {
             throw new IllegalArgumentException("no training rows for objective " + objective.id() + " in " + transfer.path());
         }
+        long transferRows = (long) transfer.manifest().number("rows");
+        if (soft != null && objective != Objective.HARD && n != transferRows) { // the left join met an id twice
+            throw new IllegalArgumentException("row ids repeat: joining " + transferRows + " transfer rows with the soft"
+                    + " targets in " + soft.path() + " gave " + n + " rows (ids must be unique across a table, also"
+                    + " across the partitions of a partitioned one)");
+        }
         return new TrainingRows(base, n, counts.getLong(1), teacherLayer);
     }
 
