@@ -12,6 +12,9 @@
 #  and (b) again at 1,000,000 and 10,000,000 rows (BENCH_SCALE), each in its own JVM, with the time ratio (<= 10.5).
 # Usage: docs/scripts/bench-label.sh [ROWS=1000000]   (needs `mvn -B -DskipTests install` once, and torch;
 #        BENCH_CP=<classpath with the compiled classes> skips Maven)
+#        docs/scripts/bench-label.sh relabel [ROWS_PER_PARTITION=200000] [PARTITIONS=5]: what reruns cost instead
+#        (LabelBench relabel: a partitioned transfer set labelled, rerun unchanged, rerun with one new partition; the
+#        same rows as one table labelled and rerun unchanged; all with --mode incremental, in one JVM)
 #
 # Data, made once under BENCH_DATA (default /tmp/distillery-labelbench), not timed, kept for re-runs: delete the
 # directory when done. Transfer rows are synthetic pixels like ingested Fashion-MNIST (pixel / 255): half zeros, the
@@ -58,6 +61,11 @@ bench() { # bench NAME ARGS...: one JVM; JSON lines to stdout and $RESULTS, its 
   fi
   grep '^[{#]' <<<"$out" | tee -a "$RESULTS" || true
 }
+if [ "$ROWS" = relabel ]; then
+  OMP_NUM_THREADS=1 bench teacher teacher "$DATA/teacher.zip"
+  OMP_NUM_THREADS=1 bench relabel relabel "$DATA" "$DATA/teacher.zip" "${2:-200000}" "${3:-5}"
+  exit 0
+fi
 published() { [ -f "$DATA/transfer-$1/_SUCCESS" ]; }
 JOB_ROWS=$(printf '%s\n' "$ROWS" $SCALE | awk '!seen[$0]++' | tr '\n' ' ')
 

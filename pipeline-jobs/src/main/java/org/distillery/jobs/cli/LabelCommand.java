@@ -88,7 +88,8 @@ final class LabelCommand implements Callable<Integer> {
         org.apache.spark.sql.SparkSession session = spark.session("label");
         org.distillery.jobs.common.JobResult result = new LabelJob(session).run(config);
         List<String> written = result.details().get("partitionsLabelled") instanceof List<?> names
-                ? names.stream().map(n -> result.path() + "/" + n).toList() : List.of(result.path());
+                ? names.stream().map(n -> result.path() + "/" + n).toList()
+                : result.details().containsKey("kept") ? List.of() : List.of(result.path());
         for (String path : written) {
             Object drift = Storage.of(session).publishedManifest(path).facts().get("drift");
             if (drift instanceof java.util.Map<?, ?> d) {

@@ -11,6 +11,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.loss.SoftTargets;
@@ -29,7 +30,11 @@ import org.slf4j.LoggerFactory;
  * Anything that invalidates the stored values (another teacher or ensemble, another storage layout, an output written
  * before input hashes were stored, a new T where the stored values depend on T) makes it a full relabel, with the
  * reason in the log and the manifest. The result
- * is written in id order, so the same command run twice writes the same rows in the same order.
+ * is written in id order, so the same command run twice writes the same rows in the same order. Before any of this,
+ * an output labelled from the very same transfer manifest with the same teacher, T and layout is kept as it is without
+ * reading a row ({@link #unchanged}); one labelled from the same transfer manifest at another T has its stored logits
+ * re-softened without reading the transfer set. Comparing rows reads and hashes every feature (18.9 s against 42 s to
+ * label 1M rows, docs/PERFORMANCE.md), so a rerun with nothing to compare does not.
  */
 final class Incremental {
     private static final Logger LOG = LoggerFactory.getLogger(Incremental.class);
@@ -39,7 +44,13 @@ final class Incremental {
     private final double temperature;
     private final double previousTemperature;
     private final SoftTargetLayout layout;
+    /** At most this many new or changed ids are broadcast to pick their rows out of the input (~40 bytes each). */
+    static final long BROADCAST_IDS = 2_000_000;
     private String fullRelabelReason;
+    /** Whether the previous output was labelled from this very transfer set: no row to compare, none to label. */
+    private boolean sameInput;
+    private Dataset<Row> keys;
+    private Dataset<Row> changedIds;
 
     private Incremental(SparkSession spark, String previous, String previousManifest, double temperature,
                         double previousTemperature, SoftTargetLayout layout) {
@@ -55,10 +66,13 @@ final class Incremental {
      * What an incremental run can reuse: null when the mode is not incremental; else an Incremental that either
      * reuses the previous output or, with {@link #fullRelabelReason()} set, relabels every row and says why.
      *
+     * @param transferManifest the id of the transfer set's manifest: when the previous output was labelled from the
+     *                         same, every row is reused without reading the transfer set
      * @param logitsDependOnT whether the stored logits depend on T (a probability-averaged ensemble stores T log p)
      */
     static Incremental plan(SparkSession spark, Storage storage, LabelConfig config, String target,
-                            String teacherSha256, SoftTargetLayout layout, boolean logitsDependOnT) {
+                            String transferManifest, String teacherSha256, SoftTargetLayout layout,
+                            boolean logitsDependOnT) {
         if (config.mode() != org.distillery.jobs.common.PublishMode.INCREMENTAL) {
             return null;
         }
@@ -93,8 +107,15 @@ final class Incremental {
             return full;
         }
         LOG.info("incremental: reusing the logits of unchanged rows of {} (manifest {})", target, m.id());
-        return new Incremental(spark, target, m.id(), config.temperature(),
+        Incremental reuse = new Incremental(spark, target, m.id(), config.temperature(),
                 m.number(SoftTargetSchema.TEMPERATURE), layout);
+        Manifest.Input from = m.inputs().get("transfer");
+        reuse.sameInput = from != null && transferManifest.equals(from.manifestId());
+        if (reuse.sameInput) {
+            LOG.info("incremental: the transfer set is the one {} was labelled from (manifest {}): every row reused",
+                    target, transferManifest);
+        }
+        return reuse;
     }
 
     /**
@@ -102,42 +123,67 @@ final class Incremental {
      * soft column, if stored, is kept when T is unchanged and otherwise recomputed at this run's T from the stored
      * logits (exact for full logits, the top-K reconstruction otherwise); new and changed rows go through
      * {@code inference}.
+     *
+     * <p>The features never cross a shuffle: comparing them through a join moved 3 KB per row and cost about as much
+     * as labeling every row (35 s against 38.5 s for 1M rows, docs/PERFORMANCE.md). Instead the input is read twice:
+     * once for its (id, input hash) keys, kept in memory (16 bytes a row), from which the ids of new and changed rows
+     * are found against the previous output's keys; and once more, keeping only those ids (a broadcast semi-join when
+     * there are at most {@value #BROADCAST_IDS} of them), for the teacher, unless there are none. The unchanged rows
+     * come from the previous output, joined with the keys on small columns.
      */
     Dataset<Row> label(Dataset<Row> input, TeacherInference inference, SoftTargetCodec codec) {
         List<String> stored = layout.logitColumns();
-        List<org.apache.spark.sql.Column> prevCols = new ArrayList<>(List.of(col(SoftTargetSchema.ID).as("p_id"),
-                col(SoftTargetSchema.INPUT_HASH).as("p_hash")));
-        stored.forEach(c -> prevCols.add(col(c).as("p_" + c)));
+        List<org.apache.spark.sql.Column> prevCols = new ArrayList<>(List.of(col(SoftTargetSchema.ID),
+                col(SoftTargetSchema.LABEL)));
+        stored.forEach(c -> prevCols.add(col(c)));
+        prevCols.add(col(SoftTargetSchema.INPUT_HASH));
         boolean keepSoft = layout.soft() && previousTemperature == temperature;
         if (keepSoft) {
-            prevCols.add(col(SoftTargetSchema.SOFT).as("p_soft"));
+            prevCols.add(col(SoftTargetSchema.SOFT));
         }
         boolean hint = layout.hasHint(); // the same layer of the same teacher (the layouts are equal)
         if (hint) {
-            prevCols.add(col(SoftTargetSchema.HINT).as("p_hint"));
+            prevCols.add(col(SoftTargetSchema.HINT));
         }
-        Dataset<Row> prev = spark.read().parquet(previous).select(prevCols.toArray(org.apache.spark.sql.Column[]::new));
-        Dataset<Row> joined = input.join(prev, input.col(TransferSchema.ID).equalTo(prev.col("p_id")), "left");
-        List<org.apache.spark.sql.Column> keptCols = new ArrayList<>(List.of(col(TransferSchema.ID),
-                col(TransferSchema.LABEL)));
-        stored.forEach(c -> keptCols.add(col("p_" + c)));
-        keptCols.add(col(SoftTargetSchema.INPUT_HASH));
-        if (keepSoft) {
-            keptCols.add(col("p_soft"));
+        Dataset<Row> prev = spark.read().parquet(previous);
+        if (sameInput) { // e.g. another T alone: re-soften the stored logits
+            return spark.createDataFrame(reused(prev.select(prevCols.toArray(org.apache.spark.sql.Column[]::new)),
+                    keepSoft, codec), TransferTables.softTargets(layout)).orderBy(SoftTargetSchema.ID);
         }
-        if (hint) {
-            keptCols.add(col("p_hint"));
-        }
-        Dataset<Row> same = joined.filter(col("p_hash").equalTo(col(SoftTargetSchema.INPUT_HASH)))
-                .select(keptCols.toArray(org.apache.spark.sql.Column[]::new));
-        Dataset<Row> changed = joined.filter(col("p_hash").isNull()
-                        .or(col("p_hash").notEqual(col(SoftTargetSchema.INPUT_HASH))))
+        Dataset<Row> prevKeys = prev.select(col(SoftTargetSchema.ID).as("p_id"),
+                col(SoftTargetSchema.INPUT_HASH).as("p_hash"));
+        keys = input.select(TransferSchema.ID, SoftTargetSchema.INPUT_HASH)
+                .persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
+        changedIds = keys.join(prevKeys, col(TransferSchema.ID).equalTo(col("p_id"))
+                        .and(col(SoftTargetSchema.INPUT_HASH).equalTo(col("p_hash"))), "left_anti")
+                .select(col(TransferSchema.ID).as("c_id"))
+                .persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
+        long changed = changedIds.count();
+        LOG.info("incremental: {} rows new or changed, found from (id, input hash) keys", changed);
+        Dataset<Row> changedRows = input.join(changed <= BROADCAST_IDS ? functions.broadcast(changedIds) : changedIds,
+                        col(TransferSchema.ID).equalTo(col("c_id")), "left_semi")
                 .select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL, SoftTargetSchema.INPUT_HASH);
+        Dataset<Row> same = prev.select(prevCols.toArray(org.apache.spark.sql.Column[]::new))
+                .join(keys.select(col(TransferSchema.ID).as("k_id"), col(SoftTargetSchema.INPUT_HASH).as("k_hash")),
+                        col(SoftTargetSchema.ID).equalTo(col("k_id"))
+                                .and(col(SoftTargetSchema.INPUT_HASH).equalTo(col("k_hash"))), "left_semi");
+        JavaRDD<Row> kept = reused(same, keepSoft, codec);
+        JavaRDD<Row> fresh = changed == 0 ? kept.filter(r -> false) : inference.over(changedRows); // no second read
+        return spark.createDataFrame(kept.union(fresh), TransferTables.softTargets(layout))
+                .orderBy(SoftTargetSchema.ID);
+    }
+
+    /**
+     * Previous rows (id, label, stored values, input_hash[, soft][, hint]) as soft-target rows of this run: stored
+     * values as they are, the soft column kept ({@code keepSoft}) or recomputed at this run's T.
+     */
+    private JavaRDD<Row> reused(Dataset<Row> same, boolean keepSoft, SoftTargetCodec codec) {
         double t = temperature;
         boolean soft = layout.soft();
-        int n = stored.size();
+        boolean hint = layout.hasHint();
+        int n = layout.logitColumns().size();
         SoftTargetLayout storedLayout = layout;
-        JavaRDD<Row> kept = same.javaRDD().map(r -> {
+        return same.javaRDD().map(r -> {
             Object[] values = TransferTables.stored(r, 2, storedLayout);
             List<Object> row = new ArrayList<>(List.of(r.getLong(0)));
             row.add(r.isNullAt(1) ? null : r.getInt(1));
@@ -151,9 +197,30 @@ final class Incremental {
             row.add(r.getLong(2 + n));
             return RowFactory.create(row.toArray());
         });
-        JavaRDD<Row> fresh = inference.over(changed);
-        return spark.createDataFrame(kept.union(fresh), TransferTables.softTargets(layout))
-                .orderBy(SoftTargetSchema.ID);
+    }
+
+    /** Drops the keys {@link #label} keeps in memory; call once the labelled rows are written. */
+    void release() {
+        if (keys != null) {
+            keys.unpersist();
+            changedIds.unpersist();
+        }
+    }
+
+    /**
+     * Why the published soft targets {@code previous} (at {@code target}) can be kept as they are, without reading a
+     * row; null when they cannot: they must have been labelled from this very transfer set (manifest {@code input}),
+     * with the same teacher, T and storage layout.
+     */
+    static String unchanged(Manifest previous, Manifest input, String teacherSha256, SoftTargetLayout layout,
+                            double temperature, String target) {
+        Manifest.Input from = previous.inputs().get("transfer");
+        boolean same = "label".equals(previous.job()) && from != null && input.id().equals(from.manifestId())
+                && teacherSha256.equals(previous.facts().get("teacherSha256"))
+                && previous.number(SoftTargetSchema.TEMPERATURE) == temperature
+                && SoftTargetLayout.read(previous, target).equals(layout);
+        return same ? "unchanged since manifest " + previous.id() + " (same transfer set, teacher, T and storage)"
+                : null;
     }
 
     /** Why every row is relabeled, or null when unchanged rows are reused. */

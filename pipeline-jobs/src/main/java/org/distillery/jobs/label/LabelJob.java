@@ -2,6 +2,7 @@ package org.distillery.jobs.label;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
@@ -141,7 +142,8 @@ public final class LabelJob {
         return plan.with("temperature", config.temperature())
                 .with("storage", c.layout().describe())
                 .with("out", storage.qualify(config.out()) + " ("
-                        + StagedOutput.describe(storage, config.out(), config.mode()) + ")");
+                        + Objects.requireNonNullElseGet(unchanged(storage, config, c),
+                                () -> StagedOutput.describe(storage, config.out(), config.mode())) + ")");
     }
 
     /**
@@ -187,7 +189,26 @@ public final class LabelJob {
         if (PartitionedTable.isPartitioned(storage, config.transfer())) {
             return PartitionedLabel.plan(storage, config).run(this, storage, config, start);
         }
-        return run(config, check(storage, config), start);
+        Checked checked = check(storage, config);
+        String unchanged = unchanged(storage, config, checked);
+        if (unchanged != null) {
+            Manifest kept = storage.publishedManifest(config.out());
+            LOG.info("incremental: {} is {}: nothing to label", storage.qualify(config.out()), unchanged);
+            return new JobResult("label", storage.qualify(config.out()), kept.id(), (long) kept.number("rows"),
+                    (System.nanoTime() - start) / 1e9, Map.of("kept", unchanged));
+        }
+        return run(config, checked, start);
+    }
+
+    /** With {@code --mode incremental}, why the published output can be kept as it is; otherwise null. */
+    private static String unchanged(Storage storage, LabelConfig config, Checked checked) {
+        String target = storage.qualify(config.out());
+        if (config.mode() != org.distillery.jobs.common.PublishMode.INCREMENTAL
+                || !storage.exists(target + "/" + Manifest.SUCCESS)) {
+            return null;
+        }
+        return Incremental.unchanged(storage.publishedManifest(target), checked.transferManifest(),
+                checked.sha256(config), checked.layout(), config.temperature(), target);
     }
 
     /** Labels one published transfer set ({@code checked}) into {@code config.out()}. */
@@ -213,7 +234,7 @@ public final class LabelJob {
         Dataset<Row> input = transfer.rows().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL)
                 .withColumn(SoftTargetSchema.INPUT_HASH, TransferTables.inputHash());
         Incremental incremental = Incremental.plan(spark, storage, config, storage.qualify(config.out()),
-                teacherSha256, checked.layout(), checked.teachers().size() > 1 && config.ensemble().equals("prob"));
+                transfer.manifest().id(), teacherSha256, checked.layout(), checked.teachers().size() > 1 && config.ensemble().equals("prob"));
         Dataset<Row> labelled = incremental == null || incremental.fullRelabelReason() != null
                 ? spark.createDataFrame(inference.over(input),
                         TransferTables.softTargets(checked.layout()))
@@ -275,6 +296,9 @@ public final class LabelJob {
             return result;
         } finally {
             teachers.destroy();
+            if (incremental != null) {
+                incremental.release();
+            }
         }
     }
 }

@@ -11,8 +11,6 @@ import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.Manifest;
-import org.distillery.model.schema.SoftTargetLayout;
-import org.distillery.model.schema.SoftTargetSchema;
 import org.distillery.model.schema.TransferSchema;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,8 +80,8 @@ final class PartitionedLabel {
                 }
                 Manifest previous = storage.publishedManifest(target);
                 String unchanged = config.mode() == PublishMode.INCREMENTAL
-                        ? unchanged(previous, input, teacherSha256, teachers.layout(), config.temperature(), target)
-                        : null;
+                        ? Incremental.unchanged(previous, input, teacherSha256, teachers.layout(), config.temperature(),
+                        target) : null;
                 keep = unchanged != null;
                 action = keep ? "kept: " + unchanged : "replaces manifest " + previous.id() + " (mode "
                         + config.mode().id() + ")";
@@ -91,21 +89,6 @@ final class PartitionedLabel {
             steps.add(new Step(name, one, teachers.on(storage.qualify(one.transfer()), input), action, keep));
         }
         return new PartitionedLabel(table, steps);
-    }
-
-    /**
-     * Why the published partition {@code previous} can be kept as it is (null when it cannot): made by the label job
-     * from this very transfer partition, with the same teacher, T and storage layout.
-     */
-    private static String unchanged(Manifest previous, Manifest input, String teacherSha256, SoftTargetLayout layout,
-                                    double temperature, String target) {
-        Manifest.Input from = previous.inputs().get("transfer");
-        boolean same = "label".equals(previous.job()) && from != null && input.id().equals(from.manifestId())
-                && teacherSha256.equals(previous.facts().get("teacherSha256"))
-                && previous.number(SoftTargetSchema.TEMPERATURE) == temperature
-                && SoftTargetLayout.read(previous, target).equals(layout);
-        return same ? "unchanged since manifest " + previous.id() + " (same transfer partition, teacher, T and"
-                + " storage)" : null;
     }
 
     DryRun dryRun(Storage storage, LabelConfig config) {
@@ -129,7 +112,7 @@ final class PartitionedLabel {
     JobResult run(LabelJob job, Storage storage, LabelConfig config, long start) {
         List<String> labelled = new ArrayList<>();
         List<String> kept = new ArrayList<>();
-        long labelledRows = 0;
+        long writtenRows = 0;
         for (int i = 0; i < steps.size(); i++) {
             Step s = steps.get(i);
             if (s.keep()) {
@@ -141,7 +124,7 @@ final class PartitionedLabel {
                     (long) s.checked().transferManifest().number("rows"), s.action());
             JobResult r = job.run(s.config(), s.checked(), System.nanoTime());
             labelled.add(s.name());
-            labelledRows += r.rows();
+            writtenRows += r.rows();
             LOG.info("partition {} ({} of {}) published: {} rows in {} s, manifest {}", s.name(), i + 1, steps.size(),
                     r.rows(), String.format("%.1f", r.seconds()), r.manifestId());
         }
@@ -155,11 +138,11 @@ final class PartitionedLabel {
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("partitionsLabelled", labelled);
         details.put("partitionsKept", kept);
-        details.put("rowsLabelled", labelledRows);
+        details.put("rowsWritten", writtenRows);
         JobResult result = new JobResult("label", out.root(), out.id(), rows, (System.nanoTime() - start) / 1e9,
                 details);
         LOG.info("{} of {} selected partitions labelled ({} rows), {} kept; the table has {} partitions and {} rows",
-                labelled.size(), steps.size(), labelledRows, kept.size(), out.partitions().size(), rows);
+                labelled.size(), steps.size(), writtenRows, kept.size(), out.partitions().size(), rows);
         return result;
     }
 }

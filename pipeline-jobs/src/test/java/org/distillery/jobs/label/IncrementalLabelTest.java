@@ -12,10 +12,12 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.distillery.jobs.Fixtures;
 import org.distillery.jobs.SparkTestBase;
+import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.loss.SoftTargets;
+import org.distillery.model.schema.Manifest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -67,7 +69,7 @@ class IncrementalLabelTest extends SparkTestBase {
     }
 
     @Test
-    void relabelsOnlyNewAndChangedRows() {
+    void relabelsOnlyNewAndChangedRows() throws Exception {
         List<Row> first = rows(300, 1, 0);
         String v1 = Fixtures.publishTransfer(spark(), dir.resolve("v1").toString(), first, Fixtures.FEATURES);
         String teacher = Fixtures.saveZip(spark(), Fixtures.teacher(2, 30), dir.resolve("t.zip").toString());
@@ -108,12 +110,24 @@ class IncrementalLabelTest extends SparkTestBase {
         }
         assertThat(after.get(0L)).isNotEqualTo(before.get(0L));
 
-        // the same command again: every row reused, the same rows in the same order
+        // the same command again: the output is kept as it is, nothing read or rewritten
         List<Row> written = inFileOrder(out);
-        String hash = Storage.of(spark()).publishedManifest(out).text("contentHash");
-        label(v2, teacher, out, 2.0);
+        Manifest published = Storage.of(spark()).publishedManifest(out);
+        long modified = java.nio.file.Files.getLastModifiedTime(Path.of(out, Manifest.SUCCESS)).toMillis();
+        JobResult again = new LabelJob(spark()).run(new LabelConfig(v2, List.of(teacher), null, null, out, 2.0, 64,
+                null, PublishMode.INCREMENTAL));
+        assertThat(again.details()).containsEntry("kept", "unchanged since manifest " + published.id()
+                + " (same transfer set, teacher, T and storage)");
+        assertThat(again.manifestId()).isEqualTo(published.id());
+        assertThat(again.rows()).isEqualTo(310);
+        assertThat(java.nio.file.Files.getLastModifiedTime(Path.of(out, Manifest.SUCCESS)).toMillis())
+                .isEqualTo(modified);
+        // the same rows published again (another transfer manifest): every row reused, the same rows in the same order
+        String v2again = Fixtures.publishTransfer(spark(), dir.resolve("v2-again").toString(), second, Fixtures.FEATURES);
+        label(v2again, teacher, out, 2.0);
         assertThat(incremental(out)).containsEntry("reusedRows", 310).containsEntry("relabelledRows", 0);
-        assertThat(Storage.of(spark()).publishedManifest(out).text("contentHash")).isEqualTo(hash);
+        assertThat(Storage.of(spark()).publishedManifest(out).text("contentHash"))
+                .isEqualTo(published.text("contentHash"));
         assertThat(inFileOrder(out)).isEqualTo(written);
 
         // another T alone: logits reused, soft recomputed at the new T
@@ -122,6 +136,13 @@ class IncrementalLabelTest extends SparkTestBase {
         Map<Long, float[]> soft = column(out, "soft");
         float[] expected = SoftTargets.soften(after.get(100L), 4.0);
         assertThat(soft.get(100L)).containsExactly(expected);
+        // another T again, from the transfer set the output was just labelled from: no row compared, none labelled
+        label(v2, teacher, out, 3.0);
+        assertThat(incremental(out)).containsEntry("reusedRows", 310).containsEntry("relabelledRows", 0);
+        assertThat(column(out, "logits")).usingRecursiveComparison().isEqualTo(after);
+        assertThat(column(out, "soft").get(0L)).containsExactly(SoftTargets.soften(after.get(0L), 3.0));
+        assertThat(inFileOrder(out).stream().map(r -> r.getLong(0)).toList())
+                .isEqualTo(written.stream().map(r -> r.getLong(0)).toList());
 
         // another teacher: everything is relabelled
         String other = Fixtures.saveZip(spark(), Fixtures.teacher(5, 30), dir.resolve("t2.zip").toString());
@@ -139,7 +160,11 @@ class IncrementalLabelTest extends SparkTestBase {
                 PublishMode.INCREMENTAL, "fp16", 2, true);
         new LabelJob(spark()).run(topK);
         String hash = Storage.of(spark()).publishedManifest(out).text("contentHash");
-        new LabelJob(spark()).run(topK);
+        // the same rows under another transfer manifest, so that they are compared row by row
+        String copy = Fixtures.publishTransfer(spark(), dir.resolve("v1-copy").toString(), rows(120, 7, 0),
+                Fixtures.FEATURES);
+        new LabelJob(spark()).run(new LabelConfig(copy, List.of(teacher), null, null, out, 2.0, 64, null,
+                PublishMode.INCREMENTAL, "fp16", 2, true));
         assertThat(incremental(out)).containsEntry("reusedRows", 120).containsEntry("relabelledRows", 0);
         // every stored value (fp16 bytes, indices, tail, the soft column of the full-precision logits) is kept
         assertThat(Storage.of(spark()).publishedManifest(out).text("contentHash")).isEqualTo(hash);

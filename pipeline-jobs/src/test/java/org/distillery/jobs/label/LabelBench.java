@@ -50,6 +50,9 @@ import org.nd4j.linalg.factory.Nd4j;
  *   LabelBench raw ZIP ROWS_PER_PASS PASSES THREADS [ONNX]   batches of 1024 from memory, engines alternated, medians
  *   LabelBench job TRANSFER TEACHER OUT [WARMUP]  the label job (after a warm-up run on WARMUP), heap before/after;
  *                                                 TEACHER in any format the label job reads
+ *   LabelBench relabel DATA TEACHER ROWS PARTS    reruns: a partitioned transfer set of PARTS x ROWS rows labelled
+ *                                                 whole, again unchanged, with one new partition; and the same rows
+ *                                                 as one table (DATA/transfer-(PARTS x ROWS)) labelled, then again
  * </pre>
  * Synthetic rows look like ingested Fashion-MNIST (pixel / 255): half zeros, the rest k / 255 with k in 1..255, seeded
  * by the row id, so that Parquet encodes them much as it encodes the real transfer set (dictionary pages of at most 256
@@ -72,10 +75,11 @@ public final class LabelBench {
             case "formats" -> org.distillery.jobs.TeacherFiles.write(
                     Models.fromBytes(Files.readAllBytes(Path.of(args[1])), args[1]), false, Path.of(args[2]));
             case "transfer" -> transfer(args[1], Long.parseLong(args[2]));
+            case "relabel" -> relabel(args[1], args[2], Long.parseLong(args[3]), Integer.parseInt(args[4]));
             case "raw" -> raw(Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
                     Integer.parseInt(args[4]), args.length > 5 ? Path.of(args[5]) : null);
             case "job" -> job(args[1], args[2], args[3], args.length > 4 ? args[4] : null);
-            default -> throw new IllegalArgumentException("mode must be teacher, formats, transfer, raw or job, got "
+            default -> throw new IllegalArgumentException("mode must be teacher, formats, transfer, raw, job or relabel, got "
                     + args[0]);
         }
     }
@@ -102,6 +106,12 @@ public final class LabelBench {
 
     static void transfer(String dir, long rows) {
         SparkSession spark = Sparks.session("distillery-labelbench-data", "local[2]");
+        transfer(spark, dir, rows, 0);
+        spark.stop();
+    }
+
+    /** Publishes synthetic rows with ids {@code firstId ..} at {@code dir}, unless it is published with as many. */
+    static void transfer(SparkSession spark, String dir, long rows, long firstId) {
         Storage storage = Storage.of(spark);
         if (storage.exists(dir + "/" + Manifest.SUCCESS)) {
             double published = storage.publishedManifest(dir).number("rows");
@@ -114,7 +124,7 @@ public final class LabelBench {
         }
         long t0 = System.nanoTime();
         int files = (int) Math.max(2, (rows + ROWS_PER_FILE - 1) / ROWS_PER_FILE);
-        JavaRDD<Row> data = spark.range(0, rows, 1, files).javaRDD().map(id -> {
+        JavaRDD<Row> data = spark.range(firstId, firstId + rows, 1, files).javaRDD().map(id -> {
             float[] x = new float[FEATURES];
             pixels(id, x, 0);
             return RowFactory.create(id, x, (int) Math.floorMod(id * 31 + 7, (long) CLASSES));
@@ -128,7 +138,92 @@ public final class LabelBench {
         }
         System.out.printf("# wrote %s: %d rows in %.0f s (not part of any measurement)%n", dir, rows,
                 (System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * What reruns cost, each step timed in this JVM after a warm-up: PARTS partitions of ROWS rows ({@code day=1..},
+     * ids distinct, together the rows of {@code DATA/transfer-(PARTS x ROWS)}) labelled whole with
+     * {@code --mode incremental}; the same command again (nothing changed); one more partition, same command; then the
+     * same rows as one table labelled, and the same incremental command again (every row reused by id and input hash,
+     * but read, joined and written). The new partition is deleted at the end; the data sets are kept.
+     */
+    static void relabel(String data, String zip, long rows, int parts) throws Exception {
+        SparkSession spark = Sparks.session("distillery-labelbench", "local[2]");
+        String transfer = data + "/relabel/transfer";
+        for (int d = 1; d <= parts; d++) {
+            transfer(spark, transfer + "/day=" + d, rows, (d - 1) * rows);
+        }
+        String whole = data + "/transfer-" + rows * parts;
+        transfer(spark, whole, rows * parts, 0);
+        String extra = transfer + "/day=" + (parts + 1);
+        deleteRecursively(Path.of(extra));
+        String warmup = data + "/relabel/warmup";
+        transfer(spark, warmup, 16_384, 0);
+        String out = data + "/relabel/soft";
+        String wholeOut = data + "/relabel/soft-whole";
+        deleteRecursively(Path.of(out));
+        deleteRecursively(Path.of(wholeOut));
+        deleteRecursively(Path.of(out + "-warmup"));
+        relabelStep(spark, "warm-up (not a measurement)", warmup, zip, out + "-warmup");
+        deleteRecursively(Path.of(out + "-warmup"));
+        relabelStep(spark, parts + " partitions, first run", transfer, zip, out);
+        relabelStep(spark, parts + " partitions, same command again (nothing changed)", transfer, zip, out);
+        transfer(spark, extra, rows, parts * rows);
+        relabelStep(spark, (parts + 1) + " partitions, one new", transfer, zip, out);
+        relabelStep(spark, "one table, first run", whole, zip, wholeOut);
+        relabelStep(spark, "one table, same command again (nothing changed)", whole, zip, wholeOut);
+        // another T alone: the stored logits re-softened, no transfer row read
+        relabelStep(spark, "one table, T 2 -> 4 (logits reused)", whole, zip, wholeOut, 4.0);
+        relabelStep(spark, (parts + 1) + " partitions, T 2 -> 4 (logits reused)", transfer, zip, out, 4.0);
+        // the same rows republished (another manifest): every row compared by id and input hash, none labelled
+        String copy = data + "/relabel/transfer-copy";
+        republish(spark, whole, copy);
+        relabelStep(spark, "one table, the same rows republished (rows compared, logits reused)", copy, zip,
+                wholeOut, 4.0);
+        deleteRecursively(Path.of(copy));
+        deleteRecursively(Path.of(extra));
+        deleteRecursively(Path.of(out));
+        deleteRecursively(Path.of(wholeOut));
         spark.stop();
+    }
+
+    /** Publishes {@code from}'s rows again at {@code to} under another manifest: hard links, no bytes copied. */
+    private static void republish(SparkSession spark, String from, String to) throws IOException {
+        Storage storage = Storage.of(spark);
+        deleteRecursively(Path.of(to));
+        Manifest m = storage.publishedManifest(from);
+        try (StagedOutput out = StagedOutput.begin(storage, to);
+             var files = Files.list(Path.of(from))) {
+            Path staging = Path.of(java.net.URI.create(out.stagingDir()));
+            Files.createDirectories(staging);
+            for (Path f : files.filter(f -> f.getFileName().toString().startsWith("part-")).toList()) {
+                Files.createLink(staging.resolve(f.getFileName()), f);
+            }
+            out.publish(Manifest.sealed("ingest", Map.of("fixture", "LabelBench synthetic pixels, republished"),
+                    Map.of(), m.facts(), Map.of(), null), (long) m.number("rows"), System.nanoTime());
+        }
+    }
+
+    private static void relabelStep(SparkSession spark, String step, String transfer, String zip, String out) {
+        relabelStep(spark, step, transfer, zip, out, LabelConfig.DEFAULT_TEMPERATURE);
+    }
+
+    private static void relabelStep(SparkSession spark, String step, String transfer, String zip, String out,
+                                    double temperature) {
+        long t0 = System.nanoTime();
+        JobResult r = new LabelJob(spark).run(new LabelConfig(transfer, List.of(zip), null, null, out, temperature,
+                BATCH, null, org.distillery.jobs.common.PublishMode.INCREMENTAL));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        List<String> written = r.details().containsKey("kept") ? List.of()
+                : r.details().get("partitionsLabelled") instanceof List<?> names
+                ? names.stream().map(n -> r.path() + "/" + n).toList() : List.of(r.path());
+        long relabelled = 0; // rows that went through the teacher, from each written manifest's incremental facts
+        for (String path : written) {
+            Map<?, ?> m = (Map<?, ?>) Storage.of(spark).publishedManifest(path).facts().get("incremental");
+            relabelled += ((Number) m.get("relabelledRows")).longValue();
+        }
+        System.out.printf("{\"step\":\"%s\",\"rows\":%d,\"rowsThroughTeacher\":%s,\"seconds\":%.2f}%n", step,
+                r.rows(), relabelled, seconds);
     }
 
     /** FLOP of one row through the network's dense layers: 2 x sum of nIn x nOut (bias and activations left out). */

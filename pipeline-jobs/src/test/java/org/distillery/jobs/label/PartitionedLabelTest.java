@@ -66,7 +66,7 @@ class PartitionedLabelTest extends SparkTestBase {
 
         JobResult first = label(transfer, teacher, out, PublishMode.INCREMENTAL);
         assertThat(first.details()).containsEntry("partitionsLabelled", List.of("day=1", "day=2", "day=3"))
-                .containsEntry("partitionsKept", List.of()).containsEntry("rowsLabelled", 300L);
+                .containsEntry("partitionsKept", List.of()).containsEntry("rowsWritten", 300L);
         assertThat(first.rows()).isEqualTo(300);
         PartitionedTable table = PartitionedTable.read(storage(), out);
         assertThat(first.manifestId()).isEqualTo(table.id());
@@ -129,7 +129,7 @@ class PartitionedLabelTest extends SparkTestBase {
         storage().rename(staging, transfer + "/day=2");
         JobResult fixed = label(transfer, teacher, out, PublishMode.INCREMENTAL);
         assertThat(fixed.details()).containsEntry("partitionsLabelled", List.of("day=2"))
-                .containsEntry("rowsLabelled", 100L);
+                .containsEntry("rowsWritten", 100L);
         assertThat(storage().publishedManifest(out + "/day=2").facts().get("incremental"))
                 .isEqualTo(Map.of("previousManifest", before.get("day=2"), "reusedRows", 90, "relabelledRows", 10));
         assertThat(manifestId(out + "/day=1")).isEqualTo(before.get("day=1"));
