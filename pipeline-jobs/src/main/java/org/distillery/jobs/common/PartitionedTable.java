@@ -43,6 +43,9 @@ public final class PartitionedTable {
             SoftTargetSchema.PRECISION, SoftTargetSchema.TOP_K, SoftTargetSchema.SOFT_STORED,
             SoftTargetSchema.HINT_LAYER, SoftTargetSchema.HINT_WIDTH, "teacherSha256", "ensemble");
 
+    /** The combined manifest's fact listing the partitions read: name to manifest id. */
+    public static final String PARTITIONS = "partitions";
+
     /** One published partition: {@code name} is {@code COLUMN=VALUE}. */
     public record Partition(String name, String path, Manifest manifest) {
     }
@@ -184,7 +187,7 @@ public final class PartitionedTable {
         }
         facts.put("rows", partitions.stream().mapToLong(p -> (long) p.manifest().number("rows")).sum());
         facts.put("partitionColumn", column);
-        facts.put("partitions", ids(partitions));
+        facts.put(PARTITIONS, ids(partitions));
         return new Manifest(Manifest.FORMAT, id(), first.manifest().job(), null, inputs(), facts, Map.of(), null);
     }
 

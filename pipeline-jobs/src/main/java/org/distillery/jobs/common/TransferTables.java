@@ -64,7 +64,7 @@ public final class TransferTables {
     public static Transfer readTransfer(SparkSession spark, String path) {
         Storage storage = Storage.of(spark);
         Manifest m = checkTransfer(storage, path);
-        return new Transfer(storage.qualify(path), m, parquet(spark, storage, path));
+        return new Transfer(storage.qualify(path), m, parquet(spark, storage, path, m));
     }
 
     /**
@@ -116,7 +116,8 @@ public final class TransferTables {
     public static SoftTargets readSoftTargets(SparkSession spark, String path) {
         Storage storage = Storage.of(spark);
         Manifest m = checkSoftTargets(storage, path);
-        return new SoftTargets(storage.qualify(path), m, SoftTargetLayout.read(m, path), parquet(spark, storage, path));
+        return new SoftTargets(storage.qualify(path), m, SoftTargetLayout.read(m, path),
+                parquet(spark, storage, path, m));
     }
 
     /**
@@ -190,10 +191,16 @@ public final class TransferTables {
         return v;
     }
 
-    /** The rows of a published output; of a partitioned table, its partitions' rows (no partition column added). */
-    private static Dataset<Row> parquet(SparkSession spark, Storage storage, String path) {
+    /**
+     * The rows of a published output; of a partitioned table, the rows of the partitions its combined manifest
+     * {@code m} lists (those that were checked, even if another was published since), without a partition column.
+     */
+    private static Dataset<Row> parquet(SparkSession spark, Storage storage, String path, Manifest m) {
+        String[] dirs = m.facts().get(PartitionedTable.PARTITIONS) instanceof java.util.Map<?, ?> partitions
+                ? partitions.keySet().stream().map(name -> storage.qualify(path) + "/" + name).toArray(String[]::new)
+                : new String[] {path};
         try {
-            return spark.read().parquet(dataDirs(storage, path).toArray(String[]::new));
+            return spark.read().parquet(dirs);
         } catch (Exception e) {
             throw explain(e, path);
         }
