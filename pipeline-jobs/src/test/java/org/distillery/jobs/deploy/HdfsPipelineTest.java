@@ -82,5 +82,21 @@ class HdfsPipelineTest extends SparkTestBase {
                 .isEqualTo(storage.publishedManifest(soft).id());
         assertThat(storage.exists(eval + "/report.json")).isTrue();
         assertThat(storage.readText(eval + "/_SUCCESS")).contains("\"job\":\"evaluate\"");
+
+        // the dt= outputs are partitioned tables: a whole-table incremental label keeps the day already labelled,
+        // labels a new day, and train reads both days as one table
+        Fixtures.transferSet(spark, root + "/transfer/dt=2026-11-25", 200, 74, 1_000);
+        List<String> all = List.of("label", "--transfer", root + "/transfer", "--teacher", teacher, "--out",
+                root + "/soft-targets", "--mode", "incremental");
+        CliRun relabel = CliRun.of(all);
+        assertThat(relabel.code()).as(relabel.err()).isZero();
+        assertThat(relabel.lastLine()).contains("\"rows\":500", "\"partitionsLabelled\":[\"dt=2026-11-25\"]",
+                "\"partitionsKept\":[\"dt=2026-11-24\"]");
+        assertThat(storage.publishedManifest(soft).id())
+                .isEqualTo(storage.publishedManifest(student).inputs().get("softTargets").manifestId());
+        CliRun both = CliRun.of(List.of("train", "--soft-targets", root + "/soft-targets", "--out",
+                root + "/students/all/kd", "--arch", "mlp:8", "--dry-run"));
+        assertThat(both.code()).as(both.err()).isZero();
+        assertThat(both.lastLine()).contains("\"rows\":500");
     }
 }
