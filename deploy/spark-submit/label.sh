@@ -9,7 +9,8 @@ Usage: [VAR=value ...] label.sh [extra label flags ...]
 Runs `distill label` through spark-submit --class org.distillery.jobs.cli.Distill
 
 Required:
-  TRANSFER        published transfer set                         -> --transfer
+  TRANSFER        published transfer set, or a partitioned one   -> --transfer
+                  (a directory of COLUMN=VALUE published transfer sets)
   TEACHER         published teacher directory or DL4J model zip  -> --teacher
   OUT             output directory for the soft targets          -> --out
 Optional:
