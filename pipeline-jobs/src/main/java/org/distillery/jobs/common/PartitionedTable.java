@@ -131,10 +131,6 @@ public final class PartitionedTable {
         return partitions;
     }
 
-    public List<String> paths() {
-        return partitions.stream().map(Partition::path).toList();
-    }
-
     /** The partition called {@code name}, or null. */
     public Partition partition(String name) {
         return partitions.stream().filter(p -> p.name().equals(name)).findFirst().orElse(null);

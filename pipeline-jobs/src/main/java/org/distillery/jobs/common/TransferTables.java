@@ -76,7 +76,7 @@ public final class TransferTables {
         if (m.facts().get("rows") instanceof Number n && n.longValue() == 0) {
             throw new IllegalArgumentException("transfer set is empty (0 rows): " + path);
         }
-        for (String dir : dataDirs(storage, path)) {
+        for (String dir : dataDirs(storage, path, m)) {
             requireColumns(ParquetFooters.schema(storage, dir), dir, TRANSFER_COLUMNS);
         }
         return m;
@@ -91,9 +91,14 @@ public final class TransferTables {
                 : storage.publishedManifest(path);
     }
 
-    /** The directories holding a published output's Parquet files: itself, or a partitioned table's partitions. */
-    private static List<String> dataDirs(Storage storage, String path) {
-        return PartitionedTable.isPartitioned(storage, path) ? PartitionedTable.read(storage, path).paths()
+    /**
+     * The directories holding the Parquet files of the output at {@code path} whose manifest is {@code m}: itself, or
+     * the partitions a partitioned table's combined manifest lists (those that were checked, even if another was
+     * published since).
+     */
+    private static List<String> dataDirs(Storage storage, String path, Manifest m) {
+        return m.facts().get(PartitionedTable.PARTITIONS) instanceof java.util.Map<?, ?> partitions
+                ? partitions.keySet().stream().map(name -> storage.qualify(path) + "/" + name).toList()
                 : List.of(path);
     }
 
@@ -133,7 +138,7 @@ public final class TransferTables {
         List<Col> cols = java.util.Arrays.stream(softTargets(layout).fields()) // no reader needs soft or input_hash
                 .filter(f -> !f.name().equals(SoftTargetSchema.SOFT) && !f.name().equals(SoftTargetSchema.INPUT_HASH))
                 .map(f -> new Col(f.name(), f.dataType())).toList();
-        for (String dir : dataDirs(storage, path)) {
+        for (String dir : dataDirs(storage, path, m)) {
             requireColumns(ParquetFooters.schema(storage, dir), dir, cols);
         }
         return m;
@@ -191,14 +196,9 @@ public final class TransferTables {
         return v;
     }
 
-    /**
-     * The rows of a published output; of a partitioned table, the rows of the partitions its combined manifest
-     * {@code m} lists (those that were checked, even if another was published since), without a partition column.
-     */
+    /** The rows of a published output, or of the partitions its combined manifest lists (no partition column). */
     private static Dataset<Row> parquet(SparkSession spark, Storage storage, String path, Manifest m) {
-        String[] dirs = m.facts().get(PartitionedTable.PARTITIONS) instanceof java.util.Map<?, ?> partitions
-                ? partitions.keySet().stream().map(name -> storage.qualify(path) + "/" + name).toArray(String[]::new)
-                : new String[] {path};
+        String[] dirs = dataDirs(storage, path, m).toArray(String[]::new);
         try {
             return spark.read().parquet(dirs);
         } catch (Exception e) {
