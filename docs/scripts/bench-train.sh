@@ -2,7 +2,9 @@
 # Trainer benchmark, side by side in one run (docs/PERFORMANCE.md): KD training examples/s of the same 784-64-10
 # student on the same synthetic data as (1) single-JVM DL4J fit with 1 and 2 OpenMP threads, and stepped by
 # DenseTrainingStep, (2) Spark local[2] parameter averaging through distillery's trainer (1 thread per task), averaging
-# every 10 and every 20 minibatches, workers stepping with DenseTrainingStep (the default) and with DL4J's fit,
+# every 10 and every 20 minibatches, workers stepping with DenseTrainingStep (the default) and with DL4J's fit, an
+# epoch's rounds in one job averaging through the driver's exchange (--rounds exchange, the default) and one Spark job
+# per round (--rounds jobs),
 # (3) the same trainer on a Spark standalone master with two single-core worker JVMs on 127.0.0.1 (started from the
 # Spark jars Maven has, stopped at the end), (4) PyTorch on the CPU with 2 and 1 threads; plus DL4J's own softmax +
 # cross-entropy as a loss-cost reference, and the student with DL4J's native Adam instead of FastAdam.
@@ -55,9 +57,12 @@ OMP_NUM_THREADS=2 run single | sed 's/"engine":"single-jvm fit"/"engine":"single
 OMP_NUM_THREADS=1 run single-dense-step
 OMP_NUM_THREADS=1 run single-dl4j-adam
 OMP_NUM_THREADS=1 run single-ce
-for step in dense fit; do
-  OMP_NUM_THREADS=1 BENCH_JAVA_OPTS="-Dbench.step=$step" run spark
-  OMP_NUM_THREADS=1 BENCH_JAVA_OPTS="-Dbench.averaging=20 -Dbench.step=$step" run spark
+for rounds in exchange jobs; do
+  for step in dense fit; do
+    for f in 10 20; do
+      OMP_NUM_THREADS=1 BENCH_JAVA_OPTS="-Dbench.averaging=$f -Dbench.step=$step -Dbench.rounds=$rounds" run spark
+    done
+  done
 done
 standalone
 python3 docs/scripts/bench_train_torch.py "$ROWS" "$EPOCHS" 2

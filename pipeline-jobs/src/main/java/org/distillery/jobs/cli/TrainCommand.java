@@ -124,6 +124,12 @@ final class TrainCommand implements Callable<Integer> {
             description = "How workers take a minibatch step: dense (a fast path for students of dense layers, DL4J's fit"
                     + " for others) or fit (always DL4J's fit); the same maths either way (default: ${DEFAULT-VALUE}).")
     String workerStep;
+    @Option(names = "--rounds", defaultValue = "exchange", paramLabel = "exchange|jobs",
+            description = "How averaging rounds run: exchange (an epoch's rounds in one Spark job in barrier mode, the"
+                    + " workers averaging through a TCP exchange on the driver, port spark.distillery.exchange.port;"
+                    + " needs a task slot per worker and the direct approach; otherwise, or if it fails, jobs) or jobs"
+                    + " (one Spark job per round); the same network either way (default: ${DEFAULT-VALUE}).")
+    String rounds;
     @Mixin
     EngineOptions engine;
     @Mixin
@@ -137,7 +143,7 @@ final class TrainCommand implements Callable<Integer> {
                 dropout, epochs, patience, learningRate, temperatures, alphas, retemper, labelled, engine.seed,
                 engine.workers, batchSize, engine.averagingFrequency, PublishMode.parse(mode), checkpointDir, resume,
                 lrSchedule, new EngineConfig(prefetch, approach, exportDir, repartition, repartitionStrategy,
-                aggregationDepth, storageLevel, trainingStats, workerStep), Divergence.parse(divergence),
+                aggregationDepth, storageLevel, trainingStats, workerStep, rounds), Divergence.parse(divergence),
                 new FeatureTerms(hintWeight, hintSchedule, guidedLayer, hintEpochs, Relation.parse(relation),
                         relationWeight));
         if (run.dryRun) {

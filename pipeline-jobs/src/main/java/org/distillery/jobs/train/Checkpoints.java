@@ -76,6 +76,9 @@ final class Checkpoints {
     private static JsonNode fingerprint(TrainConfig config, Map<String, Manifest.Input> inputs) {
         ObjectNode node = Manifest.mapper().valueToTree(config);
         node.remove(List.of("resume", "mode", "checkpointDir", "out")); // where to, not what
+        if (node.get("engine") instanceof ObjectNode engine) {
+            engine.remove("rounds"); // how rounds travel, not what they compute: a run may resume with the other
+        }
         Map<String, String> ids = new LinkedHashMap<>();
         inputs.forEach((role, in) -> ids.put(role, in.manifestId()));
         node.set("inputManifests", Manifest.mapper().valueToTree(ids));

@@ -20,14 +20,22 @@ import org.deeplearning4j.spark.api.RepartitionStrategy;
  * @param workerStep          how a worker takes one minibatch step: {@code dense} (the default; null means it), model-lib's
  *                            {@code DenseTrainingStep} for students it covers, DL4J's {@code fit} for others; {@code fit},
  *                            always DL4J's {@code fit}. Training stats always use {@code fit} (they time it).
+ * @param rounds              how averaging rounds run: {@code exchange} (the default; null means it), an epoch's rounds
+ *                            in one Spark job whose workers average through the driver's exchange
+ *                            ({@link ExchangeRounds}; where it cannot run, one job per round); {@code jobs}, one
+ *                            Spark job per round. The same network either way.
  */
 public record EngineConfig(int prefetch, String approach, String exportDir, String repartition,
                            String repartitionStrategy, int aggregationDepth, String storageLevel,
-                           boolean trainingStats, String workerStep) {
+                           boolean trainingStats, String workerStep, String rounds) {
     public static final EngineConfig DEFAULT = new EngineConfig(0, "direct", null, "num-partitions-workers-differs",
             "balanced", 2, "MEMORY_AND_DISK_SER", false, "dense");
 
     public EngineConfig {
+        rounds = rounds == null ? "exchange" : rounds;
+        if (!"exchange".equals(rounds) && !"jobs".equals(rounds)) {
+            throw new IllegalArgumentException("rounds must be exchange or jobs, got '" + rounds + "'");
+        }
         workerStep = workerStep == null ? "dense" : workerStep;
         if (!"dense".equals(workerStep) && !"fit".equals(workerStep)) {
             throw new IllegalArgumentException("worker step must be dense or fit, got '" + workerStep + "'");
@@ -53,6 +61,18 @@ public record EngineConfig(int prefetch, String approach, String exportDir, Stri
             throw new IllegalArgumentException("unknown Spark storage level '" + storageLevel + "' (e.g. MEMORY_ONLY,"
                     + " MEMORY_AND_DISK_SER, DISK_ONLY)");
         }
+    }
+
+    /** Settings with the default rounds (exchange). */
+    public EngineConfig(int prefetch, String approach, String exportDir, String repartition, String repartitionStrategy,
+                        int aggregationDepth, String storageLevel, boolean trainingStats, String workerStep) {
+        this(prefetch, approach, exportDir, repartition, repartitionStrategy, aggregationDepth, storageLevel,
+                trainingStats, workerStep, null);
+    }
+
+    /** Whether an epoch's rounds run as one job averaging through the driver's exchange ({@link ExchangeRounds}). */
+    boolean exchange() {
+        return "exchange".equals(rounds);
     }
 
     Repartition repartitionRule() {

@@ -28,15 +28,23 @@ import scala.runtime.AbstractFunction1;
  * epoch from the seed. The master is DL4J's, as {@link RoundMaster}: it skips DL4J's per-round count job, runs each
  * round as one lean Spark job (DL4J's worker and averaging, without its per-round closure cleaning and element-wise
  * array serialisation) and lets workers step dense students with model-lib's {@code DenseTrainingStep}
- * ({@link EngineConfig#workerStep}).
+ * ({@link EngineConfig#workerStep}). By default an epoch's rounds run as one Spark job whose workers average through
+ * the driver's {@link AveragingExchange} ({@link ExchangeRounds}: the same network, without Spark's per-job cost each
+ * round); where that cannot run, or once it has failed, one job per round.
  */
 final class ParameterAveragingTrainer implements DistributedTrainer {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ParameterAveragingTrainer.class);
     private final JavaSparkContext sc;
     private final SparkDl4jMultiLayer spark;
     private final TrainerSettings settings;
     private final EngineConfig engine;
     private JavaRDD<DataSet> exportedFrom;
     private List<List<String>> exportedRounds;
+    private String warned;
+    private boolean exchangeFailed;
+    private int exchangeEpochs;
+    private JavaRDD<DataSet> groupedFrom;
+    private org.apache.spark.rdd.RDD<Object> grouped;
 
     ParameterAveragingTrainer(JavaSparkContext sc, MultiLayerNetwork net, TrainerSettings settings) {
         this(sc, net, settings, EngineConfig.DEFAULT);
@@ -65,9 +73,17 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
         this.spark = new SparkDl4jMultiLayer(sc, net, new RoundMaster(master, engine.denseStep()));
     }
 
-    /** Deletes the minibatches this trainer exported (export approach), which only this training reads. */
+    /**
+     * Deletes the minibatches this trainer exported (export approach) and drops those it regrouped for exchange
+     * rounds: only this training reads them.
+     */
     @Override
     public void close() {
+        if (grouped != null) {
+            ExchangeRounds.release(grouped);
+            grouped = null;
+            groupedFrom = null;
+        }
         if (exportedRounds != null && !exportedRounds.isEmpty()) {
             exportedRounds.stream().flatMap(List::stream).findFirst().ifPresent(p -> {
                 org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(p).getParent();
@@ -112,6 +128,31 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
         }
         // DL4J counts every fit call, i.e. every round, as an epoch; the network counts epochs (as a local fit does)
         int epochs = spark.getNetwork().getEpochCount();
+        if (exchange()) {
+            if (groupedFrom != minibatches) {
+                close();
+                org.apache.spark.storage.StorageLevel kept = minibatches.getStorageLevel(); // keep the copy as they are
+                grouped = ExchangeRounds.byWorker(minibatches, settings.workers(), kept.useMemory() || kept.useDisk()
+                        ? kept : org.apache.spark.storage.StorageLevel.fromString(engine.storageLevel()));
+                groupedFrom = minibatches;
+            }
+            try {
+                scores = ExchangeRounds.fitEpoch(spark, grouped, rounds, settings, engine.denseStep());
+                spark.getNetwork().setEpochCount(epochs + 1);
+                if (exchangeEpochs++ == 0) {
+                    LOG.info("epoch {}: {} averaging rounds in one Spark job, through the driver's averaging exchange",
+                            epoch, rounds.size());
+                }
+                return scores;
+            } catch (RuntimeException e) {
+                // the network is as before the epoch: run it again, one job per round (which stands on Spark's own
+                // channels and recomputes lost minibatches from their lineage); a genuine training error recurs there
+                exchangeFailed = true;
+                LOG.warn("epoch {} through the averaging exchange failed ({}): one Spark job per round from now on",
+                        epoch, rootMessage(e));
+                close();
+            }
+        }
         for (int i = 0; i < rounds.size(); i++) {
             if (engine.export()) {
                 spark.fitPaths(sc.parallelize(exportedRounds.get(rounds.get(i)), settings.workers()));
@@ -123,6 +164,41 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
         }
         spark.getNetwork().setEpochCount(epochs + 1);
         return scores;
+    }
+
+    /**
+     * Whether this epoch's rounds run as one exchange job: asked for, not failed before, and possible (direct approach,
+     * what the lean rounds need: no training stats or listeners, a float network; and a Spark context that can run
+     * it, {@link ExchangeRounds#unfit}). Says why not once per reason.
+     */
+    private boolean exchange() {
+        if (!engine.exchange() || exchangeFailed) {
+            return false;
+        }
+        MultiLayerNetwork net = spark.getNetwork();
+        String why = engine.export() ? "the export approach fits from paths"
+                : engine.trainingStats() ? "training stats time DL4J's rounds"
+                : net.getListeners() != null && !net.getListeners().isEmpty() ? "the network has listeners"
+                : net.params().dataType() != org.nd4j.linalg.api.buffer.DataType.FLOAT ? "the network is not float"
+                : ExchangeRounds.unfit(sc, settings.workers());
+        if (why != null && !why.equals(warned)) {
+            warned = why;
+            LOG.info("rounds through the averaging exchange not used ({}): one Spark job per round", why);
+        }
+        return why == null;
+    }
+
+    /** Epochs trained through the averaging exchange so far (tests check it was used). */
+    int exchangeEpochs() {
+        return exchangeEpochs;
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.toString();
     }
 
     /** The partitions of one round, as an RDD of their own. */
@@ -147,7 +223,9 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
                 + settings.batchSize() + ", averagingFrequency=" + settings.averagingFrequency() + ", prefetch="
                 + settings.prefetch() + ", aggregationDepth=" + engine.aggregationDepth() + ", approach="
                 + engine.approach() + (engine.export() ? " to " + engine.exportDir() : "")
-                + ", rounds fed as " + (engine.export() ? "exported paths" : "pruned partitions") + ", worker step "
+                + ", rounds fed as " + (engine.export() ? "exported paths" : "pruned partitions")
+                + (engine.exchange() ? ", an epoch's rounds in one job averaging through the driver's exchange where"
+                + " possible" : ", one Spark job per round") + ", worker step "
                 + workerStep() + ")";
     }
 

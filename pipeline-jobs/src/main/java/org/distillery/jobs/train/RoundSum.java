@@ -40,6 +40,11 @@ final class RoundSum implements Serializable {
                 result.getScore(), 1);
     }
 
+    /** A sum as it travels through the averaging exchange ({@link AveragingExchange}). */
+    static RoundSum of(float[] params, float[] updater, double score, int count) {
+        return count == 0 ? EMPTY : new RoundSum(params, updater, score, count);
+    }
+
     /** A float array's values, copied in bulk (ND4J's {@code toFloatVector} and {@code createFromArray} go element by element). */
     static float[] floats(INDArray array) {
         float[] values = new float[Math.toIntExact(array.length())];

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.distillery.jobs.Fixtures;
 import org.distillery.jobs.SparkTestBase;
+import org.distillery.jobs.common.ModelArtifact;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.label.LabelConfig;
 import org.distillery.jobs.label.LabelJob;
@@ -63,22 +64,11 @@ class StandaloneClusterIT extends SparkTestBase {
         waitForLog(dir.resolve("worker-2.log"), "Successfully registered with master", started.get(2));
 
         String out = dir.resolve("student").toString();
-        List<String> submit = new ArrayList<>(List.of(DeployIT.javaBin()));
-        submit.addAll(DeployIT.jvmOpens());
-        submit.addAll(List.of("-Xmx1g", "-cp", sparkHome.resolve("jars") + File.separator + "*",
-                "org.apache.spark.deploy.SparkSubmit",
-                "--master", master, "--deploy-mode", "client", "--class", "org.distillery.jobs.cli.Distill",
-                "--total-executor-cores", "2", "--executor-cores", "1", "--executor-memory", "1g",
-                "--conf", "spark.executor.extraJavaOptions=" + String.join(" ", DeployIT.jvmOpens()),
-                "--conf", "spark.executorEnv.OMP_NUM_THREADS=1", "--conf", "spark.driver.host=127.0.0.1",
-                "--conf", "spark.driver.bindAddress=127.0.0.1", "--conf", "spark.ui.enabled=false",
-                DeployIT.shadedJar().toString(),
-                "train", "--soft-targets", soft, "--validation", validation, "--out", out, "--arch", "mlp:8",
-                "--epochs", "2", "--batch-size", "16", "--averaging-frequency", "3", "--workers", "2"));
-        DeployIT.Proc train = DeployIT.Proc.run(submit, Map.of("SPARK_LOCAL_IP", "127.0.0.1",
-                "SPARK_HOME", sparkHome.toString()), dir.resolve("submit.log"));
+        DeployIT.Proc train = submit(sparkHome, master, soft, validation, out, "exchange");
         assertThat(train.code()).as(train.output() + executorLogs()).isZero();
-        assertThat(train.output()).contains("{\"job\":\"train\"");
+        assertThat(train.output()).contains("{\"job\":\"train\"")
+                .as("the executor JVMs averaged through the driver's exchange")
+                .contains("through the driver's averaging exchange").doesNotContain("averaging exchange failed");
 
         Manifest m = Storage.of(spark()).publishedManifest(out);
         assertThat(m.text("trainer")).contains("workers=2");
@@ -90,6 +80,33 @@ class StandaloneClusterIT extends SparkTestBase {
                         .as("worker " + w + " executors").hasSize(1);
             }
         }
+
+        // one Spark job per round, the executors' results through Spark's scheduler: the same student
+        String jobsOut = dir.resolve("student-jobs").toString();
+        DeployIT.Proc jobs = submit(sparkHome, master, soft, validation, jobsOut, "jobs");
+        assertThat(jobs.code()).as(jobs.output() + executorLogs()).isZero();
+        assertThat(jobs.output()).doesNotContain("through the driver's averaging exchange");
+        assertThat(ModelArtifact.read(Storage.of(spark()), jobsOut).network().params())
+                .isEqualTo(ModelArtifact.read(Storage.of(spark()), out).network().params());
+    }
+
+    private DeployIT.Proc submit(Path sparkHome, String master, String soft, String validation, String out,
+                                 String rounds) throws Exception {
+        List<String> submit = new ArrayList<>(List.of(DeployIT.javaBin()));
+        submit.addAll(DeployIT.jvmOpens());
+        submit.addAll(List.of("-Xmx1g", "-cp", sparkHome.resolve("jars") + File.separator + "*",
+                "org.apache.spark.deploy.SparkSubmit",
+                "--master", master, "--deploy-mode", "client", "--class", "org.distillery.jobs.cli.Distill",
+                "--total-executor-cores", "2", "--executor-cores", "1", "--executor-memory", "1g",
+                "--conf", "spark.executor.extraJavaOptions=" + String.join(" ", DeployIT.jvmOpens()),
+                "--conf", "spark.executorEnv.OMP_NUM_THREADS=1", "--conf", "spark.driver.host=127.0.0.1",
+                "--conf", "spark.driver.bindAddress=127.0.0.1", "--conf", "spark.ui.enabled=false",
+                DeployIT.shadedJar().toString(),
+                "train", "--soft-targets", soft, "--validation", validation, "--out", out, "--arch", "mlp:8",
+                "--epochs", "2", "--batch-size", "16", "--averaging-frequency", "3", "--workers", "2",
+                "--rounds", rounds));
+        return DeployIT.Proc.run(submit, Map.of("SPARK_LOCAL_IP", "127.0.0.1", "SPARK_HOME", sparkHome.toString()),
+                dir.resolve("submit-" + rounds + ".log"));
     }
 
     private void start(String name, List<String> mainAndArgs, Path sparkHome) throws Exception {

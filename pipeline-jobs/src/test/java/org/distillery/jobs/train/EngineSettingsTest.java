@@ -31,6 +31,23 @@ class EngineSettingsTest {
                 .as("a configuration saved before worker steps existed").isEqualTo("dense");
         assertThat(new EngineConfig(0, "direct", null, "never", "balanced", 2, "MEMORY_ONLY", true, "dense").denseStep())
                 .as("training stats time DL4J's fit").isFalse();
+        assertThatThrownBy(() -> new EngineConfig(0, "direct", null, "never", "balanced", 2, "MEMORY_ONLY", false,
+                "dense", "barrier")).hasMessage("rounds must be exchange or jobs, got 'barrier'");
+        assertThat(d.rounds()).isEqualTo("exchange");
+        assertThat(new EngineConfig(0, "direct", null, "never", "balanced", 2, "MEMORY_ONLY", false, "dense", "jobs")
+                .exchange()).isFalse();
+    }
+
+    /** Where an epoch cannot run as one exchange job, the trainer says why (and runs one job per round). */
+    @Test
+    void theExchangeSaysWhyItCannotRun() {
+        SparkConf plain = new SparkConf(false);
+        assertThat(ExchangeRounds.unfit(plain, 2, 2)).isNull();
+        assertThat(ExchangeRounds.unfit(plain, 2, 3)).isEqualTo("the cluster has 2 task slots for 3 workers");
+        assertThat(ExchangeRounds.unfit(new SparkConf(false).set("spark.dynamicAllocation.enabled", "true"), 8, 2))
+                .contains("dynamic allocation");
+        assertThat(ExchangeRounds.unfit(new SparkConf(false).set("spark.network.crypto.enabled", "true"), 8, 2))
+                .contains("encrypts its traffic");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package org.distillery.jobs.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ import org.distillery.model.nn.Architecture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -31,10 +33,13 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
     private static final int PER_ROUND = 3;
     private static final int ROUNDS = 4;
 
-    /** Workers stepping with DL4J's fit, and with DenseTrainingStep (the default), must both match local fit. */
+    /**
+     * Workers stepping with DL4J's fit, and with DenseTrainingStep (the default), must both match local fit, with
+     * rounds through the averaging exchange (the default) and as one Spark job each.
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"dense", "fit"})
-    void oneWorkerEqualsSingleMachineFit(String workerStep) {
+    @CsvSource({"dense,exchange", "fit,exchange", "dense,jobs", "fit,jobs"})
+    void oneWorkerEqualsSingleMachineFit(String workerStep, String roundsAs) {
         List<DataSet> batches = batches();
         TrainerSettings settings = new TrainerSettings(1, BATCH, PER_ROUND, 0, 99);
         MultiLayerNetwork init = net();
@@ -43,8 +48,8 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
         JavaRDD<DataSet> rdd = JavaSparkContext.fromSparkContext(spark().sparkContext())
                 .parallelize(batches, ROUNDS).cache();
         assertThat(rdd.glom().collect()).allSatisfy(p -> assertThat(p).hasSize(PER_ROUND));
-        DistributedTrainer spark = new ParameterAveragingTrainer(
-                JavaSparkContext.fromSparkContext(spark().sparkContext()), init, settings, engine(workerStep));
+        ParameterAveragingTrainer spark = new ParameterAveragingTrainer(
+                JavaSparkContext.fromSparkContext(spark().sparkContext()), init, settings, rounds(workerStep, roundsAs));
         assertThat(spark.describe()).contains(workerStep.equals("dense") ? "worker step dense" : "worker step DL4J fit");
         for (int epoch = 1; epoch <= 2; epoch++) {
             spark.fitEpoch(rdd, epoch);
@@ -60,6 +65,8 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
         assertThat(spark.network().getUpdater().getStateViewArray()
                 .equalsWithEps(local.getUpdater().getStateViewArray(), 1e-5)).as("updater state").isTrue();
         assertThat(sparkParams.equalsWithEps(net().params(), 1e-3)).as("training moved the parameters").isFalse();
+        assertThat(spark.exchangeEpochs()).isEqualTo(roundsAs.equals("exchange") ? 2 : 0);
+        spark.close();
     }
 
     /** Two workers averaging: the dense step and DL4J's fit on the workers give the same network. */
@@ -97,7 +104,7 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
         TrainerSettings settings = new TrainerSettings(workers, BATCH, PER_ROUND, 0, 99);
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark().sparkContext());
         JavaRDD<DataSet> rdd = sc.parallelize(batches, 2 * workers).cache();
-        DistributedTrainer lean = new ParameterAveragingTrainer(sc, net(), settings, engine("fit"));
+        DistributedTrainer lean = new ParameterAveragingTrainer(sc, net(), settings, rounds("fit", "jobs"));
         DistributedTrainer dl4j = new ParameterAveragingTrainer(sc, net(), settings,
                 engine("direct", null, true, "fit"));
         for (int epoch = 1; epoch <= 2; epoch++) {
@@ -128,6 +135,99 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
         } finally {
             exported.close();
         }
+    }
+
+    /**
+     * An epoch's rounds as one job averaging through the driver's exchange train the same network as one Spark job
+     * per round, bit for bit: the same shares, sums in the same order, the same scores; also with uneven and empty
+     * shares (5 minibatches in 6 partitions: in some rounds a worker has none).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {12, 5})
+    void exchangeRoundsTrainTheSameNetworkAsRoundJobs(int minibatches) {
+        List<DataSet> batches = batches().subList(0, minibatches);
+        TrainerSettings settings = new TrainerSettings(2, BATCH, PER_ROUND, 0, 99);
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark().sparkContext());
+        JavaRDD<DataSet> rdd = sc.parallelize(batches, 6).cache();
+        DistributedTrainer jobs = new ParameterAveragingTrainer(sc, net(), settings, rounds("dense", "jobs"));
+        ParameterAveragingTrainer exchange = new ParameterAveragingTrainer(sc, net(), settings, engine("dense"));
+        assertThat(exchange.describe()).contains("averaging through the driver's exchange");
+        assertThat(jobs.describe()).contains("one Spark job per round");
+        for (int epoch = 1; epoch <= 2; epoch++) {
+            double[] expected = jobs.fitEpoch(rdd, epoch);
+            assertThat(exchange.fitEpoch(rdd, epoch)).containsExactly(expected, within(1e-9));
+        }
+        assertThat(exchange.exchangeEpochs()).isEqualTo(2);
+        assertSameTraining(exchange, jobs);
+        assertThat(exchange.network().params().equalsWithEps(jobs.network().params(), 0)).as("bit for bit").isTrue();
+        assertThat(exchange.network().getEpochCount()).isEqualTo(2);
+        exchange.close();
+    }
+
+    /** Without a task slot per worker a barrier job could not start: the trainer runs one job per round instead. */
+    @Test
+    void exchangeFallsBackToRoundJobsWithoutASlotPerWorker() {
+        TrainerSettings settings = new TrainerSettings(3, BATCH, PER_ROUND, 0, 99); // local[2]: two slots
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark().sparkContext());
+        JavaRDD<DataSet> rdd = sc.parallelize(batches(), 6).cache();
+        DistributedTrainer jobs = new ParameterAveragingTrainer(sc, net(), settings, rounds("dense", "jobs"));
+        ParameterAveragingTrainer exchange = new ParameterAveragingTrainer(sc, net(), settings, engine("dense"));
+        jobs.fitEpoch(rdd, 1);
+        exchange.fitEpoch(rdd, 1);
+        assertThat(exchange.exchangeEpochs()).isZero();
+        assertSameTraining(exchange, jobs);
+    }
+
+    /**
+     * When the exchange cannot run (here its fixed port is taken), the epoch runs again as one job per round, from
+     * the network as it was: the same network as round jobs throughout.
+     */
+    @Test
+    void anEpochWhoseExchangeFailsRunsAgainAsRoundJobs() throws Exception {
+        TrainerSettings settings = new TrainerSettings(2, BATCH, PER_ROUND, 0, 99);
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark().sparkContext());
+        JavaRDD<DataSet> rdd = sc.parallelize(batches(), ROUNDS).cache();
+        DistributedTrainer jobs = new ParameterAveragingTrainer(sc, net(), settings, rounds("dense", "jobs"));
+        ParameterAveragingTrainer exchange = new ParameterAveragingTrainer(sc, net(), settings, engine("dense"));
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getByName("127.0.0.1"))) {
+            spark().sparkContext().conf().set(ExchangeRounds.PORT, String.valueOf(taken.getLocalPort()));
+            jobs.fitEpoch(rdd, 1);
+            exchange.fitEpoch(rdd, 1);
+        } finally {
+            spark().sparkContext().conf().remove(ExchangeRounds.PORT);
+        }
+        jobs.fitEpoch(rdd, 2);
+        exchange.fitEpoch(rdd, 2); // the port is free again, but the trainer stays on round jobs
+        assertThat(exchange.exchangeEpochs()).isZero();
+        assertSameTraining(exchange, jobs);
+        assertThat(exchange.network().params().equalsWithEps(jobs.network().params(), 0)).as("bit for bit").isTrue();
+    }
+
+    /**
+     * A worker that fails mid-epoch ends the epoch's job (the other worker, waiting for the round's averages, is not
+     * left hanging), and the error reaches the caller once the epoch has failed as round jobs too.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(120) // a hang guard, not a speed check
+    void aWorkerFailingMidEpochFailsTheEpochWithItsError() {
+        List<DataSet> batches = new ArrayList<>(batches());
+        DataSet bad = batches.get(7); // partition 2 (round 1, worker 0), its second minibatch: a feature too many
+        batches.set(7, new DataSet(org.nd4j.linalg.factory.Nd4j.concat(1, bad.getFeatures(),
+                bad.getFeatures().getColumn(0).reshape(BATCH, 1)), bad.getLabels()));
+        TrainerSettings settings = new TrainerSettings(2, BATCH, PER_ROUND, 0, 99);
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark().sparkContext());
+        JavaRDD<DataSet> rdd = sc.parallelize(batches, ROUNDS).cache();
+        ParameterAveragingTrainer exchange = new ParameterAveragingTrainer(sc, net(), settings, engine("dense"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> exchange.fitEpoch(rdd, 1))
+                .hasStackTraceContaining("features must be [rows, 16], got [8, 17]");
+        assertThat(exchange.exchangeEpochs()).isZero();
+    }
+
+    private static EngineConfig rounds(String workerStep, String roundsAs) {
+        EngineConfig d = EngineConfig.DEFAULT;
+        return new EngineConfig(d.prefetch(), d.approach(), null, d.repartition(), d.repartitionStrategy(),
+                d.aggregationDepth(), d.storageLevel(), false, workerStep, roundsAs);
     }
 
     private static void assertSameTraining(DistributedTrainer a, DistributedTrainer b) {

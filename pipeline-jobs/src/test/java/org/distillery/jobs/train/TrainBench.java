@@ -35,6 +35,11 @@ public final class TrainBench {
     }
 
     public static void main(String[] args) {
+        run(args);
+        System.exit(0); // Spark's barrier-mode timer thread is not a daemon: returning from main would not end the JVM
+    }
+
+    private static void run(String[] args) {
         int rows = Integer.parseInt(args[0]);
         int epochs = Integer.parseInt(args[1]);
         String which = args.length > 2 ? args[2] : "both";
@@ -166,9 +171,10 @@ public final class TrainBench {
         MultiLayerNetwork net = student();
         EngineConfig d = EngineConfig.DEFAULT;
         String step = System.getProperty("bench.step", "dense");
+        String roundsAs = System.getProperty("bench.rounds", "exchange");
         ParameterAveragingTrainer trainer = new ParameterAveragingTrainer(sc, net, settings, new EngineConfig(
                 d.prefetch(), d.approach(), d.exportDir(), d.repartition(), d.repartitionStrategy(),
-                d.aggregationDepth(), d.storageLevel(), false, step));
+                d.aggregationDepth(), d.storageLevel(), false, step, roundsAs));
         trainer.fitEpoch(rdd, 0); // warm-up epoch
         long t0 = System.nanoTime();
         for (int e = 1; e <= epochs; e++) {
@@ -180,11 +186,12 @@ public final class TrainBench {
         String master = spark.sparkContext().master().startsWith("local") ? "spark " + spark.sparkContext().master()
                 : "spark standalone, " + WORKERS + " worker JVMs";
         System.out.printf("{\"engine\":\"%s parameter averaging, averaging frequency " + AVERAGING + ", worker step "
-                        + step + "\",\"rows\":%d,\"epochs\":%d,"
+                        + step + ", rounds as " + roundsAs + "\",\"rows\":%d,\"epochs\":%d,"
                         + "\"seconds\":%.2f,\"examplesPerSecond\":%.0f,\"score\":%.4f,\"roundsPerEpoch\":%d,"
-                        + "\"secondsPerRound\":%.4f,\"paramsPlusUpdaterFloats\":%d,\"bytesPerRound\":%d}%n",
+                        + "\"secondsPerRound\":%.4f,\"paramsPlusUpdaterFloats\":%d,\"bytesPerRound\":%d,"
+                        + "\"exchangeEpochs\":%d}%n",
                 master, rows, epochs, s, rows * (double) epochs / s, trainer.lastScore(), rounds,
-                s / (epochs * (double) rounds), state, 2L * WORKERS * 4 * state);
+                s / (epochs * (double) rounds), state, 2L * WORKERS * 4 * state, trainer.exchangeEpochs());
         spark.stop();
     }
 }

@@ -1,0 +1,455 @@
+package org.distillery.jobs.train;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The driver's end of {@link ExchangeRounds}: a small TCP server that averages the workers' results round by round,
+ * as a round job's driver would, and hands every worker the averages. Per round each worker sends its
+ * {@link RoundSum} (parameters, updater state, score) and waits; when all have, the server sums them in worker order,
+ * divides by the workers that had data (DL4J's averaging, the same float operations in the same order as
+ * {@link RoundMaster}), and sends the result back to each. The server keeps the last averages: the driver sets them on
+ * its network when the epoch's job has succeeded. The same pattern as XGBoost4J-Spark's tracker: a side channel from
+ * the executors to the driver, with only public Spark API.
+ *
+ * <p>Trust and failure: a worker proves it belongs to this epoch with a random secret that travels in the task
+ * (Spark's own channel, authenticated and encrypted when the cluster is); messages of the wrong size are refused.
+ * The channel itself is plain TCP: {@link ParameterAveragingTrainer} does not use it on clusters that encrypt Spark's
+ * traffic. A worker whose connection is lost (its task failed, its executor died) ends the attempt: the exchange
+ * closes the other workers' connections, so their tasks fail at once rather than wait for a round that cannot
+ * come. Spark does not retry a failed barrier result stage (the job fails and the trainer runs the epoch again as
+ * round jobs), but should a newer stage attempt come, its first worker ends the older attempt the same way and the
+ * epoch starts over from the broadcast start state: workers say their stage attempt when they connect.
+ */
+final class AveragingExchange implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(AveragingExchange.class);
+    private static final int MAGIC = 0x44535831; // "DSX1"
+    private static final int SECRET_BYTES = 32;
+    private static final int HELLO_BYTES = 4 + SECRET_BYTES + 4 + 4 + 4;
+    private static final int HEADER_BYTES = 4 + 8 + 4 + 4; // count, score, params length, updater length (-1: none)
+    /** Socket reads wake up this often to see whether the attempt (worker: the task) was ended meanwhile. */
+    static final int POLL_MILLIS = 500;
+
+    /** What a worker needs to reach the exchange; travels in the task. */
+    record Ticket(String host, int port, byte[] secret, int workers) implements Serializable {
+        @Override
+        public String toString() {
+            return host + ":" + port; // never the secret
+        }
+    }
+
+    /** The epoch as averaged by the last attempt that finished every round; null averages if no round had data. */
+    record Outcome(int attempt, float[] params, float[] updater, int roundsWithData, double[] scores) {
+    }
+
+    private final ServerSocket server;
+    private final Ticket ticket;
+    private final int workers;
+    private final int rounds;
+    private final int paramCount;
+    private final int updaterCount;
+    private final double startScore;
+    private final BlockingQueue<Peer> arrivals = new LinkedBlockingQueue<>();
+    private final Thread acceptor;
+    private final Thread coordinator;
+    private volatile boolean closed;
+    private volatile Outcome outcome;
+
+    private AveragingExchange(ServerSocket server, String host, int workers, int rounds, int paramCount,
+                              int updaterCount, double startScore) {
+        this.server = server;
+        byte[] secret = new byte[SECRET_BYTES];
+        new SecureRandom().nextBytes(secret);
+        this.ticket = new Ticket(host, server.getLocalPort(), secret, workers);
+        this.workers = workers;
+        this.rounds = rounds;
+        this.paramCount = paramCount;
+        this.updaterCount = updaterCount;
+        this.startScore = startScore;
+        this.acceptor = daemon(this::accept, "distillery-exchange-accept");
+        this.coordinator = daemon(this::coordinate, "distillery-exchange");
+    }
+
+    /**
+     * Opens an exchange for one epoch of {@code rounds} rounds of {@code workers} workers, listening on
+     * {@code bindHost}:{@code port} (0: any free port) and reached by workers at {@code host}. {@code updaterCount} is
+     * -1 for updaters without state; {@code startScore} is the score reported for rounds before the first with data.
+     */
+    static AveragingExchange open(String host, String bindHost, int port, int workers, int rounds, int paramCount,
+                                  int updaterCount, double startScore) {
+        try {
+            ServerSocket server = new ServerSocket();
+            server.setReuseAddress(true);
+            server.bind(new InetSocketAddress(InetAddress.getByName(bindHost), port), workers * 2);
+            AveragingExchange exchange = new AveragingExchange(server, host, workers, rounds, paramCount,
+                    updaterCount, startScore);
+            exchange.acceptor.start();
+            exchange.coordinator.start();
+            LOG.debug("averaging exchange listening on {} for {} workers, {} rounds", exchange.ticket, workers,
+                    rounds);
+            return exchange;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot open the averaging exchange on " + bindHost + ":" + port + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    Ticket ticket() {
+        return ticket;
+    }
+
+    /** The epoch's averages once an attempt has finished every round, else null. */
+    Outcome outcome() {
+        return outcome;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            server.close();
+        } catch (IOException e) {
+            LOG.debug("closing the exchange's server socket: {}", e.toString());
+        }
+        acceptor.interrupt();
+        coordinator.interrupt();
+        try {
+            acceptor.join(5_000);
+            coordinator.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Peer p;
+        while ((p = arrivals.poll()) != null) {
+            p.close();
+        }
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    /** A worker's connection, after its hello. */
+    private record Peer(Socket socket, InputStream in, OutputStream out, int attempt, int worker) {
+        void close() {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+        }
+    }
+
+    private void accept() {
+        while (!closed) {
+            Socket s;
+            try {
+                s = server.accept();
+            } catch (IOException e) {
+                if (!closed) {
+                    LOG.warn("averaging exchange stopped accepting workers: {}", e.toString());
+                }
+                return;
+            }
+            try {
+                s.setTcpNoDelay(true);
+                s.setSoTimeout(POLL_MILLIS);
+                byte[] hello = new byte[HELLO_BYTES];
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                readFully(s.getInputStream(), hello, 0, hello.length, () -> {
+                    if (closed || System.nanoTime() > deadline) {
+                        throw new Ended("no hello within 10 s");
+                    }
+                });
+                ByteBuffer b = ByteBuffer.wrap(hello).order(ByteOrder.LITTLE_ENDIAN);
+                byte[] secret = new byte[SECRET_BYTES];
+                int magic = b.getInt();
+                b.get(secret);
+                int attempt = b.getInt();
+                int worker = b.getInt();
+                int declared = b.getInt();
+                if (magic != MAGIC || !MessageDigest.isEqual(secret, ticket.secret()) || declared != workers
+                        || worker < 0 || worker >= workers || attempt < 0) {
+                    LOG.warn("averaging exchange refused a connection from {}: not a worker of this epoch",
+                            s.getRemoteSocketAddress());
+                    s.close();
+                    continue;
+                }
+                arrivals.add(new Peer(s, s.getInputStream(), s.getOutputStream(), attempt, worker));
+            } catch (IOException | Ended e) {
+                LOG.warn("averaging exchange dropped a connection from {}: {}", s.getRemoteSocketAddress(),
+                        e.toString());
+                try {
+                    s.close();
+                } catch (IOException ignored) {
+                    // closing
+                }
+            }
+        }
+    }
+
+    /** Gathers the workers of the newest attempt, then runs its rounds; an attempt that breaks waits for the next. */
+    private void coordinate() {
+        Peer[] peers = new Peer[workers];
+        int attempt = -1;
+        int present = 0;
+        while (!closed) {
+            Peer p;
+            try {
+                p = arrivals.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                break;
+            }
+            if (p == null) {
+                continue;
+            }
+            if (p.attempt() < attempt) {
+                p.close();
+                continue;
+            }
+            if (p.attempt() > attempt) {
+                closeAll(peers);
+                present = 0;
+                attempt = p.attempt();
+                outcome = null;
+            }
+            if (peers[p.worker()] != null) {
+                peers[p.worker()].close(); // the same worker again: keep the newest connection
+                present--;
+            }
+            peers[p.worker()] = p;
+            if (++present < workers) {
+                continue;
+            }
+            try {
+                rounds(peers, attempt);
+                LOG.debug("averaging exchange: attempt {} finished {} rounds", attempt, rounds);
+            } catch (IOException | Ended e) {
+                if (!closed) {
+                    LOG.warn("averaging exchange: stage attempt {} ended before its last round ({})", attempt,
+                            e.getMessage());
+                }
+            } finally {
+                closeAll(peers);
+                present = 0;
+            }
+        }
+        closeAll(peers);
+    }
+
+    private static void closeAll(Peer[] peers) {
+        for (int w = 0; w < peers.length; w++) {
+            if (peers[w] != null) {
+                peers[w].close();
+                peers[w] = null;
+            }
+        }
+    }
+
+    /** Thrown when an attempt must stop: the exchange closed or a newer attempt's worker arrived. */
+    static final class Ended extends Exception {
+        Ended(String why) {
+            super(why, null, false, false);
+        }
+    }
+
+    /** Runs an attempt's rounds; sets the outcome before the last replies, so it is there when the workers finish. */
+    private void rounds(Peer[] peers, int attempt) throws IOException, Ended {
+        double score = startScore;
+        double[] scores = new double[rounds];
+        float[] params = null;
+        float[] updater = null;
+        int withData = 0;
+        Interrupt ended = () -> {
+            if (closed) {
+                throw new Ended("the exchange closed");
+            }
+            Peer next = arrivals.peek();
+            if (next != null && next.attempt() > attempt) {
+                throw new Ended("stage attempt " + next.attempt() + " started");
+            }
+        };
+        for (int r = 0; r < rounds; r++) {
+            RoundSum total = RoundSum.EMPTY;
+            for (Peer p : peers) { // in worker order, as a round job sums its partitions
+                total = total.add(read(p.in(), paramCount, updaterCount, ended, "worker " + p.worker()));
+            }
+            if (total.count > 0) {
+                total.averaged();
+                params = total.params;
+                updater = total.updater;
+                score = total.score / total.count;
+                withData++;
+            }
+            scores[r] = score;
+            if (r == rounds - 1) {
+                outcome = new Outcome(attempt, params, updater, withData, scores);
+            }
+            byte[] reply = encode(total.count == 0 ? total : RoundSum.of(total.params, total.updater, score,
+                    total.count));
+            for (Peer p : peers) {
+                p.out().write(reply);
+                p.out().flush();
+            }
+        }
+    }
+
+    // ---- the worker's end ----
+
+    /** A worker's connection to the exchange, for one task. */
+    static final class Client implements Closeable {
+        private final Socket socket;
+        private final InputStream in;
+        private final OutputStream out;
+        private final Ticket ticket;
+        private final int paramCount;
+        private final int updaterCount;
+
+        /** Connects and says which attempt and worker it is. */
+        Client(Ticket ticket, int attempt, int worker, int paramCount, int updaterCount) {
+            this.ticket = ticket;
+            this.paramCount = paramCount;
+            this.updaterCount = updaterCount;
+            Socket s = new Socket();
+            try {
+                s.setTcpNoDelay(true);
+                s.connect(new InetSocketAddress(ticket.host(), ticket.port()), 10_000);
+                s.setSoTimeout(POLL_MILLIS);
+                this.socket = s;
+                this.in = s.getInputStream();
+                this.out = s.getOutputStream();
+                ByteBuffer b = ByteBuffer.allocate(HELLO_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                b.putInt(MAGIC).put(ticket.secret()).putInt(attempt).putInt(worker).putInt(ticket.workers());
+                out.write(b.array());
+                out.flush();
+            } catch (IOException e) {
+                try {
+                    s.close();
+                } catch (IOException ignored) {
+                    // closing
+                }
+                throw new IllegalStateException("worker " + worker + " cannot reach the driver's averaging exchange"
+                        + " at " + ticket + " (" + e.getMessage() + "); open that port to the executors"
+                        + " (spark.distillery.exchange.port fixes it) or train with --rounds jobs", e);
+            }
+        }
+
+        /**
+         * Sends this worker's sum and returns the round's averages (count 0: no worker had data); {@code killed} is
+         * asked while waiting and throws when the task was killed.
+         */
+        RoundSum exchange(RoundSum mine, Interrupt killed) {
+            try {
+                out.write(encode(mine));
+                out.flush();
+                return read(in, paramCount, updaterCount, killed, "the exchange at " + ticket);
+            } catch (IOException | Ended e) {
+                throw new IllegalStateException("the averaging exchange at " + ticket + " ended this worker's round: "
+                        + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+        }
+    }
+
+    // ---- wire format: little-endian; count; then, if count > 0, score, lengths and the floats ----
+
+    /** Asked while a read waits: throws to stop waiting; returns normally to go on. */
+    @FunctionalInterface
+    interface Interrupt {
+        void check() throws Ended;
+    }
+
+    static byte[] encode(RoundSum sum) {
+        if (sum.count == 0) {
+            return new byte[] {0, 0, 0, 0};
+        }
+        int u = sum.updater == null ? -1 : sum.updater.length;
+        ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + 4 * (sum.params.length + Math.max(u, 0)))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(sum.count).putDouble(sum.score).putInt(sum.params.length).putInt(u);
+        b.asFloatBuffer().put(sum.params);
+        if (u >= 0) {
+            b.position(HEADER_BYTES + 4 * sum.params.length);
+            b.asFloatBuffer().put(sum.updater);
+        }
+        return b.array();
+    }
+
+    private static RoundSum read(InputStream in, int paramCount, int updaterCount, Interrupt ended, String from)
+            throws IOException, Ended {
+        byte[] count = new byte[4];
+        readFully(in, count, 0, 4, ended);
+        int n = ByteBuffer.wrap(count).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        if (n == 0) {
+            return RoundSum.EMPTY;
+        }
+        byte[] header = new byte[HEADER_BYTES - 4];
+        readFully(in, header, 0, header.length, ended);
+        ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
+        double score = h.getDouble();
+        int p = h.getInt();
+        int u = h.getInt();
+        if (n < 0 || p != paramCount || u != updaterCount) {
+            throw new IOException("unexpected message from " + from + ": count " + n + ", " + p + " parameters and "
+                    + u + " updater values, expected " + paramCount + " and " + updaterCount);
+        }
+        byte[] body = new byte[4 * (p + Math.max(u, 0))];
+        readFully(in, body, 0, body.length, ended);
+        ByteBuffer b = ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN);
+        float[] params = new float[p];
+        b.asFloatBuffer().get(params);
+        float[] updater = null;
+        if (u >= 0) {
+            updater = new float[u];
+            b.position(4 * p);
+            b.asFloatBuffer().get(updater);
+        }
+        return RoundSum.of(params, updater, score, n);
+    }
+
+    /** Reads exactly {@code len} bytes, asking {@code ended} each time the socket's read timeout passes. */
+    private static void readFully(InputStream in, byte[] b, int off, int len, Interrupt ended)
+            throws IOException, Ended {
+        int done = 0;
+        while (done < len) {
+            int n;
+            try {
+                n = in.read(b, off + done, len - done);
+            } catch (SocketTimeoutException e) {
+                ended.check();
+                continue;
+            }
+            if (n < 0) {
+                throw new IOException("connection closed after " + done + " of " + len + " bytes");
+            }
+            done += n;
+        }
+    }
+}
