@@ -51,13 +51,34 @@ final class ExchangeRounds {
     private ExchangeRounds() {
     }
 
-    /** Why an epoch cannot run as one exchange job on this Spark context, or null if it can. */
-    static String unfit(JavaSparkContext sc, int workers) {
-        return unfit(sc.getConf(), sc.defaultParallelism(), workers);
+    /**
+     * Bytes a round may move through the driver (every worker's state in, the averages out to every worker): about
+     * 25 ms at 10 Gb/s, half of a cluster Spark job's fixed cost. Beyond it a round job's tree aggregation and torrent
+     * broadcast are cheaper (docs/PERFORMANCE.md, cost model).
+     */
+    static final long MAX_DRIVER_BYTES_PER_ROUND = 32L << 20;
+    private static final double MIB = 1 << 20;
+
+    /**
+     * Why an epoch cannot run as one exchange job on this Spark context for a network of {@code stateFloats}
+     * parameters and updater values, or null if it can.
+     */
+    static String unfit(JavaSparkContext sc, int workers, long stateFloats) {
+        return unfit(sc.getConf(), sc.defaultParallelism(), workers, stateFloats);
     }
 
-    /** Why not, from the Spark settings and the task slots the cluster has now. */
-    static String unfit(org.apache.spark.SparkConf conf, int slots, int workers) {
+    /**
+     * Why not, from the Spark settings, the task slots the cluster has now and the bytes a round would move through
+     * the driver's network link (not counted in local mode).
+     */
+    static String unfit(org.apache.spark.SparkConf conf, int slots, int workers, long stateFloats) {
+        long bytes = 2L * workers * 4 * stateFloats;
+        boolean local = conf.get("spark.master", "").startsWith("local"); // one JVM: no link to fill
+        if (bytes > MAX_DRIVER_BYTES_PER_ROUND && !local) {
+            return String.format(java.util.Locale.ROOT, "a round would move %.1f MiB through the driver (2 x %d"
+                    + " workers x %.2f MiB of parameters and updater state), above %d MiB", bytes / MIB, workers,
+                    4 * stateFloats / MIB, MAX_DRIVER_BYTES_PER_ROUND >> 20);
+        }
         if (slots < workers) {
             return "the cluster has " + slots + " task slots for " + workers + " workers";
         }

@@ -144,7 +144,7 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
                             epoch, rounds.size());
                 }
                 return scores;
-            } catch (RuntimeException e) {
+            } catch (Exception e) { // Spark's job failure is a checked SparkException, thrown undeclared
                 // the network is as before the epoch: run it again, one job per round (which stands on Spark's own
                 // channels and recomputes lost minibatches from their lineage); a genuine training error recurs there
                 exchangeFailed = true;
@@ -180,7 +180,9 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
                 : engine.trainingStats() ? "training stats time DL4J's rounds"
                 : net.getListeners() != null && !net.getListeners().isEmpty() ? "the network has listeners"
                 : net.params().dataType() != org.nd4j.linalg.api.buffer.DataType.FLOAT ? "the network is not float"
-                : ExchangeRounds.unfit(sc, settings.workers());
+                : ExchangeRounds.unfit(sc, settings.workers(), net.params().length()
+                        + (net.getUpdater().getStateViewArray() == null ? 0
+                        : net.getUpdater().getStateViewArray().length()));
         if (why != null && !why.equals(warned)) {
             warned = why;
             LOG.info("rounds through the averaging exchange not used ({}): one Spark job per round", why);
@@ -198,7 +200,7 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
         while (t.getCause() != null && t.getCause() != t) {
             t = t.getCause();
         }
-        return t.toString();
+        return String.join(" ", t.toString().lines().limit(2).toList()); // Spark's reason spans lines
     }
 
     /** The partitions of one round, as an RDD of their own. */

@@ -42,12 +42,19 @@ class EngineSettingsTest {
     @Test
     void theExchangeSaysWhyItCannotRun() {
         SparkConf plain = new SparkConf(false);
-        assertThat(ExchangeRounds.unfit(plain, 2, 2)).isNull();
-        assertThat(ExchangeRounds.unfit(plain, 2, 3)).isEqualTo("the cluster has 2 task slots for 3 workers");
-        assertThat(ExchangeRounds.unfit(new SparkConf(false).set("spark.dynamicAllocation.enabled", "true"), 8, 2))
-                .contains("dynamic allocation");
-        assertThat(ExchangeRounds.unfit(new SparkConf(false).set("spark.network.crypto.enabled", "true"), 8, 2))
-                .contains("encrypts its traffic");
+        long student = 152_670; // 784-64-10 with Adam's two moments
+        assertThat(ExchangeRounds.unfit(plain, 2, 2, student)).isNull();
+        assertThat(ExchangeRounds.unfit(plain, 2, 3, student)).isEqualTo("the cluster has 2 task slots for 3 workers");
+        assertThat(ExchangeRounds.unfit(new SparkConf(false).set("spark.dynamicAllocation.enabled", "true"), 8, 2,
+                student)).contains("dynamic allocation");
+        assertThat(ExchangeRounds.unfit(new SparkConf(false).set("spark.network.crypto.enabled", "true"), 8, 2,
+                student)).contains("encrypts its traffic");
+        assertThat(ExchangeRounds.unfit(plain, 32, 28, student)).as("2 x 28 x 0.61 MB > 32 MiB")
+                .isEqualTo("a round would move 32.6 MiB through the driver (2 x 28 workers x 0.58 MiB of parameters"
+                        + " and updater state), above 32 MiB");
+        assertThat(ExchangeRounds.unfit(plain, 32, 27, student)).isNull();
+        assertThat(ExchangeRounds.unfit(new SparkConf(false).set("spark.master", "local[32]"), 32, 28, student))
+                .as("in one JVM no link fills").isNull();
     }
 
     @Test
