@@ -43,7 +43,9 @@ import scala.runtime.AbstractFunction2;
  * 15 ms per round measured in {@code local[2]}).
  *
  * <p>The job runs in barrier execution mode, which starts all workers' tasks together (they wait for each other every
- * round) or not at all, and re-runs all of them if one fails; it needs a task slot per worker.
+ * round) or not at all, and needs a task slot per worker. If one task fails, the job fails (Spark does not retry a
+ * barrier result stage) and the driver's network is left as it was: {@link ParameterAveragingTrainer} runs the epoch
+ * again as round jobs.
  */
 final class ExchangeRounds {
     private static final ClassTag<Object> ANY = ClassTag$.MODULE$.apply(Object.class);
