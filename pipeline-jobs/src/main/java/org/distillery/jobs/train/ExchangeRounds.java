@@ -144,7 +144,7 @@ final class ExchangeRounds {
                     new WorkerConfiguration(false, settings.batchSize(), settings.batchSize(),
                             settings.averagingFrequency(), settings.prefetch(), false), denseStep,
                     net.params().shape(), updaterState == null ? null : updaterState.shape(), exchange.ticket(),
-                    paramCount, updaterCount);
+                    paramCount, updaterCount, !byWorker.getStorageLevel().deserialized());
             byWorker.barrier().mapPartitions(train, false, ANY).count();
             AveragingExchange.Outcome epoch = exchange.outcome();
             if (epoch == null) {
@@ -236,10 +236,11 @@ final class ExchangeRounds {
         private final AveragingExchange.Ticket ticket;
         private final int paramCount;
         private final int updaterCount;
+        private final boolean freshShares;
 
         Train(Broadcast<NetBroadcastTuple> start, int[] rounds, int workers, WorkerConfiguration config,
               boolean denseStep, long[] paramsShape, long[] updaterShape, AveragingExchange.Ticket ticket,
-              int paramCount, int updaterCount) {
+              int paramCount, int updaterCount, boolean freshShares) {
             this.start = start;
             this.rounds = rounds;
             this.workers = workers;
@@ -251,6 +252,7 @@ final class ExchangeRounds {
             this.ticket = ticket;
             this.paramCount = paramCount;
             this.updaterCount = updaterCount;
+            this.freshShares = freshShares;
         }
 
         @Override
@@ -275,7 +277,7 @@ final class ExchangeRounds {
                 for (int round : rounds) {
                     ParameterAveragingTrainingWorker dl4j = new ParameterAveragingTrainingWorker(
                             new Local(new NetBroadcastTuple(conf, params, updater)), true, config, null, null, null);
-                    ParameterAveragingTrainingWorker worker = denseStep ? new RoundMaster.DenseStepWorker(dl4j) : dl4j;
+                    RoundMaster.DenseStepWorker worker = new RoundMaster.DenseStepWorker(dl4j, denseStep);
                     RoundSum mine = RoundSum.EMPTY;
                     try {
                         Iterator<ParameterAveragingTrainingResult> results =
@@ -288,16 +290,61 @@ final class ExchangeRounds {
                         throw e;
                     } catch (Exception e) {
                         throw new IllegalStateException("worker failed: " + e, e);
+                    } finally {
+                        release(worker.initialModel()); // its results are copied out
                     }
                     RoundSum averaged = exchange.exchange(mine, context::killTaskIfInterrupted);
                     if (averaged.count > 0) {
+                        if (params != first.getParameters()) { // the round's network was built from copies of them
+                            close(params);
+                            close(updater);
+                        }
                         params = RoundSum.array(averaged.params, paramsShape);
                         updater = averaged.updater == null ? null : RoundSum.array(averaged.updater, updaterShape);
                         conf.setIterationCount(conf.getIterationCount() + averagingFrequency); // DL4J's rule
                     }
                 }
+                if (params != first.getParameters()) {
+                    close(params);
+                    close(updater);
+                }
+            } finally {
+                if (freshShares) { // deserialised for this task alone: not the block manager's cached objects
+                    shares.values().forEach(list -> list.forEach(ExchangeRounds::close));
+                }
             }
             return JavaConverters.asScalaIterator(java.util.Collections.emptyIterator());
+        }
+    }
+
+    /**
+     * Frees a worker network's parameters, gradients and updater state now. A task trains an epoch of rounds, each
+     * with its own network, minibatches and averages; left to the garbage collector, their off-heap memory (about
+     * 300 MB per epoch for the 784-64-10 student on 55,000 rows) piled up faster than the few collections of a long
+     * task freed it (a demo run was killed by the kernel at 24 GB). DL4J's {@code MultiLayerNetwork.close} does the
+     * same plus a {@code System.gc()} and destroys the thread's workspaces, which a round cannot afford.
+     */
+    private static void release(MultiLayerNetwork net) {
+        if (net == null) {
+            return;
+        }
+        close(net.params());
+        close(net.getFlattenedGradients());
+        if (net.getUpdater(false) != null) {
+            close(net.getUpdater(false).getStateViewArray());
+        }
+    }
+
+    private static void close(DataSet ds) {
+        close(ds.getFeatures());
+        close(ds.getLabels());
+        close(ds.getFeaturesMaskArray());
+        close(ds.getLabelsMaskArray());
+    }
+
+    private static void close(INDArray a) {
+        if (a != null && a.closeable()) {
+            a.close();
         }
     }
 

@@ -140,15 +140,19 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
     /**
      * An epoch's rounds as one job averaging through the driver's exchange train the same network as one Spark job
      * per round, bit for bit: the same shares, sums in the same order, the same scores; also with uneven and empty
-     * shares (5 minibatches in 6 partitions: in some rounds a worker has none).
+     * shares (5 minibatches in 6 partitions: in some rounds a worker has none), and with the minibatches cached
+     * serialised (as the train job keeps them) or as objects (which the exchange's tasks must not free: the
+     * second epoch and the round jobs read them again).
      */
     @ParameterizedTest
-    @ValueSource(ints = {12, 5})
-    void exchangeRoundsTrainTheSameNetworkAsRoundJobs(int minibatches) {
+    @CsvSource({"12,MEMORY_ONLY", "5,MEMORY_ONLY", "12,MEMORY_AND_DISK_SER"})
+    void exchangeRoundsTrainTheSameNetworkAsRoundJobs(int minibatches, String storage) {
         List<DataSet> batches = batches().subList(0, minibatches);
         TrainerSettings settings = new TrainerSettings(2, BATCH, PER_ROUND, 0, 99);
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark().sparkContext());
-        JavaRDD<DataSet> rdd = sc.parallelize(batches, 6).cache();
+        // serialised, each task's minibatches are its own and freed when it ends; deserialised, they are the cache's
+        JavaRDD<DataSet> rdd = sc.parallelize(batches, 6)
+                .persist(org.apache.spark.storage.StorageLevel.fromString(storage));
         DistributedTrainer jobs = new ParameterAveragingTrainer(sc, net(), settings, rounds("dense", "jobs"));
         ParameterAveragingTrainer exchange = new ParameterAveragingTrainer(sc, net(), settings, engine("dense"));
         assertThat(exchange.describe()).contains("averaging through the driver's exchange");
