@@ -48,7 +48,13 @@ final class RoundSum implements Serializable {
     /** A float array's values, copied in bulk (ND4J's {@code toFloatVector} and {@code createFromArray} go element by element). */
     static float[] floats(INDArray array) {
         float[] values = new float[Math.toIntExact(array.length())];
-        nio(array.dup('c')).get(values);
+        if (!array.isView() && (array.ordering() == 'c' || array.isVector()) && array.data().length() == array.length()) {
+            nio(array).get(values); // its whole buffer, in order
+        } else {
+            INDArray copy = array.dup('c');
+            nio(copy).get(values);
+            copy.close(); // now, not at the next garbage collection: rounds make many of these
+        }
         return values;
     }
 
