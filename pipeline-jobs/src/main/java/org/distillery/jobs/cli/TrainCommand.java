@@ -127,8 +127,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--rounds", defaultValue = "exchange", paramLabel = "exchange|jobs",
             description = "How averaging rounds run: exchange (an epoch's rounds in one Spark job in barrier mode, the"
                     + " workers averaging through a TCP exchange on the driver, port spark.distillery.exchange.port;"
-                    + " needs a task slot per worker and the direct approach; otherwise, or if it fails, jobs) or jobs"
-                    + " (one Spark job per round); the same network either way (default: ${DEFAULT-VALUE}).")
+                    + " needs a task slot per worker and the direct approach; where it cannot run, the log says why,"
+                    + " and then, or if it fails, jobs) or jobs (one Spark job per round); the same network either way"
+                    + " (default: ${DEFAULT-VALUE}).")
     String rounds;
     @Mixin
     EngineOptions engine;

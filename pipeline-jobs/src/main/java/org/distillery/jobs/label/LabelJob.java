@@ -234,7 +234,8 @@ public final class LabelJob {
         Dataset<Row> input = transfer.rows().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL)
                 .withColumn(SoftTargetSchema.INPUT_HASH, TransferTables.inputHash());
         Incremental incremental = Incremental.plan(spark, storage, config, storage.qualify(config.out()),
-                transfer.manifest().id(), teacherSha256, checked.layout(), checked.teachers().size() > 1 && config.ensemble().equals("prob"));
+                transfer.manifest().id(), teacherSha256, checked.layout(),
+                checked.teachers().size() > 1 && config.ensemble().equals("prob"));
         Dataset<Row> labelled = incremental == null || incremental.fullRelabelReason() != null
                 ? spark.createDataFrame(inference.over(input),
                         TransferTables.softTargets(checked.layout()))

@@ -55,8 +55,11 @@ final class AveragingExchange implements Closeable {
         }
     }
 
-    /** The epoch as averaged by the last attempt that finished every round; null averages if no round had data. */
-    record Outcome(int attempt, float[] params, float[] updater, int roundsWithData, double[] scores) {
+    /**
+     * The epoch as averaged by the last attempt that finished every round: the last round with data's averages (null
+     * if no round had data), how many rounds had data, and the score after each round.
+     */
+    record Outcome(int attempt, RoundSum averages, int roundsWithData, double[] scores) {
     }
 
     private final ServerSocket server;
@@ -94,8 +97,9 @@ final class AveragingExchange implements Closeable {
      */
     static AveragingExchange open(String host, String bindHost, int port, int workers, int rounds, int paramCount,
                                   int updaterCount, double startScore) {
+        ServerSocket server = null;
         try {
-            ServerSocket server = new ServerSocket();
+            server = new ServerSocket();
             server.setReuseAddress(true);
             server.bind(new InetSocketAddress(InetAddress.getByName(bindHost), port), workers * 2);
             AveragingExchange exchange = new AveragingExchange(server, host, workers, rounds, paramCount,
@@ -106,6 +110,7 @@ final class AveragingExchange implements Closeable {
                     rounds);
             return exchange;
         } catch (IOException e) {
+            quietly(server);
             throw new IllegalStateException("cannot open the averaging exchange on " + bindHost + ":" + port + ": "
                     + e.getMessage(), e);
         }
@@ -123,11 +128,7 @@ final class AveragingExchange implements Closeable {
     @Override
     public void close() {
         closed = true;
-        try {
-            server.close();
-        } catch (IOException e) {
-            LOG.debug("closing the exchange's server socket: {}", e.toString());
-        }
+        quietly(server);
         acceptor.interrupt();
         coordinator.interrupt();
         try {
@@ -142,6 +143,17 @@ final class AveragingExchange implements Closeable {
         }
     }
 
+    private static void quietly(Closeable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (IOException e) {
+            LOG.debug("closing {}: {}", c, e.toString());
+        }
+    }
+
     private static Thread daemon(Runnable r, String name) {
         Thread t = new Thread(r, name);
         t.setDaemon(true);
@@ -151,11 +163,7 @@ final class AveragingExchange implements Closeable {
     /** A worker's connection, after its hello. */
     private record Peer(Socket socket, InputStream in, OutputStream out, int attempt, int worker) {
         void close() {
-            try {
-                socket.close();
-            } catch (IOException ignored) {
-                // closing
-            }
+            quietly(socket);
         }
     }
 
@@ -175,7 +183,7 @@ final class AveragingExchange implements Closeable {
                 s.setSoTimeout(POLL_MILLIS);
                 byte[] hello = new byte[HELLO_BYTES];
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                readFully(s.getInputStream(), hello, 0, hello.length, () -> {
+                readFully(s.getInputStream(), hello, () -> {
                     if (closed || System.nanoTime() > deadline) {
                         throw new Ended("no hello within 10 s");
                     }
@@ -198,11 +206,7 @@ final class AveragingExchange implements Closeable {
             } catch (IOException | Ended e) {
                 LOG.warn("averaging exchange dropped a connection from {}: {}", s.getRemoteSocketAddress(),
                         e.toString());
-                try {
-                    s.close();
-                } catch (IOException ignored) {
-                    // closing
-                }
+                quietly(s);
             }
         }
     }
@@ -276,8 +280,7 @@ final class AveragingExchange implements Closeable {
     private void rounds(Peer[] peers, int attempt) throws IOException, Ended {
         double score = startScore;
         double[] scores = new double[rounds];
-        float[] params = null;
-        float[] updater = null;
+        RoundSum averages = null;
         int withData = 0;
         Interrupt ended = () -> {
             if (closed) {
@@ -294,18 +297,15 @@ final class AveragingExchange implements Closeable {
                 total = total.add(read(p.in(), paramCount, updaterCount, ended, "worker " + p.worker()));
             }
             if (total.count > 0) {
-                total.averaged();
-                params = total.params;
-                updater = total.updater;
                 score = total.score / total.count;
+                averages = RoundSum.of(total.averaged().params, total.updater, score, total.count);
                 withData++;
             }
             scores[r] = score;
             if (r == rounds - 1) {
-                outcome = new Outcome(attempt, params, updater, withData, scores);
+                outcome = new Outcome(attempt, averages, withData, scores);
             }
-            byte[] reply = encode(total.count == 0 ? total : RoundSum.of(total.params, total.updater, score,
-                    total.count));
+            byte[] reply = encode(total.count == 0 ? total : averages);
             for (Peer p : peers) {
                 p.out().write(reply);
                 p.out().flush();
@@ -342,11 +342,7 @@ final class AveragingExchange implements Closeable {
                 out.write(b.array());
                 out.flush();
             } catch (IOException e) {
-                try {
-                    s.close();
-                } catch (IOException ignored) {
-                    // closing
-                }
+                quietly(s);
                 throw new IllegalStateException("worker " + worker + " cannot reach the driver's averaging exchange"
                         + " at " + ticket + " (" + e.getMessage() + "); open that port to the executors"
                         + " (spark.distillery.exchange.port fixes it) or train with --rounds jobs", e);
@@ -370,11 +366,7 @@ final class AveragingExchange implements Closeable {
 
         @Override
         public void close() {
-            try {
-                socket.close();
-            } catch (IOException ignored) {
-                // closing
-            }
+            quietly(socket);
         }
     }
 
@@ -405,13 +397,13 @@ final class AveragingExchange implements Closeable {
     private static RoundSum read(InputStream in, int paramCount, int updaterCount, Interrupt ended, String from)
             throws IOException, Ended {
         byte[] count = new byte[4];
-        readFully(in, count, 0, 4, ended);
+        readFully(in, count, ended);
         int n = ByteBuffer.wrap(count).order(ByteOrder.LITTLE_ENDIAN).getInt();
         if (n == 0) {
             return RoundSum.EMPTY;
         }
         byte[] header = new byte[HEADER_BYTES - 4];
-        readFully(in, header, 0, header.length, ended);
+        readFully(in, header, ended);
         ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
         double score = h.getDouble();
         int p = h.getInt();
@@ -421,7 +413,7 @@ final class AveragingExchange implements Closeable {
                     + u + " updater values, expected " + paramCount + " and " + updaterCount);
         }
         byte[] body = new byte[4 * (p + Math.max(u, 0))];
-        readFully(in, body, 0, body.length, ended);
+        readFully(in, body, ended);
         ByteBuffer b = ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN);
         float[] params = new float[p];
         b.asFloatBuffer().get(params);
@@ -434,14 +426,14 @@ final class AveragingExchange implements Closeable {
         return RoundSum.of(params, updater, score, n);
     }
 
-    /** Reads exactly {@code len} bytes, asking {@code ended} each time the socket's read timeout passes. */
-    private static void readFully(InputStream in, byte[] b, int off, int len, Interrupt ended)
-            throws IOException, Ended {
+    /** Fills {@code b}, asking {@code ended} each time the socket's read timeout passes. */
+    private static void readFully(InputStream in, byte[] b, Interrupt ended) throws IOException, Ended {
+        int len = b.length;
         int done = 0;
         while (done < len) {
             int n;
             try {
-                n = in.read(b, off + done, len - done);
+                n = in.read(b, done, len - done);
             } catch (SocketTimeoutException e) {
                 ended.check();
                 continue;

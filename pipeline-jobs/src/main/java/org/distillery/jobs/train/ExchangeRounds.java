@@ -60,6 +60,8 @@ final class ExchangeRounds {
      */
     static final long MAX_DRIVER_BYTES_PER_ROUND = 32L << 20;
     private static final double MIB = 1 << 20;
+    /** The Spark setting that fixes the exchange's port on the driver (default 0: any free port). */
+    static final String PORT = "spark.distillery.exchange.port";
 
     /**
      * Why an epoch cannot run as one exchange job on this Spark context for a network of {@code stateFloats}
@@ -101,13 +103,8 @@ final class ExchangeRounds {
      * the minibatches: {@link #release} it when the trainer moves to other minibatches.
      */
     static RDD<Object> byWorker(JavaRDD<DataSet> minibatches, int workers, org.apache.spark.storage.StorageLevel level) {
-        int rounds = minibatches.getNumPartitions() / workers;
-        int[] order = new int[rounds];
-        for (int r = 0; r < rounds; r++) {
-            order[r] = r;
-        }
         RDD<Object> grouped = minibatches.rdd().mapPartitionsWithIndex(new Tag(), true, ANY)
-                .coalesce(workers, false, Option.apply(new RoundOrder(order, workers)), null);
+                .coalesce(workers, false, Option.apply(new ByWorker(workers)), null);
         grouped.persist(level).localCheckpoint();
         grouped.count();
         return grouped;
@@ -144,19 +141,15 @@ final class ExchangeRounds {
                     new WorkerConfiguration(false, settings.batchSize(), settings.batchSize(),
                             settings.averagingFrequency(), settings.prefetch(), false), denseStep,
                     net.params().shape(), updaterState == null ? null : updaterState.shape(), exchange.ticket(),
-                    paramCount, updaterCount, !byWorker.getStorageLevel().deserialized());
+                    !byWorker.getStorageLevel().deserialized());
             byWorker.barrier().mapPartitions(train, false, ANY).count();
             AveragingExchange.Outcome epoch = exchange.outcome();
             if (epoch == null) {
                 throw new IllegalStateException("internal error: the epoch's job succeeded but the averaging exchange"
                         + " finished no attempt");
             }
-            if (epoch.params() != null) { // at least one round had data
-                net.setParameters(RoundSum.array(epoch.params(), net.params().shape()));
-                if (epoch.updater() != null) {
-                    net.getUpdater().setStateViewArray(null, RoundSum.array(epoch.updater(), updaterState.shape()),
-                            false);
-                }
+            if (epoch.averages() != null) { // at least one round had data
+                epoch.averages().setOn(net);
                 MultiLayerConfiguration c = net.getLayerWiseConfigurations();
                 c.setIterationCount(c.getIterationCount() + epoch.roundsWithData() * settings.averagingFrequency());
                 spark.setScore(epoch.scores()[epoch.scores().length - 1]);
@@ -168,9 +161,6 @@ final class ExchangeRounds {
         }
     }
 
-    /** The Spark setting that fixes the exchange's port on the driver (default 0: any free port). */
-    static final String PORT = "spark.distillery.exchange.port";
-
     /** Tags each minibatch with its partition, i.e. its round and worker. */
     private static final class Tag extends AbstractFunction2<Object, scala.collection.Iterator<DataSet>,
             scala.collection.Iterator<Object>> implements Serializable {
@@ -178,15 +168,15 @@ final class ExchangeRounds {
 
         @Override
         public scala.collection.Iterator<Object> apply(Object partition, scala.collection.Iterator<DataSet> rows) {
-            return rows.map(new AbstractTagger((Integer) partition));
+            return rows.map(new Tagger((Integer) partition));
         }
     }
 
-    private static final class AbstractTagger extends AbstractFunction1<DataSet, Object> implements Serializable {
+    private static final class Tagger extends AbstractFunction1<DataSet, Object> implements Serializable {
         private static final long serialVersionUID = 1L;
         private final int partition;
 
-        AbstractTagger(int partition) {
+        Tagger(int partition) {
             this.partition = partition;
         }
 
@@ -196,14 +186,12 @@ final class ExchangeRounds {
         }
     }
 
-    /** Worker w's group: partitions {@code r * workers + w} for every round r. */
-    private static final class RoundOrder implements PartitionCoalescer, scala.Serializable { // Spark checks for Scala's
+    /** Worker w's group: partitions {@code r * workers + w} for every round r, in round order. */
+    private static final class ByWorker implements PartitionCoalescer, scala.Serializable { // Spark checks for Scala's
         private static final long serialVersionUID = 1L;
-        private final int[] rounds;
         private final int workers;
 
-        RoundOrder(int[] rounds, int workers) {
-            this.rounds = rounds;
+        ByWorker(int workers) {
             this.workers = workers;
         }
 
@@ -213,8 +201,8 @@ final class ExchangeRounds {
             PartitionGroup[] groups = new PartitionGroup[workers];
             for (int w = 0; w < workers; w++) {
                 groups[w] = new PartitionGroup(Option.empty());
-                for (int r : rounds) {
-                    groups[w].partitions().$plus$eq(partitions[r * workers + w]);
+                for (int p = w; p < partitions.length; p += workers) {
+                    groups[w].partitions().$plus$eq(partitions[p]);
                 }
             }
             return groups;
@@ -240,7 +228,7 @@ final class ExchangeRounds {
 
         Train(Broadcast<NetBroadcastTuple> start, int[] rounds, int workers, WorkerConfiguration config,
               boolean denseStep, long[] paramsShape, long[] updaterShape, AveragingExchange.Ticket ticket,
-              int paramCount, int updaterCount, boolean freshShares) {
+              boolean freshShares) {
             this.start = start;
             this.rounds = rounds;
             this.workers = workers;
@@ -250,8 +238,9 @@ final class ExchangeRounds {
             this.paramsShape = paramsShape;
             this.updaterShape = updaterShape;
             this.ticket = ticket;
-            this.paramCount = paramCount;
-            this.updaterCount = updaterCount;
+            this.paramCount = Math.toIntExact(java.util.Arrays.stream(paramsShape).reduce(1, Math::multiplyExact));
+            this.updaterCount = updaterShape == null ? -1
+                    : Math.toIntExact(java.util.Arrays.stream(updaterShape).reduce(1, Math::multiplyExact));
             this.freshShares = freshShares;
         }
 
@@ -315,7 +304,8 @@ final class ExchangeRounds {
                 // What is not freed above (DL4J's and the dense step's per-round arrays) is off-heap memory held by
                 // unreachable Java objects. Round jobs churn the heap enough for young collections to free it; an
                 // epoch-long task does not: the process grew ~130 MB per epoch (a demo run was killed at 24 GB).
-                // One collection per task, i.e. per epoch, kept a 30-epoch trial flat at 2.5 GB, at no measured cost.
+                // One collection per task, i.e. per epoch, keeps it flat (a 30-epoch trial at 2.5 GB); it costs a few
+                // points of speed (local[2] vs one JVM 0.89 -> 0.85 in the trainer benchmark, docs/PERFORMANCE.md).
                 System.gc();
             }
             return JavaConverters.asScalaIterator(java.util.Collections.emptyIterator());
@@ -324,9 +314,8 @@ final class ExchangeRounds {
 
     /**
      * Frees a worker network's parameters, gradients and updater state now. A task trains an epoch of rounds, each
-     * with its own network, minibatches and averages; left to the garbage collector, their off-heap memory (about
-     * 300 MB per epoch for the 784-64-10 student on 55,000 rows) piled up faster than the few collections of a long
-     * task freed it (a demo run was killed by the kernel at 24 GB). DL4J's {@code MultiLayerNetwork.close} does the
+     * with its own network, minibatches and averages; left to the garbage collector, their off-heap memory piled up
+     * faster than the few collections of a long task freed it (a demo run was killed by the kernel at 24 GB). DL4J's {@code MultiLayerNetwork.close} does the
      * same plus a {@code System.gc()} and destroys the thread's workspaces, which a round cannot afford.
      */
     private static void release(MultiLayerNetwork net) {

@@ -168,18 +168,17 @@ final class ParameterAveragingTrainer implements DistributedTrainer {
 
     /**
      * Whether this epoch's rounds run as one exchange job: asked for, not failed before, and possible (direct approach,
-     * what the lean rounds need: no training stats or listeners, a float network; and a Spark context that can run
-     * it, {@link ExchangeRounds#unfit}). Says why not once per reason.
+     * what the lean rounds need, {@link RoundMaster#notLean}, and a Spark context that can run it,
+     * {@link ExchangeRounds#unfit}). Says why not once per reason.
      */
     private boolean exchange() {
         if (!engine.exchange() || exchangeFailed) {
             return false;
         }
         MultiLayerNetwork net = spark.getNetwork();
+        String notLean = ((RoundMaster) spark.getTrainingMaster()).notLean(spark);
         String why = engine.export() ? "the export approach fits from paths"
-                : engine.trainingStats() ? "training stats time DL4J's rounds"
-                : net.getListeners() != null && !net.getListeners().isEmpty() ? "the network has listeners"
-                : net.params().dataType() != org.nd4j.linalg.api.buffer.DataType.FLOAT ? "the network is not float"
+                : notLean != null ? notLean
                 : ExchangeRounds.unfit(sc, settings.workers(), net.params().length()
                         + (net.getUpdater().getStateViewArray() == null ? 0
                         : net.getUpdater().getStateViewArray().length()));

@@ -90,8 +90,15 @@ final class RoundMaster extends ParameterAveragingTrainingMaster {
 
     /** Whether this round can take the lean path: DL4J's own code is kept for its stats, listeners, non-float nets. */
     private boolean lean(SparkDl4jMultiLayer network) {
-        return !collectTrainingStats && statsStorage == null && (listeners == null || listeners.isEmpty())
-                && network.getNetwork().params().dataType() == DataType.FLOAT;
+        return notLean(network) == null;
+    }
+
+    /** Why rounds of {@code network} keep DL4J's own code (and cannot go through the exchange), or null. */
+    String notLean(SparkDl4jMultiLayer network) {
+        return collectTrainingStats || statsStorage != null ? "training stats time DL4J's rounds"
+                : listeners != null && !listeners.isEmpty() ? "the trainer has listeners"
+                : network.getNetwork().params().dataType() != DataType.FLOAT ? "the network is not float"
+                : null;
     }
 
     @Override
@@ -143,12 +150,7 @@ final class RoundMaster extends ParameterAveragingTrainingMaster {
                 LOG.info("Skipping imbalanced split with no data for all executors");
                 return;
             }
-            total.averaged();
-            net.setParameters(RoundSum.array(total.params, net.params().shape()));
-            if (total.updater != null) {
-                net.getUpdater().setStateViewArray(null,
-                        RoundSum.array(total.updater, updaterState.shape()), false);
-            }
+            total.averaged().setOn(net);
             network.setScore(total.score / total.count);
             MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
             conf.setIterationCount(conf.getIterationCount() + averagingFrequency);

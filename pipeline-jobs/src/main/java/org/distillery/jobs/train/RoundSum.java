@@ -69,6 +69,15 @@ final class RoundSum implements Serializable {
         return array.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 
+    /** Sets these averages on {@code net}: its parameters, and its updater state when there is one (DL4J's step). */
+    void setOn(org.deeplearning4j.nn.multilayer.MultiLayerNetwork net) {
+        INDArray state = net.getUpdater().getStateViewArray();
+        net.setParameters(array(params, net.params().shape()));
+        if (updater != null) {
+            net.getUpdater().setStateViewArray(null, array(updater, state.shape()), false);
+        }
+    }
+
     RoundSum add(RoundSum other) {
         if (other.count == 0) {
             return this;

@@ -54,8 +54,8 @@ class AveragingExchangeTest {
                 assertThat(got1.get(r).params).isEqualTo(got0.get(r).params);
             }
             AveragingExchange.Outcome outcome = outcomeOf(exchange);
-            assertThat(outcome.params()).containsExactly(p0[1]);
-            assertThat(outcome.updater()).hasSize(U);
+            assertThat(outcome.averages().params).containsExactly(p0[1]);
+            assertThat(outcome.averages().updater).hasSize(U);
             assertThat(outcome.roundsWithData()).isEqualTo(2);
             assertThat(outcome.scores()).containsExactly(2.0, 5.0, 5.0);
         }
@@ -75,7 +75,7 @@ class AveragingExchangeTest {
             assertThat(exchange.outcome()).isNull();
             assertThat(worker(exchange, 0, 0, List.of(sum(new float[] {1, 1, 1, 1, 1}, 1))).get(30, TimeUnit.SECONDS))
                     .hasSize(1);
-            assertThat(outcomeOf(exchange).params()).containsExactly(1, 1, 1, 1, 1);
+            assertThat(outcomeOf(exchange).averages().params).containsExactly(1, 1, 1, 1, 1);
         }
     }
 
