@@ -17,8 +17,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * as an output layer here.
  *
  * <p>Frozen MLPs (dense layers, element-wise activations, identity or softmax output, float32) take a fast path,
- * {@link DenseInference}, with the same logits as DL4J's forward pass (bit-identical here) without its per-layer
- * copies; other networks (CNNs, batch norm, ...) use DL4J's {@code output()}. The fast path copies the weights when
+ * {@link DenseInference}, with DL4J's forward pass's logits up to rounding (another BLAS call: the last bits may
+ * differ, by CPU) without its per-layer copies; other networks (CNNs, batch norm, ...) use DL4J's {@code output()}. The fast path copies the weights when
  * the model is built: build a new LogitModel after changing the network's parameters. {@link #logits} is thread-safe
  * on the fast path only; give each thread its own model (and network clone) otherwise, as the label job's
  * TeacherCache does.

@@ -15,7 +15,7 @@ import scala.Tuple2;
  * What a label run says about its own output, computed in one pass on the executors and published beside the rows:
  * the soft-label quality report (entropy and max-probability histograms, class coverage, teacher vs hard-label
  * disagreement per class, classes missing from the transfer set) and, when the run replaces a previous output, the
- * label-drift report (rows changed, argmax flips per class, mean KL(old || new)).
+ * label-drift report (rows changed beyond rounding, argmax flips per class, mean KL(old || new)).
  */
 final class LabelReports {
     static final String QUALITY = "_quality.json"; // "_": Parquet readers skip it
@@ -119,12 +119,21 @@ final class LabelReports {
         return n;
     }
 
+    /**
+     * A logit counts as changed when it moved by more than this fraction of the row's largest |logit| (and at least this
+     * much absolute): ~1,700 float32 ulps of that logit. The same teacher run by another BLAS kernel (another CPU, another
+     * OpenBLAS core type, another batch size) moves logits by a few ulps, which is rounding, not drift; a new teacher or
+     * changed features move them by orders of magnitude more.
+     */
+    static final double CHANGED = 1e-4;
+
     /** Tallies of the drift report. */
     static final class Drift implements Serializable {
         private static final long serialVersionUID = 1L;
         final long[] flipsByOldClass;
         long compared;
         long changed;
+        long changedBits;
         double klSum;
 
         Drift(int classes) {
@@ -134,7 +143,10 @@ final class LabelReports {
         Drift add(float[] old, float[] now, double t) {
             compared++;
             if (!java.util.Arrays.equals(old, now)) {
-                changed++;
+                changedBits++;
+                if (changed(old, now)) {
+                    changed++;
+                }
             }
             int a = SoftTargets.argmax(old);
             if (a != SoftTargets.argmax(now)) {
@@ -144,9 +156,24 @@ final class LabelReports {
             return this;
         }
 
+        /** Whether some logit moved by more than {@link #CHANGED} of the row's scale. */
+        static boolean changed(float[] old, float[] now) {
+            double scale = 1;
+            for (int c = 0; c < old.length; c++) {
+                scale = Math.max(scale, Math.max(Math.abs(old[c]), Math.abs(now[c])));
+            }
+            for (int c = 0; c < old.length; c++) {
+                if (!(Math.abs((double) old[c] - now[c]) <= CHANGED * scale)) { // NaN counts as changed
+                    return true;
+                }
+            }
+            return false;
+        }
+
         Drift merge(Drift o) {
             compared += o.compared;
             changed += o.changed;
+            changedBits += o.changedBits;
             klSum += o.klSum;
             for (int c = 0; c < flipsByOldClass.length; c++) {
                 flipsByOldClass[c] += o.flipsByOldClass[c];
@@ -178,6 +205,8 @@ final class LabelReports {
         m.put("rowsOnlyInPrevious", oldRows - d.compared);
         m.put("rowsOnlyInNew", newRows - d.compared);
         m.put("rowsChanged", d.changed);
+        m.put("rowsChangedTolerance", CHANGED);
+        m.put("rowsWithOtherBits", d.changedBits);
         long flips = 0;
         for (long f : d.flipsByOldClass) {
             flips += f;

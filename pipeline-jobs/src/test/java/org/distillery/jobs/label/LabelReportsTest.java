@@ -98,8 +98,25 @@ class LabelReportsTest extends SparkTestBase {
         new LabelJob(spark()).run(new LabelConfig(transfer, newTeacher, target, 2.0, 64, null, PublishMode.OVERWRITE));
         JsonNode same = report(target, LabelReports.DRIFT);
         assertThat(same.get("rowsChanged").asLong()).isZero();
+        assertThat(same.get("rowsChangedTolerance").asDouble()).isEqualTo(LabelReports.CHANGED);
         assertThat(same.get("argmaxFlips").asLong()).isZero();
         assertThat(same.get("meanKlPreviousToNew").asDouble()).isZero();
+    }
+
+    /**
+     * The same teacher on another CPU (another gemm kernel) gives logits a few ulps apart: that is not drift. Such rows
+     * are counted apart, so that a relabel on another machine does not report every row as changed.
+     */
+    @Test
+    void roundingIsNotDrift() {
+        float[] old = {2.5f, -1.25f, 0.003f, 17f};
+        float[] ulps = {Math.nextUp(2.5f), -1.25f, Math.nextDown(0.003f), Math.nextUp(Math.nextUp(17f))};
+        float[] moved = {2.5f, -1.25f, 0.01f, 17f};
+        LabelReports.Drift d = new LabelReports.Drift(4).add(old, old, 1).add(old, ulps, 1).add(old, moved, 1);
+        assertThat(d.compared).isEqualTo(3);
+        assertThat(d.changedBits).isEqualTo(2);
+        assertThat(d.changed).as("only the row whose logit moved by 0.007 of a scale of 17").isEqualTo(1);
+        assertThat(LabelReports.Drift.changed(old, new float[] {2.5f, -1.25f, Float.NaN, 17f})).isTrue();
     }
 
     private Map<Long, float[]> logits(String path) {
