@@ -1,9 +1,11 @@
 package org.distillery.model.schema;
 
+import java.util.List;
+
 /**
  * The transfer-set table written by ingest and read by label, train and evaluate. Version 1 columns:
- * {@code id} long not null (stable), {@code features} array&lt;float&gt; (784 values in [0, 1] for Fashion-MNIST),
- * {@code label} int nullable.
+ * {@code id} long not null (stable), {@code features} array&lt;float&gt; (one example's values, flattened in
+ * row-major order), {@code label} int nullable.
  */
 public final class TransferSchema {
     public static final int VERSION = 1;
@@ -14,7 +16,46 @@ public final class TransferSchema {
     public static final String FEATURE_COUNT = "featureCount";
     public static final String CLASSES = "classes";
     public static final String SCHEMA_VERSION = "transferSchemaVersion";
+    /**
+     * The shape of one example, without the batch axis: {@code [n_features]} for a vector, {@code [C, H, W]}
+     * (channels first) for an image, e.g. {@code [1, 28, 28]} for Fashion-MNIST. The features column holds the
+     * example flattened in row-major order of this shape.
+     */
+    public static final String SHAPE = "exampleShape";
 
     private TransferSchema() {
+    }
+
+    /**
+     * The example shape a transfer manifest records, or {@code [featureCount]} for one that records none (written
+     * before the shape was recorded).
+     *
+     * @throws IllegalStateException when the recorded shape is malformed or does not multiply to featureCount
+     */
+    public static int[] shape(Manifest m) {
+        int features = (int) m.number(FEATURE_COUNT);
+        Object recorded = m.facts().get(SHAPE);
+        if (recorded == null) {
+            return new int[] {features};
+        }
+        if (!(recorded instanceof List<?> dims) || dims.isEmpty()
+                || !dims.stream().allMatch(d -> d instanceof Number n && n.intValue() > 0)) {
+            throw new IllegalStateException("manifest " + m.id() + " has a malformed " + SHAPE + ": " + recorded);
+        }
+        int[] shape = dims.stream().mapToInt(d -> ((Number) d).intValue()).toArray();
+        long product = 1;
+        for (int d : shape) {
+            product *= d;
+        }
+        if (product != features) {
+            throw new IllegalStateException("manifest " + m.id() + ": " + SHAPE + " " + describe(shape)
+                    + " holds " + product + " values, but " + FEATURE_COUNT + " is " + features);
+        }
+        return shape;
+    }
+
+    /** A shape as written in messages: {@code [1, 28, 28]}. */
+    public static String describe(int[] shape) {
+        return java.util.Arrays.toString(shape);
     }
 }

@@ -204,7 +204,8 @@ public final class IngestJob {
             Manifest manifest = Manifest.sealed("ingest", config,
                     Map.of("source", new Manifest.Input(config.source(), null)),
                     Manifest.facts("split", name, "rows", count, TransferSchema.SCHEMA_VERSION, TransferSchema.VERSION,
-                            TransferSchema.FEATURE_COUNT, data.images[0].length, TransferSchema.CLASSES, CLASSES,
+                            TransferSchema.FEATURE_COUNT, data.images[0].length, TransferSchema.SHAPE,
+                            imageShape(data.images[0].length), TransferSchema.CLASSES, CLASSES,
                             "sourceSha256", data.sha256),
                     Versions.current(), java.time.Instant.now().toString());
             JobResult result = out.publish(manifest, count, start);
@@ -213,6 +214,12 @@ public final class IngestJob {
             mask.destroy();
             return result;
         }
+    }
+
+    /** [1, side, side] for square grey images such as Fashion-MNIST's, else [pixels]. */
+    private static List<Integer> imageShape(int pixels) {
+        int side = (int) Math.round(Math.sqrt(pixels));
+        return side * side == pixels ? List.of(1, side, side) : List.of(pixels);
     }
 
     private static float[] pixels(byte[] image) {
