@@ -107,6 +107,23 @@ public final class Models {
         return new LogitModel(keras.network());
     }
 
+    /**
+     * The external data files (locations relative to the model's directory) that an ONNX model's bytes name; empty
+     * when it names none or does not parse (reading it then reports the damage).
+     *
+     * @throws IllegalArgumentException when a location points outside the model's directory
+     */
+    public static java.util.SortedSet<String> externalData(byte[] onnx, String source) {
+        java.util.SortedSet<String> locations;
+        try {
+            locations = OnnxGraph.externalData(onnx);
+        } catch (IllegalStateException damaged) {
+            return new java.util.TreeSet<>();
+        }
+        locations.forEach(l -> ExternalDataDir.checkLocation(l, source));
+        return locations;
+    }
+
     /** A teacher that is one file, read as it declares its input ({@link #teacher(ModelFile, int[], String)}). */
     public static LogitFunction teacher(byte[] bytes, String source) {
         return teacher(new ModelFile(source, bytes), null, null);

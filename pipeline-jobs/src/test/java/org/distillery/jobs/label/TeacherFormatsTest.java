@@ -37,9 +37,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Keras HDF5 and ONNX teachers: one DL4J teacher's weights written in both formats ({@link TeacherFiles}; skipped
- * without python3, h5py and onnx, except in CI) label a transfer set as the DL4J zip does; damaged files and teachers
- * of the wrong width are refused.
+ * Keras 2 HDF5 and ONNX teachers holding one DL4J teacher's weights ({@link TeacherFiles#write}: HDF5 written by h5py in
+ * Keras 2's layout, ONNX exported by PyTorch; skipped without python3 and the packages of requirements.txt, except in
+ * CI) label a transfer set as the DL4J zip does; damaged files and teachers of the wrong width are refused. Teachers
+ * that the frameworks trained and saved themselves: FrameworkTeachersTest.
  */
 class TeacherFormatsTest extends SparkTestBase {
     private static final float EPS = 1e-4f;
@@ -130,7 +131,7 @@ class TeacherFormatsTest extends SparkTestBase {
                 "truncated.h5", "not a readable Keras HDF5 model: ",
                 "truncated.onnx", "not a readable ONNX model: ",
                 "garbage.onnx", "not a readable ONNX model: ",
-                "garbage.bin", "not a DL4J zip, Keras HDF5 or ONNX model: ");
+                "garbage.bin", "not a DL4J zip, Keras archive, Keras HDF5 or ONNX model: ");
         for (Map.Entry<String, byte[]> e : damaged.entrySet()) {
             Path file = Files.write(dir.resolve(e.getKey()), e.getValue());
             Path out = dir.resolve("soft-" + e.getKey());
@@ -152,7 +153,8 @@ class TeacherFormatsTest extends SparkTestBase {
             String out = dir.resolve("soft-wide-" + file).toString();
             assertThatThrownBy(() -> new LabelJob(spark()).run(new LabelConfig(transfer, path, out, 1, 64)))
                     .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessage("teacher expects 17 features but the transfer set has 16: " + path);
+                    .hasMessage("teacher input [N, 17] does not match the transfer set's example shape [16]: file:"
+                            + path);
             assertThat(Files.exists(Path.of(out))).isFalse();
         }
     }
@@ -192,7 +194,7 @@ class TeacherFormatsTest extends SparkTestBase {
                 dir.resolve("eval-onnx").toString(), 2)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("ONNX model file:" + onnx + " cannot be read as a DL4J network (only label runs ONNX"
-                        + " teachers; DL4J zips and Keras HDF5 files are read everywhere)");
+                        + " teachers; DL4J zips and Keras files are read everywhere)");
         assertThat(Files.exists(dir.resolve("eval-onnx"))).isFalse();
     }
 
