@@ -64,7 +64,7 @@ final class KerasNetwork {
         void check(int[] example, String source) {
             long[] d = declared.dims();
             String shown = declared.describe() + (channelsLast ? " (channels-last)" : "");
-            if (channelsLast && example.length == 1 && d[2] > 1 && d[0] * d[1] > 1) {
+            if (channelsLast && example.length == 1 && d[2] > 1 && d[0] * d[1] > 1 && d[0] * d[1] * d[2] == example[0]) {
                 throw new IllegalArgumentException("teacher input " + shown + " does not match the transfer set's"
                         + " example shape " + Arrays.toString(example) + ", a vector that does not say where the"
                         + " channels are (the transfer set needs its image shape [C, H, W]): " + source);

@@ -62,8 +62,13 @@ class FrameworkTeachersTest extends SparkTestBase {
                 out.add(RowFactory.create((long) i, f, i % 5));
             }
             int[] shape = shapes.get(kind).stream().mapToInt(Integer::intValue).toArray();
+            int width = out.get(0).<float[]>getAs(1).length;
             transfers.put(kind, Fixtures.publishTransfer(spark(), dir.resolve("transfer-" + kind).toString(), out,
-                    out.get(0).<float[]>getAs(1).length, 5, shape));
+                    width, 5, shape));
+            if (kind.equals("image")) { // the same rows under a manifest that records no shape: a vector [192]
+                transfers.put("image-as-vector", Fixtures.publishTransfer(spark(),
+                        dir.resolve("transfer-image-as-vector").toString(), out, width, 5, null));
+            }
         }
     }
 
@@ -129,7 +134,7 @@ class FrameworkTeachersTest extends SparkTestBase {
                 .contains("format=Keras archive");
         Path truncated = dir.resolve("truncated.keras");
         byte[] keras = Files.readAllBytes(fw.resolve("keras_cnn.keras"));
-        Files.write(truncated, java.util.Arrays.copyOf(keras, keras.length - 200));
+        Files.write(truncated, java.util.Arrays.copyOf(keras, keras.length / 2));
         CliRun damaged = CliRun.of("label", "--transfer", transfers.get("image"), "--teacher", truncated.toString(),
                 "--out", dir.resolve("soft-truncated").toString());
         assertThat(damaged.code()).as(damaged.err()).isEqualTo(2);
@@ -145,6 +150,9 @@ class FrameworkTeachersTest extends SparkTestBase {
         String keras = fw.resolve("keras_cnn.keras").toString();
         assertRefused(transfers.get("vector"), keras, "teacher input [N, 8, 8, 3] (channels-last) does not match the"
                 + " transfer set's example shape [12]: file:" + keras);
+        assertRefused(transfers.get("image-as-vector"), keras, "teacher input [N, 8, 8, 3] (channels-last) does not"
+                + " match the transfer set's example shape [192], a vector that does not say where the channels are"
+                + " (the transfer set needs its image shape [C, H, W]): file:" + keras);
         String mlp = fw.resolve("keras_mlp.h5").toString();
         assertRefused(transfers.get("image"), mlp, "teacher input [N, 12] does not match the transfer set's example"
                 + " shape [3, 8, 8]: file:" + mlp);

@@ -20,6 +20,7 @@ import org.distillery.jobs.SparkTestBase;
 import org.distillery.jobs.TeacherFiles;
 import org.distillery.jobs.cli.CliRun;
 import org.distillery.jobs.common.JobResult;
+import org.distillery.jobs.common.ModelArtifact;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.jobs.evaluate.EvaluateConfig;
@@ -72,7 +73,7 @@ class TeacherFormatsTest extends SparkTestBase {
             actual.forEach((id, z) -> assertThat(z).as(file + " id " + id).containsExactly(expected.get(id), within(EPS)));
 
             Manifest m = Storage.of(spark()).publishedManifest(result.path());
-            String sha = Models.sha256(Files.readAllBytes(Path.of(path)));
+            String sha = sha256(path);
             assertThat(m.text("teacherSha256")).isEqualTo(sha);
             assertThat(m.facts().get("teachers")).asInstanceOf(InstanceOfAssertFactories.LIST).singleElement()
                     .isEqualTo(Map.of("path", "file:" + path, "sha256", sha, "format",
@@ -87,8 +88,7 @@ class TeacherFormatsTest extends SparkTestBase {
         String h5 = linear.resolve("sequential.h5").toString();
         String onnx = linear.resolve("teacher.onnx").toString();
         CliRun r = CliRun.of("label", "--transfer", transfer, "--teacher", h5 + "," + onnx, "--ensemble", "logit",
-                "--teacher-sha256", Models.sha256(Files.readAllBytes(Path.of(h5))) + ","
-                        + Models.sha256(Files.readAllBytes(Path.of(onnx))), "--out", out, "-T", "2");
+                "--teacher-sha256", sha256(h5) + "," + sha256(onnx), "--out", out, "-T", "2");
         assertThat(r.code()).as(r.err()).isZero();
         Map<Long, float[]> expected = logits(label(teacherZip, "soft-zip-2"));
         logits(out).forEach((id, z) -> assertThat(z).as("id " + id).containsExactly(expected.get(id), within(EPS)));
@@ -210,8 +210,18 @@ class TeacherFormatsTest extends SparkTestBase {
         return out;
     }
 
-    private static LogitFunction teacher(Path file) throws IOException {
-        return Models.teacher(Files.readAllBytes(file), file.toString());
+    /** The teacher in {@code file}, read as the label job reads it (an ONNX model with its external data). */
+    private static LogitFunction teacher(Path file) {
+        return ModelArtifact.read(Storage.of(spark()), file.toString()).teacher(null, null);
+    }
+
+    /** The teacher's SHA-256: its file's, or for an ONNX model with external data, that of the files' listing. */
+    private static String sha256(String path) throws IOException {
+        ModelArtifact artifact = ModelArtifact.read(Storage.of(spark()), path);
+        if (artifact.file().sideFiles().isEmpty()) {
+            assertThat(artifact.sha256()).isEqualTo(Models.sha256(Files.readAllBytes(Path.of(path))));
+        }
+        return artifact.sha256();
     }
 
     private static Map<Long, float[]> logits(JobResult result) {
