@@ -63,16 +63,18 @@ public enum ModelFormat {
         try (java.util.zip.ZipInputStream in = new java.util.zip.ZipInputStream(
                 new java.io.ByteArrayInputStream(bytes))) {
             for (java.util.zip.ZipEntry e = in.getNextEntry(); e != null && entries.size() < 1000; e = in.getNextEntry()) {
-                entries.add(e.getName());
+                switch (e.getName()) {
+                    case "configuration.json" -> {
+                        return DL4J_ZIP;
+                    }
+                    case "config.json", "metadata.json" -> {
+                        return KERAS_ARCHIVE; // model.weights.h5 may be missing from a damaged one: reading says so
+                    }
+                    default -> entries.add(e.getName());
+                }
             }
         } catch (java.io.IOException | IllegalArgumentException e) {
             // a damaged zip: what was listed before the damage still tells the format, else the name does
-        }
-        if (entries.contains("configuration.json")) {
-            return DL4J_ZIP;
-        }
-        if (entries.contains("config.json") || entries.contains("metadata.json")) {
-            return KERAS_ARCHIVE; // model.weights.h5 may be missing from a damaged archive: reading it says so
         }
         if (entries.isEmpty()) {
             return byName;

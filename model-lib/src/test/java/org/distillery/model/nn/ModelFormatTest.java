@@ -71,6 +71,9 @@ class ModelFormatTest {
                 + Models.sha256(new byte[] {4}) + "  b.data\n";
         assertThat(new ModelFile("m", m, side).sha256()).isEqualTo(Models.sha256(listing.getBytes(
                 StandardCharsets.UTF_8)));
+        ModelFile travelled = (ModelFile) javaRoundTrip(new ModelFile("m", m, side)); // as a Spark broadcast
+        assertThat(travelled.sha256()).isEqualTo(new ModelFile("m", m, side).sha256());
+        assertThat(travelled.sideFiles()).containsOnlyKeys("a.data", "b.data");
         side.put("b.data", new byte[] {6});
         assertThat(new ModelFile("m", m, side).sha256()).isNotEqualTo(Models.sha256(listing.getBytes(
                 StandardCharsets.UTF_8)));
@@ -121,6 +124,21 @@ class ModelFormatTest {
         assertThat(OnnxTeacher.threads(" 4 ")).isEqualTo(4);
         assertThat(OnnxTeacher.threads("0")).isEqualTo(1);
         assertThat(OnnxTeacher.threads("many")).isEqualTo(1);
+    }
+
+    private static Object javaRoundTrip(Object o) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+                out.writeObject(o);
+            }
+            try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+                    new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+                return in.readObject();
+            }
+        } catch (java.io.IOException | ClassNotFoundException e) {
+            throw new AssertionError(e);
+        }
     }
 
     private static byte[] zip(String... names) throws java.io.IOException {

@@ -58,17 +58,28 @@ public final class LabelJob {
             return new Checked(path, manifest, teachers, model, layout);
         }
 
-        /** The teacher's SHA-256; for an ensemble, the SHA-256 of the members' hashes, weights and averaging. */
+        /**
+         * The teacher's SHA-256 ({@link ModelArtifact#sha256()}), or with an ONNX output named, the SHA-256 of
+         * {@code SHA256#OUTPUT}; for an ensemble, the SHA-256 of the averaging and the members' hashes (so named) and
+         * weights. What incremental runs compare to tell whether the teacher changed.
+         */
         String sha256(LabelConfig config) {
             if (teachers.size() == 1) {
-                return teacher().sha256();
+                return member(config, 0);
             }
             StringBuilder b = new StringBuilder(config.ensemble());
             double[] w = config.normalisedWeights();
             for (int i = 0; i < teachers.size(); i++) {
-                b.append(',').append(teachers.get(i).sha256()).append(':').append(w[i]);
+                b.append(',').append(member(config, i)).append(':').append(w[i]);
             }
             return org.distillery.model.nn.Models.sha256(b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+
+        private String member(LabelConfig config, int i) {
+            String sha = teachers.get(i).sha256();
+            String output = config.teacherOutput(i);
+            return output == null ? sha : org.distillery.model.nn.Models.sha256((sha + "#" + output)
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
     }
 
@@ -287,8 +298,12 @@ public final class LabelJob {
             for (int i = 0; i < checked.teachers().size(); i++) {
                 ModelArtifact t = checked.teachers().get(i);
                 inputs.put(i == 0 ? "teacher" : "teacher" + (i + 1), t.asInput());
-                members.add(Map.of("path", t.zipPath(), "sha256", t.sha256(), "format", t.format().label(),
-                        "weight", config.normalisedWeights()[i]));
+                Map<String, Object> member = new java.util.LinkedHashMap<>(Map.of("path", t.zipPath(), "sha256",
+                        t.sha256(), "format", t.format().label(), "weight", config.normalisedWeights()[i]));
+                if (config.teacherOutput(i) != null) {
+                    member.put("output", config.teacherOutput(i));
+                }
+                members.add(member);
             }
             Map<String, Object> facts = Manifest.facts("rows", rows,
                     SoftTargetSchema.TEMPERATURE, config.temperature(),

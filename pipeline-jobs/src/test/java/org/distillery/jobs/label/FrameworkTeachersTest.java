@@ -91,9 +91,30 @@ class FrameworkTeachersTest extends SparkTestBase {
             System.out.printf("framework teacher %-40s max |logit - framework's| = %.2e%n", e.getKey(), diff);
             assertThat(diff).as(e.getKey()).isLessThanOrEqualTo(TOLERANCE);
             Manifest m = Storage.of(spark()).publishedManifest(result.path());
-            assertThat(m.text("teacherSha256")).isEqualTo(ModelArtifact.read(Storage.of(spark()),
-                    fw.resolve(file).toString()).sha256());
+            String sha = ModelArtifact.read(Storage.of(spark()), fw.resolve(file).toString()).sha256();
+            assertThat(m.text("teacherSha256")).isEqualTo(output == null ? sha
+                    : Models.sha256((sha + "#" + output).getBytes(StandardCharsets.UTF_8)));
         }
+    }
+
+    @Test
+    void anotherOutputOfTheSameModelIsAnotherTeacher() {
+        String two = fw.resolve("torch_two_outputs.onnx").toString();
+        String out = dir.resolve("soft-outputs").toString();
+        CliRun first = CliRun.of("label", "--transfer", transfers.get("vector"), "--teacher", two, "--teacher-output",
+                "logits", "--out", out);
+        assertThat(first.code()).as(first.err()).isZero();
+        CliRun again = CliRun.of("label", "--transfer", transfers.get("vector"), "--teacher", two, "--teacher-output",
+                "probabilities", "--out", out, "--mode", "incremental");
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.lastLine()).doesNotContain("\"kept\"");
+        Map<Long, float[]> z = logits(out);
+        float[] row = z.get(0L);
+        double sum = 0;
+        for (float v : row) {
+            sum += Math.exp(v);
+        }
+        assertThat(sum).as("log-probabilities now").isCloseTo(1.0, within(1e-5));
     }
 
     @Test
