@@ -70,12 +70,12 @@ public final class ExportJob {
 
     /** Every rule a run checks before Spark reads a row; bad input is one IllegalArgumentException. */
     static Checked check(Storage storage, ExportConfig c) {
-        StagedOutput.check(storage, c.out(), c.mode());
         Map<String, String> inputs = new LinkedHashMap<>();
         inputs.put("--model", c.model());
         inputs.put("--calibration", c.calibration());
         inputs.put("--evaluation", c.evaluation());
-        Aliasing.check(storage, c.out(), inputs);
+        Aliasing.check(storage, c.out(), inputs); // before the output rule: an alias of an input always exists
+        StagedOutput.check(storage, c.out(), c.mode());
         ModelArtifact model = ModelArtifact.read(storage, c.model());
         if (model.format() == ModelFormat.ONNX) {
             throw new IllegalArgumentException("model " + model.zipPath() + " is already ONNX; export reads DL4J zips"
