@@ -171,7 +171,7 @@ public final class ExportJob {
         Map<String, Map<String, Object>> fileFacts = new LinkedHashMap<>();
         files.forEach((name, bytes) -> fileFacts.put(name, fileFacts(name, bytes, rows, c.latencyRuns())));
         Map<String, Object> facts = facts(k, c, fileFacts, verification, ranges, rows.size(0));
-        Map<String, Object> card = card(storage, k, c, facts);
+        Map<String, Object> card = ModelCard.build(storage, k, c, facts);
         try (StagedOutput out = StagedOutput.begin(storage, c.out(), c.mode())) {
             files.forEach((name, bytes) -> storage.writeBytes(out.path(name), bytes));
             storage.writeText(out.path(CARD_JSON), Manifest.json(card));
@@ -225,12 +225,12 @@ public final class ExportJob {
         return m;
     }
 
-    private static String inputLayout(Checked k) {
+    static String inputLayout(Checked k) {
         return "float32 [batch, " + k.plan().inputs() + "]: one example per row, flattened row-major from example shape "
                 + TransferSchema.describe(k.shape()) + (k.shape().length == 3 ? " (channels first: C, H, W)" : "");
     }
 
-    private static String outputMeaning(Checked k) {
+    static String outputMeaning(Checked k) {
         return "float32 [batch, " + k.plan().classes() + "]: raw logits; softmax(logits / T) is the class distribution"
                 + " at temperature T";
     }
@@ -273,64 +273,6 @@ public final class ExportJob {
             f.put("quantization", q);
         }
         return f;
-    }
-
-    private static Map<String, Object> card(Storage storage, Checked k, ExportConfig c, Map<String, Object> facts) {
-        List<ModelCard.Link> chain = ModelCard.chain(storage, k.model().path(), k.model().manifest());
-        Manifest train = k.model().manifest();
-        Manifest label = ModelCard.find(chain, "label");
-        Map<String, Object> card = new LinkedHashMap<>();
-        card.put("name", new org.apache.hadoop.fs.Path(k.model().path()).getName());
-        Map<String, Object> io = new LinkedHashMap<>();
-        io.put("input", OnnxExport.INPUT);
-        io.put("inputLayout", inputLayout(k));
-        io.put("exampleShape", facts.get(TransferSchema.SHAPE));
-        io.put("preprocessing", k.preprocessing());
-        io.put("output", OnnxExport.OUTPUT);
-        io.put("outputMeaning", outputMeaning(k));
-        card.put("interface", io);
-        card.put("files", facts.get("files"));
-        Map<String, Object> made = new LinkedHashMap<>();
-        made.put("source model", k.model().zipPath() + " (sha256 " + k.model().sha256() + ", " + facts.get("sourceBytes")
-                + " bytes, " + facts.get("parameters") + " parameters, " + facts.get("architecture") + ")");
-        for (String key : List.of("objective", "divergence", "temperature", "alpha", "labelledRows", "rows",
-                "validationAccuracy")) {
-            if (train != null && train.facts().containsKey(key)) {
-                made.put(key.equals("temperature") ? "T" : key, train.facts().get(key));
-            }
-        }
-        made.put("teacher SHA-256", label == null ? "unknown (no label manifest reachable)"
-                : label.facts().getOrDefault("teacherSha256", "not recorded"));
-        made.put("transfer set", k.transfer() == null ? "unknown" : k.transferPath() + " (manifest " + k.transfer().id()
-                + ", " + k.transfer().facts().get("rows") + " rows)");
-        card.put("provenance", made);
-        card.put("verification", facts.get("verification"));
-        Object q = facts.get("quantization");
-        if (q instanceof Map<?, ?> quantization) {
-            Map<String, Object> cal = new LinkedHashMap<>();
-            cal.put("rows", quantization.get("calibrationRows"));
-            cal.put("transfer", storage.qualify(c.calibration()));
-            cal.put("manifest", quantization.get("calibrationManifest"));
-            cal.put("method", quantization.get("method"));
-            cal.put("weights", quantization.get("weights"));
-            cal.put("activationRanges", quantization.get("activationRanges"));
-            card.put("calibration", cal);
-        } else {
-            card.put("calibration", "none: float32 only (--quantize none)");
-        }
-        card.put("testMetrics", c.evaluation() == null ? "none: no --evaluation given"
-                : ModelCard.testMetrics(storage, c.evaluation(), shaToFile(k, facts)));
-        card.put("manifestChain", chain.stream().map(ModelCard.Link::describe).toList());
-        return card;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, String> shaToFile(Checked k, Map<String, Object> facts) {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put(k.model().sha256(), "source " + new org.apache.hadoop.fs.Path(k.model().zipPath()).getName());
-        ((Map<String, Map<String, Object>>) facts.get("files")).forEach((name, f) -> m.put((String) f.get("sha256"),
-                name));
-        return m;
     }
 
     /** Up to {@code n} rows of the transfer set, a sample fixed by a hash of the row id (not by partitioning). */

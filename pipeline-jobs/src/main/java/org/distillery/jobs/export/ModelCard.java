@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
+import org.distillery.model.schema.TransferSchema;
 import org.distillery.model.schema.Manifest;
 
 /**
@@ -21,6 +22,65 @@ final class ModelCard {
     private static final int MAX_CHAIN = 50;
 
     private ModelCard() {
+    }
+
+    /** The card's content: interface, files, provenance from the chain, verification, calibration, metrics, chain. */
+    static Map<String, Object> build(Storage storage, ExportJob.Checked k, ExportConfig c, Map<String, Object> facts) {
+        List<Link> chain = chain(storage, k.model().path(), k.model().manifest());
+        Manifest train = k.model().manifest();
+        Manifest label = find(chain, "label");
+        Map<String, Object> card = new LinkedHashMap<>();
+        card.put("name", new org.apache.hadoop.fs.Path(k.model().path()).getName());
+        Map<String, Object> io = new LinkedHashMap<>();
+        io.put("input", OnnxExport.INPUT);
+        io.put("inputLayout", ExportJob.inputLayout(k));
+        io.put("exampleShape", facts.get(TransferSchema.SHAPE));
+        io.put("preprocessing", k.preprocessing());
+        io.put("output", OnnxExport.OUTPUT);
+        io.put("outputMeaning", ExportJob.outputMeaning(k));
+        card.put("interface", io);
+        card.put("files", facts.get("files"));
+        Map<String, Object> made = new LinkedHashMap<>();
+        made.put("source model", k.model().zipPath() + " (sha256 " + k.model().sha256() + ", " + facts.get("sourceBytes")
+                + " bytes, " + facts.get("parameters") + " parameters, " + facts.get("architecture") + ")");
+        for (String key : List.of("objective", "divergence", "temperature", "alpha", "labelledRows", "rows",
+                "validationAccuracy")) {
+            if (train != null && train.facts().containsKey(key)) {
+                made.put(key.equals("temperature") ? "T" : key, train.facts().get(key));
+            }
+        }
+        made.put("teacher SHA-256", label == null ? "unknown (no label manifest reachable)"
+                : label.facts().getOrDefault("teacherSha256", "not recorded"));
+        made.put("transfer set", k.transfer() == null ? "unknown" : k.transferPath() + " (manifest " + k.transfer().id()
+                + ", " + k.transfer().facts().get("rows") + " rows)");
+        card.put("provenance", made);
+        card.put("verification", facts.get("verification"));
+        Object q = facts.get("quantization");
+        if (q instanceof Map<?, ?> quantization) {
+            Map<String, Object> cal = new LinkedHashMap<>();
+            cal.put("rows", quantization.get("calibrationRows"));
+            cal.put("transfer", storage.qualify(c.calibration()));
+            cal.put("manifest", quantization.get("calibrationManifest"));
+            cal.put("method", quantization.get("method"));
+            cal.put("weights", quantization.get("weights"));
+            cal.put("activationRanges", quantization.get("activationRanges"));
+            card.put("calibration", cal);
+        } else {
+            card.put("calibration", "none: float32 only (--quantize none)");
+        }
+        card.put("testMetrics", c.evaluation() == null ? "none: no --evaluation given"
+                : testMetrics(storage, c.evaluation(), shaToFile(k, facts)));
+        card.put("manifestChain", chain.stream().map(Link::describe).toList());
+        return card;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, String> shaToFile(ExportJob.Checked k, Map<String, Object> facts) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(k.model().sha256(), "source " + new org.apache.hadoop.fs.Path(k.model().zipPath()).getName());
+        ((Map<String, Map<String, Object>>) facts.get("files")).forEach((name, f) -> m.put((String) f.get("sha256"),
+                name));
+        return m;
     }
 
     /** One manifest reached by walking {@code inputs} from the model's: the roles walked, and what was found there. */
