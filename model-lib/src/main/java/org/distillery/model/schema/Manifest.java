@@ -14,7 +14,8 @@ import org.distillery.model.nn.Models;
 /**
  * What every published output says about itself, chained to its inputs' manifests: label points at its transfer set,
  * train at its soft targets, evaluate at the models it scored. The {@code id} is the SHA-256 of the manifest's content
- * (everything but {@code id} and {@code createdAt}), so it identifies what was produced, not when.
+ * (everything but {@code id} and {@code createdAt}), so it identifies what was produced, not when; readers recompute it
+ * and refuse a manifest whose content no longer matches it (edited by hand, damaged on the way).
  *
  * @param format    manifest format, {@value #FORMAT}
  * @param id        content hash, filled by {@link #sealed}
@@ -23,11 +24,14 @@ import org.distillery.model.nn.Models;
  * @param inputs    inputs by role (path and the id of the manifest found there)
  * @param facts     what the job measured or decided (row counts, temperature, class count, hashes, metrics)
  * @param versions  code, Java, Spark and DL4J versions
+ * @param files     the output's data files (path relative to the output directory, to size in bytes): what readers
+ *                  read, instead of listing the directory; null in outputs published before it was recorded
  * @param createdAt informational timestamp, never used in logic
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Manifest(String format, String id, String job, JsonNode config, Map<String, Input> inputs,
-                       Map<String, Object> facts, Map<String, String> versions, String createdAt) {
+                       Map<String, Object> facts, Map<String, String> versions, Map<String, Long> files,
+                       String createdAt) {
     public static final String FORMAT = "distillery.manifest/1";
     public static final String FILE_NAME = "_manifest.json";
     public static final String SUCCESS = "_SUCCESS";
@@ -44,15 +48,29 @@ public record Manifest(String format, String id, String job, JsonNode config, Ma
         inputs = inputs == null ? Map.of() : new TreeMap<>(inputs);
         facts = facts == null ? Map.of() : new TreeMap<>(facts);
         versions = versions == null ? Map.of() : new TreeMap<>(versions);
+        files = files == null ? null : new TreeMap<>(files);
     }
 
     /** A manifest whose id is the hash of its content. */
     public static Manifest sealed(String job, Object config, Map<String, Input> inputs, Map<String, Object> facts,
                                   Map<String, String> versions, String createdAt) {
         JsonNode configJson = JSON.valueToTree(config);
-        Manifest unsealed = new Manifest(FORMAT, null, job, configJson, inputs, facts, versions, null);
-        String id = Models.sha256(unsealed.toJson().getBytes(StandardCharsets.UTF_8));
-        return new Manifest(FORMAT, id, job, configJson, inputs, facts, versions, createdAt);
+        return new Manifest(FORMAT, null, job, configJson, inputs, facts, versions, null, createdAt).seal();
+    }
+
+    /** This manifest listing {@code files} as the output's data files, sealed again (a new id). */
+    public Manifest withFiles(Map<String, Long> files) {
+        return new Manifest(format, null, job, config, inputs, facts, versions, files, createdAt).seal();
+    }
+
+    private Manifest seal() {
+        return new Manifest(format, contentHash(), job, config, inputs, facts, versions, files, createdAt);
+    }
+
+    /** The SHA-256 of everything but {@code id} and {@code createdAt}: what {@code id} must be. */
+    private String contentHash() {
+        Manifest content = new Manifest(format, null, job, config, inputs, facts, versions, files, null);
+        return Models.sha256(content.toJson().getBytes(StandardCharsets.UTF_8));
     }
 
     public String toJson() {
@@ -64,20 +82,27 @@ public record Manifest(String format, String id, String job, JsonNode config, Ma
     }
 
     /**
-     * Parses a manifest.
+     * Parses a manifest and verifies it: a known format, and an id that is the hash of its content.
      *
-     * @throws IllegalStateException naming {@code source} when the JSON is not a manifest of a known format
+     * @throws IllegalStateException naming {@code source} when the JSON is not a manifest of a known format, or its
+     *                               content does not hash to its id
      */
     public static Manifest fromJson(String json, String source) {
         Manifest m;
         try {
             m = JSON.readValue(json, Manifest.class);
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("corrupt manifest " + source + ": " + e.getOriginalMessage());
+            throw new IllegalStateException("corrupt manifest " + source + ": "
+                    + String.valueOf(e.getOriginalMessage()).lines().findFirst().orElse(""));
         }
-        if (!FORMAT.equals(m.format())) {
-            throw new IllegalStateException("unsupported manifest format '" + m.format() + "' in " + source
-                    + " (expected " + FORMAT + ")");
+        if (m == null || !FORMAT.equals(m.format())) {
+            throw new IllegalStateException("unsupported manifest format '" + (m == null ? null : m.format()) + "' in "
+                    + source + " (expected " + FORMAT + ")");
+        }
+        String actual = m.contentHash();
+        if (!actual.equals(m.id())) {
+            throw new IllegalStateException("manifest " + source + " does not match its id: its content hashes to "
+                    + actual + ", its id says " + m.id() + " (edited or damaged after it was published)");
         }
         return m;
     }

@@ -42,6 +42,27 @@ class ManifestTest {
     }
 
     @Test
+    void refusesAManifestWhoseContentNoLongerMatchesItsId() {
+        Manifest m = manifest("2026-01-01", 2);
+        String edited = m.toJson().replace("\"temperature\" : 2.0", "\"temperature\" : 4.0");
+        assertThat(edited).isNotEqualTo(m.toJson());
+        assertThatThrownBy(() -> Manifest.fromJson(edited, "/p/_manifest.json")).isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("manifest /p/_manifest.json does not match its id: its content hashes to ")
+                .hasMessageContaining("its id says " + m.id());
+        // the time of writing is not content: changing it keeps the manifest valid
+        Manifest.fromJson(m.toJson().replace("2026-01-01", "2030-05-05"), "/p/_manifest.json");
+    }
+
+    @Test
+    void listsItsFilesUnderANewId() {
+        Manifest m = manifest("2026-01-01", 2);
+        Manifest withFiles = m.withFiles(Map.of("part-0.parquet", 120L, "model.zip", 7L));
+        assertThat(withFiles.id()).isNotEqualTo(m.id());
+        assertThat(Manifest.fromJson(withFiles.toJson(), "test").files()).containsEntry("part-0.parquet", 120L);
+        assertThat(Manifest.fromJson(withFiles.toJson(), "test")).isEqualTo(withFiles);
+    }
+
+    @Test
     void softTargetSchemaRejectsUnknownVersions() {
         SoftTargetSchema.checkVersion(1, "/soft");
         SoftTargetSchema.checkVersion(2, "/soft");

@@ -1,7 +1,7 @@
 package org.distillery.jobs.cli;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** {@code distill}: the pipeline's command line. Each subcommand builds one validated config and runs one job. */
 @Command(name = "distill", mixinStandardHelpOptions = true, versionProvider = Distill.Version.class,
@@ -13,6 +13,7 @@ public final class Distill implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        QuietTaskFailures.install();
         System.exit(run(args));
     }
 

@@ -15,7 +15,8 @@ final class Errors {
     static int handle(Exception ex, CommandLine cmd, CommandLine.ParseResult parsed) {
         RuntimeException input = inputError(ex);
         if (input != null) {
-            cmd.getErr().println("distill " + cmd.getCommandName() + ": error: " + input.getMessage());
+            cmd.getErr().println("distill " + cmd.getCommandName() + ": error: "
+                    + String.valueOf(input.getMessage()).lines().findFirst().orElse("")); // one line, always
             if (System.getenv("DISTILLERY_TRACE") != null) {
                 ex.printStackTrace(cmd.getErr());
             }

@@ -21,19 +21,33 @@ public record LabelledSet(String path, String manifestId, long[] ids, INDArray f
             throw new IllegalArgumentException("no labelled rows in " + t.path());
         }
         int d = t.featureCount();
+        int classes = t.classes();
         float[] x = new float[rows.size() * d];
         long[] ids = new long[rows.size()];
         int[] y = new int[rows.size()];
         for (int i = 0; i < rows.size(); i++) {
             Row r = rows.get(i);
+            if (r.isNullAt(1)) {
+                throw new IllegalArgumentException("features are null for id " + r.getLong(0) + " in " + t.path());
+            }
             float[] f = TransferTables.floats(r, 1);
             if (f.length != d) {
                 throw new IllegalArgumentException("feature length " + f.length + " != " + d + " for id " + r.getLong(0)
                         + " in " + t.path());
             }
+            for (float v : f) {
+                if (!Float.isFinite(v)) {
+                    throw new IllegalArgumentException("non-finite feature value " + v + " for id " + r.getLong(0)
+                            + " in " + t.path());
+                }
+            }
             System.arraycopy(f, 0, x, i * d, d);
             ids[i] = r.getLong(0);
             y[i] = r.getInt(2);
+            if (y[i] < 0 || y[i] >= classes) {
+                throw new IllegalArgumentException("label " + y[i] + " out of range [0, " + classes + ") for id "
+                        + ids[i] + " in " + t.path() + " (null marks a row without a label)");
+            }
         }
         return new LabelledSet(t.path(), t.manifest().id(), ids, Nd4j.create(x, new long[] {rows.size(), d}, DataType.FLOAT), y);
     }

@@ -1,8 +1,10 @@
 package org.distillery.jobs.common;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
+import java.util.Collection;
+import java.util.List;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -10,35 +12,75 @@ import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
 import org.apache.parquet.schema.MessageType;
 import org.apache.spark.sql.execution.datasources.parquet.ParquetToSparkSchemaConverter;
+import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * A Parquet directory's schema read from one data file's footer, without a SparkSession (what Spark itself does
- * without schema merging). Dry runs and every read check columns this way before any row is touched.
+ * A Parquet table's schema read from its data files' footers, without a SparkSession. Every file's footer is read
+ * (footers are small): a table whose part files disagree is refused before any row is touched, where Spark, which
+ * takes the schema of one file, would fail or misread mid-job. Dry runs and every read check columns this way.
  */
 final class ParquetFooters {
     private ParquetFooters() {
     }
 
-    static StructType schema(Storage storage, String dir) {
+    /**
+     * The schema shared by {@code files} (full paths), or by every Parquet file in {@code dir} when {@code files} is
+     * null (outputs whose manifest lists no files).
+     *
+     * @throws IllegalArgumentException naming the table when it has no data file, a footer is unreadable, or two part
+     *                                  files disagree
+     */
+    static StructType schema(Storage storage, String dir, Collection<String> files) {
+        List<String> paths = files != null ? new ArrayList<>(files) : list(storage, dir);
+        if (paths.isEmpty()) {
+            throw new IllegalArgumentException("no Parquet data files in " + dir);
+        }
+        StructType first = null;
+        String firstPath = null;
+        for (String path : paths) {
+            StructType schema = footer(storage, path);
+            if (first == null) {
+                first = schema;
+                firstPath = path;
+            } else if (!DataType.equalsIgnoreNullability(first, schema)) {
+                throw new IllegalArgumentException("part files of " + dir + " disagree on their schema: "
+                        + name(firstPath) + " has " + first.simpleString() + ", " + name(path) + " has "
+                        + schema.simpleString());
+            }
+        }
+        return first;
+    }
+
+    private static String name(String path) {
+        return new Path(path).getName();
+    }
+
+    private static List<String> list(Storage storage, String dir) {
         FileSystem fs = storage.fs(dir);
-        FileStatus first;
         try {
-            first = Arrays.stream(fs.listStatus(new Path(dir)))
+            return Arrays.stream(fs.listStatus(new Path(dir)))
                     .filter(f -> f.isFile() && !f.getPath().getName().startsWith("_")
                             && !f.getPath().getName().startsWith(".")
                             && f.getPath().getName().endsWith(".parquet"))
-                    .min(Comparator.comparing(f -> f.getPath().getName()))
-                    .orElseThrow(() -> new IllegalArgumentException("no Parquet data files in " + dir));
+                    .map(f -> f.getPath().toString()).sorted().toList();
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot list " + dir + ": " + e.getMessage(), e);
         }
+    }
+
+    private static StructType footer(Storage storage, String path) {
+        FileSystem fs = storage.fs(path);
         MessageType footer;
-        try (ParquetFileReader reader = ParquetFileReader.open(
-                HadoopInputFile.fromStatus(first, fs.getConf()))) {
-            footer = reader.getFooter().getFileMetaData().getSchema();
+        try {
+            FileStatus status = fs.getFileStatus(new Path(path));
+            try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromStatus(status, fs.getConf()))) {
+                footer = reader.getFooter().getFileMetaData().getSchema();
+            }
+        } catch (java.io.FileNotFoundException e) {
+            throw new IllegalArgumentException("Parquet data file missing: " + path, e);
         } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException("corrupt Parquet input " + first.getPath() + ": "
+            throw new IllegalArgumentException("corrupt Parquet input " + path + ": "
                     + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
         }
         // Spark's defaults: binary is not string, INT96 is a timestamp, case-insensitive, no TIMESTAMP_NTZ inference,

@@ -184,7 +184,18 @@ public final class PartitionedTable {
         facts.put("rows", partitions.stream().mapToLong(p -> (long) p.manifest().number("rows")).sum());
         facts.put("partitionColumn", column);
         facts.put(PARTITIONS, ids(partitions));
-        return new Manifest(Manifest.FORMAT, id(), first.manifest().job(), null, inputs(), facts, Map.of(), null);
+        return new Manifest(Manifest.FORMAT, id(), first.manifest().job(), null, inputs(), facts, Map.of(), files(),
+                null);
+    }
+
+    /** The partitions' data files, as paths relative to the table's root; null unless every partition lists its own. */
+    private Map<String, Long> files() {
+        if (partitions.stream().anyMatch(p -> p.manifest().files() == null)) {
+            return null;
+        }
+        Map<String, Long> files = new TreeMap<>();
+        partitions.forEach(p -> p.manifest().files().forEach((name, bytes) -> files.put(p.name() + "/" + name, bytes)));
+        return files;
     }
 
     /**

@@ -82,16 +82,18 @@ public final class StagedOutput implements AutoCloseable {
     }
 
     /**
-     * Writes the manifest and {@code _SUCCESS}, then moves the staging directory into place. {@code _SUCCESS} holds
-     * the job's one-line JSON summary (the line the job prints last), so a sensor or an XCom push can read it.
+     * Writes the manifest, listing every data file written so far with its size ({@link Manifest#files}), and
+     * {@code _SUCCESS}, then moves the staging directory into place. {@code _SUCCESS} holds the job's one-line JSON
+     * summary (the line the job prints last), so a sensor or an XCom push can read it.
      *
      * @param rows       rows the output holds, for the summary
      * @param startNanos {@link System#nanoTime()} when the job started, for the summary's seconds
      */
-    public JobResult publish(Manifest manifest, long rows, long startNanos) {
+    public JobResult publish(Manifest unlisted, long rows, long startNanos) {
+        storage.mkdirs(staging);
+        Manifest manifest = unlisted.withFiles(storage.files(staging));
         JobResult result = new JobResult(manifest.job(), target, manifest.id(), rows,
                 (System.nanoTime() - startNanos) / 1e9);
-        storage.mkdirs(staging);
         storage.writeText(path(Manifest.FILE_NAME), manifest.toJson());
         storage.writeText(path(Manifest.SUCCESS), result.summaryJson() + "\n");
         String previous = null;

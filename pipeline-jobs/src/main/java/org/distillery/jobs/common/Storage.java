@@ -51,6 +51,57 @@ public final class Storage {
         return fs(path).makeQualified(p).toString();
     }
 
+    /**
+     * The one spelling of {@code path} that outputs and inputs are compared in: fully qualified (scheme and authority),
+     * {@code .} and {@code ..} resolved, no trailing slash, and on the local filesystem every symlink of its existing
+     * part resolved. Two spellings of one directory ({@code IN/./x}, {@code IN/x/}, {@code file:IN/x}, a symlink to
+     * it) give the same string.
+     */
+    public String canonical(String path) {
+        if (path == null || path.isBlank()) {
+            throw new IllegalArgumentException("empty path");
+        }
+        Path qualified = fs(path).makeQualified(new Path(path));
+        java.net.URI uri = qualified.toUri().normalize();
+        String p = uri.getPath();
+        while (p.length() > 1 && p.endsWith("/")) {
+            p = p.substring(0, p.length() - 1);
+        }
+        if ("file".equals(uri.getScheme())) {
+            p = realLocal(java.nio.file.Path.of(p)).toString();
+        }
+        try {
+            return new java.net.URI(uri.getScheme(), uri.getAuthority(), p, null, null).toString();
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalArgumentException("not a valid path: " + path, e);
+        }
+    }
+
+    /** {@code p} with the symlinks of its longest existing prefix resolved; the rest appended as it is. */
+    private static java.nio.file.Path realLocal(java.nio.file.Path p) {
+        java.nio.file.Path existing = p;
+        java.util.Deque<String> rest = new java.util.ArrayDeque<>();
+        while (existing != null && !java.nio.file.Files.exists(existing)) {
+            if (existing.getFileName() != null) {
+                rest.push(existing.getFileName().toString());
+            }
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return p;
+        }
+        java.nio.file.Path real;
+        try {
+            real = existing.toRealPath();
+        } catch (IOException e) {
+            real = existing;
+        }
+        for (String name : rest) {
+            real = real.resolve(name);
+        }
+        return real;
+    }
+
     public boolean exists(String path) {
         try {
             return fs(path).exists(new Path(path));
@@ -65,6 +116,12 @@ public final class Storage {
         }
         try (InputStream in = fs(path).open(new Path(path))) {
             return in.readAllBytes();
+        } catch (org.apache.hadoop.fs.ChecksumException e) {
+            throw new IllegalArgumentException("corrupt file " + path + ": it does not match its Hadoop checksum (.crc)"
+                    + " file (changed or damaged after it was written)", e);
+        } catch (java.io.FileNotFoundException | org.apache.hadoop.security.AccessControlException e) {
+            throw new IllegalArgumentException("cannot read " + path + ": "
+                    + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e); // e.g. permission denied
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + path, e);
         }
@@ -120,17 +177,53 @@ public final class Storage {
         }
     }
 
+    /**
+     * Creates {@code path} and its parents; a location that cannot hold a directory (a file on the way, no permission,
+     * a filesystem that refuses) is the caller's bad output path: one line naming it.
+     */
     public void mkdirs(String path) {
         try {
-            fs(path).mkdirs(new Path(path));
+            if (!fs(path).mkdirs(new Path(path))) {
+                throw new IllegalArgumentException("cannot create directory " + path);
+            }
+        } catch (org.apache.hadoop.fs.ParentNotDirectoryException | org.apache.hadoop.fs.FileAlreadyExistsException
+                 | org.apache.hadoop.security.AccessControlException e) {
+            throw new IllegalArgumentException("cannot create directory " + path + ": "
+                    + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create " + path, e);
         }
     }
 
     /**
-     * The manifest of a published output. Refuses outputs that were never published (no {@code _SUCCESS}) or whose
-     * manifest is missing or corrupt.
+     * The data files under directory {@code dir}, recursively: path relative to {@code dir} to size in bytes. Names
+     * starting with {@code _} or {@code .} (markers, checksums, hidden staging) are not data.
+     */
+    public java.util.Map<String, Long> files(String dir) {
+        java.util.Map<String, Long> out = new java.util.TreeMap<>();
+        Path root = fs(dir).makeQualified(new Path(dir));
+        try {
+            org.apache.hadoop.fs.RemoteIterator<org.apache.hadoop.fs.LocatedFileStatus> it = fs(dir).listFiles(root, true);
+            String prefix = root.toUri().getPath() + "/";
+            while (it.hasNext()) {
+                org.apache.hadoop.fs.LocatedFileStatus f = it.next();
+                String relative = f.getPath().toUri().getPath().substring(prefix.length());
+                boolean data = java.util.Arrays.stream(relative.split("/"))
+                        .noneMatch(n -> n.startsWith("_") || n.startsWith("."));
+                if (data) {
+                    out.put(relative, f.getLen());
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir, e);
+        }
+        return out;
+    }
+
+    /**
+     * The manifest of a published output, verified: its id is the hash of its content, and every data file it lists is
+     * there with its size. Refuses outputs that were never published (no {@code _SUCCESS}), whose manifest is missing
+     * or corrupt, or whose files are missing or changed.
      */
     public Manifest publishedManifest(String dir) {
         if (!exists(dir)) {
@@ -140,6 +233,21 @@ public final class Storage {
             throw new IllegalArgumentException("input is not a published distillery output (no "
                     + Manifest.SUCCESS + " or " + Manifest.FILE_NAME + "): " + dir);
         }
-        return Manifest.fromJson(readText(dir + "/" + Manifest.FILE_NAME), dir + "/" + Manifest.FILE_NAME);
+        Manifest m = Manifest.fromJson(readText(dir + "/" + Manifest.FILE_NAME), dir + "/" + Manifest.FILE_NAME);
+        if (m.files() != null) {
+            java.util.Map<String, Long> found = files(dir);
+            m.files().forEach((name, bytes) -> {
+                Long size = found.get(name);
+                if (size == null) {
+                    throw new IllegalArgumentException("published output " + dir + " is incomplete: " + name
+                            + ", listed in its manifest, is missing");
+                }
+                if (size.longValue() != bytes) {
+                    throw new IllegalArgumentException("published output " + dir + " was changed: " + name + " has "
+                            + size + " bytes, its manifest lists " + bytes);
+                }
+            });
+        }
+        return m;
     }
 }

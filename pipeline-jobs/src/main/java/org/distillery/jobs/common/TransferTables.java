@@ -6,7 +6,7 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.api.java.UDF2;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
@@ -76,9 +76,7 @@ public final class TransferTables {
         if (m.facts().get("rows") instanceof Number n && n.longValue() == 0) {
             throw new IllegalArgumentException("transfer set is empty (0 rows): " + path);
         }
-        for (String dir : dataDirs(storage, path, m)) {
-            requireColumns(ParquetFooters.schema(storage, dir), dir, TRANSFER_COLUMNS);
-        }
+        footers(storage, path, m).forEach((dir, schema) -> requireColumns(schema, dir, TRANSFER_COLUMNS));
         return m;
     }
 
@@ -89,6 +87,42 @@ public final class TransferTables {
     public static Manifest published(Storage storage, String path) {
         return PartitionedTable.isPartitioned(storage, path) ? PartitionedTable.read(storage, path).manifest()
                 : storage.publishedManifest(path);
+    }
+
+    /**
+     * The schema of every directory of the output at {@code path}, each read from all its part files' footers: the
+     * files its manifest lists, or for an output published before manifests listed files, the Parquet files found.
+     */
+    private static java.util.Map<String, StructType> footers(Storage storage, String path, Manifest m) {
+        java.util.Map<String, StructType> out = new java.util.LinkedHashMap<>();
+        List<String> files = dataFiles(storage, path, m);
+        if (files != null) {
+            java.util.Map<String, List<String>> byDir = new java.util.TreeMap<>();
+            files.forEach(f -> byDir.computeIfAbsent(new org.apache.hadoop.fs.Path(f).getParent().toString(),
+                    d -> new ArrayList<>()).add(f));
+            byDir.forEach((dir, inDir) -> out.put(dir, ParquetFooters.schema(storage, dir, inDir)));
+        } else {
+            dataDirs(storage, path, m).forEach(dir -> out.put(dir, ParquetFooters.schema(storage, dir, null)));
+        }
+        return out;
+    }
+
+    /**
+     * The Parquet data files (full paths) the manifest {@code m} of the output at {@code path} lists, or null when it
+     * lists none (published before manifests listed files: read by directory). Readers read exactly these.
+     */
+    private static List<String> dataFiles(Storage storage, String path, Manifest m) {
+        if (m.files() == null) {
+            return null;
+        }
+        String root = storage.qualify(path);
+        List<String> parquet = m.files().keySet().stream().filter(n -> n.endsWith(".parquet"))
+                .map(n -> root + "/" + n).toList();
+        if (parquet.isEmpty()) {
+            throw new IllegalArgumentException("published output " + path + " lists no Parquet data files in its"
+                    + " manifest");
+        }
+        return parquet;
     }
 
     /**
@@ -138,9 +172,7 @@ public final class TransferTables {
         List<Col> cols = java.util.Arrays.stream(softTargets(layout).fields()) // no reader needs soft or input_hash
                 .filter(f -> !f.name().equals(SoftTargetSchema.SOFT) && !f.name().equals(SoftTargetSchema.INPUT_HASH))
                 .map(f -> new Col(f.name(), f.dataType())).toList();
-        for (String dir : dataDirs(storage, path, m)) {
-            requireColumns(ParquetFooters.schema(storage, dir), dir, cols);
-        }
+        footers(storage, path, m).forEach((dir, schema) -> requireColumns(schema, dir, cols));
         return m;
     }
 
@@ -161,18 +193,22 @@ public final class TransferTables {
             out.add(functions.col(SoftTargetSchema.LOGITS));
         } else {
             SoftTargetCodec codec = new SoftTargetCodec(layout);
-            UserDefinedFunction decode = functions.udf((UDF1<Row, float[]>) r -> codec.decode(stored(r, layout)),
-                    DataTypes.createArrayType(DataTypes.FloatType, false));
+            UserDefinedFunction decode = functions.udf((UDF2<Long, Row, float[]>) (id, r) -> decode(codec, r, layout,
+                    id), DataTypes.createArrayType(DataTypes.FloatType, false));
             Column stored = functions.struct(layout.logitColumns().stream().map(functions::col).toArray(Column[]::new));
-            out.add(decode.apply(stored).as(SoftTargetSchema.LOGITS));
+            out.add(decode.apply(functions.col(SoftTargetSchema.ID), stored).as(SoftTargetSchema.LOGITS));
         }
         out.addAll(List.of(more));
         return rows.select(out.toArray(Column[]::new));
     }
 
-    /** The stored logit columns of one row as the plain values {@link SoftTargetCodec#decode} takes. */
-    private static Object[] stored(Row r, SoftTargetLayout layout) {
-        return stored(r, 0, layout);
+    /** Row {@code id}'s stored logit columns decoded to dense logits; a damaged row is refused naming its id. */
+    private static float[] decode(SoftTargetCodec codec, Row r, SoftTargetLayout layout, Long id) {
+        try {
+            return codec.decode(stored(r, 0, layout));
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            throw new IllegalStateException(e.getMessage() + " for id " + id, e);
+        }
     }
 
     /**
@@ -196,11 +232,15 @@ public final class TransferTables {
         return v;
     }
 
-    /** The rows of a published output, or of the partitions its combined manifest lists (no partition column). */
+    /**
+     * The rows of a published output, or of the partitions its combined manifest lists (no partition column): the
+     * data files the manifest lists, not whatever the directories hold now.
+     */
     private static Dataset<Row> parquet(SparkSession spark, Storage storage, String path, Manifest m) {
-        String[] dirs = dataDirs(storage, path, m).toArray(String[]::new);
+        List<String> files = dataFiles(storage, path, m);
+        String[] paths = (files != null ? files : dataDirs(storage, path, m)).toArray(String[]::new);
         try {
-            return spark.read().parquet(dirs);
+            return spark.read().parquet(paths);
         } catch (Exception e) {
             throw explain(e, path);
         }
@@ -233,9 +273,11 @@ public final class TransferTables {
         return functions.xxhash64(functions.col(TransferSchema.FEATURES), functions.col(TransferSchema.LABEL));
     }
 
-    /** Whether a published Parquet directory has {@code column} (read from a footer, no Spark). */
+    /** Whether a published Parquet output has {@code column} (read from its footers, no Spark). */
     public static boolean hasColumn(Storage storage, String path, String column) {
-        return java.util.Arrays.asList(ParquetFooters.schema(storage, path).fieldNames()).contains(column);
+        Manifest m = storage.publishedManifest(path);
+        return footers(storage, path, m).values().stream()
+                .allMatch(schema -> java.util.Arrays.asList(schema.fieldNames()).contains(column));
     }
 
     /** Writes Parquet without Spark's own _SUCCESS marker: publication is {@link StagedOutput}'s job. */
@@ -243,6 +285,12 @@ public final class TransferTables {
         rows.sparkSession().sparkContext().hadoopConfiguration()
                 .set("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false");
         rows.write().mode("errorifexists").parquet(path);
+    }
+
+    /** The rows of the published output at {@code path}: the files its verified manifest lists. */
+    public static Dataset<Row> readPublished(SparkSession spark, String path) {
+        Storage storage = Storage.of(spark);
+        return parquet(spark, storage, path, storage.publishedManifest(path));
     }
 
     /** Rows written under a (hidden, staging) directory: its part files are globbed, Spark skips hidden roots. */

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.function.Supplier;
 import org.apache.spark.sql.SparkSession;
 import org.distillery.jobs.common.DryRun;
+import org.distillery.jobs.common.OutputRule;
 import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Stages;
 import org.distillery.jobs.common.Storage;
@@ -48,6 +49,7 @@ public final class DemoJob {
      * them when their config matches) and which are new.
      */
     public static DryRun dryRun(Storage storage, DemoConfig c) {
+        OutputRule.of(storage).input("--source", c.source()).check("--out", c.out());
         IngestJob.dryRun(storage, new IngestConfig(c.source(), c.out() + "/data", c.validation(), c.seed()));
         DryRun plan = new DryRun("demo").with("source", c.source() + " (IDX files read and checked)");
         for (String stage : List.of("data/test", "models/teacher", "soft-targets/train", "students/baseline",
@@ -61,6 +63,7 @@ public final class DemoJob {
 
     public Result run(DemoConfig c) {
         String o = c.out();
+        OutputRule.of(Storage.of(spark)).input("--source", c.source()).check("--out", o);
         Stages stages = new Stages(Storage.of(spark));
         IngestConfig ingest = new IngestConfig(c.source(), o + "/data", c.validation(), c.seed());
         stages.run("ingest", o + "/data/test", ingest, () -> new IngestJob(spark).run(ingest));

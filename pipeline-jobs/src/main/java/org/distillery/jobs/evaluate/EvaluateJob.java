@@ -7,6 +7,7 @@ import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.LabelledSet;
 import org.distillery.jobs.common.ModelArtifact;
+import org.distillery.jobs.common.OutputRule;
 import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Scoring;
 import org.distillery.jobs.common.StagedOutput;
@@ -48,6 +49,9 @@ public final class EvaluateJob {
 
     /** Every rule a run checks before Spark reads a row: test split, every model against it, the output rule. */
     static Map<String, ModelArtifact> check(Storage storage, EvaluateConfig config, PublishMode mode) {
+        OutputRule.of(storage).input("--test", config.test()).input("--validation", config.validation())
+                .input("--teacher", config.teacher()).inputs("--model", config.models().values())
+                .check("--out", config.out());
         StagedOutput.check(storage, config.out(), mode);
         Manifest test = TransferTables.checkTransfer(storage, config.test());
         int features = (int) test.number(TransferSchema.FEATURE_COUNT);

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import org.distillery.jobs.common.ModelArtifact;
+import org.distillery.jobs.common.OutputRule;
 import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Stages;
 import org.distillery.jobs.common.Storage;
@@ -37,6 +38,8 @@ public final class BornAgainJob {
 
     public Result run(BornAgainConfig c) {
         Storage storage = Storage.of(spark);
+        OutputRule.of(storage).input("--transfer", c.transfer()).input("--validation", c.validation())
+                .input("--test", c.test()).input("--teacher", c.teacher()).check("--out", c.out());
         String arch = c.architecture() != null ? c.architecture() : teacherArchitecture(storage, c.teacher());
         Stages stages = new Stages(storage);
         String teacher = c.teacher();

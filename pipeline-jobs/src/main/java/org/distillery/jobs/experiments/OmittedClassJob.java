@@ -5,9 +5,10 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
+import org.distillery.jobs.common.OutputRule;
 import org.distillery.jobs.common.PublishMode;
-import org.distillery.jobs.common.Stages;
 import org.distillery.jobs.common.StagedOutput;
+import org.distillery.jobs.common.Stages;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.jobs.common.Versions;
@@ -41,6 +42,8 @@ public final class OmittedClassJob {
 
     public Result run(OmittedClassConfig c) {
         Storage storage = Storage.of(spark);
+        OutputRule.of(storage).input("--transfer", c.transfer()).input("--validation", c.validation())
+                .input("--test", c.test()).input("--teacher", c.teacher()).check("--out", c.out());
         String o = c.out();
         int classes = (int) TransferTables.checkTransfer(storage, c.transfer()).number(TransferSchema.CLASSES);
         if (c.omittedClass() >= classes) {

@@ -17,6 +17,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
+import org.distillery.jobs.common.OutputRule;
 import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
@@ -54,6 +55,7 @@ public final class IngestJob {
 
     /** Reads and checks the IDX files and the output rule without Spark, and says what a run would write. */
     public static DryRun dryRun(Storage storage, IngestConfig config) {
+        OutputRule.of(storage).input("--source", config.source()).check("--out", config.out());
         DryRun plan = new DryRun("ingest");
         Loaded train = load(config.source(), TRAIN);
         Loaded test = load(config.source(), TEST);
@@ -83,6 +85,7 @@ public final class IngestJob {
      */
     public List<JobResult> run(IngestConfig config) {
         Storage storage = Storage.of(spark);
+        OutputRule.of(storage).input("--source", config.source()).check("--out", config.out());
         for (String name : List.of("train", "validation", "test")) {
             if (reusable(storage, config, name) == null) {
                 StagedOutput.failIfExists(storage, config.out() + "/" + name);

@@ -145,7 +145,7 @@ final class Incremental {
         if (hint) {
             prevCols.add(col(SoftTargetSchema.HINT));
         }
-        Dataset<Row> prev = spark.read().parquet(previous);
+        Dataset<Row> prev = TransferTables.readPublished(spark, previous);
         if (sameInput) { // e.g. another T alone: re-soften the stored logits
             return spark.createDataFrame(reused(prev.select(prevCols.toArray(org.apache.spark.sql.Column[]::new)),
                     keepSoft, codec), TransferTables.softTargets(layout)).orderBy(SoftTargetSchema.ID);
@@ -241,7 +241,7 @@ final class Incremental {
             return m;
         }
         m.put("previousManifest", previousManifest);
-        Dataset<Row> prev = spark.read().parquet(previous).select(col(SoftTargetSchema.ID).as("p_id"),
+        Dataset<Row> prev = TransferTables.readPublished(spark, previous).select(col(SoftTargetSchema.ID).as("p_id"),
                 col(SoftTargetSchema.INPUT_HASH).as("p_hash"));
         long reused = written.join(prev, col(SoftTargetSchema.ID).equalTo(col("p_id"))
                 .and(col(SoftTargetSchema.INPUT_HASH).equalTo(col("p_hash")))).count();

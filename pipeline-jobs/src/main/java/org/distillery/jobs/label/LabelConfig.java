@@ -80,9 +80,6 @@ public record LabelConfig(String transfer, List<String> teachers, List<Double> w
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         }
-        if (trimSlash(out).equals(trimSlash(transfer)) || trimSlash(out).startsWith(trimSlash(transfer) + "/")) {
-            throw new IllegalArgumentException("output must not be inside the input: out=" + out + ", transfer=" + transfer);
-        }
         if (precision != null) {
             SoftTargetLayout.Precision.parse(precision);
         }

@@ -11,6 +11,7 @@ import org.apache.spark.sql.SparkSession;
 import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.ModelArtifact;
+import org.distillery.jobs.common.OutputRule;
 import org.distillery.jobs.common.PartitionedTable;
 import org.distillery.jobs.common.Progress;
 import org.distillery.jobs.common.StagedOutput;
@@ -120,8 +121,15 @@ public final class LabelJob {
         return new Checked(null, null, teachers, first, layout);
     }
 
+    /** The output rule: --out is none of the inputs, in none of them, holds none of them, and can be created. */
+    static void checkOutput(Storage storage, LabelConfig config) {
+        OutputRule.of(storage).input("--transfer", config.transfer()).inputs("--teacher", config.teachers())
+                .check("--out", config.out());
+    }
+
     /** Checks everything a run would, without Spark, and says what the run would do. */
     public static DryRun dryRun(Storage storage, LabelConfig config) {
+        checkOutput(storage, config);
         if (PartitionedTable.isPartitioned(storage, config.transfer())) {
             return PartitionedLabel.plan(storage, config).dryRun(storage, config);
         }
@@ -171,7 +179,7 @@ public final class LabelJob {
             LOG.warn("no drift report: the output being replaced is not readable by this build ({})", e.getMessage());
             return null;
         }
-        Map<String, Object> d = LabelReports.drift(TransferTables.denseLogits(spark.read().parquet(target), before),
+        Map<String, Object> d = LabelReports.drift(TransferTables.denseLogits(TransferTables.readPublished(spark, target), before),
                 written, classes, config.temperature(), previous.id(), previous.text("teacherSha256"), teacherSha256);
         LOG.info("label drift against the previous output (manifest {}): {} of {} rows changed, {} argmax flips,"
                 + " mean KL(previous || new) {}", previous.id(), d.get("rowsChanged"), d.get("rowsCompared"),
@@ -186,6 +194,7 @@ public final class LabelJob {
     public JobResult run(LabelConfig config) {
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);
+        checkOutput(storage, config);
         if (PartitionedTable.isPartitioned(storage, config.transfer())) {
             return PartitionedLabel.plan(storage, config).run(this, storage, config, start);
         }

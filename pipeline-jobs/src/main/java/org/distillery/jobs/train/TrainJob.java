@@ -12,6 +12,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.LabelledSet;
+import org.distillery.jobs.common.OutputRule;
 import org.distillery.jobs.common.Scoring;
 import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
@@ -56,8 +57,17 @@ public final class TrainJob {
 
     /** Every rule a run checks before Spark reads a row; a dry run stops here. */
     static Checked check(Storage storage, TrainConfig config) {
+        OutputRule rule = OutputRule.of(storage).input("--soft-targets", config.softTargets())
+                .input("--transfer", config.transfer()).input("--validation", config.validation());
+        rule.check("--out", config.out());
+        if (config.checkpointDir() != null) {
+            rule.check("--checkpoint-dir", config.checkpointDir());
+        }
         StagedOutput.check(storage, config.out(), config.mode());
         Inputs.Checked in = Inputs.check(storage, config);
+        if (config.transfer() == null || config.transfer().isBlank()) { // the transfer set the soft targets name
+            rule.input("--transfer (from the soft targets' manifest)", in.transfer().path()).check("--out", config.out());
+        }
         return new Checked(in, Checkpoints.open(storage, config, in.manifestInputs()));
     }
 
@@ -105,7 +115,7 @@ public final class TrainJob {
                 String name = Checkpoints.trialName(t, alpha);
                 Checkpoints.State resumed = checkpoints == null ? null : checkpoints.latest(name);
                 if (batches == null && (resumed == null || !resumed.finished())) {
-                    batches = rows.minibatches(config.objective(), in.classes(), t, settings,
+                    batches = rows.minibatches(config.objective(), in.classes(), in.featureCount(), t, settings,
                             StorageLevel.fromString(config.engine().storageLevel()));
                 }
                 Trial trial = trainOne(config, arch, settings, in, batches, validation, t, alpha, checkpoints, resumed);

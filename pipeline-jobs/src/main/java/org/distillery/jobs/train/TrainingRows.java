@@ -74,8 +74,9 @@ final class TrainingRows {
                 functions.count(col(LOGITS))).first();
         long n = counts.getLong(0);
         if (soft != null && counts.getLong(2) != n) {
-            throw new IllegalArgumentException((n - counts.getLong(2)) + " of " + n + " transfer rows have no soft target in "
-                    + soft.path() + " (labelled from another transfer set?)");
+            long id = base.filter(col(LOGITS).isNull()).select(TransferSchema.ID).first().getLong(0);
+            throw new IllegalArgumentException((n - counts.getLong(2)) + " of " + n + " transfer rows have no soft target"
+                    + " in " + soft.path() + ", e.g. id " + id + " (labelled from another transfer set?)");
         }
         if (n == 0) {
             throw new IllegalArgumentException("no training rows for objective " + objective.id() + " in " + transfer.path());
@@ -95,7 +96,13 @@ final class TrainingRows {
                 .select(TransferSchema.ID, TransferSchema.LABEL);
         long[] counts = new long[classes];
         for (Row r : labelled.groupBy(TransferSchema.LABEL).count().collectAsList()) {
-            counts[r.getInt(0)] = r.getLong(1);
+            int label = r.getInt(0);
+            if (label < 0 || label >= classes) {
+                long id = labelled.filter(col(TransferSchema.LABEL).equalTo(label)).first().getLong(0);
+                throw new IllegalArgumentException("label " + label + " out of range [0, " + classes + ") for id " + id
+                        + " (null marks a row without a label)");
+            }
+            counts[label] = r.getLong(1);
         }
         long[] quota = Stratified.quotas(counts, Math.min(n, java.util.Arrays.stream(counts).sum()));
         spark.udf().register("distillery_rank", (Long id) -> Stratified.rank(seed, id), DataTypes.LongType);
@@ -139,20 +146,20 @@ final class TrainingRows {
      * minibatch size B and averaging frequency F. No partition can hold more than F minibatches, so DL4J's worker (which
      * stops after F) never skips a row, and the trainer never shuffles them ({@link TrainerSettings#partitionsFor}).
      */
-    JavaRDD<DataSet> minibatches(Objective objective, int classes, double temperature, TrainerSettings settings,
-                                  StorageLevel storageLevel) {
+    JavaRDD<DataSet> minibatches(Objective objective, int classes, int featureCount, double temperature,
+                                 TrainerSettings settings, StorageLevel storageLevel) {
         long perPartition = (long) settings.batchSize() * settings.averagingFrequency();
         int partitions = settings.partitionsFor(count);
         return rows.orderBy(functions.xxhash64(col(TransferSchema.ID), functions.lit(settings.seed())))
-                .select(teacherLayer ? new Column[] {col(TransferSchema.FEATURES), col(LOGITS), col(TransferSchema.LABEL),
-                        col(TEACHER_LAYER)} : new Column[] {col(TransferSchema.FEATURES), col(LOGITS),
-                        col(TransferSchema.LABEL)})
+                .select(teacherLayer ? new Column[] {col(TransferSchema.ID), col(TransferSchema.FEATURES), col(LOGITS),
+                        col(TransferSchema.LABEL), col(TEACHER_LAYER)} : new Column[] {col(TransferSchema.ID),
+                        col(TransferSchema.FEATURES), col(LOGITS), col(TransferSchema.LABEL)})
                 .javaRDD()
                 .zipWithIndex()
                 .mapToPair(rowAndIndex -> new scala.Tuple2<>(rowAndIndex._2() / perPartition, rowAndIndex._1()))
                 .partitionBy(new ExactPartitioner(partitions))
                 .values()
-                .mapPartitions(new ToMinibatches(objective, classes, temperature, settings.batchSize(),
+                .mapPartitions(new ToMinibatches(objective, classes, featureCount, temperature, settings.batchSize(),
                         settings.averagingFrequency()))
                 .persist(storageLevel);
     }

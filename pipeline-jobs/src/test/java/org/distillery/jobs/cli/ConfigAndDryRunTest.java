@@ -190,12 +190,14 @@ class ConfigAndDryRunTest extends SparkTestBase {
 
     @Test
     void dryRunReadsTheParquetFooterNotJustTheManifest() throws Exception {
-        // a published directory whose data file is not Parquet: the manifest alone would pass
+        // a published directory whose data files are not Parquet, of the sizes its manifest lists: the manifest alone
+        // would pass
         Path fake = dir.resolve("fake-transfer");
         org.apache.commons.io.FileUtils.copyDirectory(Path.of(transfer.replace("file:", "")).toFile(), fake.toFile());
         try (var files = Files.list(fake)) {
             for (Path p : files.filter(f -> f.toString().endsWith(".parquet")).toList()) {
-                Files.writeString(p, "not parquet at all");
+                Files.write(p, new byte[(int) Files.size(p)]);
+                Files.deleteIfExists(p.resolveSibling("." + p.getFileName() + ".crc"));
             }
         }
         CliRun r = CliRun.of("label", "--transfer", fake.toString(), "--teacher", teacher, "--out",

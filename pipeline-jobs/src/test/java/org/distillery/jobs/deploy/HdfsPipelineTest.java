@@ -48,6 +48,24 @@ class HdfsPipelineTest extends SparkTestBase {
         }
     }
 
+    /** The output rule on hdfs:// paths: another spelling of an input, or a parent of it, is refused; nothing moves. */
+    @Test
+    void outputsAliasingInputsOnHdfs() {
+        String transfer = Fixtures.transferSet(spark(), root + "/alias/data/train", 50, 75, 0);
+        String teacher = Fixtures.saveZip(spark(), Fixtures.teacher(9, 5), root + "/alias/teacher.zip");
+        Storage storage = Storage.of(spark());
+        String id = storage.publishedManifest(transfer).id();
+        String authority = transfer.substring(0, transfer.indexOf("/distillery"));
+        for (String out : List.of(transfer + "/", root + "/alias/data/./train", root + "/alias/data/x/../train",
+                authority + "//distillery/alias/data/train", root + "/alias/data")) {
+            CliRun r = CliRun.of("label", "--transfer", transfer, "--teacher", teacher, "--out", out, "--mode",
+                    "overwrite");
+            assertThat(r.code()).as(out + ": " + r.err()).isEqualTo(2);
+            assertThat(r.err()).contains("input --transfer " + transfer).doesNotContain("\tat ");
+        }
+        assertThat(storage.publishedManifest(transfer).id()).isEqualTo(id);
+    }
+
     @Test
     void labelTrainEvaluateOnHdfs() {
         SparkSession spark = spark();

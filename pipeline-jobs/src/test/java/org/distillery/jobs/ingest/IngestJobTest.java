@@ -85,8 +85,9 @@ class IngestJobTest extends SparkTestBase {
 
     @Test
     void namesAMissingSourceFile() {
-        assertThatThrownBy(() -> new IngestJob(spark()).run(new IngestConfig(dir.toString(),
+        assertThatThrownBy(() -> new IngestJob(spark()).run(new IngestConfig(dir.resolve("no-idx").toString(),
                 dir.resolve("data").toString(), 10, 7)))
-                .hasMessageStartingWith("Fashion-MNIST file train-images-idx3-ubyte[.gz] not found in --source " + dir);
+                .hasMessageStartingWith("Fashion-MNIST file train-images-idx3-ubyte[.gz] not found in --source "
+                        + dir.resolve("no-idx"));
     }
 }

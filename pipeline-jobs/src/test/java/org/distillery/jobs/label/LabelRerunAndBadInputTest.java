@@ -165,15 +165,17 @@ class LabelRerunAndBadInputTest extends SparkTestBase {
             try (var files = Files.list(Path.of(path.replace("file:", "")))) {
                 part = files.filter(p -> p.getFileName().toString().startsWith("part-")).findFirst().orElseThrow();
             }
-            Files.write(part, "this is not parquet".getBytes());
+            byte[] bytes = Files.readAllBytes(part); // damaged in place, its size kept: only its content tells
+            System.arraycopy("XXXX".getBytes(), 0, bytes, bytes.length - 4, 4); // Parquet's closing magic
+            Files.write(part, bytes);
             if (!keepChecksum) {
                 Files.delete(part.resolveSibling("." + part.getFileName() + ".crc"));
             }
             String out = "o6-" + keepChecksum;
             assertThatThrownBy(() -> label(config(path, teacherZip, out, null, null)))
                     .isInstanceOf(IllegalArgumentException.class)
-                    // the footer check names the file when it is the one it reads; Spark's read names the directory
-                    .hasMessageStartingWith("corrupt Parquet input " + path)
+                    // the footer check reads every part file and names the one it could not read
+                    .hasMessageStartingWith("corrupt Parquet input " + part.toUri().toString().replace("file:///", "file:/"))
                     .hasMessageContaining(keepChecksum ? "Checksum error" : "is not a Parquet file");
             assertThat(Files.exists(dir.resolve(out))).isFalse();
         }

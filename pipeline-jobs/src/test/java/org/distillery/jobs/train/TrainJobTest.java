@@ -65,7 +65,7 @@ class TrainJobTest extends SparkTestBase {
         // 600 rows / (16 x 3) -> 13 partitions -> 14 (7 rounds of 2 workers); 38 minibatches, one file each
         var rows = TrainingRows.build(spark(), org.distillery.jobs.common.TransferTables.readTransfer(spark(), transfer),
                 org.distillery.jobs.common.TransferTables.readSoftTargets(spark(), soft), 40, 42, Objective.KD);
-        var batches = rows.minibatches(Objective.KD, Fixtures.CLASSES, 2.0, config.settings(),
+        var batches = rows.minibatches(Objective.KD, Fixtures.CLASSES, Fixtures.FEATURES, 2.0, config.settings(),
                 org.apache.spark.storage.StorageLevel.MEMORY_ONLY());
         List<List<String>> rounds = MinibatchExport.export(
                 org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark().sparkContext()), batches,
@@ -128,7 +128,7 @@ class TrainJobTest extends SparkTestBase {
     private static DataSet trainingBatch() {
         var rows = TrainingRows.build(spark(), org.distillery.jobs.common.TransferTables.readTransfer(spark(), transfer),
                 org.distillery.jobs.common.TransferTables.readSoftTargets(spark(), soft), null, 42, Objective.KD);
-        List<DataSet> batches = rows.minibatches(Objective.KD, Fixtures.CLASSES, 2.0,
+        List<DataSet> batches = rows.minibatches(Objective.KD, Fixtures.CLASSES, Fixtures.FEATURES, 2.0,
                 new TrainerSettings(1, 600, 1, 0, 1), org.apache.spark.storage.StorageLevel.MEMORY_ONLY()).collect();
         return DataSet.merge(batches);
     }
@@ -190,7 +190,7 @@ class TrainJobTest extends SparkTestBase {
                 soft), 40, 42, Objective.PSEUDO_LABEL);
         // 600 rows, minibatch 16, 3 per round, 2 workers: 38 minibatches -> 13 partitions -> 7 rounds = 14 partitions
         TrainerSettings settings = new TrainerSettings(2, 16, 3, 0, 5);
-        List<List<DataSet>> partitions = rows.minibatches(Objective.PSEUDO_LABEL, Fixtures.CLASSES, 1.0, settings,
+        List<List<DataSet>> partitions = rows.minibatches(Objective.PSEUDO_LABEL, Fixtures.CLASSES, Fixtures.FEATURES, 1.0, settings,
                         org.apache.spark.storage.StorageLevel.MEMORY_ONLY()).glom().collect();
         assertThat(partitions).hasSize(14);
         assertThat(partitions).allSatisfy(p -> assertThat(p.size()).isLessThanOrEqualTo(3));
