@@ -11,6 +11,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.ModelArtifact;
+import org.distillery.jobs.common.OutputRule;
 import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
@@ -70,11 +71,9 @@ public final class ExportJob {
 
     /** Every rule a run checks before Spark reads a row; bad input is one IllegalArgumentException. */
     static Checked check(Storage storage, ExportConfig c) {
-        Map<String, String> inputs = new LinkedHashMap<>();
-        inputs.put("--model", c.model());
-        inputs.put("--calibration", c.calibration());
-        inputs.put("--evaluation", c.evaluation());
-        Aliasing.check(storage, c.out(), inputs); // before the output rule: an alias of an input always exists
+        // before the existence rule: an output aliasing an input always exists, and that is the message that helps
+        OutputRule.of(storage).input("--model", c.model()).input("--calibration", c.calibration())
+                .input("--evaluation", c.evaluation()).check("--out", c.out());
         StagedOutput.check(storage, c.out(), c.mode());
         ModelArtifact model = ModelArtifact.read(storage, c.model());
         if (model.format() == ModelFormat.ONNX) {

@@ -56,7 +56,7 @@ class DemoJobTest extends SparkTestBase {
         assertThat(card.path("provenance").path("objective").asText()).isEqualTo("kd");
         assertThat(card.path("interface").path("exampleShape").toString()).isEqualTo("[1,6,6]");
         assertThat(card.path("interface").path("preprocessing").asText()).startsWith("pixel / 255");
-        assertThat(card.path("manifestChain").findValuesAsText("via")).contains("model > softTargets > transfer");
+        assertThat(card.path("manifestChain").findValuesAsText("via")).contains("model > softTargets > teacher", "model > transfer > source");
 
         // calibration is fitted on the validation split (never the test split) and applied to the test split
         Storage storage = Storage.of(spark());

@@ -63,17 +63,15 @@ class ExportBadInputTest extends SparkTestBase {
 
     @Test
     void anOutputThatAliasesAnInputIsRefused() {
-        String m = "file:" + model.replaceFirst("^file:", "");
-        refused("--out " + m + " is input --model " + m + ": write the export outside its inputs",
-                "--model", model, "--out", dir.resolve("models/./student/").toString());
-        refused("--out " + m + "/onnx is inside input --model " + m + ": write the export outside its inputs",
-                "--model", model, "--out", dir.resolve("models/student/onnx").toString());
-        refused("--out file:" + dir.resolve("models") + " contains input --model " + m
-                + ": write the export outside its inputs", "--model", model, "--out",
-                dir.resolve("models/x/..").toString());
-        refused("--out file:" + dir.resolve("transfer/export") + " is inside input --calibration file:"
-                + dir.resolve("transfer") + ": write the export outside its inputs", "--model", model,
-                "--quantize", "int8", "--calibration", transfer, "--out", dir.resolve("transfer/export").toString());
+        String same = dir.resolve("models/./student/").toString();
+        refused("--out " + same + " is the same location as input --model " + model, "--model", model, "--out", same);
+        String inside = dir.resolve("models/student/onnx").toString();
+        refused("--out " + inside + " is inside input --model " + model, "--model", model, "--out", inside);
+        String around = dir.resolve("models/x/..").toString();
+        refused("--out " + around + " contains input --model " + model, "--model", model, "--out", around);
+        String underTransfer = dir.resolve("transfer/export").toString();
+        refused("--out " + underTransfer + " is inside input --calibration " + transfer, "--model", model,
+                "--quantize", "int8", "--calibration", transfer, "--out", underTransfer);
     }
 
     @Test
