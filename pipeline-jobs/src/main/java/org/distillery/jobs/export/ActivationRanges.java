@@ -129,13 +129,12 @@ record ActivationRanges(Quantization.Activation input, Map<Integer, Quantization
                 at += v.length;
             }
             Arrays.sort(all);
-            return Quantization.Activation.of(all[rank(percentile == 100 ? 0 : 100 - percentile, n)],
-                    all[rank(percentile, n)]);
+            return Quantization.Activation.of(all[rank(100 - percentile, n)], all[rank(percentile, n)]);
         }
 
-        /** The nearest-rank percentile's index. */
+        /** The index of the nearest-rank pth percentile of n sorted values (p = 0: the minimum). */
         private static int rank(double p, int n) {
-            return (int) Math.max(0, Math.min(n - 1, Math.ceil(p / 100 * n) - 1));
+            return (int) Math.max(0, Math.min(n - 1, Math.ceil(p * n / 100) - 1));
         }
     }
 }
