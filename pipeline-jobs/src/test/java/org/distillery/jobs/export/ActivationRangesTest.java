@@ -28,7 +28,8 @@ class ActivationRangesTest {
         assertThat(minMax.outputs()).containsOnlyKeys(0); // the hidden layer; the logits stay float
         assertThat(minMax.output(0).lo()).isGreaterThanOrEqualTo(0f); // after ReLU
         float hiddenMax = net.feedForward(rows, false).get(1).maxNumber().floatValue();
-        assertThat(minMax.output(0).hi()).isEqualTo(hiddenMax);
+        // calibration runs the rows in batches, this check all at once: another gemm call, the same value to rounding
+        assertThat(minMax.output(0).hi()).isCloseTo(hiddenMax, org.assertj.core.api.Assertions.within(1e-5f * hiddenMax));
 
         ActivationRanges p99 = ActivationRanges.measure(net, plan, rows, 99);
         // nearest rank over 16,000 values, 16 per row: the 1st and 99th percentiles are rows 9 and 989

@@ -24,7 +24,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * int8 calibrated on 1,000 synthetic pixel rows): latency of one row (median of CALLS single-row calls) and rows/s on
  * batches of 1024 (BATCHES batches), for each engine, the engines alternated in every run and each figure the median
  * of RUNS runs; and bytes on disk of each file (DL4J zip without updater, model.onnx, model-int8.onnx). Engines:
- * DL4J {@code output()}, distillery's {@link LogitModel} (the fast dense path for MLPs, {@code output()} otherwise),
+ * DL4J {@code output()}, distillery's {@link LogitModel} when it takes the fast dense path (MLPs),
  * and ONNX Runtime through distillery's ONNX reader (INDArray in and out, OMP_NUM_THREADS intra-op threads, as ND4J
  * uses OMP_NUM_THREADS OpenMP threads). Prints one JSON line per architecture and engine. Usage:
  * <pre>
@@ -72,12 +72,15 @@ final class ExportBench {
         LogitModel logitModel = new LogitModel(net);
         var fp32 = Models.teacher(files.get("model.onnx"), "model.onnx");
         var int8 = Models.teacher(files.get("model-int8.onnx"), "model-int8.onnx");
-        List<Engine> engines = List.of(
-                new Engine("DL4J output()", "model.zip", files.get("model.zip").length, x -> net.output(x, false)),
-                new Engine("DL4J " + logitModel.describe(), "model.zip", files.get("model.zip").length,
-                        logitModel::logits),
-                new Engine("ONNX Runtime fp32", "model.onnx", files.get("model.onnx").length, fp32::logits),
-                new Engine("ONNX Runtime int8", "model-int8.onnx", files.get("model-int8.onnx").length, int8::logits));
+        List<Engine> engines = new java.util.ArrayList<>();
+        engines.add(new Engine("DL4J output()", "model.zip", files.get("model.zip").length, x -> net.output(x, false)));
+        if (logitModel.fastPath()) { // otherwise LogitModel is output() itself
+            engines.add(new Engine("DL4J " + logitModel.describe(), "model.zip", files.get("model.zip").length,
+                    logitModel::logits));
+        }
+        engines.add(new Engine("ONNX Runtime fp32", "model.onnx", files.get("model.onnx").length, fp32::logits));
+        engines.add(new Engine("ONNX Runtime int8", "model-int8.onnx", files.get("model-int8.onnx").length,
+                int8::logits));
         INDArray rows = pixels(BATCH, 2);
         double[][] latency = new double[engines.size()][runs];
         double[][] throughput = new double[engines.size()][runs];
