@@ -49,7 +49,8 @@ final class ModelCard {
                 made.put(key.equals("temperature") ? "T" : key, train.facts().get(key));
             }
         }
-        made.put("teacher SHA-256", label == null ? "unknown (no label manifest reachable)"
+        made.put("teacher SHA-256", label == null
+                ? "none: no label manifest in the chain (trained without soft targets)"
                 : label.facts().getOrDefault("teacherSha256", "not recorded"));
         made.put("transfer set", k.transfer() == null ? "unknown" : k.transferPath() + " (manifest " + k.transfer().id()
                 + ", " + k.transfer().facts().get("rows") + " rows)");
@@ -214,8 +215,8 @@ final class ModelCard {
         b.append("\n## Manifest chain\n\n");
         for (Map<String, Object> l : (List<Map<String, Object>>) card.get("manifestChain")) {
             b.append("- ").append(l.get("via")).append(": ").append(l.get("job") == null ? "" : l.get("job") + " ")
-                    .append('`').append(l.get("manifest")).append("` at ").append(l.get("path")).append(" (")
-                    .append(l.get("status")).append(")\n");
+                    .append(l.get("manifest") == null ? "" : "`" + l.get("manifest") + "` ").append("at ")
+                    .append(l.get("path")).append(" (").append(l.get("status")).append(")\n");
         }
         return b.toString();
     }
