@@ -4,6 +4,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Storage;
+import org.distillery.jobs.label.ImportConfig;
+import org.distillery.jobs.label.ImportJob;
 import org.distillery.jobs.label.LabelConfig;
 import org.distillery.jobs.label.LabelJob;
 import picocli.CommandLine.Command;
@@ -12,8 +14,11 @@ import picocli.CommandLine.Option;
 
 @Command(name = "label", mixinStandardHelpOptions = true,
         description = "Run a frozen teacher over a transfer set; write raw logits (fp32 or fp16, all or the top K)"
-                + " and softmax(logits/T) as Parquet.")
+                + " and softmax(logits/T) as Parquet. Or, with --import, check and publish a teacher's outputs made"
+                + " elsewhere (logits, probabilities, top-k classes or labels) as the same soft-target table.")
 final class LabelCommand implements Callable<Integer> {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
     @Option(names = "--transfer", required = true, paramLabel = "DIR",
             description = "Published transfer set, or a partitioned one: a directory of COLUMN=VALUE partitions, each"
                     + " a published transfer set, labelled partition by partition into OUT/COLUMN=VALUE.")
@@ -22,7 +27,7 @@ final class LabelCommand implements Callable<Integer> {
             description = "With a partitioned transfer set: label only these partitions (repeat or comma-separate);"
                     + " the output's other partitions are left as they are (default: every partition).")
     List<String> partitions;
-    @Option(names = "--teacher", required = true, paramLabel = "PATH", split = ",",
+    @Option(names = "--teacher", paramLabel = "PATH", split = ",",
             description = "Published teacher directory, or a model file: a DL4J zip, a Keras HDF5 file (.h5/.hdf5:"
                     + " Sequential, or a functional Model that is a single chain) or an ONNX model (.onnx: one float"
                     + " input [N, features], one output [N, classes] of logits or of a final Softmax). The format is"
@@ -73,6 +78,38 @@ final class LabelCommand implements Callable<Integer> {
                     + " partitioned transfer set the mode applies to each partition, and incremental keeps a"
                     + " partition whose transfer partition, teacher, T and storage are unchanged without reading it.")
     String mode;
+    @Option(names = "--import", paramLabel = "PATH|TABLE",
+            description = "Instead of --teacher: a table of a teacher's outputs computed elsewhere, one row per transfer"
+                    + " id (every id exactly once), checked and published as soft targets.")
+    String importSource;
+    @Option(names = "--import-format", paramLabel = "logits|probabilities|topk|label",
+            description = "What --import holds per row: logits, probabilities (summing to 1), topk (the K most likely"
+                    + " classes, --import-topk-index, and their probabilities; the rest of the mass is spread evenly"
+                    + " over the other classes) or label (the teacher's class: trains like pseudo-labels).")
+    String importFormat;
+    @Option(names = "--import-source-format", defaultValue = "parquet", paramLabel = "FORMAT",
+            description = "Spark source format of --import: parquet, csv, json, orc, or table (a catalog table name)"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String importSourceFormat;
+    @Option(names = "--import-option", paramLabel = "KEY=VALUE",
+            description = "Spark reader option of --import, e.g. header=true (repeatable).")
+    java.util.Map<String, String> importOptions;
+    @Option(names = "--import-id", defaultValue = "id", paramLabel = "COL",
+            description = "Column of --import holding the transfer row ids (default: ${DEFAULT-VALUE}).")
+    String importId;
+    @Option(names = "--import-column", split = ",", paramLabel = "COL",
+            description = "The values of --import: an array column, or one numeric column per class in class order"
+                    + " (default: the format's name; probabilities for topk).")
+    List<String> importColumns;
+    @Option(names = "--import-topk-index", paramLabel = "COL",
+            description = "With --import-format topk: the array column of class indices (default: topk_index).")
+    String importTopkIndex;
+    @Option(names = "--import-tolerance", defaultValue = "" + ImportConfig.DEFAULT_TOLERANCE, paramLabel = "EPS",
+            description = "How far a row's imported probabilities may sum from 1 (default: ${DEFAULT-VALUE}).")
+    double importTolerance;
+    @Option(names = "--teacher-name", paramLabel = "NAME",
+            description = "With --import: the teacher's name in the manifest (default: the last part of --import).")
+    String teacherName;
     @Mixin
     SparkOptions spark;
     @Mixin
@@ -80,6 +117,13 @@ final class LabelCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (importSource != null) {
+            return imported();
+        }
+        if (teachers == null || teachers.isEmpty()) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "Missing required option: '--teacher=PATH' (or --import)");
+        }
         LabelConfig config = new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize,
                 teacherSha256, PublishMode.parse(mode), precision, topK, soft, hintLayer, partitions);
         if (run.dryRun) {
@@ -100,6 +144,21 @@ final class LabelCommand implements Callable<Integer> {
             }
         }
         System.out.println(result.summaryJson());
+        return 0;
+    }
+
+    private int imported() {
+        if (teachers != null && !teachers.isEmpty() || hintLayer != null || topK != null || precision != null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--import replaces --teacher and"
+                    + " takes no --hint-layer, --top-k or --precision (imported outputs are stored as fp32 logits)");
+        }
+        ImportConfig config = new ImportConfig(transfer, importSource, importSourceFormat, importOptions, importFormat,
+                importId, importColumns, importTopkIndex, importTolerance, teacherName, out, temperature,
+                PublishMode.parse(mode));
+        if (run.dryRun) {
+            return RunOptions.print(() -> ImportJob.dryRun(Storage.standalone(), config));
+        }
+        System.out.println(new ImportJob(spark.session("label")).run(config).summaryJson());
         return 0;
     }
 }
