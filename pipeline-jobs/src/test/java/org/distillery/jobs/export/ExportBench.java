@@ -25,8 +25,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * batches of 1024 (BATCHES batches), for each engine, the engines alternated in every run and each figure the median
  * of RUNS runs; and bytes on disk of each file (DL4J zip without updater, model.onnx, model-int8.onnx). Engines:
  * DL4J {@code output()}, distillery's {@link LogitModel} when it takes the fast dense path (MLPs),
- * and ONNX Runtime through distillery's ONNX reader (INDArray in and out, OMP_NUM_THREADS intra-op threads, as ND4J
- * uses OMP_NUM_THREADS OpenMP threads). Prints one JSON line per architecture and engine. Usage:
+ * ONNX Runtime through distillery's ONNX reader (INDArray in and out, OMP_NUM_THREADS intra-op threads, as ND4J
+ * uses OMP_NUM_THREADS OpenMP threads), and ONNX Runtime's {@code session.run} alone on tensors made beforehand. Prints one JSON line per architecture and engine. Usage:
  * <pre>
  *   ExportBench OUT_DIR RUNS CALLS BATCHES ARCH...     e.g. ExportBench /tmp/x 7 300 20 mlp:64 cnn:20,50:500
  * </pre>
@@ -82,6 +82,9 @@ final class ExportBench {
         engines.add(new Engine("ONNX Runtime int8", "model-int8.onnx", files.get("model-int8.onnx").length,
                 int8::logits));
         INDArray rows = pixels(BATCH, 2);
+        for (String file : List.of("model.onnx", "model-int8.onnx")) {
+            engines.add(raw(file, files.get(file), rows));
+        }
         double[][] latency = new double[engines.size()][runs];
         double[][] throughput = new double[engines.size()][runs];
         for (Engine e : engines) { // warm-up, not timed
@@ -111,6 +114,40 @@ final class ExportBench {
             line.put("batches", batches);
             System.out.println(Manifest.oneLine(line));
         }
+    }
+
+    /**
+     * ONNX Runtime's {@code session.run} alone, on input tensors made once from direct buffers (row 0, and the whole
+     * batch): the engine without distillery's INDArray-to-tensor copies, for comparison with the rows above.
+     */
+    private static Engine raw(String file, byte[] model, INDArray rows) throws ai.onnxruntime.OrtException {
+        ai.onnxruntime.OrtEnvironment env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+        ai.onnxruntime.OrtSession.SessionOptions options = new ai.onnxruntime.OrtSession.SessionOptions();
+        String omp = System.getenv("OMP_NUM_THREADS");
+        options.setIntraOpNumThreads(omp == null ? 1 : Integer.parseInt(omp.strip()));
+        options.setInterOpNumThreads(1);
+        options.addConfigEntry("session.intra_op.allow_spinning", "0"); // as distillery's reader sets it
+        ai.onnxruntime.OrtSession session = env.createSession(model, options);
+        ai.onnxruntime.OnnxTensor one = tensor(env, rows.getRow(0, true));
+        ai.onnxruntime.OnnxTensor batch = tensor(env, rows);
+        String precision = file.contains("int8") ? "int8" : "fp32";
+        return new Engine("ONNX Runtime " + precision + ", session.run only", file, model.length, x -> {
+            try (ai.onnxruntime.OrtSession.Result r = session.run(Map.of(OnnxExport.INPUT, x.size(0) == 1 ? one
+                    : batch))) {
+                return null;
+            } catch (ai.onnxruntime.OrtException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    private static ai.onnxruntime.OnnxTensor tensor(ai.onnxruntime.OrtEnvironment env, INDArray x)
+            throws ai.onnxruntime.OrtException {
+        float[] v = x.dup('c').data().asFloat();
+        java.nio.FloatBuffer direct = java.nio.ByteBuffer.allocateDirect(4 * v.length)
+                .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        direct.put(v).rewind();
+        return ai.onnxruntime.OnnxTensor.createTensor(env, direct, x.shape());
     }
 
     /** {median ms of one single-row call over {@code calls} calls, rows/s over {@code batches} batches of 1024}. */
