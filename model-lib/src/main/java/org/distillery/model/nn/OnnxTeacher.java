@@ -116,8 +116,11 @@ final class OnnxTeacher implements LogitFunction {
         if (n == 0) {
             return Nd4j.create(DataType.FLOAT, 0, classes);
         }
-        float[] x = features.castTo(DataType.FLOAT).dup('c').data().asFloat();
-        try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {n, inputs});
+        // one copy into a fresh row-major array whose off-heap buffer ONNX Runtime reads in place (a direct buffer is
+        // not copied again); copying element by element into a float[] cost more than the engine itself (MLPs)
+        INDArray x = features.castTo(DataType.FLOAT).dup('c');
+        FloatBuffer direct = x.data().asNioFloat();
+        try (OnnxTensor in = OnnxTensor.createTensor(env, direct, new long[] {n, inputs});
              OrtSession.Result result = session.run(Map.of(input, in))) {
             float[] z = new float[Math.toIntExact(n * classes)];
             ((OnnxTensor) result.get(0)).getFloatBuffer().get(z);
@@ -130,6 +133,8 @@ final class OnnxTeacher implements LogitFunction {
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed on a batch of " + n + " rows: "
                     + Models.firstLine(e), e);
+        } finally {
+            java.lang.ref.Reference.reachabilityFence(x); // its memory must outlive the run that reads it
         }
     }
 
