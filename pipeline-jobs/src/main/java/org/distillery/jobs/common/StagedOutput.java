@@ -42,9 +42,7 @@ public final class StagedOutput implements AutoCloseable {
     public static StagedOutput begin(Storage storage, String target, PublishMode mode) {
         String qualified = storage.qualify(target);
         boolean replace = mode.replaces();
-        if (!replace) {
-            failIfExists(storage, qualified);
-        }
+        check(storage, qualified, mode);
         return new StagedOutput(storage, qualified, sibling(qualified, "staging"), replace);
     }
 
@@ -61,10 +59,17 @@ public final class StagedOutput implements AutoCloseable {
         }
     }
 
-    /** Checks the output rule of {@code mode} before any work starts. */
+    /**
+     * Checks the output rule of {@code mode} before any work starts: without a replacing mode the target must not
+     * exist; with one, an existing target must be a published distillery output (a directory of anything else, a
+     * user's home say, is never moved aside and deleted).
+     */
     public static void check(Storage storage, String target, PublishMode mode) {
         if (mode == PublishMode.FAIL_IF_EXISTS) {
             failIfExists(storage, target);
+        } else if (storage.exists(target) && !storage.exists(target + "/" + Manifest.SUCCESS)) {
+            throw new IllegalArgumentException("refusing to replace " + target + ": it is not a published distillery"
+                    + " output (no " + Manifest.SUCCESS + "); --mode " + mode.id() + " replaces only those");
         }
     }
 
@@ -98,6 +103,7 @@ public final class StagedOutput implements AutoCloseable {
         storage.writeText(path(Manifest.SUCCESS), result.summaryJson() + "\n");
         String previous = null;
         if (replace && storage.exists(target)) {
+            check(storage, target, PublishMode.OVERWRITE); // still a published output, as when the run began
             previous = sibling(target, "previous");
             storage.rename(target, previous);
         } else {

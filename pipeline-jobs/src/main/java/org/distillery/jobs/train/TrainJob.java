@@ -63,11 +63,11 @@ public final class TrainJob {
         if (config.checkpointDir() != null) {
             rule.check("--checkpoint-dir", config.checkpointDir());
         }
-        StagedOutput.check(storage, config.out(), config.mode());
         Inputs.Checked in = Inputs.check(storage, config);
         if (config.transfer() == null || config.transfer().isBlank()) { // the transfer set the soft targets name
             rule.input("--transfer (from the soft targets' manifest)", in.transfer().path()).check("--out", config.out());
         }
+        StagedOutput.check(storage, config.out(), config.mode());
         return new Checked(in, Checkpoints.open(storage, config, in.manifestInputs()));
     }
 

@@ -94,6 +94,10 @@ class BadInputCorpusTest extends SparkTestBase {
         refused("cannot be created: file:" + file + " is a file", "label", "--transfer", transfer, "--teacher",
                 teacher, "--out", file + "/soft");
         refused("is a file", "train", "--soft-targets", soft, "--out", file + "/a/b");
+        Path notOurs = Files.createDirectories(dir.resolve("someone-elses"));
+        Files.writeString(notOurs.resolve("notes.txt"), "keep me");
+        refused("refusing to replace", "train", "--soft-targets", soft, "--out", notOurs.toString(), "--mode",
+                "overwrite", "--arch", "mlp:4", "--epochs", "1");
     }
 
     @Test
