@@ -1,5 +1,5 @@
 """
-### distillery: label, train, evaluate once a day
+### distillery: label, train, evaluate, export once a day
 
 For the logical date `ds` of a run, with `<root>` the `root` param:
 
@@ -12,6 +12,9 @@ For the logical date `ds` of a run, with `<root>` the `root` param:
    labels) write `<root>/students/dt=<ds>/kd` and `<root>/students/dt=<ds>/baseline`, checkpointing under
    `<root>/checkpoints/dt=<ds>/{kd,baseline}`.
 5. `evaluate` scores both against the teacher on `<root>/reference/test` into `<root>/evaluations/dt=<ds>`.
+6. `export` writes the KD student as ONNX into `<root>/exports/dt=<ds>/kd`: `model.onnx` (fp32) and `model-int8.onnx`
+   (int8, calibrated on the day's transfer set), each checked against DL4J's logits before publication, and the model
+   card (`card.json`, `card.md`) with the evaluation's test metrics and the manifest chain.
 
 Every path is scoped to the run's `ds`, never "latest", so reruns and backfills touch only their own day. Every Spark
 task replaces only its own dt= output, atomically (the old one stays intact until the new one is complete): label with
@@ -28,9 +31,10 @@ After each Spark task, `summary_<task>` reads the `_SUCCESS` marker of the task'
 JSON summary: job, path, manifest, rows, seconds), checks it names that job and that directory, and returns it, so it
 is the task's XCom `return_value`, e.g. `ti.xcom_pull(task_ids="summary_evaluate")["manifest"]`.
 
-**Success marker.** `summary_evaluate` succeeding means `<root>/evaluations/dt=<ds>/_SUCCESS` exists and belongs to
-this run's evaluation. Downstream DAGs can wait for that task (ExternalTaskSensor on `distillery.summary_evaluate`)
-or sense the file directly. A relabel-only run publishes soft targets but no evaluation.
+**Success markers.** `summary_evaluate` succeeding means `<root>/evaluations/dt=<ds>/_SUCCESS` exists and belongs to
+this run's evaluation; `summary_export`, the last task, the same of `<root>/exports/dt=<ds>/kd/_SUCCESS`, the shipped
+student and its card. Downstream DAGs can wait for those tasks (ExternalTaskSensor on `distillery.summary_export`) or
+sense the files directly. A relabel-only run publishes soft targets but no evaluation or export.
 
 (Airflow 2.x renders this text, the DAG's doc_md, as a Jinja template when the file is parsed: no braces in it.)
 
@@ -88,6 +92,7 @@ BASELINE = ROOT + "/students/dt={{ ds }}/baseline"
 STUDENT_CHECKPOINTS = ROOT + "/checkpoints/dt={{ ds }}/kd"
 BASELINE_CHECKPOINTS = ROOT + "/checkpoints/dt={{ ds }}/baseline"
 EVALUATION = ROOT + "/evaluations/dt={{ ds }}"
+EXPORT = ROOT + "/exports/dt={{ ds }}/kd"
 # An empty teacher param means the teacher published under the storage root.
 TEACHER = "{{ params.teacher or params.root.rstrip('/') ~ '/models/teacher' }}"
 CONFIG = "{{ params.config }}"
@@ -144,7 +149,8 @@ def summary_task(task_id: str, out: str, job: str) -> PythonOperator:
 
 with DAG(
     dag_id="distillery",
-    description="Knowledge distillation: label the day's transfer set, train a student and a baseline, evaluate.",
+    description="Knowledge distillation: label the day's transfer set, train a student and a baseline, evaluate, export"
+    " the student to ONNX with its model card.",
     doc_md=__doc__,
     schedule="@daily",
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
@@ -242,7 +248,14 @@ with DAG(
     )
     summary_evaluate = summary_task("evaluate", EVALUATION, "evaluate")
 
+    export = spark_task(
+        "export",
+        ["export", "--model", STUDENT, "--format", "onnx", "--quantize", "int8", "--calibration", TRANSFER,
+         "--evaluation", EVALUATION, "--out", EXPORT, "--mode", "overwrite"],
+    )
+    summary_export = summary_task("export", EXPORT, "export")
+
     wait_for_transfer >> label >> summary_label >> continue_to_training >> [train_student, train_baseline]
     train_student >> summary_train_student
     train_baseline >> summary_train_baseline
-    [summary_train_student, summary_train_baseline] >> evaluate >> summary_evaluate
+    [summary_train_student, summary_train_baseline] >> evaluate >> summary_evaluate >> export >> summary_export

@@ -53,15 +53,16 @@ class RenderedDag(unittest.TestCase):
         order = [t["task_id"] for t in self.dag["tasks"]]
         self.assertEqual(["wait_for_transfer", "label", "summary_label", "continue_to_training", "train_student",
                           "summary_train_student", "train_baseline", "summary_train_baseline", "evaluate",
-                          "summary_evaluate"], order)
+                          "summary_evaluate", "export", "summary_export"], order)
         for t in self.dag["tasks"]:
             for u in t["upstream"]:
                 self.assertLess(order.index(u), order.index(t["task_id"]))
         self.assertEqual(["train_student", "train_baseline"], self.tasks["continue_to_training"]["downstream"])
         self.assertEqual(["summary_train_student", "summary_train_baseline"], self.tasks["evaluate"]["upstream"])
+        self.assertEqual(["summary_evaluate"], self.tasks["export"]["upstream"])
 
     def test_spark_tasks_use_run_scoped_paths_and_overwrite(self):
-        for task_id in ("label", "train_student", "train_baseline", "evaluate"):
+        for task_id in ("label", "train_student", "train_baseline", "evaluate", "export"):
             t = self.tasks[task_id]
             self.assertEqual("SparkSubmitOperator", t["kind"])
             self.assertEqual("org.distillery.jobs.cli.Distill", t["java_class"])
@@ -79,6 +80,12 @@ class RenderedDag(unittest.TestCase):
         self.assertIn("--resume", student)
         self.assertEqual("file:///data/d/checkpoints/dt=2026-11-24/kd",
                          student[student.index("--checkpoint-dir") + 1])
+        self.assertEqual(["export", "--config", "/opt/distillery/conf/pipeline.conf",
+                          "--model", "file:///data/d/students/dt=2026-11-24/kd", "--format", "onnx",
+                          "--quantize", "int8", "--calibration", "file:///data/d/transfer/dt=2026-11-24",
+                          "--evaluation", "file:///data/d/evaluations/dt=2026-11-24",
+                          "--out", "file:///data/d/exports/dt=2026-11-24/kd", "--mode", "overwrite"],
+                         self.tasks["export"]["application_args"])
         baseline = self.tasks["train_baseline"]["application_args"]
         self.assertEqual("hard", baseline[baseline.index("--objective") + 1])
         self.assertEqual("file:///data/d/transfer/dt=2026-11-24", baseline[baseline.index("--transfer") + 1])
@@ -86,6 +93,8 @@ class RenderedDag(unittest.TestCase):
     def test_summaries_read_the_outputs(self):
         self.assertEqual({"out": "file:///data/d/evaluations/dt=2026-11-24", "job": "evaluate"},
                          self.tasks["summary_evaluate"]["op_kwargs"])
+        self.assertEqual({"out": "file:///data/d/exports/dt=2026-11-24/kd", "job": "export"},
+                         self.tasks["summary_export"]["op_kwargs"])
         self.assertEqual("reschedule", self.tasks["wait_for_transfer"]["mode"])
         self.assertEqual({"path": "file:///data/d/transfer/dt=2026-11-24"},
                          self.tasks["wait_for_transfer"]["op_kwargs"])

@@ -75,12 +75,23 @@ public final class Fixtures {
         return publishTransfer(spark, path, rows, featureCount, CLASSES, null);
     }
 
+    /** As {@link #publishTransfer(SparkSession, String, List, int)}, with more manifest facts (e.g. exampleShape). */
+    public static String publishTransfer(SparkSession spark, String path, List<Row> rows, int featureCount,
+                                         Map<String, Object> moreFacts) {
+        return publishTransfer(spark, path, rows, featureCount, CLASSES, null, moreFacts);
+    }
+
     /**
      * Publishes transfer rows whose manifest declares {@code classes} and, unless null, the example shape
      * {@code shape} ({@link TransferSchema#SHAPE}).
      */
     public static String publishTransfer(SparkSession spark, String path, List<Row> rows, int featureCount,
                                          int classes, int[] shape) {
+        return publishTransfer(spark, path, rows, featureCount, classes, shape, Map.of());
+    }
+
+    private static String publishTransfer(SparkSession spark, String path, List<Row> rows, int featureCount,
+                                          int classes, int[] shape, Map<String, Object> moreFacts) {
         Storage storage = Storage.of(spark);
         try (StagedOutput out = StagedOutput.begin(storage, path)) {
             TransferTables.write(spark.createDataFrame(rows, TransferTables.SCHEMA).repartition(3), out.stagingDir());
@@ -89,6 +100,7 @@ public final class Fixtures {
             if (shape != null) {
                 facts.put(TransferSchema.SHAPE, java.util.Arrays.stream(shape).boxed().toList());
             }
+            facts.putAll(moreFacts);
             out.publish(Manifest.sealed("ingest", Map.of("fixture", path), Map.of(), facts, Map.of(), null),
                     rows.size(), System.nanoTime());
             return out.target();

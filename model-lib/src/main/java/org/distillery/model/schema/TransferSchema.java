@@ -22,6 +22,11 @@ public final class TransferSchema {
      * example flattened in row-major order of this shape.
      */
     public static final String SHAPE = "exampleShape";
+    /**
+     * How the stored features were made from the raw data, in words (e.g. ingest's "pixel / 255 ..."), so that a
+     * model trained on them can be served the same features: what an exported model's metadata and card state.
+     */
+    public static final String PREPROCESSING = "preprocessing";
 
     private TransferSchema() {
     }

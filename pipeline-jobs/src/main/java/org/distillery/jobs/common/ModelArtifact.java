@@ -16,18 +16,22 @@ import org.distillery.model.schema.Manifest;
 /**
  * A model as an input: the file's bytes (with the external data files an ONNX model names beside it, read through the
  * same Hadoop filesystem), their SHA-256 ({@link ModelFile#sha256()}), and the manifest of the output that holds it
- * when there is one. {@code path} is either a published model directory (holding {@value #FILE}) or a bare model file:
- * a DL4J zip, a Keras archive ({@code .keras}) or HDF5 file, or an ONNX model (see {@link ModelFormat}).
+ * when there is one. {@code path} is either a published model directory (holding {@value #FILE}, or
+ * {@value #ONNX_FILE} for a published export) or a bare model file: a DL4J zip, a Keras archive ({@code .keras}) or
+ * HDF5 file, or an ONNX model (see {@link ModelFormat}).
  * {@code zipPath} is the file read, whatever its format.
  */
 public record ModelArtifact(String path, String zipPath, ModelFile file, String sha256, Manifest manifest) {
     public static final String FILE = "model.zip";
+    /** The fp32 graph of a published export directory (export's int8 graph is read as a bare file). */
+    public static final String ONNX_FILE = "model.onnx";
     private static final String[] MODEL_FILE_SUFFIXES = {".zip", ".keras", ".h5", ".hdf5", ".onnx"};
 
     public static ModelArtifact read(Storage storage, String path) {
         boolean bareFile = isBareFile(storage, path);
-        String file = bareFile ? path : path + "/" + FILE;
         Manifest manifest = bareFile ? null : storage.publishedManifest(path);
+        String file = bareFile ? path : path + "/" + (!storage.exists(path + "/" + FILE)
+                && storage.exists(path + "/" + ONNX_FILE) ? ONNX_FILE : FILE);
         String qualified = storage.qualify(file);
         byte[] bytes = storage.readBytes(file);
         ModelFile model = new ModelFile(qualified, bytes, sideFiles(storage, qualified, bytes));

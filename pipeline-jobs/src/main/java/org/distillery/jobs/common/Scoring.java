@@ -1,17 +1,17 @@
 package org.distillery.jobs.common;
 
-import org.distillery.model.nn.LogitModel;
+import org.distillery.model.nn.LogitFunction;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** Batched logits of a model over a driver-side split. */
+/** Batched logits of a model (DL4J or ONNX) over a driver-side split. */
 public final class Scoring {
     private static final int BATCH = 2048;
 
     private Scoring() {
     }
 
-    public static float[][] logits(LogitModel model, INDArray features) {
+    public static float[][] logits(LogitFunction model, INDArray features) {
         long n = features.size(0);
         float[][] out = new float[(int) n][];
         for (long from = 0; from < n; from += BATCH) {

@@ -12,6 +12,8 @@ import org.distillery.jobs.common.Stages;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.evaluate.EvaluateConfig;
 import org.distillery.jobs.evaluate.EvaluateJob;
+import org.distillery.jobs.export.ExportConfig;
+import org.distillery.jobs.export.ExportJob;
 import org.distillery.jobs.ingest.IngestConfig;
 import org.distillery.jobs.ingest.IngestJob;
 import org.distillery.jobs.label.LabelConfig;
@@ -25,7 +27,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The whole chain in one Spark application: ingest -> teacher -> label -> baseline, pseudo-label and KD students ->
- * evaluate. Each step publishes its own output under {@code out}; a rerun reuses every step already published with the
+ * export of the KD student to ONNX (fp32 and int8) -> evaluate (the ONNX files beside the DL4J models). Each step publishes its own output under {@code out}; a rerun reuses every step already published with the
  * same config (and refuses one published with a different config), so a retry resumes instead of starting over.
  */
 public final class DemoJob {
@@ -51,7 +53,7 @@ public final class DemoJob {
         IngestJob.dryRun(storage, new IngestConfig(c.source(), c.out() + "/data", c.validation(), c.seed()));
         DryRun plan = new DryRun("demo").with("source", c.source() + " (IDX files read and checked)");
         for (String stage : List.of("data/test", "models/teacher", "soft-targets/train", "students/baseline",
-                "students/pseudo_label", "students/kd", "evaluation")) {
+                "students/pseudo_label", "students/kd", "export/student", "evaluation")) {
             String dir = c.out() + "/" + stage;
             plan.with(stage, storage.qualify(dir) + (storage.exists(dir)
                     ? " (published: reused if its config matches, else the run stops)" : " (new)"));
@@ -86,11 +88,15 @@ public final class DemoJob {
         stages.run("pseudo_label", pseudo.out(), pseudo, () -> new TrainJob(spark).run(pseudo));
         TrainConfig kd = student(c, Objective.KD, label.out(), null, validation, "kd", c.temperatures(), c.alphas());
         stages.run("student", kd.out(), kd, () -> new TrainJob(spark).run(kd));
+        ExportConfig export = exportConfig(c, kd.out(), train);
+        stages.run("export", export.out(), export, () -> new ExportJob(spark).run(export));
 
         Map<String, String> models = new LinkedHashMap<>();
         models.put("baseline", baseline.out());
         models.put("pseudo_label", pseudo.out());
         models.put("student", kd.out());
+        models.put("student_onnx", export.out()); // model.onnx: the same student in ONNX Runtime, fp32
+        models.put("student_int8", export.out() + "/" + ExportJob.INT8_FILE);
         EvaluateConfig eval = new EvaluateConfig(o + "/data/test", teacher.out(), models, o + "/evaluation", 200,
                 validation);
         Storage storage = Storage.of(spark);
@@ -112,6 +118,14 @@ public final class DemoJob {
         }
         storage.rename(tmp, reportPath);
         return new Result(result, seconds, storage.qualify(reportPath));
+    }
+
+    /**
+     * The KD student as ONNX, fp32 and int8 calibrated on the transfer set it was trained on (the evaluation that
+     * follows scores both files beside it, so the card carries no test metrics of its own).
+     */
+    static ExportConfig exportConfig(DemoConfig c, String student, String transfer) {
+        return new ExportConfig(student, c.out() + "/export/student").withInt8(transfer);
     }
 
     private static TrainConfig student(DemoConfig c, Objective objective, String softTargets, String transfer,

@@ -3,7 +3,6 @@ package org.distillery.jobs.evaluate;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.LabelledSet;
@@ -15,7 +14,10 @@ import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.jobs.common.Versions;
+import org.distillery.jobs.export.OnnxModels;
+import org.distillery.model.nn.LogitFunction;
 import org.distillery.model.nn.LogitModel;
+import org.distillery.model.nn.ModelFormat;
 import org.distillery.model.nn.Models;
 import org.distillery.model.schema.Manifest;
 import org.distillery.model.schema.TransferSchema;
@@ -74,7 +76,7 @@ public final class EvaluateJob {
         artifacts.put("teacher", ModelArtifact.read(storage, config.teacher()));
         config.models().forEach((name, path) -> artifacts.put(name, ModelArtifact.read(storage, path)));
         artifacts.forEach((name, artifact) -> {
-            LogitModel model = new LogitModel(artifact.network());
+            LogitFunction model = model(name, artifact, TransferSchema.shape(test));
             if (model.inputs() != features || model.classes() != classes) {
                 throw new IllegalArgumentException("model " + name + " maps " + model.inputs() + " features to "
                         + model.classes() + " classes, the test split has " + features + " and " + classes + ": "
@@ -82,6 +84,16 @@ public final class EvaluateJob {
             }
         });
         return artifacts;
+    }
+
+    /**
+     * A model to score: DL4J zips and Keras HDF5 files through {@link LogitModel}, ONNX models (e.g. an export's
+     * model.onnx or model-int8.onnx) through ONNX Runtime. The teacher, the reference of agreement and KL, is read as
+     * a DL4J network (ONNX teachers are label-only).
+     */
+    static LogitFunction model(String name, ModelArtifact artifact, int[] exampleShape) {
+        return !name.equals("teacher") && artifact.format() == ModelFormat.ONNX ? artifact.teacher(exampleShape, null)
+                : new LogitModel(artifact.network());
     }
 
     /** Checks everything a run would, without Spark, and says what the run would do. */
@@ -114,7 +126,7 @@ public final class EvaluateJob {
         }
         for (Map.Entry<String, ModelArtifact> e : artifacts.entrySet()) {
             ModelArtifact artifact = e.getValue();
-            LogitModel model = new LogitModel(artifact.network());
+            LogitFunction model = model(e.getKey(), artifact, TransferSchema.shape(testSplit.manifest()));
             float[][] logits = Scoring.logits(model, test.features());
             if (teacherLogits == null) {
                 teacherLogits = logits;
@@ -147,16 +159,24 @@ public final class EvaluateJob {
         }
     }
 
-    private static Map<String, Object> entry(ModelArtifact artifact, LogitModel model, float[][] logits,
+    private static Map<String, Object> entry(ModelArtifact artifact, LogitFunction model, float[][] logits,
                                              float[][] teacher, LabelledSet test, int classes, int latencyRuns) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("accuracy", Scoring.accuracy(logits, test.labels()));
         m.put("agreement_with_teacher", Metrics.agreement(logits, teacher));
         m.put("mean_kl_from_teacher", Metrics.meanKl(logits, teacher));
         m.put("ece", Metrics.ece(logits, test.labels()));
-        m.put("params", model.network().numParams());
-        m.put("model_bytes", (long) Models.toBytes(model.network(), false).length);
-        m.put("latency_ms_p50", latencyMillis(model.network(), test.features(), latencyRuns));
+        m.put("format", artifact.format().label());
+        if (model instanceof LogitModel dl4j) {
+            m.put("params", dl4j.network().numParams());
+            m.put("model_bytes", (long) Models.toBytes(dl4j.network(), false).length);
+            m.put("latency_ms_p50", latencyMillis(row -> dl4j.network().output(row, false), test.features(),
+                    latencyRuns));
+        } else { // an ONNX file: counted and timed as the file it is, run by ONNX Runtime
+            m.put("params", OnnxModels.parameters(artifact.bytes(), artifact.zipPath()));
+            m.put("model_bytes", (long) artifact.bytes().length);
+            m.put("latency_ms_p50", latencyMillis(model::logits, test.features(), latencyRuns));
+        }
         m.put("per_class_accuracy", Metrics.perClassAccuracy(logits, test.labels(), classes));
         if (artifact.manifest() != null) {
             Map<String, Object> f = artifact.manifest().facts();
@@ -171,12 +191,12 @@ public final class EvaluateJob {
     }
 
     /** Median wall time of one single-example forward pass, after the same number of warm-up calls. */
-    private static double latencyMillis(MultiLayerNetwork net, INDArray features, int runs) {
+    private static double latencyMillis(java.util.function.Consumer<INDArray> model, INDArray features, int runs) {
         long[] nanos = new long[runs];
         for (int i = 0; i < 2 * runs; i++) {
             INDArray row = features.getRow(i % features.size(0), true);
             long t0 = System.nanoTime();
-            net.output(row, false);
+            model.accept(row);
             if (i >= runs) {
                 nanos[i - runs] = System.nanoTime() - t0;
             }

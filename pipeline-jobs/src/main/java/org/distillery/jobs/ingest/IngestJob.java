@@ -38,6 +38,8 @@ import org.slf4j.LoggerFactory;
 public final class IngestJob {
     private static final Logger LOG = LoggerFactory.getLogger(IngestJob.class);
     static final int CLASSES = 10;
+    /** What {@link #pixels} does, as the transfer manifest states it. */
+    static final String PREPROCESSING = "pixel / 255: uint8 grey levels as float32 in [0, 1], no standardisation";
     private final SparkSession spark;
 
     public IngestJob(SparkSession spark) {
@@ -208,7 +210,8 @@ public final class IngestJob {
                     Map.of("source", new Manifest.Input(config.source(), null)),
                     Manifest.facts("split", name, "rows", count, TransferSchema.SCHEMA_VERSION, TransferSchema.VERSION,
                             TransferSchema.FEATURE_COUNT, data.images[0].length, TransferSchema.SHAPE,
-                            imageShape(data.images[0].length), TransferSchema.CLASSES, CLASSES,
+                            imageShape(data.images[0].length), TransferSchema.PREPROCESSING, PREPROCESSING,
+                            TransferSchema.CLASSES, CLASSES,
                             "sourceSha256", data.sha256),
                     Versions.current(), java.time.Instant.now().toString());
             JobResult result = out.publish(manifest, count, start);

@@ -30,7 +30,7 @@ class DemoJobTest extends SparkTestBase {
         DemoJob.Result first = new DemoJob(spark()).run(config(source, 40));
 
         JsonNode report = Manifest.mapper().readTree(Files.readString(dir.resolve("run/report.json")));
-        for (String model : List.of("teacher", "baseline", "pseudo_label", "student")) {
+        for (String model : List.of("teacher", "baseline", "pseudo_label", "student", "student_onnx", "student_int8")) {
             JsonNode m = report.path("models").path(model);
             assertThat(m.path("accuracy").asDouble(-1)).as(model).isBetween(0.0, 1.0);
             assertThat(m.path("agreement_with_teacher").asDouble(-1)).as(model).isBetween(0.0, 1.0);
@@ -40,7 +40,23 @@ class DemoJobTest extends SparkTestBase {
         assertThat(report.path("models").path("student").path("params").asLong())
                 .isLessThan(report.path("models").path("teacher").path("params").asLong());
         assertThat(first.stageSeconds()).containsKeys("ingest", "teacher", "label", "baseline", "pseudo_label",
-                "student", "evaluate");
+                "student", "export", "evaluate");
+        // the exported student: the same scores in ONNX Runtime (fp32), the same parameters in int8, and a card that
+        // names the teacher the label job used and the example shape ingest recorded
+        JsonNode models = report.path("models");
+        assertThat(models.path("student_onnx").path("params").asLong()).isEqualTo(models.path("student").path("params")
+                .asLong()).isEqualTo(models.path("student_int8").path("params").asLong());
+        assertThat(models.path("student_onnx").path("agreement_with_teacher").asDouble())
+                .isCloseTo(models.path("student").path("agreement_with_teacher").asDouble(),
+                        org.assertj.core.api.Assertions.within(0.011));
+        JsonNode card = Manifest.mapper().readTree(Files.readString(dir.resolve("run/export/student/card.json")));
+        Manifest labelManifest = Storage.of(spark()).publishedManifest(dir.resolve("run/soft-targets/train").toString());
+        assertThat(card.path("provenance").path("teacher SHA-256").asText())
+                .isEqualTo(labelManifest.text("teacherSha256"));
+        assertThat(card.path("provenance").path("objective").asText()).isEqualTo("kd");
+        assertThat(card.path("interface").path("exampleShape").toString()).isEqualTo("[1,6,6]");
+        assertThat(card.path("interface").path("preprocessing").asText()).startsWith("pixel / 255");
+        assertThat(card.path("manifestChain").findValuesAsText("via")).contains("model > softTargets > teacher", "model > transfer > source");
 
         // calibration is fitted on the validation split (never the test split) and applied to the test split
         Storage storage = Storage.of(spark());
@@ -67,7 +83,8 @@ class DemoJobTest extends SparkTestBase {
         assertThat(label.job()).isEqualTo("label");
 
         DemoJob.Result second = new DemoJob(spark()).run(config(source, 40));
-        assertThat(second.stageSeconds()).containsEntry("teacher", 0.0).containsEntry("student", 0.0);
+        assertThat(second.stageSeconds()).containsEntry("teacher", 0.0).containsEntry("student", 0.0)
+                .containsEntry("export", 0.0);
 
         assertThatThrownBy(() -> new DemoJob(spark()).run(config(source, 30)))
                 .hasMessageContaining("exists with a different config");

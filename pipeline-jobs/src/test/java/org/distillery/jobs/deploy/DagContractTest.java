@@ -56,7 +56,7 @@ class DagContractTest extends SparkTestBase {
         List<String> order = new ArrayList<>();
         dag.get("tasks").forEach(t -> order.add(t.get("task_id").asText()));
         assertThat(order).containsSubsequence("wait_for_transfer", "label", "summary_label", "continue_to_training",
-                "train_student", "evaluate", "summary_evaluate");
+                "train_student", "evaluate", "summary_evaluate", "export", "summary_export");
 
         // the other day's partition, published first, must survive this day's runs and retries untouched
         JsonNode otherLabel = task(render(OTHER_DS, params), "label");
@@ -79,6 +79,11 @@ class DagContractTest extends SparkTestBase {
         }
         JsonNode report = new ObjectMapper().readTree(lake.resolve("evaluations/dt=" + DS + "/report.json").toFile());
         assertThat(report.get("models").fieldNames()).toIterable().containsExactlyInAnyOrder("teacher", "student", "baseline");
+        // the last task published the student as ONNX with its card, whose test metrics are the day's evaluation's
+        JsonNode card = new ObjectMapper().readTree(lake.resolve("exports/dt=" + DS + "/kd/card.json").toFile());
+        assertThat(card.path("testMetrics").path("student").path("accuracy").asDouble())
+                .isEqualTo(report.path("models").path("student").path("accuracy").asDouble());
+        assertThat(lake.resolve("exports/dt=" + DS + "/kd/model-int8.onnx")).exists();
 
         // an Airflow retry of label: same command line, same rows, and only its own day is rewritten
         String contentHash = fact(lake.resolve("soft-targets/dt=" + DS), "contentHash");
