@@ -3,5 +3,8 @@
  * MLPs), teacher files in three formats (DL4J zip, Keras HDF5 through DL4J's import, ONNX through ONNX Runtime), and
  * model zip I/O with hashing; for training, {@link org.distillery.model.nn.FastAdam} and
  * {@link org.distillery.model.nn.DenseTrainingStep}, DL4J's update rule and training step at less cost per step.
+ * Language models: {@link org.distillery.model.nn.LstmArchitecture} builds a character LSTM LM from a spec,
+ * {@link org.distillery.model.nn.LanguageModels} gives its logits [N, V, T] and steps it for generation,
+ * {@link org.distillery.model.nn.Sampling} draws tokens (temperature, top-p).
  */
 package org.distillery.model.nn;
