@@ -17,8 +17,10 @@ public enum Divergence {
     /**
      * KL(q || p) = sum q (log q - log p), mode-seeking: q may drop modes of p but is penalised for mass where p has
      * little (Gu et al. 2024, "MiniLLM: Knowledge Distillation of Large Language Models"; Agarwal et al. 2024,
-     * "On-Policy Distillation of Language Models: Learning from Self-Generated Mistakes", GKD). An entry p_k = 0 is
-     * read as p_k = 1e-30, so it costs q_k (log q_k + 69.1): finite but steep, instead of infinite.
+     * "On-Policy Distillation of Language Models: Learning from Self-Generated Mistakes", GKD). Computed row by row
+     * (per token for LMs) on the transfer data: off-policy, not MiniLLM's sequence-level policy gradient over the
+     * student's own samples. An entry p_k = 0 is read as p_k = 1e-30, so it costs q_k (log q_k + 69.1): finite but
+     * steep, instead of infinite.
      */
     REVERSE_KL("reverse"),
     /**

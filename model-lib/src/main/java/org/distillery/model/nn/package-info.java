@@ -4,5 +4,8 @@
  * through ONNX Runtime) and how their inputs take the transfer set's example shape, and
  * model zip I/O with hashing; for training, {@link org.distillery.model.nn.FastAdam} and
  * {@link org.distillery.model.nn.DenseTrainingStep}, DL4J's update rule and training step at less cost per step.
+ * Language models: {@link org.distillery.model.nn.LstmArchitecture} builds a character LSTM LM from a spec,
+ * {@link org.distillery.model.nn.LanguageModels} gives its logits [N, V, T] and steps it for generation,
+ * {@link org.distillery.model.nn.Sampling} draws tokens (temperature, top-p).
  */
 package org.distillery.model.nn;
