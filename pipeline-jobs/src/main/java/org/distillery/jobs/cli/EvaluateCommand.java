@@ -16,10 +16,16 @@ import picocli.CommandLine.Option;
 final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--test", required = true, paramLabel = "DIR", description = "Published test split.")
     String test;
-    @Option(names = "--teacher", required = true, paramLabel = "PATH",
+    @Option(names = "--teacher", paramLabel = "PATH",
             description = "Published teacher, DL4J zip or Keras file (.keras archive, or HDF5 of Keras 2 or 3; ONNX"
-                    + " teachers: label only).")
+                    + " teachers: label only): the reference of agreement and KL. It must be the teacher the distilled"
+                    + " models' soft targets were labelled by (default: that teacher, read from where it was"
+                    + " labelled from; none for imported outputs).")
     String teacher;
+    @Option(names = "--allow-other-teacher", arity = "0..1", fallbackValue = "true",
+            description = "Measure agreement and KL against --teacher even when the models were distilled from"
+                    + " another teacher.")
+    boolean allowOtherTeacher;
     @Option(names = "--model", paramLabel = "NAME=DIR", split = ",",
             description = "A model to score (repeatable, or comma-separated), e.g. student=runs/x/students/kd.")
     Map<String, String> models = new LinkedHashMap<>();
@@ -42,7 +48,8 @@ final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        EvaluateConfig config = new EvaluateConfig(test, teacher, models, out, latencyRuns, validation);
+        EvaluateConfig config = new EvaluateConfig(test, teacher, models, out, latencyRuns, validation,
+                allowOtherTeacher);
         PublishMode publish = PublishMode.parse(mode);
         if (publish == PublishMode.INCREMENTAL) {
             throw new IllegalArgumentException("--mode incremental applies to label only; evaluate takes"

@@ -72,9 +72,15 @@ public final class EvaluateJob {
                         + config.validation());
             }
         }
+        Map<String, ModelArtifact> models = new LinkedHashMap<>();
+        config.models().forEach((name, path) -> models.put(name, ModelArtifact.read(storage, path)));
         Map<String, ModelArtifact> artifacts = new LinkedHashMap<>();
-        artifacts.put("teacher", ModelArtifact.read(storage, config.teacher()));
-        config.models().forEach((name, path) -> artifacts.put(name, ModelArtifact.read(storage, path)));
+        ModelArtifact teacher = teacher(storage, config, models);
+        if (teacher != null) {
+            artifacts.put("teacher", teacher);
+            OutputRule.of(storage).input("--teacher", teacher.path()).check("--out", config.out());
+        }
+        artifacts.putAll(models);
         artifacts.forEach((name, artifact) -> {
             LogitFunction model = model(name, artifact, TransferSchema.shape(test));
             if (model.inputs() != features || model.classes() != classes) {
@@ -94,6 +100,47 @@ public final class EvaluateJob {
     static LogitFunction model(String name, ModelArtifact artifact, int[] exampleShape) {
         return !name.equals("teacher") && artifact.format() == ModelFormat.ONNX ? artifact.teacher(exampleShape, null)
                 : new LogitModel(artifact.network());
+    }
+
+    /**
+     * The reference of agreement and KL: {@code --teacher}, which must be the teacher the distilled models came from
+     * (unless allowed otherwise), or without it that teacher, read from where it was labelled from; null when their
+     * soft targets were imported (the teacher does not run here: no agreement or KL).
+     */
+    private static ModelArtifact teacher(Storage storage, EvaluateConfig config, Map<String, ModelArtifact> models) {
+        if (config.teacher() != null && config.allowOtherTeacher()) {
+            return ModelArtifact.read(storage, config.teacher());
+        }
+        TeacherPin pin = TeacherPin.of(storage, models);
+        if (config.teacher() != null) {
+            ModelArtifact teacher = ModelArtifact.read(storage, config.teacher());
+            if (pin != null) {
+                pin.check(teacher, false);
+            }
+            return teacher;
+        }
+        if (pin == null) {
+            throw new IllegalArgumentException("--teacher is needed: no --model was distilled from soft targets that"
+                    + " name their teacher");
+        }
+        if (pin.imported()) {
+            LOG.info("{} distilled from imported outputs (sha256 {}): no teacher runs here, no agreement or KL",
+                    pin.students(), pin.teacherSha256());
+            return null;
+        }
+        if (pin.members().size() != 1) {
+            throw new IllegalArgumentException(pin.who() + " distilled from an ensemble (" + pin.describe()
+                    + "): pass --teacher, one of them, to measure agreement against");
+        }
+        TeacherPin.Member member = pin.members().get(0);
+        ModelArtifact teacher = ModelArtifact.read(storage, member.path());
+        if (!teacher.sha256().equals(member.sha256())) {
+            throw new IllegalArgumentException("the teacher " + pin.who() + " distilled from, " + member.path()
+                    + ", has changed since (sha256 " + teacher.sha256() + ", labelled with " + member.sha256()
+                    + "): pass --teacher");
+        }
+        LOG.info("teacher: {} (sha256 {}), the one {} came from", member.path(), member.sha256(), pin.students());
+        return teacher;
     }
 
     /** Checks everything a run would, without Spark, and says what the run would do. */
@@ -128,7 +175,7 @@ public final class EvaluateJob {
             ModelArtifact artifact = e.getValue();
             LogitFunction model = model(e.getKey(), artifact, TransferSchema.shape(testSplit.manifest()));
             float[][] logits = Scoring.logits(model, test.features());
-            if (teacherLogits == null) {
+            if (teacherLogits == null && e.getKey().equals("teacher")) {
                 teacherLogits = logits;
             }
             Map<String, Object> entry = entry(artifact, model, logits, teacherLogits, test, testSplit.classes(),
@@ -163,8 +210,8 @@ public final class EvaluateJob {
                                              float[][] teacher, LabelledSet test, int classes, int latencyRuns) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("accuracy", Scoring.accuracy(logits, test.labels()));
-        m.put("agreement_with_teacher", Metrics.agreement(logits, teacher));
-        m.put("mean_kl_from_teacher", Metrics.meanKl(logits, teacher));
+        m.put("agreement_with_teacher", teacher == null ? null : Metrics.agreement(logits, teacher));
+        m.put("mean_kl_from_teacher", teacher == null ? null : Metrics.meanKl(logits, teacher));
         m.put("ece", Metrics.ece(logits, test.labels()));
         m.put("format", artifact.format().label());
         if (model instanceof LogitModel dl4j) {

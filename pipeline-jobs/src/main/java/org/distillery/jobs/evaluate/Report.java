@@ -11,11 +11,16 @@ final class Report {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format("%-14s %9s %10s %9s %7s %10s %10s %11s%n", "model", "accuracy", "agreement",
                 "KL(t||m)", "ECE", "params", "bytes", "latency_ms"));
-        models.forEach((name, m) -> sb.append(String.format("%-14s %9.4f %10.4f %9.4f %7.4f %10d %10d %11.3f%n", name,
-                (double) m.get("accuracy"), (double) m.get("agreement_with_teacher"),
-                (double) m.get("mean_kl_from_teacher"), (double) m.get("ece"), (long) m.get("params"),
+        models.forEach((name, m) -> sb.append(String.format("%-14s %9.4f %10s %9s %7.4f %10d %10d %11.3f%n", name,
+                (double) m.get("accuracy"), number(m.get("agreement_with_teacher")),
+                number(m.get("mean_kl_from_teacher")), (double) m.get("ece"), (long) m.get("params"),
                 (long) m.get("model_bytes"), (double) m.get("latency_ms_p50"))));
         return sb.toString();
+    }
+
+    /** A metric to 4 decimals, or "-" when it was not measured (no teacher to compare with). */
+    private static String number(Object v) {
+        return v == null ? "-" : String.format("%.4f", (double) v);
     }
 
     /** Calibration fitted on validation, applied to test: ECE before and after, accuracy after bias correction. */

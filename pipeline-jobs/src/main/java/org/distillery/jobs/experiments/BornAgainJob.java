@@ -56,8 +56,9 @@ public final class BornAgainJob {
             models.put("generation_" + g, student.out());
             teacher = student.out();
         }
+        // every generation against the original teacher, although each was distilled from the one before
         EvaluateJob.Result eval = new EvaluateJob(spark).run(new EvaluateConfig(c.test(), c.teacher(), models,
-                c.out() + "/evaluation", 20, c.validation()), PublishMode.OVERWRITE);
+                c.out() + "/evaluation", 20, c.validation(), true), PublishMode.OVERWRITE);
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("architecture", arch);
         doc.put("temperature", c.temperature());

@@ -110,6 +110,20 @@ class ImportJobTest extends SparkTestBase {
         CliRun train = CliRun.of("train", "--soft-targets", r.path(), "--out", dir.resolve("student").toString(),
                 "--arch", "mlp:8", "--epochs", "1", "--batch-size", "16");
         assertThat(train.code()).as(train.err()).isZero();
+
+        // the teacher of imported outputs does not run here: no agreement or KL, and no stand-in teacher by default
+        String eval = dir.resolve("eval").toString();
+        CliRun evaluate = CliRun.of("evaluate", "--test", transfer, "--model", "student=" + dir.resolve("student"),
+                "--out", eval, "--latency-runs", "2");
+        assertThat(evaluate.code()).as(evaluate.err()).isZero();
+        assertThat(evaluate.out()).containsPattern("student +[0-9.]+ +- +- ");
+        String teacher = Fixtures.saveZip(spark(), Fixtures.teacher(6, 15), dir.resolve("local-teacher.zip")
+                .toString());
+        CliRun other = CliRun.of("evaluate", "--test", transfer, "--teacher", teacher, "--model", "student="
+                + dir.resolve("student"), "--out", dir.resolve("eval-other").toString());
+        assertThat(other.code()).isEqualTo(2);
+        assertThat(other.err()).contains("is not the teacher student was distilled from (imported outputs")
+                .contains("--allow-other-teacher");
     }
 
     @Test
