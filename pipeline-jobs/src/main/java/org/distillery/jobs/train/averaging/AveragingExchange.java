@@ -1,11 +1,8 @@
 package org.distillery.jobs.train.averaging;
 
-import static org.distillery.jobs.train.averaging.ExchangeWire.HELLO_BYTES;
-import static org.distillery.jobs.train.averaging.ExchangeWire.MAGIC;
 import static org.distillery.jobs.train.averaging.ExchangeWire.SECRET_BYTES;
 import static org.distillery.jobs.train.averaging.ExchangeWire.encode;
 import static org.distillery.jobs.train.averaging.ExchangeWire.read;
-import static org.distillery.jobs.train.averaging.ExchangeWire.readFully;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -16,14 +13,13 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.distillery.jobs.train.averaging.ExchangeWire.Ended;
+import org.distillery.jobs.train.averaging.ExchangeWire.Hello;
 import org.distillery.jobs.train.averaging.ExchangeWire.Interrupt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -185,28 +181,20 @@ final class AveragingExchange implements Closeable {
             try {
                 s.setTcpNoDelay(true);
                 s.setSoTimeout(POLL_MILLIS);
-                byte[] hello = new byte[HELLO_BYTES];
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                readFully(s.getInputStream(), hello, () -> {
+                Hello h = Hello.read(s.getInputStream(), () -> {
                     if (closed || System.nanoTime() > deadline) {
                         throw new Ended("no hello within 10 s");
                     }
                 });
-                ByteBuffer b = ByteBuffer.wrap(hello).order(ByteOrder.LITTLE_ENDIAN);
-                byte[] secret = new byte[SECRET_BYTES];
-                int magic = b.getInt();
-                b.get(secret);
-                int attempt = b.getInt();
-                int worker = b.getInt();
-                int declared = b.getInt();
-                if (magic != MAGIC || !MessageDigest.isEqual(secret, ticket.secret()) || declared != workers
-                        || worker < 0 || worker >= workers || attempt < 0) {
+                if (h == null || !MessageDigest.isEqual(h.secret(), ticket.secret()) || h.workers() != workers
+                        || h.worker() < 0 || h.worker() >= workers || h.attempt() < 0) {
                     LOG.warn("averaging exchange refused a connection from {}: not a worker of this epoch",
                             s.getRemoteSocketAddress());
                     s.close();
                     continue;
                 }
-                arrivals.add(new Peer(s, s.getInputStream(), s.getOutputStream(), attempt, worker));
+                arrivals.add(new Peer(s, s.getInputStream(), s.getOutputStream(), h.attempt(), h.worker()));
             } catch (IOException | Ended e) {
                 LOG.warn("averaging exchange dropped a connection from {}: {}", s.getRemoteSocketAddress(),
                         e.toString());
@@ -334,9 +322,7 @@ final class AveragingExchange implements Closeable {
                 this.socket = s;
                 this.in = s.getInputStream();
                 this.out = s.getOutputStream();
-                ByteBuffer b = ByteBuffer.allocate(HELLO_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-                b.putInt(MAGIC).put(ticket.secret()).putInt(attempt).putInt(worker).putInt(ticket.workers());
-                out.write(b.array());
+                out.write(new Hello(ticket.secret(), attempt, worker, ticket.workers()).bytes());
                 out.flush();
             } catch (IOException e) {
                 quietly(s);

@@ -12,9 +12,9 @@ import java.nio.ByteOrder;
  * above 0, the score, the parameter and updater lengths (-1: no updater state) and the floats.
  */
 final class ExchangeWire {
-    static final int MAGIC = 0x44535831; // "DSX1"
+    private static final int MAGIC = 0x44535831; // "DSX1"
     static final int SECRET_BYTES = 32;
-    static final int HELLO_BYTES = 4 + SECRET_BYTES + 4 + 4 + 4;
+    private static final int HELLO_BYTES = 4 + SECRET_BYTES + 4 + 4 + 4;
     private static final int HEADER_BYTES = 4 + 8 + 4 + 4; // count, score, params length, updater length (-1: none)
 
     private ExchangeWire() {
@@ -31,6 +31,29 @@ final class ExchangeWire {
     @FunctionalInterface
     interface Interrupt {
         void check() throws Ended;
+    }
+
+    /** A worker's first message: the epoch's secret, its stage attempt, its index and the number of workers. */
+    record Hello(byte[] secret, int attempt, int worker, int workers) {
+        byte[] bytes() {
+            ByteBuffer b = ByteBuffer.allocate(HELLO_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            b.putInt(MAGIC).put(secret).putInt(attempt).putInt(worker).putInt(workers);
+            return b.array();
+        }
+
+        /** The hello that {@code in} sends, or null if what it sends is not one. */
+        static Hello read(InputStream in, Interrupt ended) throws IOException, Ended {
+            byte[] hello = new byte[HELLO_BYTES];
+            readFully(in, hello, ended);
+            ByteBuffer b = ByteBuffer.wrap(hello).order(ByteOrder.LITTLE_ENDIAN);
+            int magic = b.getInt();
+            byte[] secret = new byte[SECRET_BYTES];
+            b.get(secret);
+            int attempt = b.getInt();
+            int worker = b.getInt();
+            int workers = b.getInt();
+            return magic == MAGIC ? new Hello(secret, attempt, worker, workers) : null;
+        }
     }
 
     /** A sum as it travels; an empty one is its count alone. */
