@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes one dense teacher in the formats the label job reads besides DL4J zips, from its weights.
+"""Writes one dense teacher, given its weights, as a Keras 2 HDF5 file and as an ONNX model exported by PyTorch.
 
 Usage: make_teachers.py WEIGHTS.json OUT_DIR
 
@@ -10,13 +10,15 @@ softmax (output only).
 Writes, into OUT_DIR:
   sequential.h5  a Keras 2 Sequential model as Keras 2.x's model.save() lays it out (root attributes keras_version,
                  backend and model_config as fixed-length strings; weights under model_weights/<layer>/<layer>/
-                 kernel:0 and bias:0), written with h5py alone: no TensorFlow needed
+                 kernel:0 and bias:0), written with h5py: Keras 2 itself is not installable beside Keras 3, and
+                 teachers saved by Keras 3 come from framework_teachers.py
   functional.h5  the same network as a Keras 2 functional Model (an InputLayer, then the Dense layers in a chain)
-  teacher.onnx   the same network in ONNX (opset 13): MatMul + Add (+ Relu/Tanh/Sigmoid) per layer, a final Softmax
-                 when the output activation is softmax; input "features" [N, inputs], output "logits" [N, classes],
-                 N symbolic
+  teacher.onnx   the same network as a torch.nn.Sequential (Linear, ReLU/Tanh/Sigmoid, a final Softmax when the output
+                 activation is softmax) exported by torch.onnx.export with a symbolic batch axis: input "features"
+                 [N, inputs], output "logits" [N, classes]; its weights in teacher.onnx.data beside it when the
+                 exporter puts them there (its default)
 
-Exit status 3 when h5py, onnx or numpy are missing (the Java test then skips, except in CI).
+Exit status 3 when h5py, numpy, torch or onnxscript are missing (the Java test then skips, except in CI).
 """
 import json
 import sys
@@ -24,15 +26,15 @@ import sys
 try:
     import h5py
     import numpy as np
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    import onnxscript  # noqa: F401  (torch.onnx.export's exporter needs it)
+    import torch
 except ImportError as e:  # the caller tells "missing packages" from a real failure by this status
     print(f"make_teachers: {e} (python3 -m pip install -r pipeline-jobs/src/test/python/requirements.txt)",
           file=sys.stderr)
     sys.exit(3)
 
 KERAS_VERSION = "2.2.4"  # DL4J reads the first five characters; the major version selects its Keras 2 rules
-HIDDEN = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": None}
+HIDDEN = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "linear": None}
 
 
 def read_layers(path):
@@ -114,30 +116,21 @@ def write_keras(path, config, layers, names):
 
 
 def write_onnx(path, layers):
-    nodes, initializers = [], []
-    x = "features"
-    for i, (w, b, act) in enumerate(layers):
-        initializers += [numpy_helper.from_array(w, f"W{i}"), numpy_helper.from_array(b, f"b{i}")]
-        nodes.append(helper.make_node("MatMul", [x, f"W{i}"], [f"mm{i}"]))
-        last = i == len(layers) - 1
-        op = "Softmax" if act == "softmax" else HIDDEN[act]
-        z = "logits" if last and op is None else f"z{i}"
-        nodes.append(helper.make_node("Add", [f"mm{i}", f"b{i}"], [z]))
-        if op is not None:
-            x = "logits" if last else f"h{i}"
-            nodes.append(helper.make_node(op, [z], [x], **({"axis": -1} if op == "Softmax" else {})))
-        else:
-            x = z
-    graph = helper.make_graph(
-        nodes, "teacher",
-        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", layers[0][0].shape[0]])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", layers[-1][0].shape[1]])],
-        initializers)
-    model = helper.make_model(graph, producer_name="distillery make_teachers.py",
-                              opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8  # readable by any ONNX Runtime since 1.10
-    onnx.checker.check_model(model, full_check=True)
-    onnx.save(model, path)
+    modules = []
+    for w, b, act in layers:
+        linear = torch.nn.Linear(w.shape[0], w.shape[1])
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(w.T)))
+            linear.bias.copy_(torch.from_numpy(b))
+        modules.append(linear)
+        if act == "softmax":
+            modules.append(torch.nn.Softmax(dim=1))
+        elif HIDDEN[act] is not None:
+            modules.append(HIDDEN[act]())
+    model = torch.nn.Sequential(*modules).eval()
+    example = torch.zeros(2, layers[0][0].shape[0])
+    torch.onnx.export(model, (example,), path, input_names=["features"], output_names=["logits"],
+                      dynamic_shapes=({0: torch.export.Dim("N")},))
 
 
 def main(argv):

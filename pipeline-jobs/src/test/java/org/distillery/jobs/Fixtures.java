@@ -72,13 +72,25 @@ public final class Fixtures {
 
     /** Publishes arbitrary transfer rows (id, features, label) with a manifest declaring {@code featureCount}. */
     public static String publishTransfer(SparkSession spark, String path, List<Row> rows, int featureCount) {
+        return publishTransfer(spark, path, rows, featureCount, CLASSES, null);
+    }
+
+    /**
+     * Publishes transfer rows whose manifest declares {@code classes} and, unless null, the example shape
+     * {@code shape} ({@link TransferSchema#SHAPE}).
+     */
+    public static String publishTransfer(SparkSession spark, String path, List<Row> rows, int featureCount,
+                                         int classes, int[] shape) {
         Storage storage = Storage.of(spark);
         try (StagedOutput out = StagedOutput.begin(storage, path)) {
             TransferTables.write(spark.createDataFrame(rows, TransferTables.SCHEMA).repartition(3), out.stagingDir());
-            out.publish(Manifest.sealed("ingest", Map.of("fixture", path), Map.of(),
-                    Manifest.facts("rows", rows.size(), TransferSchema.FEATURE_COUNT, featureCount,
-                            TransferSchema.CLASSES, CLASSES, TransferSchema.SCHEMA_VERSION, TransferSchema.VERSION),
-                    Map.of(), null), rows.size(), System.nanoTime());
+            Map<String, Object> facts = Manifest.facts("rows", rows.size(), TransferSchema.FEATURE_COUNT, featureCount,
+                    TransferSchema.CLASSES, classes, TransferSchema.SCHEMA_VERSION, TransferSchema.VERSION);
+            if (shape != null) {
+                facts.put(TransferSchema.SHAPE, java.util.Arrays.stream(shape).boxed().toList());
+            }
+            out.publish(Manifest.sealed("ingest", Map.of("fixture", path), Map.of(), facts, Map.of(), null),
+                    rows.size(), System.nanoTime());
             return out.target();
         }
     }

@@ -16,12 +16,14 @@ import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
 
 /**
- * A DL4J MLP teacher rewritten as Keras HDF5 and ONNX files by {@code src/test/python/make_teachers.py} (h5py and onnx):
- * {@code sequential.h5}, {@code functional.h5} and {@code teacher.onnx}. Without python3 or those packages the calling
- * test is skipped, except in CI ({@code CI=true}), where it fails.
+ * Teacher files written by Python at test time: {@link #write} rewrites a DL4J MLP's weights as Keras 2 HDF5 files
+ * (h5py) and an ONNX model exported by PyTorch ({@code src/test/python/make_teachers.py}); {@link #frameworks} has
+ * PyTorch and Keras 3 train, save and run their own teachers ({@code src/test/python/framework_teachers.py}). Without
+ * python3 or the packages of {@code src/test/python/requirements.txt} the calling test is skipped, except in CI
+ * ({@code CI=true}), where it fails.
  */
 public final class TeacherFiles {
-    private static final Path SCRIPT = Path.of("src/test/python/make_teachers.py").toAbsolutePath();
+    private static final Path SCRIPTS = Path.of("src/test/python").toAbsolutePath();
     private static final boolean CI = "true".equals(System.getenv("CI"));
 
     private TeacherFiles() {
@@ -48,25 +50,40 @@ public final class TeacherFiles {
         }
         Path weights = out.resolve("weights.json");
         new ObjectMapper().writeValue(weights.toFile(), Map.of("layers", layers));
+        return run("make_teachers.py", weights.toString(), out.toString());
+    }
+
+    /**
+     * The teachers that framework_teachers.py trains with PyTorch and Keras 3 and saves into {@code out}, with
+     * {@code expected.json}: the rows, their example shapes and each framework's logits for them.
+     */
+    public static Path frameworks(Path out) throws IOException, InterruptedException {
+        Files.createDirectories(out);
+        return run("framework_teachers.py", out.toString());
+    }
+
+    private static Path run(String script, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("python3", SCRIPTS.resolve(script).toString()));
+        command.addAll(List.of(args));
         Process p;
         try {
-            p = new ProcessBuilder("python3", SCRIPT.toString(), weights.toString(), out.toString())
-                    .redirectErrorStream(true).start();
+            p = new ProcessBuilder(command).redirectErrorStream(true).start();
         } catch (IOException noPython) {
             if (CI) {
                 throw new AssertionError("CI needs python3 with pipeline-jobs/src/test/python/requirements.txt", noPython);
             }
             abort("python3 is not installed: " + noPython.getMessage());
-            return out;
+            return null;
         }
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         int code = p.waitFor();
         if (code == 3 && !CI) {
-            abort("h5py and onnx are needed to write the fixture teachers: " + output.strip());
+            abort("the packages of src/test/python/requirements.txt are needed to write the fixture teachers: "
+                    + output.strip());
         }
         if (code != 0) {
-            throw new AssertionError("make_teachers.py exited with " + code + ": " + output.strip());
+            throw new AssertionError(script + " exited with " + code + ": " + output.strip());
         }
-        return out;
+        return Path.of(args[args.length - 1]);
     }
 }

@@ -97,6 +97,59 @@ public final class Calibration {
         return b;
     }
 
+    /**
+     * Hinton et al.'s correction for a class the student never saw (2015, section 3.1): the one bias b of class
+     * {@code c} that maximises the accuracy of argmax(logits + b e_c) on {@code labels}, found exactly. Accuracy is a
+     * step function of b: row i's prediction becomes c once b exceeds max_{j != c} z_ij - z_ic, so only the midpoints
+     * between those thresholds (and b = 0) need trying. Ties go to the smallest |b|, and only raising (b >= 0) is
+     * tried, as the class is under-predicted.
+     */
+    public static double fitClassBias(float[][] logits, int[] labels, int c) {
+        int n = logits.length;
+        double[] threshold = new double[n]; // row i is predicted as c once the bias exceeds this
+        boolean[] rightAsC = new boolean[n];
+        boolean[] rightAsOther = new boolean[n]; // its best other class is its label
+        int correct = 0; // at a bias below every threshold: no row goes to c
+        for (int i = 0; i < n; i++) {
+            double others = Double.NEGATIVE_INFINITY;
+            int other = -1;
+            for (int j = 0; j < logits[i].length; j++) {
+                if (j != c && logits[i][j] > others) {
+                    others = logits[i][j];
+                    other = j;
+                }
+            }
+            threshold[i] = others - logits[i][c];
+            rightAsC[i] = labels[i] == c;
+            rightAsOther[i] = labels[i] == other;
+            correct += rightAsOther[i] ? 1 : 0;
+        }
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, java.util.Comparator.comparingDouble(i -> threshold[i]));
+        double best = 0;
+        int bestCorrect = -1;
+        for (int k = 0; k <= n; k++) { // the bias just above the k smallest thresholds: those rows go to c
+            if (k > 0) {
+                int i = order[k - 1];
+                correct += (rightAsC[i] ? 1 : 0) - (rightAsOther[i] ? 1 : 0);
+            }
+            double lo = k == 0 ? Double.NEGATIVE_INFINITY : threshold[order[k - 1]];
+            double hi = k == n ? Double.POSITIVE_INFINITY : threshold[order[k]];
+            if (hi < 0 || hi == lo) {
+                continue; // the biases (lo, hi] that send exactly these rows to c: none >= 0, or none at all
+            }
+            double b = lo < 0 ? 0 : Double.isInfinite(hi) ? lo + 1 : (lo + hi) / 2;
+            if (correct > bestCorrect) {
+                bestCorrect = correct;
+                best = b;
+            }
+        }
+        return best;
+    }
+
     /** logits / t + bias, as new float rows (bias may be null). */
     public static float[][] apply(float[][] logits, double t, double[] bias) {
         float[][] out = new float[logits.length][];

@@ -89,6 +89,14 @@ public final class LogitModel implements LogitFunction {
         return net.getLayer(0).getParam("W").size(0);
     }
 
+    /** The example shape the network reads, batch axis aside: {@code [C, H, W]} for a CNN, else {@code [inputs]}. */
+    long[] inputShape() {
+        if (net.getLayerWiseConfigurations().getInputPreProcess(0) instanceof FeedForwardToCnnPreProcessor p) {
+            return new long[] {p.getNumChannels(), p.getInputHeight(), p.getInputWidth()};
+        }
+        return new long[] {inputs()};
+    }
+
     /**
      * Width of layer {@code layer}'s activations (0-based), found by running one row of zeros through the network.
      *

@@ -12,7 +12,7 @@ import org.deeplearning4j.util.ModelSerializer;
 
 /**
  * Models as bytes, so that jobs can move them through any Hadoop filesystem and hash them: DL4J zips written and read,
- * Keras HDF5 and ONNX teachers read ({@link #teacher}).
+ * Keras (.keras archives, HDF5) and ONNX teachers read ({@link #teacher}).
  */
 public final class Models {
     private Models() {
@@ -55,35 +55,78 @@ public final class Models {
     }
 
     /**
-     * The network in a DL4J zip or a Keras HDF5 file (see {@link ModelFormat#detect}); {@code source} names the file.
+     * The network in a DL4J zip or a Keras file (a .keras archive or HDF5; see {@link ModelFormat#detect});
+     * {@code source} names the file. A Keras image model reads channels-first rows ({@link KerasNetwork}).
      *
-     * @throws IllegalArgumentException for an ONNX model (only the label job runs those) or an unknown format
+     * @throws IllegalArgumentException for an ONNX model (only the label job runs those), an unknown format, or a Keras
+     *     model with what is not read (a layer type, activation, padding, ...)
      * @throws IllegalStateException when the bytes are not a readable model of their format
      */
     public static MultiLayerNetwork network(byte[] bytes, String source) {
-        return network(ModelFormat.detect(bytes, source), bytes, source);
-    }
-
-    private static MultiLayerNetwork network(ModelFormat format, byte[] bytes, String source) {
+        ModelFormat format = ModelFormat.detect(bytes, source);
         return switch (format) {
             case DL4J_ZIP -> fromBytes(bytes, source);
-            case KERAS_HDF5 -> KerasImport.network(bytes, source);
+            case KERAS_ARCHIVE, KERAS_HDF5 -> KerasNetwork.read(bytes, format == ModelFormat.KERAS_ARCHIVE, source)
+                    .network();
             case ONNX -> throw new IllegalArgumentException("ONNX model " + source + " cannot be read as a DL4J network"
-                    + " (only label runs ONNX teachers; DL4J zips and Keras HDF5 files are read everywhere)");
+                    + " (only label runs ONNX teachers; DL4J zips and Keras files are read everywhere)");
         };
     }
 
     /**
-     * A teacher in any {@link ModelFormat} as a logit function: DL4J zips and Keras HDF5 files as a {@link LogitModel},
-     * ONNX models as an ONNX Runtime session. {@code source} names the file in messages.
+     * A teacher as a logit function, taking rows of the example shape {@code exampleShape} (channels-first
+     * {@code [C, H, W]} or {@code [n_features]}; null: whatever the model declares): DL4J zips and Keras files as a
+     * {@link LogitModel}, ONNX models as an ONNX Runtime session reading output {@code output} (null: the only one).
+     * How rows meet the model's input is {@link InputShapes}'s rule.
      *
-     * @throws IllegalArgumentException when the format is unknown or the model's shape is not features to logits
+     * @throws IllegalArgumentException when the format is unknown, the model's input does not match the example shape
+     *     (naming both), or its outputs or layers are not what is read
      * @throws IllegalStateException when the bytes are not a readable model of their format
      */
+    public static LogitFunction teacher(ModelFile file, int[] exampleShape, String output) {
+        ModelFormat format = file.format();
+        String source = file.source();
+        if (format == ModelFormat.ONNX) {
+            return OnnxTeacher.load(file, exampleShape, output);
+        }
+        if (output != null) {
+            throw new IllegalArgumentException("--teacher-output names an output of an ONNX teacher, but " + source
+                    + " is a " + format.label());
+        }
+        if (format == ModelFormat.DL4J_ZIP) {
+            LogitModel model = new LogitModel(fromBytes(file.bytes(), source));
+            if (exampleShape != null) {
+                InputShapes.feed(InputShapes.Declared.of(-1, model.inputShape()), exampleShape, false, source);
+            }
+            return model;
+        }
+        KerasNetwork.Built keras = KerasNetwork.read(file.bytes(), format == ModelFormat.KERAS_ARCHIVE, source);
+        if (exampleShape != null) {
+            keras.check(exampleShape, source);
+        }
+        return new LogitModel(keras.network());
+    }
+
+    /**
+     * The external data files (locations relative to the model's directory) that an ONNX model's bytes name; empty
+     * when it names none or does not parse (reading it then reports the damage).
+     *
+     * @throws IllegalArgumentException when a location points outside the model's directory
+     */
+    public static java.util.SortedSet<String> externalData(byte[] onnx, String source) {
+        java.util.SortedSet<String> locations;
+        try {
+            locations = OnnxGraph.externalData(onnx);
+        } catch (IllegalStateException damaged) {
+            return new java.util.TreeSet<>();
+        }
+        locations.forEach(l -> ExternalDataDir.checkLocation(l, source));
+        return locations;
+    }
+
+    /** A teacher that is one file, read as it declares its input ({@link #teacher(ModelFile, int[], String)}). */
     public static LogitFunction teacher(byte[] bytes, String source) {
-        ModelFormat format = ModelFormat.detect(bytes, source);
-        return format == ModelFormat.ONNX ? OnnxTeacher.load(bytes, source)
-                : new LogitModel(network(format, bytes, source));
+        return teacher(new ModelFile(source, bytes), null, null);
     }
 
     /** The first line of a throwable's message, for one-line errors about a model file. */

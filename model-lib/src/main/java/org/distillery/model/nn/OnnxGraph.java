@@ -6,8 +6,10 @@ import java.util.List;
 
 /**
  * Just enough of ONNX's protobuf encoding to recognise a model and to name the operator behind a graph output, without
- * a protobuf dependency. Field numbers from onnx.proto: ModelProto.ir_version = 1, graph = 7; GraphProto.node = 1;
- * NodeProto.output = 2, op_type = 4, domain = 7. Initializers and other large fields are skipped, not copied.
+ * a protobuf dependency, and to list the external data files a model names. Field numbers from onnx.proto:
+ * ModelProto.ir_version = 1, graph = 7; GraphProto.node = 1, initializer = 5; NodeProto.output = 2, op_type = 4,
+ * attribute = 5, domain = 7; AttributeProto.t = 5, tensors = 10; TensorProto.external_data = 13 (key = 1, value = 2).
+ * Initializers and other large fields are skipped, not copied.
  */
 final class OnnxGraph {
     private static final int WIRE_VARINT = 0;
@@ -70,6 +72,61 @@ final class OnnxGraph {
             }
         }
         return "";
+    }
+
+    /**
+     * The locations (relative paths, as the model records them) of the external data files that the main graph's
+     * initializers and node attributes name: where {@code torch.onnx.export} and {@code onnx.save} put tensors kept
+     * outside the model file. Empty for a self-contained model.
+     *
+     * @throws IllegalStateException when the bytes are not a well-formed ONNX model
+     */
+    static java.util.SortedSet<String> externalData(byte[] model) {
+        Field graph = graph(fields(model, 0, model.length));
+        java.util.SortedSet<String> locations = new java.util.TreeSet<>();
+        if (graph == null) {
+            return locations;
+        }
+        for (Field f : fields(model, graph.from(), graph.to())) {
+            if (f.wire() != WIRE_LEN) {
+                continue;
+            }
+            if (f.number() == 5) {
+                location(model, f).ifPresent(locations::add);
+            } else if (f.number() == 1) {
+                for (Field attribute : fields(model, f.from(), f.to())) {
+                    if (attribute.number() == 5 && attribute.wire() == WIRE_LEN) {
+                        for (Field a : fields(model, attribute.from(), attribute.to())) {
+                            if ((a.number() == 5 || a.number() == 10) && a.wire() == WIRE_LEN) {
+                                location(model, a).ifPresent(locations::add);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return locations;
+    }
+
+    /** The "location" entry of a TensorProto's external_data, if it has one. */
+    private static java.util.Optional<String> location(byte[] model, Field tensor) {
+        for (Field f : fields(model, tensor.from(), tensor.to())) {
+            if (f.number() == 13 && f.wire() == WIRE_LEN) {
+                String key = null;
+                String value = null;
+                for (Field entry : fields(model, f.from(), f.to())) {
+                    if (entry.wire() == WIRE_LEN && entry.number() == 1) {
+                        key = entry.text(model);
+                    } else if (entry.wire() == WIRE_LEN && entry.number() == 2) {
+                        value = entry.text(model);
+                    }
+                }
+                if ("location".equals(key) && value != null) {
+                    return java.util.Optional.of(value);
+                }
+            }
+        }
+        return java.util.Optional.empty();
     }
 
     private static Field graph(List<Field> model) {

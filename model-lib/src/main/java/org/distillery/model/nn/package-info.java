@@ -1,6 +1,7 @@
 /**
  * Network shapes built from config, frozen teachers seen as logit functions (with a fast inference path for dense
- * MLPs), teacher files in three formats (DL4J zip, Keras HDF5 through DL4J's import, ONNX through ONNX Runtime), and
+ * MLPs), teacher files in their formats (DL4J zip; Keras 2 and 3 files rebuilt as DL4J networks; ONNX, with external data,
+ * through ONNX Runtime) and how their inputs take the transfer set's example shape, and
  * model zip I/O with hashing; for training, {@link org.distillery.model.nn.FastAdam} and
  * {@link org.distillery.model.nn.DenseTrainingStep}, DL4J's update rule and training step at less cost per step.
  */

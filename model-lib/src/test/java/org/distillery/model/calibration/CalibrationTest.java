@@ -91,4 +91,45 @@ class CalibrationTest {
                 + 1 * Math.abs(1 / (1 + Math.exp(-10)) - 1)) / 4;
         assertThat(Reliability.ece(z, y, 10)).isCloseTo(ece, within(1e-6));
     }
+
+    /** Known values: rows of class 2 sit 1 and 3 below their best other class; a third row is class 0. */
+    @Test
+    void classBiasIsTheSmallestRaiseThatMaximisesAccuracy() {
+        float[][] z = {{0f, 0f, -1f}, {0f, 2f, -1f}, {5f, 0f, 0f}};
+        int[] y = {2, 2, 0};
+        // b in (1, 3]: row 0 goes to class 2 (right), row 1 not yet; b > 3 would take row 1 too (right as well),
+        // and b > 5 would take row 2 (wrong): the best is above 3 and at most 5, and the midpoint is 4
+        assertThat(Calibration.fitClassBias(z, y, 2)).isEqualTo(4.0);
+        // nothing to gain: the class is already predicted where it is right
+        assertThat(Calibration.fitClassBias(new float[][] {{0f, 1f}, {2f, 0f}}, new int[] {1, 0}, 1)).isZero();
+        // against brute force on random logits: no grid point does better
+        float[][] r = logits(300, 5, 9);
+        int[] labels = sample(r, 10);
+        for (int i = 0; i < r.length; i++) {
+            r[i][3] -= 2f; // class 3 under-predicted, as an omitted class is
+        }
+        double b = Calibration.fitClassBias(r, labels, 3);
+        int at = correct(r, labels, 3, b);
+        for (double g = 0; g < 8; g += 0.01) {
+            assertThat(correct(r, labels, 3, g)).as("bias %s", g).isLessThanOrEqualTo(at);
+        }
+        assertThat(b).isGreaterThan(0.5);
+    }
+
+    private static int correct(float[][] z, int[] y, int c, double b) {
+        float[][] adjusted = new float[z.length][];
+        for (int i = 0; i < z.length; i++) {
+            adjusted[i] = z[i].clone();
+            adjusted[i][c] += (float) b;
+        }
+        int n = 0;
+        for (int i = 0; i < z.length; i++) {
+            int arg = 0;
+            for (int j = 1; j < adjusted[i].length; j++) {
+                arg = adjusted[i][j] > adjusted[i][arg] ? j : arg;
+            }
+            n += arg == y[i] ? 1 : 0;
+        }
+        return n;
+    }
 }

@@ -26,6 +26,60 @@ class ModelFormatTest {
     }
 
     @Test
+    void zipsAreToldApartByTheirEntries() throws Exception {
+        byte[] keras = zip("metadata.json", "config.json", "model.weights.h5");
+        assertThat(ModelFormat.detect(keras, "teacher.zip")).as("a .keras archive renamed").isEqualTo(
+                ModelFormat.KERAS_ARCHIVE);
+        assertThat(ModelFormat.detect(keras, "teacher.keras")).isEqualTo(ModelFormat.KERAS_ARCHIVE);
+        assertThat(ModelFormat.detect(Models.toBytes(tiny(), false), "teacher.keras")).isEqualTo(ModelFormat.DL4J_ZIP);
+        assertThat(ModelFormat.detect(zip("metadata.json", "config.json"), "t.zip")).as("weights missing: reading"
+                + " it says so").isEqualTo(ModelFormat.KERAS_ARCHIVE);
+        byte[] junk = "PK\u0003\u0004 not really a zip".getBytes(StandardCharsets.ISO_8859_1);
+        assertThat(ModelFormat.detect(junk, "t.keras")).isEqualTo(ModelFormat.KERAS_ARCHIVE);
+        assertThat(ModelFormat.detect(junk, "t.zip")).isEqualTo(ModelFormat.DL4J_ZIP);
+        assertThatThrownBy(() -> ModelFormat.detect(zip("a.txt", "b.txt"), "s3a://b/t.zip"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("a zip that is neither a DL4J model zip (configuration.json) nor a Keras archive"
+                        + " (config.json, model.weights.h5): s3a://b/t.zip holds a.txt, b.txt");
+    }
+
+    @Test
+    void onnxExternalDataLocationsAreReadAndKeptInsideTheModelsDirectory() {
+        byte[] tensor = message(text(8, "W"), bytes(13, message(text(1, "location"), text(2, "w.data"))),
+                bytes(13, message(text(1, "offset"), text(2, "0"))), field(14, 1));
+        byte[] constant = message(text(2, "c"), text(4, "Constant"), bytes(5, message(text(1, "value"),
+                bytes(5, message(text(8, "C"), bytes(13, message(text(1, "location"), text(2, "sub/c.bin"))))))));
+        byte[] graph = message(bytes(1, constant), bytes(5, tensor), bytes(5, message(text(8, "inline"))));
+        byte[] model = message(field(1, 8), bytes(7, graph));
+        assertThat(OnnxGraph.externalData(model)).containsExactly("sub/c.bin", "w.data");
+        assertThat(OnnxGraph.externalData(onnx("Gemm"))).isEmpty();
+        for (String outside : List.of("../w.data", "/etc/passwd", "a/../../w", "")) {
+            assertThatThrownBy(() -> ExternalDataDir.checkLocation(outside, "m.onnx"))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("ONNX model m.onnx names external data outside its directory: '" + outside + "'");
+        }
+    }
+
+    @Test
+    void theIdentityOfAModelWithSideFilesCoversEveryFile() {
+        byte[] m = {1, 2, 3};
+        ModelFile alone = new ModelFile("m", m);
+        assertThat(alone.sha256()).isEqualTo(Models.sha256(m));
+        java.util.TreeMap<String, byte[]> side = new java.util.TreeMap<>(java.util.Map.of("b.data", new byte[] {4},
+                "a.data", new byte[] {5}));
+        String listing = Models.sha256(m) + "  model\n" + Models.sha256(new byte[] {5}) + "  a.data\n"
+                + Models.sha256(new byte[] {4}) + "  b.data\n";
+        assertThat(new ModelFile("m", m, side).sha256()).isEqualTo(Models.sha256(listing.getBytes(
+                StandardCharsets.UTF_8)));
+        ModelFile travelled = (ModelFile) javaRoundTrip(new ModelFile("m", m, side)); // as a Spark broadcast
+        assertThat(travelled.sha256()).isEqualTo(new ModelFile("m", m, side).sha256());
+        assertThat(travelled.sideFiles()).containsOnlyKeys("a.data", "b.data");
+        side.put("b.data", new byte[] {6});
+        assertThat(new ModelFile("m", m, side).sha256()).isNotEqualTo(Models.sha256(listing.getBytes(
+                StandardCharsets.UTF_8)));
+    }
+
+    @Test
     void damagedFilesAreTakenForTheFormatTheirNamePromises() {
         byte[] junk = "not a model".getBytes(StandardCharsets.UTF_8);
         assertThat(ModelFormat.detect(junk, "a.zip")).isEqualTo(ModelFormat.DL4J_ZIP);
@@ -36,10 +90,10 @@ class ModelFormatTest {
                 .isEqualTo(ModelFormat.ONNX);
         assertThatThrownBy(() -> ModelFormat.detect(junk, "hdfs:/m/teacher"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("not a DL4J zip, Keras HDF5 or ONNX model: hdfs:/m/teacher (11 bytes, starting 6e 6f 74 20 61"
+                .hasMessage("not a DL4J zip, Keras archive, Keras HDF5 or ONNX model: hdfs:/m/teacher (11 bytes, starting 6e 6f 74 20 61"
                         + " 20 6d 6f)");
         assertThatThrownBy(() -> ModelFormat.detect(new byte[0], "empty"))
-                .hasMessage("not a DL4J zip, Keras HDF5 or ONNX model: empty (0 bytes)");
+                .hasMessage("not a DL4J zip, Keras archive, Keras HDF5 or ONNX model: empty (0 bytes)");
     }
 
     @Test
@@ -61,7 +115,7 @@ class ModelFormatTest {
         assertThatThrownBy(() -> Models.network(onnx("Softmax"), "s3a://b/teacher.onnx"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("ONNX model s3a://b/teacher.onnx cannot be read as a DL4J network (only label runs ONNX"
-                        + " teachers; DL4J zips and Keras HDF5 files are read everywhere)");
+                        + " teachers; DL4J zips and Keras files are read everywhere)");
     }
 
     @Test
@@ -70,6 +124,33 @@ class ModelFormatTest {
         assertThat(OnnxTeacher.threads(" 4 ")).isEqualTo(4);
         assertThat(OnnxTeacher.threads("0")).isEqualTo(1);
         assertThat(OnnxTeacher.threads("many")).isEqualTo(1);
+    }
+
+    private static Object javaRoundTrip(Object o) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+                out.writeObject(o);
+            }
+            try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+                    new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+                return in.readObject();
+            }
+        } catch (java.io.IOException | ClassNotFoundException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static byte[] zip(String... names) throws java.io.IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(bytes)) {
+            for (String name : names) {
+                z.putNextEntry(new java.util.zip.ZipEntry(name));
+                z.write(name.getBytes(StandardCharsets.UTF_8));
+                z.closeEntry();
+            }
+        }
+        return bytes.toByteArray();
     }
 
     private static MultiLayerNetwork tiny() {

@@ -14,7 +14,22 @@ public final class Distill implements Runnable {
 
     public static void main(String[] args) {
         QuietTaskFailures.install();
+        String backend = needsNd4j(args) ? Backend.problem() : null;
+        if (backend != null) {
+            System.err.println("distill: error: " + backend);
+            System.exit(1);
+        }
         System.exit(run(args));
+    }
+
+    /** Whether {@code args} run a job (ND4J is loaded), rather than print help, a version or a config. */
+    private static boolean needsNd4j(String[] args) {
+        for (String a : args) {
+            if (a.equals("-h") || a.equals("--help") || a.equals("-V") || a.equals("--version") || a.equals("config")) {
+                return false;
+            }
+        }
+        return args.length > 0;
     }
 
     /** Runs the command line and returns the exit code: 0 ok, 2 bad input or usage, 1 anything else. */

@@ -16,7 +16,9 @@ import picocli.CommandLine.Option;
 final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--test", required = true, paramLabel = "DIR", description = "Published test split.")
     String test;
-    @Option(names = "--teacher", required = true, paramLabel = "PATH", description = "Published teacher, DL4J zip or Keras HDF5 file (ONNX teachers: label only).")
+    @Option(names = "--teacher", required = true, paramLabel = "PATH",
+            description = "Published teacher, DL4J zip or Keras file (.keras archive, or HDF5 of Keras 2 or 3; ONNX"
+                    + " teachers: label only).")
     String teacher;
     @Option(names = "--model", paramLabel = "NAME=DIR", split = ",",
             description = "A model to score (repeatable, or comma-separated), e.g. student=runs/x/students/kd.")

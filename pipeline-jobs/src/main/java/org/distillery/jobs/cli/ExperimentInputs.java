@@ -11,7 +11,8 @@ final class ExperimentInputs {
     String validation;
     @Option(names = "--test", required = true, paramLabel = "DIR", description = "Published test split.")
     String test;
-    @Option(names = "--teacher", required = true, paramLabel = "PATH", description = "Published teacher, DL4J zip or Keras HDF5 file.")
+    @Option(names = "--teacher", required = true, paramLabel = "PATH",
+            description = "Published teacher, DL4J zip or Keras file (.keras archive, or HDF5 of Keras 2 or 3).")
     String teacher;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Run directory.")
     String out;

@@ -28,10 +28,14 @@ final class LabelCommand implements Callable<Integer> {
                     + " the output's other partitions are left as they are (default: every partition).")
     List<String> partitions;
     @Option(names = "--teacher", paramLabel = "PATH", split = ",",
-            description = "Published teacher directory, or a model file: a DL4J zip, a Keras HDF5 file (.h5/.hdf5:"
-                    + " Sequential, or a functional Model that is a single chain) or an ONNX model (.onnx: one float"
-                    + " input [N, features], one output [N, classes] of logits or of a final Softmax). The format is"
-                    + " read from the file's content. Repeat (or comma-separate) for an ensemble averaged per"
+            description = "Published teacher directory, or a model file: a DL4J zip; a Keras file, Keras 3's .keras"
+                    + " archive or an HDF5 file of Keras 2 or 3 (.h5/.hdf5), Sequential or a functional Model that is a"
+                    + " single chain of InputLayer, Dense, Conv2D, MaxPooling2D, Flatten, Dropout and"
+                    + " BatchNormalization, ending in a Dense; or an ONNX model (.onnx, with its external data files"
+                    + " beside it): one float input, [N, D], [N, C, H, W] or [N, H, W, C] (transposed from the transfer"
+                    + " set's channels-first rows), batch axis symbolic or fixed, and an output [N, classes] of logits"
+                    + " or of a final Softmax. The teacher's input must match the transfer set's example shape. The"
+                    + " format is read from the file's content. Repeat (or comma-separate) for an ensemble averaged per"
                     + " --ensemble.")
     List<String> teachers;
     @Option(names = "--teacher-weight", paramLabel = "W", split = ",",
@@ -50,8 +54,14 @@ final class LabelCommand implements Callable<Integer> {
             description = "Rows per inference call (default: ${DEFAULT-VALUE}).")
     int batchSize;
     @Option(names = "--teacher-sha256", paramLabel = "HEX", split = ",",
-            description = "Refuse to run unless the teacher file has this SHA-256 (one per --teacher, in order).")
+            description = "Refuse to run unless the teacher has this SHA-256 (one per --teacher, in order): that of"
+                    + " its file, or for an ONNX model with external data, of the sha256sum-style listing of the model"
+                    + " and its data files (the label manifest's teacherSha256).")
     List<String> teacherSha256;
+    @Option(names = "--teacher-output", paramLabel = "NAME", split = ",",
+            description = "The output of an ONNX teacher with several outputs to read (one per --teacher, in order;"
+                    + " empty for a teacher that needs none). A model with several outputs is refused without it.")
+    List<String> teacherOutputs;
     @Option(names = "--precision", paramLabel = "fp32|fp16",
             description = "How logits are stored: fp32 (default) or fp16, IEEE half floats packed little-endian in a"
                     + " binary column (|logit| > 65504 is clamped to 65504).")
@@ -125,7 +135,7 @@ final class LabelCommand implements Callable<Integer> {
                     "Missing required option: '--teacher=PATH' (or --import)");
         }
         LabelConfig config = new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize,
-                teacherSha256, PublishMode.parse(mode), precision, topK, soft, hintLayer, partitions);
+                teacherSha256, PublishMode.parse(mode), precision, topK, soft, hintLayer, partitions, teacherOutputs);
         if (run.dryRun) {
             return RunOptions.print(() -> LabelJob.dryRun(Storage.standalone(), config));
         }

@@ -3,28 +3,59 @@ package org.distillery.jobs.common;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Locale;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.distillery.model.nn.LogitFunction;
+import org.distillery.model.nn.ModelFile;
 import org.distillery.model.nn.ModelFormat;
 import org.distillery.model.nn.Models;
 import org.distillery.model.schema.Manifest;
 
 /**
- * A model as an input: the file's bytes, their SHA-256, and the manifest of the output that holds it when there is one.
- * {@code path} is either a published model directory (holding {@value #FILE}) or a bare model file: a DL4J zip, a Keras
- * HDF5 file or an ONNX model (see {@link ModelFormat}). {@code zipPath} is the file read, whatever its format.
+ * A model as an input: the file's bytes (with the external data files an ONNX model names beside it, read through the
+ * same Hadoop filesystem), their SHA-256 ({@link ModelFile#sha256()}), and the manifest of the output that holds it
+ * when there is one. {@code path} is either a published model directory (holding {@value #FILE}) or a bare model file:
+ * a DL4J zip, a Keras archive ({@code .keras}) or HDF5 file, or an ONNX model (see {@link ModelFormat}).
+ * {@code zipPath} is the file read, whatever its format.
  */
-public record ModelArtifact(String path, String zipPath, byte[] bytes, String sha256, Manifest manifest) {
+public record ModelArtifact(String path, String zipPath, ModelFile file, String sha256, Manifest manifest) {
     public static final String FILE = "model.zip";
-    private static final String[] MODEL_FILE_SUFFIXES = {".zip", ".h5", ".hdf5", ".onnx"};
+    private static final String[] MODEL_FILE_SUFFIXES = {".zip", ".keras", ".h5", ".hdf5", ".onnx"};
 
     public static ModelArtifact read(Storage storage, String path) {
         boolean bareFile = isBareFile(storage, path);
         String file = bareFile ? path : path + "/" + FILE;
         Manifest manifest = bareFile ? null : storage.publishedManifest(path);
+        String qualified = storage.qualify(file);
         byte[] bytes = storage.readBytes(file);
-        return new ModelArtifact(storage.qualify(path), storage.qualify(file), bytes, Models.sha256(bytes), manifest);
+        ModelFile model = new ModelFile(qualified, bytes, sideFiles(storage, qualified, bytes));
+        return new ModelArtifact(storage.qualify(path), qualified, model, model.sha256(), manifest);
+    }
+
+    /** The external data files an ONNX model names, read from beside it; none for other formats. */
+    private static SortedMap<String, byte[]> sideFiles(Storage storage, String file, byte[] bytes) {
+        SortedMap<String, byte[]> side = new TreeMap<>();
+        ModelFormat format;
+        try {
+            format = ModelFormat.detect(bytes, file);
+        } catch (IllegalArgumentException unknown) {
+            return side; // reading the model reports it
+        }
+        if (format != ModelFormat.ONNX) {
+            return side;
+        }
+        String dir = new Path(file).getParent().toString();
+        for (String location : Models.externalData(bytes, file)) {
+            String at = dir + "/" + location;
+            if (!storage.exists(at)) {
+                throw new IllegalArgumentException("ONNX model " + file + " keeps weights in an external data file"
+                        + " that was not found beside it: " + at);
+            }
+            side.put(location, storage.readBytes(at));
+        }
+        return side;
     }
 
     /** A model file named by its extension, or any existing file (its format is then read from its content). */
@@ -42,18 +73,25 @@ public record ModelArtifact(String path, String zipPath, byte[] bytes, String sh
         }
     }
 
+    public byte[] bytes() {
+        return file.bytes();
+    }
+
     public ModelFormat format() {
-        return ModelFormat.detect(bytes, zipPath);
+        return file.format();
     }
 
-    /** The network of a DL4J zip or Keras HDF5 file; an ONNX model is refused with a message naming the file. */
+    /** The network of a DL4J zip or Keras file; an ONNX model is refused with a message naming the file. */
     public MultiLayerNetwork network() {
-        return Models.network(bytes, zipPath);
+        return Models.network(file.bytes(), zipPath);
     }
 
-    /** The model as a teacher, in any of the formats. */
-    public LogitFunction teacher() {
-        return Models.teacher(bytes, zipPath);
+    /**
+     * The model as a teacher, in any of the formats, taking rows of {@code exampleShape} and, for an ONNX model,
+     * reading output {@code output} (null: its only one).
+     */
+    public LogitFunction teacher(int[] exampleShape, String output) {
+        return Models.teacher(file, exampleShape, output);
     }
 
     public Manifest.Input asInput() {

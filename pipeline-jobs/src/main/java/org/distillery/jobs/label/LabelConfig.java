@@ -30,6 +30,8 @@ import org.distillery.model.schema.SoftTargetLayout;
  *                    {@code hint} column, for FitNets hints and relation-based KD; null: none (left out of the JSON)
  * @param partitions  for a partitioned transfer set ({@link org.distillery.jobs.common.PartitionedTable}), the
  *                    partitions to label, as {@code COLUMN=VALUE}; empty: every partition (left out of the JSON)
+ * @param teacherOutputs for ONNX teachers with several outputs, the output read, one entry per teacher in order
+ *                    ("" for a teacher that needs none); empty: none named (left out of the JSON)
  */
 public record LabelConfig(String transfer, List<String> teachers, List<Double> weights, String ensemble, String out,
                           double temperature, int batchSize, List<String> teacherSha256s, PublishMode mode,
@@ -37,7 +39,8 @@ public record LabelConfig(String transfer, List<String> teachers, List<Double> w
                           @JsonInclude(JsonInclude.Include.NON_NULL) Integer topK,
                           @JsonInclude(JsonInclude.Include.NON_NULL) Boolean soft,
                           @JsonInclude(JsonInclude.Include.NON_NULL) Integer hintLayer,
-                          @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> partitions) {
+                          @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> partitions,
+                          @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> teacherOutputs) {
     public static final double DEFAULT_TEMPERATURE = 2.0;
     public static final int DEFAULT_BATCH = 1024;
 
@@ -95,6 +98,23 @@ public record LabelConfig(String transfer, List<String> teachers, List<Double> w
         }
         partitions = partitions == null ? List.of() : List.copyOf(new java.util.TreeSet<>(partitions));
         partitions.forEach(PartitionedTable::column); // COLUMN=VALUE, or an error naming the value
+        teacherOutputs = teacherOutputs == null ? List.of() : teacherOutputs.stream()
+                .map(o -> o == null ? "" : o.strip()).toList();
+        if (teacherOutputs.stream().allMatch(String::isEmpty)) {
+            teacherOutputs = List.of();
+        }
+        if (!teacherOutputs.isEmpty() && teacherOutputs.size() != teachers.size()) {
+            throw new IllegalArgumentException("got " + teacherOutputs.size() + " --teacher-output values for "
+                    + teachers.size() + " teachers (one per --teacher, in order; empty for a teacher that needs none)");
+        }
+    }
+
+    /** Every option but named teacher outputs. */
+    public LabelConfig(String transfer, List<String> teachers, List<Double> weights, String ensemble, String out,
+                       double temperature, int batchSize, List<String> teacherSha256s, PublishMode mode,
+                       String precision, Integer topK, Boolean soft, Integer hintLayer, List<String> partitions) {
+        this(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode, precision, topK,
+                soft, hintLayer, partitions, List.of());
     }
 
     /** Every storage option and a stored teacher layer; every partition of a partitioned transfer set. */
@@ -135,25 +155,36 @@ public record LabelConfig(String transfer, List<String> teachers, List<Double> w
     /** This config with the storage options {@code precision}, {@code topK} and {@code soft} (null: default). */
     public LabelConfig withStorage(String precision, Integer topK, Boolean soft) {
         return new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode,
-                precision, topK, soft, hintLayer, partitions);
+                precision, topK, soft, hintLayer, partitions, teacherOutputs);
     }
 
     /** This config also storing teacher layer {@code layer}'s activations (null: none). */
     public LabelConfig withHintLayer(Integer layer) {
         return new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode,
-                precision, topK, soft, layer, partitions);
+                precision, topK, soft, layer, partitions, teacherOutputs);
     }
 
     /** This config labelling only {@code names} ({@code COLUMN=VALUE}) of a partitioned transfer set. */
     public LabelConfig withPartitions(List<String> names) {
         return new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode,
-                precision, topK, soft, hintLayer, names);
+                precision, topK, soft, hintLayer, names, teacherOutputs);
     }
 
     /** The run of one partition {@code name}: its transfer partition into the output partition of the same name. */
     LabelConfig forPartition(String name) {
         return new LabelConfig(trimSlash(transfer) + "/" + name, teachers, weights, ensemble, trimSlash(out) + "/" + name,
-                temperature, batchSize, teacherSha256s, mode, precision, topK, soft, hintLayer, List.of());
+                temperature, batchSize, teacherSha256s, mode, precision, topK, soft, hintLayer, List.of(), teacherOutputs);
+    }
+
+    /** This config reading ONNX output {@code names} (one per teacher, "" for none) of its teachers. */
+    public LabelConfig withTeacherOutputs(List<String> names) {
+        return new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode,
+                precision, topK, soft, hintLayer, partitions, names);
+    }
+
+    /** The output of teacher {@code i} to read, or null when none is named. */
+    public String teacherOutput(int i) {
+        return teacherOutputs.isEmpty() || teacherOutputs.get(i).isEmpty() ? null : teacherOutputs.get(i);
     }
 
     /** How the output stores its logits, for a teacher of {@code classes} classes (K &lt;= classes checked here). */

@@ -20,6 +20,7 @@ import org.distillery.jobs.common.TransferTables;
 import org.distillery.jobs.common.Versions;
 import org.distillery.model.nn.LogitFunction;
 import org.distillery.model.nn.LogitModel;
+import org.distillery.model.nn.ModelFile;
 import org.distillery.model.schema.Manifest;
 import org.distillery.model.schema.SoftTargetCodec;
 import org.distillery.model.schema.SoftTargetLayout;
@@ -57,17 +58,28 @@ public final class LabelJob {
             return new Checked(path, manifest, teachers, model, layout);
         }
 
-        /** The teacher's SHA-256; for an ensemble, the SHA-256 of the members' hashes, weights and averaging. */
+        /**
+         * The teacher's SHA-256 ({@link ModelArtifact#sha256()}), or with an ONNX output named, the SHA-256 of
+         * {@code SHA256#OUTPUT}; for an ensemble, the SHA-256 of the averaging and the members' hashes (so named) and
+         * weights. What incremental runs compare to tell whether the teacher changed.
+         */
         String sha256(LabelConfig config) {
             if (teachers.size() == 1) {
-                return teacher().sha256();
+                return member(config, 0);
             }
             StringBuilder b = new StringBuilder(config.ensemble());
             double[] w = config.normalisedWeights();
             for (int i = 0; i < teachers.size(); i++) {
-                b.append(',').append(teachers.get(i).sha256()).append(':').append(w[i]);
+                b.append(',').append(member(config, i)).append(':').append(w[i]);
             }
             return org.distillery.model.nn.Models.sha256(b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+
+        private String member(LabelConfig config, int i) {
+            String sha = teachers.get(i).sha256();
+            String output = config.teacherOutput(i);
+            return output == null ? sha : org.distillery.model.nn.Models.sha256((sha + "#" + output)
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
     }
 
@@ -80,16 +92,16 @@ public final class LabelJob {
                     + " COLUMN=VALUE partitions, each a published transfer set), but " + config.transfer()
                     + " is one published table");
         }
-        Checked teachers = checkTeachers(storage, config, (int) transfer.number(TransferSchema.FEATURE_COUNT));
+        Checked teachers = checkTeachers(storage, config, TransferSchema.shape(transfer));
         return new Checked(storage.qualify(config.transfer()), transfer, teachers.teachers(), teachers.model(),
                 teachers.layout());
     }
 
     /**
-     * The teacher rules (pinned SHA-256s, feature and class counts, hint layer) for a transfer set of {@code features}
-     * features: a Checked without its transfer set.
+     * The teacher rules (pinned SHA-256s, input against the example shape {@code shape}, outputs, class counts, hint
+     * layer) for a transfer set of examples of that shape: a Checked without its transfer set.
      */
-    static Checked checkTeachers(Storage storage, LabelConfig config, int features) {
+    static Checked checkTeachers(Storage storage, LabelConfig config, int[] shape) {
         List<ModelArtifact> teachers = new java.util.ArrayList<>();
         LogitFunction first = null;
         for (int i = 0; i < config.teachers().size(); i++) {
@@ -98,11 +110,7 @@ public final class LabelJob {
                 throw new IllegalArgumentException("teacher SHA-256 mismatch: --teacher-sha256 "
                         + config.teacherSha256s().get(i) + " but " + teacher.zipPath() + " has " + teacher.sha256());
             }
-            LogitFunction model = teacher.teacher();
-            if (model.inputs() != features) {
-                throw new IllegalArgumentException("teacher expects " + model.inputs() + " features but the transfer set"
-                        + " has " + features + ": " + config.teachers().get(i));
-            }
+            LogitFunction model = teacher.teacher(shape, config.teacherOutput(i));
             if (first != null && model.classes() != first.classes()) {
                 throw new IllegalArgumentException("teachers have different class counts: " + teachers.get(0).zipPath()
                         + " has " + first.classes() + ", " + teacher.zipPath() + " has " + model.classes());
@@ -136,11 +144,14 @@ public final class LabelJob {
         Checked c = check(storage, config);
         DryRun plan = new DryRun("label")
                 .with("transfer", c.transfer() + " (manifest " + c.transferManifest().id() + ", "
-                        + (long) c.transferManifest().number("rows") + " rows, " + c.featureCount() + " features)");
+                        + (long) c.transferManifest().number("rows") + " rows, example shape "
+                        + TransferSchema.describe(TransferSchema.shape(c.transferManifest())) + ")");
         double[] w = config.normalisedWeights();
         for (int i = 0; i < c.teachers().size(); i++) {
             ModelArtifact t = c.teachers().get(i);
-            plan.with(i == 0 ? "teacher" : "teacher" + (i + 1), t.zipPath() + " (sha256 " + t.sha256() + ", "
+            plan.with(i == 0 ? "teacher" : "teacher" + (i + 1), t.zipPath() + " (" + t.format().label() + ", sha256 "
+                    + t.sha256() + (t.file().sideFiles().isEmpty() ? "" : " with " + t.file().sideFiles().size()
+                    + " external data file" + (t.file().sideFiles().size() == 1 ? "" : "s")) + ", "
                     + c.model().inputs() + " -> " + c.model().classes() + " classes"
                     + (c.teachers().size() > 1 ? ", weight " + w[i] : "") + ")");
         }
@@ -233,10 +244,15 @@ public final class LabelJob {
         LOG.info("teacher inference: {}", model.describe());
 
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        List<Broadcast<byte[]>> zips = new java.util.ArrayList<>();
-        checked.teachers().forEach(t -> zips.add(jsc.broadcast(t.bytes())));
+        List<Broadcast<ModelFile>> files = new java.util.ArrayList<>();
+        List<String> outputs = new java.util.ArrayList<>();
+        for (int i = 0; i < checked.teachers().size(); i++) {
+            files.add(jsc.broadcast(checked.teachers().get(i).file()));
+            outputs.add(config.teacherOutput(i));
+        }
         TeacherEnsemble teachers = new TeacherEnsemble(checked.teachers().stream().map(ModelArtifact::sha256).toList(),
-                zips, config.normalisedWeights(), config.ensemble(), config.temperature());
+                files, outputs, TransferSchema.shape(transfer.manifest()), config.normalisedWeights(),
+                config.ensemble(), config.temperature());
         SoftTargetCodec codec = new SoftTargetCodec(checked.layout());
         TeacherInference inference = new TeacherInference(teachers, transfer.featureCount(), config.temperature(),
                 config.batchSize(), codec, checked.layout().hintLayer());
@@ -282,8 +298,12 @@ public final class LabelJob {
             for (int i = 0; i < checked.teachers().size(); i++) {
                 ModelArtifact t = checked.teachers().get(i);
                 inputs.put(i == 0 ? "teacher" : "teacher" + (i + 1), t.asInput());
-                members.add(Map.of("path", t.zipPath(), "sha256", t.sha256(), "format", t.format().label(),
-                        "weight", config.normalisedWeights()[i]));
+                Map<String, Object> member = new java.util.LinkedHashMap<>(Map.of("path", t.zipPath(), "sha256",
+                        t.sha256(), "format", t.format().label(), "weight", config.normalisedWeights()[i]));
+                if (config.teacherOutput(i) != null) {
+                    member.put("output", config.teacherOutput(i));
+                }
+                members.add(member);
             }
             Map<String, Object> facts = Manifest.facts("rows", rows,
                     SoftTargetSchema.TEMPERATURE, config.temperature(),

@@ -63,8 +63,7 @@ final class PartitionedLabel {
             throw new IllegalArgumentException("output " + out + " is partitioned by "
                     + PartitionedTable.column(outNames.get(0)) + ", the transfer set by " + table.column());
         }
-        LabelJob.Checked teachers = LabelJob.checkTeachers(storage, config,
-                (int) combined.number(TransferSchema.FEATURE_COUNT));
+        LabelJob.Checked teachers = LabelJob.checkTeachers(storage, config, TransferSchema.shape(combined));
         String teacherSha256 = teachers.sha256(config);
         List<Step> steps = new ArrayList<>();
         for (String name : names) {

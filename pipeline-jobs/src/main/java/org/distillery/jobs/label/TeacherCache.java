@@ -6,13 +6,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.broadcast.Broadcast;
 import org.distillery.model.nn.LogitFunction;
 import org.distillery.model.nn.LogitModel;
+import org.distillery.model.nn.ModelFile;
 import org.distillery.model.nn.Models;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Frozen teachers on an executor: each teacher (by SHA-256 of its file) is loaded once per executor JVM, not per row or
- * per batch, whatever its format (DL4J zip, Keras HDF5, ONNX; read from the bytes, as the file name does not travel).
+ * Frozen teachers on an executor: each teacher (by its SHA-256, output read and example shape) is loaded once per
+ * executor JVM, not per row or per batch, whatever its format (DL4J zip, Keras archive or HDF5, ONNX with its external
+ * data; read from the broadcast {@link ModelFile}).
  * A thread-safe teacher (the fast dense path, an ONNX Runtime session) is shared by every task thread; a DL4J network
  * off the fast path is cloned per task thread, because DL4J networks are not safe for concurrent inference.
  */
@@ -25,9 +27,9 @@ final class TeacherCache {
     }
 
     /** The teacher for this thread: the executor's one instance when it is thread-safe, else a clone per task thread. */
-    static LogitFunction get(String sha256, Broadcast<byte[]> file) {
-        LogitFunction shared = shared(sha256, file);
-        return shared.threadSafe() ? shared : ownedByThisThread(sha256, file);
+    static LogitFunction get(String key, Broadcast<ModelFile> file, int[] exampleShape, String output) {
+        LogitFunction shared = shared(key, file, exampleShape, output);
+        return shared.threadSafe() ? shared : ownedByThisThread(key, file, exampleShape);
     }
 
     /**
@@ -36,19 +38,19 @@ final class TeacherCache {
      *
      * @throws IllegalStateException for an ONNX teacher, which has no DL4J layers (LabelJob.check refuses that first)
      */
-    static LogitModel ownedByThisThread(String sha256, Broadcast<byte[]> file) {
-        return PER_THREAD.get().computeIfAbsent(sha256, k -> {
-            if (shared(sha256, file) instanceof LogitModel model) {
+    static LogitModel ownedByThisThread(String key, Broadcast<ModelFile> file, int[] exampleShape) {
+        return PER_THREAD.get().computeIfAbsent(key, k -> {
+            if (shared(key, file, exampleShape, null) instanceof LogitModel model) {
                 return new LogitModel(model.network().clone());
             }
-            throw new IllegalStateException("teacher " + sha256 + " is not a DL4J network: its layers cannot be read");
+            throw new IllegalStateException("teacher " + key + " is not a DL4J network: its layers cannot be read");
         });
     }
 
-    private static LogitFunction shared(String sha256, Broadcast<byte[]> file) {
-        return SHARED.computeIfAbsent(sha256, k -> {
-            LogitFunction teacher = Models.teacher(file.value(), "teacher " + sha256);
-            LOG.info("loaded teacher {} on this executor: {}", sha256.substring(0, 12), teacher.describe());
+    private static LogitFunction shared(String key, Broadcast<ModelFile> file, int[] exampleShape, String output) {
+        return SHARED.computeIfAbsent(key, k -> {
+            LogitFunction teacher = Models.teacher(file.value(), exampleShape, output);
+            LOG.info("loaded teacher {} on this executor: {}", key.substring(0, 12), teacher.describe());
             return teacher;
         });
     }

@@ -4,6 +4,7 @@ import java.io.Serializable;
 import java.util.List;
 import org.apache.spark.broadcast.Broadcast;
 import org.distillery.model.loss.SoftTargets;
+import org.distillery.model.nn.ModelFile;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -17,15 +18,23 @@ final class TeacherEnsemble implements Serializable {
     private static final long serialVersionUID = 1L;
     private static final double FLOOR = 1e-30;
     private final List<String> sha256s;
-    private final List<Broadcast<byte[]>> zips;
+    private final List<Broadcast<ModelFile>> files;
+    private final List<String> outputs;
+    private final int[] exampleShape;
     private final double[] weights;
     private final boolean probabilities;
     private final double temperature;
 
-    TeacherEnsemble(List<String> sha256s, List<Broadcast<byte[]>> zips, double[] weights, String mode,
-                    double temperature) {
+    /**
+     * {@code outputs}: per teacher, the ONNX output read (null: its only one); {@code exampleShape}: the transfer
+     * set's, which each teacher's input takes.
+     */
+    TeacherEnsemble(List<String> sha256s, List<Broadcast<ModelFile>> files, List<String> outputs, int[] exampleShape,
+                    double[] weights, String mode, double temperature) {
         this.sha256s = List.copyOf(sha256s);
-        this.zips = List.copyOf(zips);
+        this.files = List.copyOf(files);
+        this.outputs = new java.util.ArrayList<>(outputs);
+        this.exampleShape = exampleShape.clone();
         this.weights = weights.clone();
         this.probabilities = mode.equals("prob");
         this.temperature = temperature;
@@ -33,8 +42,7 @@ final class TeacherEnsemble implements Serializable {
 
     /** Logits of a batch of rows (n x features) as n x classes floats. */
     float[][] logits(INDArray x) {
-        float[][] first = TeacherCache.get(sha256s.get(0), zips.get(0)).logits(x).castTo(DataType.FLOAT)
-                .toFloatMatrix();
+        float[][] first = teacher(0).logits(x).castTo(DataType.FLOAT).toFloatMatrix();
         if (sha256s.size() == 1) {
             return first;
         }
@@ -42,8 +50,7 @@ final class TeacherEnsemble implements Serializable {
         int c = first[0].length;
         double[][] acc = new double[n][c];
         for (int t = 0; t < sha256s.size(); t++) {
-            float[][] z = t == 0 ? first : TeacherCache.get(sha256s.get(t), zips.get(t)).logits(x)
-                    .castTo(DataType.FLOAT).toFloatMatrix();
+            float[][] z = t == 0 ? first : teacher(t).logits(x).castTo(DataType.FLOAT).toFloatMatrix();
             for (int i = 0; i < n; i++) {
                 float[] row = probabilities ? SoftTargets.soften(z[i], temperature) : z[i];
                 for (int j = 0; j < c; j++) {
@@ -68,12 +75,23 @@ final class TeacherEnsemble implements Serializable {
         if (sha256s.size() != 1) {
             throw new IllegalStateException("layer activations of an ensemble are not defined");
         }
-        INDArray[] both = TeacherCache.ownedByThisThread(sha256s.get(0), zips.get(0)).logitsAndActivations(x, layer);
+        INDArray[] both = TeacherCache.ownedByThisThread(key(0), files.get(0), exampleShape).logitsAndActivations(x,
+                layer);
         return new float[][][] {both[0].castTo(DataType.FLOAT).toFloatMatrix(),
             both[1].castTo(DataType.FLOAT).toFloatMatrix()};
     }
 
+    private org.distillery.model.nn.LogitFunction teacher(int t) {
+        return TeacherCache.get(key(t), files.get(t), exampleShape, outputs.get(t));
+    }
+
+    /** A teacher on an executor: its SHA-256, the output read and the example shape it is fed. */
+    private String key(int t) {
+        return sha256s.get(t) + (outputs.get(t) == null ? "" : "#" + outputs.get(t)) + java.util.Arrays.toString(
+                exampleShape);
+    }
+
     void destroy() {
-        zips.forEach(Broadcast::destroy);
+        files.forEach(Broadcast::destroy);
     }
 }

@@ -98,7 +98,9 @@ class ConfigAndDryRunTest extends SparkTestBase {
                 "--teacher", "b", "--out", "c");
         assertThat(typo.code()).isEqualTo(2);
         assertThat(typo.err().strip()).startsWith("distill: error: unknown key 'label.temprature' in ")
-                .contains("label accepts: batch-size, ensemble, hint-layer, local-master, mode, out, partition, precision, soft, teacher,"
+                .contains("label accepts: batch-size, ensemble, hint-layer, import, import-column, import-format,"
+                        + " import-id, import-option, import-source-format, import-tolerance, import-topk-index,"
+                        + " local-master, mode, out, partition, precision, soft, teacher, teacher-name, teacher-output,"
                         + " teacher-sha256, teacher-weight, temperature, top-k, transfer");
         CliRun section = CliRun.of("config", "--print", "--config", conf("section.conf", "lable { out = x }"));
         assertThat(section.code()).isEqualTo(2);

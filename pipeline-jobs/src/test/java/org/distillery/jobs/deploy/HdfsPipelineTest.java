@@ -1,16 +1,25 @@
 package org.distillery.jobs.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.distillery.jobs.Fixtures;
 import org.distillery.jobs.SparkTestBase;
+import org.distillery.jobs.TeacherFiles;
 import org.distillery.jobs.cli.CliRun;
+import org.distillery.jobs.common.ModelArtifact;
 import org.distillery.jobs.common.Storage;
+import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.Manifest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -19,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * label -> train -> evaluate on hdfs:// paths, against an HDFS MiniDFSCluster (one name node, one data node) started
- * by this test on 127.0.0.1 and stopped by it. Every path is a full hdfs:// URI: no default filesystem is assumed.
+ * by this test on 127.0.0.1 and stopped by it. Every path is a full hdfs:// URI: no default filesystem is assumed. An
+ * ONNX teacher on HDFS is read with the external data file beside it.
  */
 class HdfsPipelineTest extends SparkTestBase {
     @TempDir
@@ -116,5 +126,42 @@ class HdfsPipelineTest extends SparkTestBase {
                 root + "/students/all/kd", "--arch", "mlp:8", "--dry-run"));
         assertThat(both.code()).as(both.err()).isZero();
         assertThat(both.lastLine()).contains("\"rows\":500");
+    }
+
+    @Test
+    void anOnnxTeacherOnHdfsTravelsWithItsExternalData() throws Exception {
+        SparkSession spark = spark();
+        Storage storage = Storage.of(spark);
+        String transfer = Fixtures.transferSet(spark, root + "/onnx/transfer", 120, 81, 0);
+        MultiLayerNetwork net = Fixtures.teacher(9, 20);
+        String zip = Fixtures.saveZip(spark, net, root + "/onnx/teacher.zip");
+        Path local = TeacherFiles.write(net, false, base.resolve("onnx"));
+        assertThat(local.resolve("teacher.onnx.data")).as("torch.onnx.export keeps the weights beside the model")
+                .exists();
+        String onnx = root + "/onnx/models/teacher.onnx";
+        storage.writeBytes(onnx, Files.readAllBytes(local.resolve("teacher.onnx")));
+        storage.writeBytes(root + "/onnx/models/teacher.onnx.data",
+                Files.readAllBytes(local.resolve("teacher.onnx.data")));
+
+        CliRun run = CliRun.of("label", "--transfer", transfer, "--teacher", onnx, "--out", root + "/onnx/soft");
+        assertThat(run.code()).as(run.err()).isZero();
+        CliRun fromZip = CliRun.of("label", "--transfer", transfer, "--teacher", zip, "--out", root + "/onnx/soft-zip");
+        assertThat(fromZip.code()).as(fromZip.err()).isZero();
+        Map<Long, float[]> expected = logits(spark, root + "/onnx/soft-zip");
+        Map<Long, float[]> actual = logits(spark, root + "/onnx/soft");
+        assertThat(actual.keySet()).isEqualTo(expected.keySet());
+        actual.forEach((id, z) -> assertThat(z).as("id " + id).containsExactly(expected.get(id),
+                within(1e-4f)));
+        assertThat(storage.publishedManifest(root + "/onnx/soft").text("teacherSha256"))
+                .isEqualTo(ModelArtifact.read(storage,
+                        local.resolve("teacher.onnx").toString()).sha256());
+    }
+
+    private static Map<Long, float[]> logits(SparkSession spark, String path) {
+        Map<Long, float[]> out = new HashMap<>();
+        for (Row r : TransferTables.readSoftTargets(spark, path).rows().collectAsList()) {
+            out.put(r.getLong(0), TransferTables.floats(r, 2));
+        }
+        return out;
     }
 }

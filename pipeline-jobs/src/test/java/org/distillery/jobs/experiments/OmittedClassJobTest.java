@@ -32,6 +32,11 @@ class OmittedClassJobTest extends SparkTestBase {
         assertThat((double) kd.get("omitted_class_accuracy_after_bias"))
                 .isGreaterThan((double) hard.get("omitted_class_accuracy") + 0.3);
         assertThat((double) kd.get("omitted_class_bias")).isPositive();
+        // Hinton's correction: the omitted class's bias alone, raised until validation accuracy is highest
+        assertThat((double) kd.get("hinton_bias")).isPositive();
+        assertThat((double) kd.get("omitted_class_accuracy_after_hinton_bias"))
+                .isGreaterThan((double) kd.get("omitted_class_accuracy"));
+        assertThat((double) hard.get("omitted_class_accuracy_after_hinton_bias")).isBetween(0.0, 1.0);
         assertThat(r.table()).contains("kd_soft_only", "hard_labels", "teacher");
         Storage storage = Storage.of(spark());
         assertThat(storage.publishedManifest(dir.resolve("run/transfer-without-1").toString()).number("rows"))

@@ -289,7 +289,8 @@ public final class LabelBench {
                 (t, in) -> models.get(t).logits(in)));
         String onnxDiff = "";
         if (onnx != null) {
-            org.distillery.model.nn.LogitFunction session = Models.teacher(Files.readAllBytes(onnx), onnx.toString());
+            org.distillery.model.nn.LogitFunction session = org.distillery.jobs.common.ModelArtifact.read(
+                    org.distillery.jobs.common.Storage.standalone(), onnx.toString()).teacher(null, null);
             onnxDiff = String.format(",\"maxAbsDiffToFastPath\":%.3g",
                     session.logits(pool.get(0)).sub(fastOut).amaxNumber().doubleValue());
             names.add("raw, " + session.describe() + " (" + threads + " Java thread" + (threads > 1 ? "s" : "")

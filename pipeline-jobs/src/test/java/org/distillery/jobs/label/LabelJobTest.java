@@ -115,7 +115,7 @@ class LabelJobTest extends SparkTestBase {
         String zip = Fixtures.saveZip(spark(), wide, dir.resolve("wide.zip").toString());
         String out = dir.resolve("soft-wide").toString();
         assertThatThrownBy(() -> new LabelJob(spark()).run(new LabelConfig(transfer, zip, out, 1, 64)))
-                .hasMessageStartingWith("teacher expects 17 features but the transfer set has 16");
+                .hasMessage("teacher input [N, 17] does not match the transfer set's example shape [16]: file:" + zip);
         assertThat(Files.exists(Path.of(out))).isFalse();
     }
 

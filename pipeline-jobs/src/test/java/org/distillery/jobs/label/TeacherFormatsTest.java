@@ -20,6 +20,7 @@ import org.distillery.jobs.SparkTestBase;
 import org.distillery.jobs.TeacherFiles;
 import org.distillery.jobs.cli.CliRun;
 import org.distillery.jobs.common.JobResult;
+import org.distillery.jobs.common.ModelArtifact;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.jobs.evaluate.EvaluateConfig;
@@ -37,9 +38,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Keras HDF5 and ONNX teachers: one DL4J teacher's weights written in both formats ({@link TeacherFiles}; skipped
- * without python3, h5py and onnx, except in CI) label a transfer set as the DL4J zip does; damaged files and teachers
- * of the wrong width are refused.
+ * Keras 2 HDF5 and ONNX teachers holding one DL4J teacher's weights ({@link TeacherFiles#write}: HDF5 written by h5py in
+ * Keras 2's layout, ONNX exported by PyTorch; skipped without python3 and the packages of requirements.txt, except in
+ * CI) label a transfer set as the DL4J zip does; damaged files and teachers of the wrong width are refused. Teachers
+ * that the frameworks trained and saved themselves: FrameworkTeachersTest.
  */
 class TeacherFormatsTest extends SparkTestBase {
     private static final float EPS = 1e-4f;
@@ -71,7 +73,7 @@ class TeacherFormatsTest extends SparkTestBase {
             actual.forEach((id, z) -> assertThat(z).as(file + " id " + id).containsExactly(expected.get(id), within(EPS)));
 
             Manifest m = Storage.of(spark()).publishedManifest(result.path());
-            String sha = Models.sha256(Files.readAllBytes(Path.of(path)));
+            String sha = sha256(path);
             assertThat(m.text("teacherSha256")).isEqualTo(sha);
             assertThat(m.facts().get("teachers")).asInstanceOf(InstanceOfAssertFactories.LIST).singleElement()
                     .isEqualTo(Map.of("path", "file:" + path, "sha256", sha, "format",
@@ -86,8 +88,7 @@ class TeacherFormatsTest extends SparkTestBase {
         String h5 = linear.resolve("sequential.h5").toString();
         String onnx = linear.resolve("teacher.onnx").toString();
         CliRun r = CliRun.of("label", "--transfer", transfer, "--teacher", h5 + "," + onnx, "--ensemble", "logit",
-                "--teacher-sha256", Models.sha256(Files.readAllBytes(Path.of(h5))) + ","
-                        + Models.sha256(Files.readAllBytes(Path.of(onnx))), "--out", out, "-T", "2");
+                "--teacher-sha256", sha256(h5) + "," + sha256(onnx), "--out", out, "-T", "2");
         assertThat(r.code()).as(r.err()).isZero();
         Map<Long, float[]> expected = logits(label(teacherZip, "soft-zip-2"));
         logits(out).forEach((id, z) -> assertThat(z).as("id " + id).containsExactly(expected.get(id), within(EPS)));
@@ -130,7 +131,7 @@ class TeacherFormatsTest extends SparkTestBase {
                 "truncated.h5", "not a readable Keras HDF5 model: ",
                 "truncated.onnx", "not a readable ONNX model: ",
                 "garbage.onnx", "not a readable ONNX model: ",
-                "garbage.bin", "not a DL4J zip, Keras HDF5 or ONNX model: ");
+                "garbage.bin", "not a DL4J zip, Keras archive, Keras HDF5 or ONNX model: ");
         for (Map.Entry<String, byte[]> e : damaged.entrySet()) {
             Path file = Files.write(dir.resolve(e.getKey()), e.getValue());
             Path out = dir.resolve("soft-" + e.getKey());
@@ -152,7 +153,8 @@ class TeacherFormatsTest extends SparkTestBase {
             String out = dir.resolve("soft-wide-" + file).toString();
             assertThatThrownBy(() -> new LabelJob(spark()).run(new LabelConfig(transfer, path, out, 1, 64)))
                     .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessage("teacher expects 17 features but the transfer set has 16: " + path);
+                    .hasMessage("teacher input [N, 17] does not match the transfer set's example shape [16]: file:"
+                            + path);
             assertThat(Files.exists(Path.of(out))).isFalse();
         }
     }
@@ -192,7 +194,7 @@ class TeacherFormatsTest extends SparkTestBase {
                 dir.resolve("eval-onnx").toString(), 2)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("ONNX model file:" + onnx + " cannot be read as a DL4J network (only label runs ONNX"
-                        + " teachers; DL4J zips and Keras HDF5 files are read everywhere)");
+                        + " teachers; DL4J zips and Keras files are read everywhere)");
         assertThat(Files.exists(dir.resolve("eval-onnx"))).isFalse();
     }
 
@@ -208,8 +210,18 @@ class TeacherFormatsTest extends SparkTestBase {
         return out;
     }
 
-    private static LogitFunction teacher(Path file) throws IOException {
-        return Models.teacher(Files.readAllBytes(file), file.toString());
+    /** The teacher in {@code file}, read as the label job reads it (an ONNX model with its external data). */
+    private static LogitFunction teacher(Path file) {
+        return ModelArtifact.read(Storage.of(spark()), file.toString()).teacher(null, null);
+    }
+
+    /** The teacher's SHA-256: its file's, or for an ONNX model with external data, that of the files' listing. */
+    private static String sha256(String path) throws IOException {
+        ModelArtifact artifact = ModelArtifact.read(Storage.of(spark()), path);
+        if (artifact.file().sideFiles().isEmpty()) {
+            assertThat(artifact.sha256()).isEqualTo(Models.sha256(Files.readAllBytes(Path.of(path))));
+        }
+        return artifact.sha256();
     }
 
     private static Map<Long, float[]> logits(JobResult result) {

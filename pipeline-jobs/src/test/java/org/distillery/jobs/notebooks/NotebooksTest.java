@@ -11,8 +11,11 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.distillery.jobs.IdxFixtures;
 import org.distillery.jobs.SparkTestBase;
+import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.demo.DemoConfig;
 import org.distillery.jobs.demo.DemoJob;
+import org.distillery.jobs.label.LabelConfig;
+import org.distillery.jobs.label.LabelJob;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,6 +36,14 @@ class NotebooksTest extends SparkTestBase {
         Path run = dir.resolve("run");
         new DemoJob(spark()).run(new DemoConfig(run.toString(), source.toString(), 50, 40, 3, "mlp:32", 0.2, 10, 16,
                 "mlp:8", 3, 10, 16, 1.0, List.of(1.0, 2.0), List.of(0.5, 1.0), 2, 3));
+        // a second labelling of the same rows, then relabelled at another T: notebook 04 compares the pair and shows
+        // the drift report the relabel wrote
+        String v2 = run.resolve("soft-targets/train-v2").toString();
+        for (double t : new double[] {4.0, 3.0}) {
+            new LabelJob(spark()).run(new LabelConfig(run.resolve("data/train").toString(),
+                    run.resolve("models/teacher").toString(), v2, t, 256, null, PublishMode.OVERWRITE));
+        }
+        assertThat(run.resolve("soft-targets/train-v2/_drift.json")).exists();
 
         Path log = dir.resolve("run_all.log");
         Process p;
@@ -59,6 +70,9 @@ class NotebooksTest extends SparkTestBase {
             assertThat(output.lines().filter(l -> l.startsWith("ok ")).count()).as(output).isEqualTo(notebooks);
             assertThat(output).contains("run_all: " + notebooks + " passed, 0 failed");
         }
+        String drift = read(dir.resolve("executed").resolve("04-relabel-drift.ipynb"));
+        assertThat(drift).as("notebook 04 read the drift report and compared the two outputs")
+                .contains("drift report ").contains("_drift.json").contains("pair: train (old) vs train-v2 (new)");
     }
 
     private static String read(Path p) throws IOException {
