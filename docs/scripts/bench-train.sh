@@ -19,7 +19,7 @@ mvn -B -q -o test-compile -pl pipeline-jobs -am >/dev/null
 mvn -B -q -o dependency:build-classpath -pl pipeline-jobs -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-cp.txt >/dev/null
 CP="pipeline-jobs/target/test-classes:pipeline-jobs/target/classes:model-lib/target/classes:$(cat pipeline-jobs/target/bench-cp.txt)"
 OPENS=$(sed -n 's/.*<spark.jvm.opens>\(.*\)<\/spark.jvm.opens>.*/\1/p' pom.xml)
-run() { java $OPENS -Xmx8g ${BENCH_JAVA_OPTS:-} -Dlog4j2.level=WARN -cp "$CP" org.distillery.jobs.train.TrainBench "$ROWS" "$EPOCHS" "$@" 2>/dev/null | grep '^{'; }
+run() { java $OPENS -Xmx8g ${BENCH_JAVA_OPTS:-} -Dlog4j2.level=WARN -cp "$CP" org.distillery.jobs.train.averaging.TrainBench "$ROWS" "$EPOCHS" "$@" 2>/dev/null | grep '^{'; }
 standalone() { # the trainer across two worker JVMs (a SPARK_HOME whose jars/ links to Maven's Spark jars)
   local sh pids=() port
   sh=$(mktemp -d)
@@ -28,7 +28,7 @@ standalone() { # the trainer across two worker JVMs (a SPARK_HOME whose jars/ li
            $(tr ':' '\n' < pipeline-jobs/target/runtime-classpath.txt | grep -v -E '/(org/deeplearning4j|org/nd4j|org/datavec|org/bytedeco|org/distillery)/|model-lib'); do
     ln -sf "$j" "$sh/jars/"
   done
-  (cd pipeline-jobs/target/test-classes && jar cf "$sh/bench.jar" org/distillery/jobs/train/TrainBench*.class)
+  (cd pipeline-jobs/target/test-classes && jar cf "$sh/bench.jar" org/distillery/jobs/train/averaging/TrainBench*.class)
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   export SPARK_HOME="$sh" SPARK_LOCAL_IP=127.0.0.1 SPARK_SCALA_VERSION=2.12
   java $OPENS -Xmx512m -cp "$sh/jars/*" org.apache.spark.deploy.master.Master --host 127.0.0.1 --port "$port" \
@@ -42,7 +42,7 @@ standalone() { # the trainer across two worker JVMs (a SPARK_HOME whose jars/ li
     for _ in $(seq 120); do grep -q "Successfully registered" "$sh/worker$w.log" 2>/dev/null && break; sleep 0.5; done
   done
   java $OPENS -Xmx8g -cp "$sh/jars/*" org.apache.spark.deploy.SparkSubmit --master "spark://127.0.0.1:$port" \
-      --class org.distillery.jobs.train.TrainBench --total-executor-cores 2 --executor-cores 1 --executor-memory 6g \
+      --class org.distillery.jobs.train.averaging.TrainBench --total-executor-cores 2 --executor-cores 1 --executor-memory 6g \
       --conf "spark.executor.extraJavaOptions=$OPENS" --conf spark.executorEnv.OMP_NUM_THREADS=1 \
       --conf spark.driver.host=127.0.0.1 --conf spark.ui.enabled=false \
       --jars pipeline-jobs/target/pipeline-jobs-0.1.0-SNAPSHOT-shaded.jar "$sh/bench.jar" "$ROWS" "$EPOCHS" spark \

@@ -6,7 +6,7 @@ package org.distillery.jobs.train;
  * epochs), {@code exp:G} (times G every epoch) and {@code cosine} (base * (1 + cos(pi * (epoch - 1) / epochs)) / 2:
  * half a cosine from the base rate towards 0, never reaching it).
  */
-final class LearningRates {
+public final class LearningRates {
     static final String CONSTANT = "constant";
 
     private final String kind;
@@ -23,7 +23,7 @@ final class LearningRates {
         this.epochs = epochs;
     }
 
-    static LearningRates parse(String spec, double base, int epochs) {
+    public static LearningRates parse(String spec, double base, int epochs) {
         String[] p = spec.split(":");
         try {
             switch (p[0]) {
@@ -62,7 +62,7 @@ final class LearningRates {
     }
 
     /** The rate for 1-based {@code epoch}. */
-    double at(int epoch) {
+    public double at(int epoch) {
         switch (kind) {
             case "step":
                 return base * Math.pow(gamma, (epoch - 1) / every);

@@ -2,6 +2,8 @@ package org.distillery.jobs.train;
 
 import java.util.List;
 import org.distillery.jobs.common.PublishMode;
+import org.distillery.jobs.train.averaging.EngineConfig;
+import org.distillery.jobs.train.averaging.TrainerSettings;
 import org.distillery.model.loss.Divergence;
 
 /**

@@ -17,6 +17,7 @@ import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
 import org.distillery.jobs.common.TransferTables;
+import org.distillery.jobs.train.averaging.TrainerSettings;
 import org.distillery.model.data.Stratified;
 import org.distillery.model.schema.SoftTargetSchema;
 import org.distillery.model.schema.TransferSchema;

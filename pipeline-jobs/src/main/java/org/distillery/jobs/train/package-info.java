@@ -1,5 +1,6 @@
 /**
- * Train: students (and the teacher) with DL4J's Spark parameter averaging behind {@link
- * org.distillery.jobs.train.DistributedTrainer}; soft targets to minibatches on the executors.
+ * Train: students (and the teacher) from the transfer set and its soft targets, over a grid of temperature and alpha,
+ * with checkpoints; soft targets become minibatches on the executors, and the parameter-averaging engine
+ * ({@link org.distillery.jobs.train.averaging}) trains on them.
  */
 package org.distillery.jobs.train;

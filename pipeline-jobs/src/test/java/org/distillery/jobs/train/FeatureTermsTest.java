@@ -17,6 +17,7 @@ import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.jobs.label.LabelConfig;
 import org.distillery.jobs.label.LabelJob;
+import org.distillery.jobs.train.averaging.EngineConfig;
 import org.distillery.model.loss.Divergence;
 import org.distillery.model.loss.Relation;
 import org.distillery.model.schema.Manifest;

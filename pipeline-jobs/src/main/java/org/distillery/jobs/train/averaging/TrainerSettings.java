@@ -1,4 +1,4 @@
-package org.distillery.jobs.train;
+package org.distillery.jobs.train.averaging;
 
 /**
  * Engine settings of the distributed trainer.
@@ -9,10 +9,10 @@ package org.distillery.jobs.train;
  * @param prefetch           minibatches prefetched asynchronously on each worker (0 disables)
  * @param seed               seed of the order in which averaging rounds are visited each epoch
  */
-record TrainerSettings(int workers, int batchSize, int averagingFrequency, int prefetch, long seed) {
+public record TrainerSettings(int workers, int batchSize, int averagingFrequency, int prefetch, long seed) {
     static final int MAX_ADVISED_AVERAGING = 20;
 
-    TrainerSettings {
+    public TrainerSettings {
         if (workers < 1) {
             throw new IllegalArgumentException("workers must be >= 1, got " + workers);
         }
@@ -36,7 +36,7 @@ record TrainerSettings(int workers, int batchSize, int averagingFrequency, int p
      * Partitions for {@code rows} training rows: one partition per worker per averaging round, each holding at most
      * {@code averagingFrequency} minibatches, so a round is exactly {@code workers} consecutive partitions.
      */
-    int partitionsFor(long rows) {
+    public int partitionsFor(long rows) {
         long minibatches = (rows + batchSize - 1) / batchSize;
         long partitions = Math.max(1, (minibatches + averagingFrequency - 1) / averagingFrequency);
         long rounds = (partitions + workers - 1) / workers;

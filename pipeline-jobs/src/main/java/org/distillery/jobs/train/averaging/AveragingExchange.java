@@ -1,4 +1,8 @@
-package org.distillery.jobs.train;
+package org.distillery.jobs.train.averaging;
+
+import static org.distillery.jobs.train.averaging.ExchangeWire.SECRET_BYTES;
+import static org.distillery.jobs.train.averaging.ExchangeWire.encode;
+import static org.distillery.jobs.train.averaging.ExchangeWire.read;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -9,14 +13,14 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import org.distillery.jobs.train.averaging.ExchangeWire.Ended;
+import org.distillery.jobs.train.averaging.ExchangeWire.Hello;
+import org.distillery.jobs.train.averaging.ExchangeWire.Interrupt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +35,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Trust and failure: a worker proves it belongs to this epoch with a random secret that travels in the task
  * (Spark's own channel, authenticated and encrypted when the cluster is); messages of the wrong size are refused.
- * The channel itself is plain TCP: {@link ParameterAveragingTrainer} does not use it on clusters that encrypt Spark's
+ * The channel itself is plain TCP: {@link RoundRunners} does not pick it on clusters that encrypt Spark's
  * traffic. A worker whose connection is lost (its task failed, its executor died) ends the attempt: the exchange
  * closes the other workers' connections, so their tasks fail at once rather than wait for a round that cannot
  * come. Spark does not retry a failed barrier result stage (the job fails and the trainer runs the epoch again as
@@ -40,10 +44,6 @@ import org.slf4j.LoggerFactory;
  */
 final class AveragingExchange implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(AveragingExchange.class);
-    private static final int MAGIC = 0x44535831; // "DSX1"
-    private static final int SECRET_BYTES = 32;
-    private static final int HELLO_BYTES = 4 + SECRET_BYTES + 4 + 4 + 4;
-    private static final int HEADER_BYTES = 4 + 8 + 4 + 4; // count, score, params length, updater length (-1: none)
     /** Socket reads wake up this often to see whether the attempt (worker: the task) was ended meanwhile. */
     static final int POLL_MILLIS = 500;
 
@@ -181,28 +181,20 @@ final class AveragingExchange implements Closeable {
             try {
                 s.setTcpNoDelay(true);
                 s.setSoTimeout(POLL_MILLIS);
-                byte[] hello = new byte[HELLO_BYTES];
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                readFully(s.getInputStream(), hello, () -> {
+                Hello h = Hello.read(s.getInputStream(), () -> {
                     if (closed || System.nanoTime() > deadline) {
                         throw new Ended("no hello within 10 s");
                     }
                 });
-                ByteBuffer b = ByteBuffer.wrap(hello).order(ByteOrder.LITTLE_ENDIAN);
-                byte[] secret = new byte[SECRET_BYTES];
-                int magic = b.getInt();
-                b.get(secret);
-                int attempt = b.getInt();
-                int worker = b.getInt();
-                int declared = b.getInt();
-                if (magic != MAGIC || !MessageDigest.isEqual(secret, ticket.secret()) || declared != workers
-                        || worker < 0 || worker >= workers || attempt < 0) {
+                if (h == null || !MessageDigest.isEqual(h.secret(), ticket.secret()) || h.workers() != workers
+                        || h.worker() < 0 || h.worker() >= workers || h.attempt() < 0) {
                     LOG.warn("averaging exchange refused a connection from {}: not a worker of this epoch",
                             s.getRemoteSocketAddress());
                     s.close();
                     continue;
                 }
-                arrivals.add(new Peer(s, s.getInputStream(), s.getOutputStream(), attempt, worker));
+                arrivals.add(new Peer(s, s.getInputStream(), s.getOutputStream(), h.attempt(), h.worker()));
             } catch (IOException | Ended e) {
                 LOG.warn("averaging exchange dropped a connection from {}: {}", s.getRemoteSocketAddress(),
                         e.toString());
@@ -269,13 +261,6 @@ final class AveragingExchange implements Closeable {
         }
     }
 
-    /** Thrown when an attempt must stop: the exchange closed or a newer attempt's worker arrived. */
-    static final class Ended extends Exception {
-        Ended(String why) {
-            super(why, null, false, false);
-        }
-    }
-
     /** Runs an attempt's rounds; sets the outcome before the last replies, so it is there when the workers finish. */
     private void rounds(Peer[] peers, int attempt) throws IOException, Ended {
         double score = startScore;
@@ -337,9 +322,7 @@ final class AveragingExchange implements Closeable {
                 this.socket = s;
                 this.in = s.getInputStream();
                 this.out = s.getOutputStream();
-                ByteBuffer b = ByteBuffer.allocate(HELLO_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-                b.putInt(MAGIC).put(ticket.secret()).putInt(attempt).putInt(worker).putInt(ticket.workers());
-                out.write(b.array());
+                out.write(new Hello(ticket.secret(), attempt, worker, ticket.workers()).bytes());
                 out.flush();
             } catch (IOException e) {
                 quietly(s);
@@ -367,81 +350,6 @@ final class AveragingExchange implements Closeable {
         @Override
         public void close() {
             quietly(socket);
-        }
-    }
-
-    // ---- wire format: little-endian; count; then, if count > 0, score, lengths and the floats ----
-
-    /** Asked while a read waits: throws to stop waiting; returns normally to go on. */
-    @FunctionalInterface
-    interface Interrupt {
-        void check() throws Ended;
-    }
-
-    static byte[] encode(RoundSum sum) {
-        if (sum.count == 0) {
-            return new byte[] {0, 0, 0, 0};
-        }
-        int u = sum.updater == null ? -1 : sum.updater.length;
-        ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + 4 * (sum.params.length + Math.max(u, 0)))
-                .order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(sum.count).putDouble(sum.score).putInt(sum.params.length).putInt(u);
-        b.asFloatBuffer().put(sum.params);
-        if (u >= 0) {
-            b.position(HEADER_BYTES + 4 * sum.params.length);
-            b.asFloatBuffer().put(sum.updater);
-        }
-        return b.array();
-    }
-
-    private static RoundSum read(InputStream in, int paramCount, int updaterCount, Interrupt ended, String from)
-            throws IOException, Ended {
-        byte[] count = new byte[4];
-        readFully(in, count, ended);
-        int n = ByteBuffer.wrap(count).order(ByteOrder.LITTLE_ENDIAN).getInt();
-        if (n == 0) {
-            return RoundSum.EMPTY;
-        }
-        byte[] header = new byte[HEADER_BYTES - 4];
-        readFully(in, header, ended);
-        ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
-        double score = h.getDouble();
-        int p = h.getInt();
-        int u = h.getInt();
-        if (n < 0 || p != paramCount || u != updaterCount) {
-            throw new IOException("unexpected message from " + from + ": count " + n + ", " + p + " parameters and "
-                    + u + " updater values, expected " + paramCount + " and " + updaterCount);
-        }
-        byte[] body = new byte[4 * (p + Math.max(u, 0))];
-        readFully(in, body, ended);
-        ByteBuffer b = ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN);
-        float[] params = new float[p];
-        b.asFloatBuffer().get(params);
-        float[] updater = null;
-        if (u >= 0) {
-            updater = new float[u];
-            b.position(4 * p);
-            b.asFloatBuffer().get(updater);
-        }
-        return RoundSum.of(params, updater, score, n);
-    }
-
-    /** Fills {@code b}, asking {@code ended} each time the socket's read timeout passes. */
-    private static void readFully(InputStream in, byte[] b, Interrupt ended) throws IOException, Ended {
-        int len = b.length;
-        int done = 0;
-        while (done < len) {
-            int n;
-            try {
-                n = in.read(b, done, len - done);
-            } catch (SocketTimeoutException e) {
-                ended.check();
-                continue;
-            }
-            if (n < 0) {
-                throw new IOException("connection closed after " + done + " of " + len + " bytes");
-            }
-            done += n;
         }
     }
 }

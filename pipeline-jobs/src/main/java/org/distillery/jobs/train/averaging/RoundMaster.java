@@ -1,4 +1,4 @@
-package org.distillery.jobs.train;
+package org.distillery.jobs.train.averaging;
 
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -41,8 +41,8 @@ import scala.runtime.AbstractFunction2;
 import scala.runtime.BoxedUnit;
 
 /**
- * DL4J's {@link ParameterAveragingTrainingMaster} fed one averaging round at a time by
- * {@link ParameterAveragingTrainer}. DL4J's worker does the work (it builds each worker's network from the broadcast
+ * DL4J's {@link ParameterAveragingTrainingMaster} fed one averaging round at a time by {@link RoundJobs} and
+ * {@link ExportedRoundJobs}. DL4J's worker does the work (it builds each worker's network from the broadcast
  * parameters and updater state, fits its minibatches and reports parameters, updater state and score) and the
  * average is DL4J's (sum, divide by the number of workers that had data, set on the network with the iteration
  * count). What changes is how a round travels through Spark:
@@ -271,69 +271,6 @@ final class RoundMaster extends ParameterAveragingTrainingMaster {
         private Object readResolve() {
             return new NetBroadcastTuple(conf, RoundSum.array(params, paramsShape),
                     updater == null ? null : RoundSum.array(updater, updaterShape));
-        }
-    }
-
-    /**
-     * DL4J's worker (it builds the worker's network from the broadcast and reports parameters, updater state and
-     * score), stepping minibatches with {@link DenseTrainingStep} where that covers the network.
-     */
-    static final class DenseStepWorker extends ParameterAveragingTrainingWorker {
-        private static final long serialVersionUID = 1L;
-        private final ParameterAveragingTrainingWorker dl4j;
-        private final boolean dense;
-        private transient MultiLayerNetwork initial;
-        private transient MultiLayerNetwork stepping;
-        private transient DenseTrainingStep step;
-
-        DenseStepWorker(ParameterAveragingTrainingWorker dl4j) {
-            this(dl4j, true);
-        }
-
-        /** With {@code dense} false, DL4J's worker as it is, only recording the network it builds. */
-        DenseStepWorker(ParameterAveragingTrainingWorker dl4j, boolean dense) {
-            super(null, true, dl4j.getDataConfiguration(), null, null, null);
-            this.dl4j = dl4j;
-            this.dense = dense;
-        }
-
-        @Override
-        public MultiLayerNetwork getInitialModel() {
-            initial = dl4j.getInitialModel();
-            return initial;
-        }
-
-        /** The network this worker built (null before it did). */
-        MultiLayerNetwork initialModel() {
-            return initial;
-        }
-
-        @Override
-        public ParameterAveragingTrainingResult processMinibatch(org.nd4j.linalg.dataset.api.DataSet data,
-                                                                 MultiLayerNetwork network, boolean isLast) {
-            if (!dense) {
-                return dl4j.processMinibatch(data, network, isLast);
-            }
-            if (network != stepping) { // a new network each round
-                stepping = network;
-                step = DenseTrainingStep.of(network);
-            }
-            if (step == null || data.getFeaturesMaskArray() != null) {
-                return dl4j.processMinibatch(data, network, isLast);
-            }
-            step.fit(data);
-            Nd4j.getExecutioner().commit();
-            return isLast ? dl4j.getFinalResult(network) : null;
-        }
-
-        @Override
-        public ParameterAveragingTrainingResult getFinalResult(MultiLayerNetwork network) {
-            return dl4j.getFinalResult(network);
-        }
-
-        @Override
-        public ParameterAveragingTrainingResult getFinalResultNoData() {
-            return dl4j.getFinalResultNoData();
         }
     }
 }

@@ -1,4 +1,4 @@
-package org.distillery.jobs.train;
+package org.distillery.jobs.train.averaging;
 
 import org.apache.spark.api.java.JavaRDD;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -8,7 +8,7 @@ import org.nd4j.linalg.dataset.DataSet;
  * The one seam between distillery and a distributed training engine. DL4J's Spark module is frozen upstream, so the
  * rest of the code talks to this interface only; {@link ParameterAveragingTrainer} is today's implementation.
  */
-interface DistributedTrainer {
+public interface DistributedTrainer {
     /**
      * One pass over {@code minibatches} (each element one minibatch, partitioned as {@link
      * TrainerSettings#partitionsFor} says); the network then holds the new parameters. Returns the engine's training

@@ -1,4 +1,4 @@
-package org.distillery.jobs.train;
+package org.distillery.jobs.train.averaging;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -24,14 +24,18 @@ import org.slf4j.LoggerFactory;
  * {@code SerializedDataSetLoader}), and each epoch fits from those paths. Returns the paths grouped by averaging round.
  * The export is per trial (a T x alpha grid exports once per grid point) and is deleted when the trial ends.
  */
-final class MinibatchExport {
+public final class MinibatchExport {
     private static final Logger LOG = LoggerFactory.getLogger(MinibatchExport.class);
 
     private MinibatchExport() {
     }
 
-    static List<List<String>> export(JavaSparkContext sc, JavaRDD<DataSet> minibatches, String exportDir,
-                                     TrainerSettings settings) {
+    /**
+     * Writes {@code minibatches} under {@code exportDir} and returns their paths by round (public for the train job's
+     * tests, which check how a training's minibatches fall into rounds).
+     */
+    public static List<List<String>> export(JavaSparkContext sc, JavaRDD<DataSet> minibatches, String exportDir,
+                                            TrainerSettings settings) {
         Path base = new Path(exportDir);
         try { // qualified on the driver: executors must not resolve a relative path in their own working directory
             base = base.getFileSystem(sc.hadoopConfiguration()).makeQualified(base);

@@ -1,10 +1,11 @@
-package org.distillery.jobs.train;
+package org.distillery.jobs.train.averaging;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import org.apache.spark.SparkConf;
+import org.distillery.jobs.train.LearningRates;
 import org.junit.jupiter.api.Test;
 
 /** Validation of the training master's settings, learning-rate schedules and the ND4J off-heap check. */

@@ -1,4 +1,4 @@
-package org.distillery.jobs.train;
+package org.distillery.jobs.train.averaging;
 
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
  * overhead, the resource manager kills the executor mid-training (DL4J issues #2186, #2401). This check runs on the
  * driver before any work starts and refuses settings that cannot fit, naming the values.
  */
-final class OffHeapLimits {
+public final class OffHeapLimits {
     private static final Logger LOG = LoggerFactory.getLogger(OffHeapLimits.class);
     private static final long MIB = 1024L * 1024;
     private static final Pattern PROP = Pattern.compile("-Dorg\\.bytedeco\\.javacpp\\.(maxbytes|maxphysicalbytes)=(\\S+)");
@@ -22,7 +22,7 @@ final class OffHeapLimits {
     }
 
     /** Fails when the executors' JavaCPP limits do not fit their container; no-op in local mode. */
-    static void check(SparkConf conf) {
+    public static void check(SparkConf conf) {
         String master = conf.get("spark.master", "local");
         if (master.startsWith("local")) {
             return;

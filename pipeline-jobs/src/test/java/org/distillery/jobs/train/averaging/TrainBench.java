@@ -1,4 +1,4 @@
-package org.distillery.jobs.train;
+package org.distillery.jobs.train.averaging;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,0 +1,206 @@
+package org.distillery.jobs.train.averaging;
+
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.spark.api.WorkerConfiguration;
+import org.deeplearning4j.spark.api.worker.ExecuteWorkerFlatMap;
+import org.deeplearning4j.spark.api.worker.NetBroadcastTuple;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingResult;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingWorker;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import scala.Tuple2;
+import scala.collection.JavaConverters;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * Worker w's task in an exchange epoch ({@link ExchangeRounds}): it holds its share of every round and keeps running,
+ * rounds in the epoch's order. Each round it builds its network from the current parameters, updater state and
+ * iteration count exactly as DL4J's worker builds it from a broadcast, fits its share with DL4J's worker loop
+ * ({@link ExecuteWorkerFlatMap}, the dense step inside as in {@link RoundMaster}), sends its result to the driver's
+ * {@link AveragingExchange} and goes on from the averages it gets back.
+ */
+final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Object>,
+        scala.collection.Iterator<Object>> implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private final Broadcast<NetBroadcastTuple> start;
+    private final int[] rounds;
+    private final int workers;
+    private final WorkerConfiguration config;
+    private final int averagingFrequency;
+    private final boolean denseStep;
+    private final long[] paramsShape;
+    private final long[] updaterShape;
+    private final AveragingExchange.Ticket ticket;
+    private final int paramCount;
+    private final int updaterCount;
+    private final boolean freshShares;
+
+    ExchangeTask(Broadcast<NetBroadcastTuple> start, int[] rounds, int workers, WorkerConfiguration config,
+                 boolean denseStep, long[] paramsShape, long[] updaterShape, AveragingExchange.Ticket ticket,
+                 boolean freshShares) {
+        this.start = start;
+        this.rounds = rounds;
+        this.workers = workers;
+        this.config = config;
+        this.averagingFrequency = config.getMaxBatchesPerWorker(); // a worker's share of a round
+        this.denseStep = denseStep;
+        this.paramsShape = paramsShape;
+        this.updaterShape = updaterShape;
+        this.ticket = ticket;
+        this.paramCount = Math.toIntExact(Arrays.stream(paramsShape).reduce(1, Math::multiplyExact));
+        this.updaterCount = updaterShape == null ? -1
+                : Math.toIntExact(Arrays.stream(updaterShape).reduce(1, Math::multiplyExact));
+        this.freshShares = freshShares;
+    }
+
+    @Override
+    public scala.collection.Iterator<Object> apply(scala.collection.Iterator<Object> items) {
+        BarrierTaskContext context = BarrierTaskContext.get();
+        int w = context.partitionId();
+        NetBroadcastTuple first = start.value();
+        Map<Integer, List<DataSet>> shares = shares(items);
+        try (AveragingExchange.Client exchange = new AveragingExchange.Client(ticket,
+                context.stageAttemptNumber(), w, paramCount, updaterCount)) {
+            epoch(context, w, first, shares, exchange);
+        } finally {
+            if (freshShares) { // deserialised for this task alone: not the block manager's cached objects
+                shares.values().forEach(list -> list.forEach(ExchangeTask::close));
+            }
+            // What is not freed above (DL4J's and the dense step's per-round arrays) is off-heap memory held by
+            // unreachable Java objects. Round jobs churn the heap enough for young collections to free it; an
+            // epoch-long task does not: the process grew ~130 MB per epoch (a demo run was killed at 24 GB).
+            // One collection per task, i.e. per epoch, keeps it flat (a 30-epoch trial at 2.5 GB); it costs a few
+            // points of speed (local[2] vs one JVM 0.89 -> 0.85 in the trainer benchmark, docs/PERFORMANCE.md).
+            System.gc();
+        }
+        return JavaConverters.asScalaIterator(Collections.emptyIterator());
+    }
+
+    /** This worker's minibatches, by the round partition each came from. */
+    private static Map<Integer, List<DataSet>> shares(scala.collection.Iterator<Object> items) {
+        Map<Integer, List<DataSet>> shares = new HashMap<>();
+        items.foreach(new AbstractFunction1<Object, Object>() {
+            @Override
+            @SuppressWarnings("unchecked")
+            public Object apply(Object item) {
+                Tuple2<Integer, DataSet> t = (Tuple2<Integer, DataSet>) item;
+                return shares.computeIfAbsent(t._1(), k -> new java.util.ArrayList<>()).add(t._2());
+            }
+        });
+        return shares;
+    }
+
+    /** The epoch's rounds from the broadcast start state, each round's network built from the last averages. */
+    private void epoch(BarrierTaskContext context, int w, NetBroadcastTuple first, Map<Integer, List<DataSet>> shares,
+                       AveragingExchange.Client exchange) {
+        MultiLayerConfiguration conf = first.getConfiguration().clone(); // tasks of one JVM share the value
+        INDArray params = first.getParameters();
+        INDArray updater = first.getUpdaterState();
+        for (int round : rounds) {
+            RoundSum mine = fit(new NetBroadcastTuple(conf, params, updater),
+                    shares.getOrDefault(round * workers + w, List.of()));
+            RoundSum averaged = exchange.exchange(mine, context::killTaskIfInterrupted);
+            if (averaged.count > 0) {
+                if (params != first.getParameters()) { // the round's network was built from copies of them
+                    close(params);
+                    close(updater);
+                }
+                params = RoundSum.array(averaged.params, paramsShape);
+                updater = averaged.updater == null ? null : RoundSum.array(averaged.updater, updaterShape);
+                conf.setIterationCount(conf.getIterationCount() + averagingFrequency); // DL4J's rule
+            }
+        }
+        if (params != first.getParameters()) {
+            close(params);
+            close(updater);
+        }
+    }
+
+    /** This worker's share of one round fitted from {@code from} by DL4J's worker loop: its results, summed. */
+    private RoundSum fit(NetBroadcastTuple from, List<DataSet> share) {
+        ParameterAveragingTrainingWorker dl4j = new ParameterAveragingTrainingWorker(new Local(from), true, config,
+                null, null, null);
+        DenseStepWorker worker = new DenseStepWorker(dl4j, denseStep);
+        RoundSum mine = RoundSum.EMPTY;
+        try {
+            Iterator<ParameterAveragingTrainingResult> results =
+                    new ExecuteWorkerFlatMap<ParameterAveragingTrainingResult>(worker).call(share.iterator());
+            while (results.hasNext()) {
+                mine = mine.add(RoundSum.of(results.next()));
+            }
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("worker failed: " + e, e);
+        } finally {
+            release(worker.initialModel()); // its results are copied out
+        }
+        return mine;
+    }
+
+    /**
+     * Frees a worker network's parameters, gradients and updater state now. A task trains an epoch of rounds, each
+     * with its own network, minibatches and averages; left to the garbage collector, their off-heap memory piled up
+     * faster than the few collections of a long task freed it (a demo run was killed by the kernel at 24 GB). DL4J's
+     * {@code MultiLayerNetwork.close} does the same plus a {@code System.gc()} and destroys the thread's workspaces,
+     * which a round cannot afford.
+     */
+    private static void release(MultiLayerNetwork net) {
+        if (net == null) {
+            return;
+        }
+        close(net.params());
+        close(net.getFlattenedGradients());
+        if (net.getUpdater(false) != null) {
+            close(net.getUpdater(false).getStateViewArray());
+        }
+    }
+
+    private static void close(DataSet ds) {
+        close(ds.getFeatures());
+        close(ds.getLabels());
+        close(ds.getFeaturesMaskArray());
+        close(ds.getLabelsMaskArray());
+    }
+
+    private static void close(INDArray a) {
+        if (a != null && a.closeable()) {
+            a.close();
+        }
+    }
+
+    /** A broadcast that is not one: DL4J's worker reads its start state from a Broadcast; here it is local. */
+    private static final class Local extends Broadcast<NetBroadcastTuple> {
+        private static final long serialVersionUID = 1L;
+        private final transient NetBroadcastTuple tuple;
+
+        Local(NetBroadcastTuple tuple) {
+            super(-1L, ClassTag$.MODULE$.apply(NetBroadcastTuple.class));
+            this.tuple = tuple;
+        }
+
+        @Override
+        public NetBroadcastTuple getValue() {
+            return tuple;
+        }
+
+        @Override
+        public void doUnpersist(boolean blocking) {
+        }
+
+        @Override
+        public void doDestroy(boolean blocking) {
+        }
+    }
+}
