@@ -46,7 +46,7 @@ public final class DemoJob {
      * them when their config matches) and which are new.
      */
     public static DryRun dryRun(Storage storage, DemoConfig c) {
-        IngestJob.dryRun(storage, new IngestConfig(c.source(), c.out() + "/data", c.validation(), c.seed()));
+        IngestJob.dryRun(storage, IngestConfig.idx(c.source(), c.out() + "/data", c.validation(), c.seed()));
         DryRun plan = new DryRun("demo").with("source", c.source() + " (IDX files read and checked)");
         for (String stage : List.of("data/test", "models/teacher", "soft-targets/train", "students/baseline",
                 "students/pseudo_label", "students/kd", "evaluation")) {
@@ -60,7 +60,7 @@ public final class DemoJob {
     public Result run(DemoConfig c) {
         String o = c.out();
         Stages stages = new Stages(Storage.of(spark));
-        IngestConfig ingest = new IngestConfig(c.source(), o + "/data", c.validation(), c.seed());
+        IngestConfig ingest = IngestConfig.idx(c.source(), o + "/data", c.validation(), c.seed());
         stages.run("ingest", o + "/data/test", ingest, () -> new IngestJob(spark).run(ingest));
         String train = o + "/data/train";
         String validation = o + "/data/validation";
