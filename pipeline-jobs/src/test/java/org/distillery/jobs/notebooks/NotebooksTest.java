@@ -59,6 +59,10 @@ class NotebooksTest extends SparkTestBase {
             assertThat(output.lines().filter(l -> l.startsWith("ok ")).count()).as(output).isEqualTo(notebooks);
             assertThat(output).contains("run_all: " + notebooks + " passed, 0 failed");
         }
+        // class names come from the run's manifests and report (the notebooks hard-code none)
+        for (String notebook : List.of("01-soft-targets.ipynb", "02-teacher-vs-student.ipynb")) {
+            assertThat(read(dir.resolve("executed").resolve(notebook))).as(notebook).contains("Ankle boot");
+        }
     }
 
     private static String read(Path p) throws IOException {
