@@ -41,7 +41,7 @@ bench() { # bench NAME ARGS...: one JVM; JSON lines to stdout and $RESULTS, its 
   fi
   grep '^[{#]' <<<"$out" | tee -a "$RESULTS" || true
 }
-echo "# ingest benchmark: rows=$ROWS runs=$RUNS, $(nproc) cores, $(date -u +%FT%TZ), results in $RESULTS" | tee -a "$RESULTS"
+echo "# ingest benchmark: rows=$ROWS runs=$RUNS, $(getconf _NPROCESSORS_ONLN) cores, $(date -u +%FT%TZ), results in $RESULTS" | tee -a "$RESULTS"
 bench data data "$DATA" "$ROWS"
 bench table-parquet table "$DATA" parquet "$ROWS" "$RUNS"
 bench table-csv table "$DATA" csv "$ROWS" "$RUNS"

@@ -25,7 +25,8 @@ import java.util.Objects;
  * @param mean             per-feature mean subtracted after scaling, or null when not standardized
  * @param std              per-feature divisor after centring (never 0), or null when not standardized
  */
-public record FeatureTransform(String scale, float scaleNumerator, float scaleDenominator, float[] mean, float[] std) {
+public record FeatureTransform(String scale, float scaleNumerator, float scaleDenominator, float[] mean, float[] std)
+        implements java.io.Serializable {
     public static final FeatureTransform IDENTITY = scale("1");
 
     public FeatureTransform {
@@ -85,9 +86,13 @@ public record FeatureTransform(String scale, float scaleNumerator, float scaleDe
 
     /** A row, transformed into a new array. */
     public float[] apply(float[] raw) {
-        float[] x = new float[raw.length];
-        for (int j = 0; j < raw.length; j++) {
-            x[j] = apply(j, raw[j]);
+        return applyInPlace(raw.clone());
+    }
+
+    /** A row, transformed in place; returns {@code x}. */
+    public float[] applyInPlace(float[] x) {
+        for (int j = 0; j < x.length; j++) {
+            x[j] = apply(j, x[j]);
         }
         return x;
     }

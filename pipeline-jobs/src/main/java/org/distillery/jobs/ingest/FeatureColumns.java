@@ -25,26 +25,23 @@ import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.types.UserDefinedType;
-import org.distillery.model.schema.FeatureTransform;
 
 /**
  * Where a row's features come from, as Spark expressions: one array or Spark ML vector column, numeric columns, or
  * image bytes / image-source rows decoded by {@link ImageDecoder}. Array and column features are converted and
- * checked by Spark's own expressions (no per-row Java call): {@link #raw} is the float array, {@link #problem} a
- * string naming the row's first problem (null features, a length other than the first row's, a null or non-number,
- * NaN or infinity, with the column or index and the value) or null, and {@link #transformed} applies a
- * {@link FeatureTransform} in float32, the same operations as {@link FeatureTransform#apply}.
+ * checked by Spark's own expressions: {@link #raw} is the float array, {@link #problem} a string naming the row's
+ * first problem (null features, a length other than the first row's, a null or non-number, NaN or infinity, with the
+ * column or index and the value) or null. The values a problem describes (which index, which value) are only
+ * computed for a row that has one.
  *
  * @param kind    where the values come from
  * @param columns the source column(s)
  * @param raw     the untransformed values, array&lt;float&gt;
- * @param perColumn for {@link Kind#COLUMNS}, each column's value as a float (transformed column by column)
  * @param problem the row's first problem, or null: a string column (null when {@code kind} needs no check)
  * @param count   values per row
  * @param shape   the example shape, channels first for images
  */
-record FeatureColumns(Kind kind, List<String> columns, Column raw, List<Column> perColumn, Column problem, int count,
-                      List<Integer> shape) {
+record FeatureColumns(Kind kind, List<String> columns, Column raw, Column problem, int count, List<Integer> shape) {
     enum Kind { ARRAY, VECTOR, COLUMNS, IMAGE_BYTES, IMAGE_ROWS }
 
     /** How the manifest describes it. */
@@ -57,42 +54,6 @@ record FeatureColumns(Kind kind, List<String> columns, Column raw, List<Column> 
             case IMAGE_BYTES -> "encoded image bytes in column " + columns.get(0) + ", decoded to " + shape;
             case IMAGE_ROWS -> "Spark image source column " + columns.get(0) + ", decoded to " + shape;
         };
-    }
-
-    /** The values after {@code t}: Spark expressions with the float32 results of {@link FeatureTransform#apply}. */
-    Column transformed(FeatureTransform t) {
-        if (kind == Kind.COLUMNS) {
-            List<Column> out = new ArrayList<>();
-            for (int j = 0; j < perColumn.size(); j++) {
-                out.add(apply(t, perColumn.get(j), lit(j)));
-            }
-            return array(out.toArray(Column[]::new));
-        }
-        if (t.equals(FeatureTransform.IDENTITY)) {
-            return raw;
-        }
-        return functions.transform(raw, (x, i) -> apply(t, x, i));
-    }
-
-    /**
-     * One value: {@code raw * num / den} then {@code (x - mean[j]) / std[j]}. Spark divides in double; the quotient
-     * of two floats rounded to double and then to float equals the float quotient (53 >= 2 x 24 + 2 bits), so the
-     * result is bit for bit Java's float arithmetic.
-     */
-    private static Column apply(FeatureTransform t, Column x, Column j) {
-        Column v = x;
-        if (t.scaleNumerator() != 1f) {
-            v = v.multiply(lit(t.scaleNumerator()));
-        }
-        if (t.scaleDenominator() != 1f) {
-            v = v.divide(lit(t.scaleDenominator())).cast(DataTypes.FloatType);
-        }
-        if (t.standardizes()) {
-            Column mean = element_at(lit(t.mean()), j.plus(1));
-            Column std = element_at(lit(t.std()), j.plus(1));
-            v = v.minus(mean).divide(std).cast(DataTypes.FloatType);
-        }
-        return v;
     }
 
     /**
@@ -122,8 +83,8 @@ record FeatureColumns(Kind kind, List<String> columns, Column raw, List<Column> 
                     throw new IllegalArgumentException("features column '" + c + "' is " + t.simpleString()
                             + ": an array needs numeric elements");
                 }
-                return arrayValued(table, c, Kind.ARRAY, a.elementType().equals(DataTypes.FloatType) ? functions.col(c)
-                        : functions.transform(functions.col(c), x -> x.cast(DataTypes.FloatType)));
+                return arrayValued(table, c, Kind.ARRAY, functions.col(c).cast(
+                        DataTypes.createArrayType(DataTypes.FloatType)));
             }
             if (t instanceof UserDefinedType<?> u && u.sqlType() instanceof StructType
                     && u.getClass().getName().endsWith("VectorUDT")) {
@@ -138,8 +99,7 @@ record FeatureColumns(Kind kind, List<String> columns, Column raw, List<Column> 
                                 DataTypes.createArrayType(DataTypes.FloatType, false)).apply(functions.col(c), idText)
                         : functions.udf((UDF2<Row, String, float[]>) decoder::fromImageRow,
                                 DataTypes.createArrayType(DataTypes.FloatType, false)).apply(functions.col(c), idText);
-                return new FeatureColumns(kind, cols, decoded, List.of(), null, decoder.shape().size(),
-                        decoder.shape().dims());
+                return new FeatureColumns(kind, cols, decoded, null, decoder.shape().size(), decoder.shape().dims());
             }
             if (!SourceTable.numericOrText(t)) {
                 throw new IllegalArgumentException("features column '" + c + "' has type " + t.simpleString()
@@ -176,7 +136,7 @@ record FeatureColumns(Kind kind, List<String> columns, Column raw, List<Column> 
                 .otherwise(concat(lit("feature value "), element_at(raw, nonFinite).cast("string"),
                         lit(" at index "), nonFinite.minus(1).cast("string"), lit(" of column '" + c
                                 + "' is not finite in float32")));
-        return new FeatureColumns(kind, List.of(c), raw, List.of(), when(anyBad, detail), n, List.of(n));
+        return new FeatureColumns(kind, List.of(c), raw, when(anyBad, detail), n, List.of(n));
     }
 
     private static FeatureColumns numericColumns(SourceTable table, List<String> cols) {
@@ -208,6 +168,6 @@ record FeatureColumns(Kind kind, List<String> columns, Column raw, List<Column> 
                         lit(" in column '"),
                         element_at(array(cols.stream().map(functions::lit).toArray(Column[]::new)), nonFinite),
                         lit("' is not finite in float32")));
-        return new FeatureColumns(Kind.COLUMNS, cols, raw, values, when(anyBad, detail), n, List.of(n));
+        return new FeatureColumns(Kind.COLUMNS, cols, raw, when(anyBad, detail), n, List.of(n));
     }
 }

@@ -11,9 +11,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoder;
+import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.InternalRow;
@@ -219,8 +222,7 @@ final class IngestPlan implements AutoCloseable {
             return new ImageDecoder(ImageDecoder.shapeOf(p), false);
         }, ids.text());
         if (format == Format.IDX) {
-            f = new FeatureColumns(f.kind(), f.columns(), f.raw(), f.perColumn(), f.problem(), f.count(),
-                    IdxSource.shape(f.count()));
+            f = new FeatureColumns(f.kind(), f.columns(), f.raw(), f.problem(), f.count(), IdxSource.shape(f.count()));
         }
         if (c.shape() != null && f.kind() != FeatureColumns.Kind.IMAGE_BYTES
                 && f.kind() != FeatureColumns.Kind.IMAGE_ROWS) {
@@ -245,8 +247,7 @@ final class IngestPlan implements AutoCloseable {
         if (!config.preprocessing().standardize()) {
             return scale;
         }
-        Dataset<Row> train = table.rows().where(split.equalTo(lit("train")))
-                .select(checked(features, scale, ids).as("x"));
+        Dataset<Row> train = table.rows().where(split.equalTo(lit("train"))).select(checked(features, ids).as("x"));
         int n = features.count();
         JavaRDD<InternalRow> rows = train.queryExecution().toRdd().toJavaRDD();
         ExactSums sums;
@@ -254,7 +255,7 @@ final class IngestPlan implements AutoCloseable {
             sums = rows.mapPartitions(it -> {
                 ExactSums s = new ExactSums(n);
                 while (it.hasNext()) {
-                    s.add(it.next().getArray(0).toFloatArray());
+                    s.add(scale.applyInPlace(it.next().getArray(0).toFloatArray()));
                 }
                 return List.of(s).iterator();
             }).reduce(ExactSums::merge);
@@ -274,21 +275,32 @@ final class IngestPlan implements AutoCloseable {
         return scale.standardized(mean, std);
     }
 
-    /** The transformed features, or the row's first problem raised as an error naming the row id. */
-    static Column checked(FeatureColumns f, FeatureTransform t, RowIds ids) {
-        Column values = f.transformed(t);
+    /** The raw features, or the row's first problem raised as an error naming the row id. */
+    static Column checked(FeatureColumns f, RowIds ids) {
         if (f.problem() == null) {
-            return values;
+            return f.raw();
         }
         return when(f.problem().isNotNull(), raise_error(concat(lit(IngestJob.ROW_ERROR), f.problem(),
-                lit(": row id "), ids.text()))).otherwise(values);
+                lit(": row id "), ids.text()))).otherwise(f.raw());
     }
 
-    /** The transfer rows of every split: id, features, label, split. */
+    /**
+     * The transfer rows of every split: id, features (checked by Spark's expressions, then transformed by
+     * {@link FeatureTransform#applyInPlace} in a typed map, the very code an export can run), label, split.
+     */
     Dataset<Row> rows() {
-        return table.rows().select(ids.id().as(TransferSchema.ID), checked(features, transform, ids)
-                        .as(TransferSchema.FEATURES), classes.index(label).as(TransferSchema.LABEL),
+        Dataset<Row> rows = table.rows().select(ids.id().as(TransferSchema.ID),
+                checked(features, ids).as(TransferSchema.FEATURES), classes.index(label).as(TransferSchema.LABEL),
                 split.as("split"));
+        if (transform.equals(FeatureTransform.IDENTITY)) {
+            return rows;
+        }
+        FeatureTransform t = transform;
+        Encoder<TransferRowBean> bean = Encoders.bean(TransferRowBean.class);
+        return rows.as(bean).map((MapFunction<TransferRowBean, TransferRowBean>) r -> {
+            t.applyInPlace(r.getFeatures());
+            return r;
+        }, bean).toDF().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL, "split");
     }
 
     @Override
