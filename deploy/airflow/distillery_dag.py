@@ -3,8 +3,12 @@
 
 For the logical date `ds` of a run, with `<root>` the `root` param:
 
-1. `wait_for_transfer` waits (reschedule mode) for `<root>/transfer/dt=<ds>/_SUCCESS`, published by the upstream
-   pipeline.
+0. When the `ingest_source` param is set, `ingest_requested` lets `ingest` read that source (the run's date replaces
+   `<ds>` in it) into `<root>/transfer/dt=<ds>` (`distill ingest --split none --mode overwrite`, column mapping and
+   preprocessing from the `ingest_*` params and the config file's `ingest` section); otherwise `ingest` and
+   `summary_ingest` are skipped and the transfer set is the upstream pipeline's.
+1. `wait_for_transfer` waits (reschedule mode) for `<root>/transfer/dt=<ds>/_SUCCESS`, published by `ingest` or by
+   the upstream pipeline.
 2. `label` runs the frozen teacher over that transfer set into `<root>/soft-targets/dt=<ds>`.
 3. `continue_to_training` stops the run here when `relabel_only` is true (the teacher changed; relabel without
    retraining): everything downstream is skipped and the run still succeeds.
@@ -93,6 +97,24 @@ STUDENT_CHECKPOINTS = ROOT + "/checkpoints/dt={{ ds }}/kd"
 BASELINE_CHECKPOINTS = ROOT + "/checkpoints/dt={{ ds }}/baseline"
 EVALUATION = ROOT + "/evaluations/dt={{ ds }}"
 EXPORT = ROOT + "/exports/dt={{ ds }}/kd"
+# The ingest source: a path or a catalog table; <ds> in it becomes the run's date (e.g. s3a://lake/orders/dt=<ds>).
+INGEST_SOURCE = "{{ params.ingest_source | replace('<ds>', ds) }}"
+# DAG param -> ingest flag. Each is passed as one `--flag=value` argument; `distill ingest` treats `--flag=` (an empty
+# param) as not given, so the config file's `ingest` section or the built-in default applies.
+INGEST_FLAGS = {
+    "ingest_format": "--format",
+    "ingest_options": "--option",
+    "ingest_id": "--id",
+    "ingest_id_from": "--id-from",
+    "ingest_label": "--label",
+    "ingest_classes": "--classes",
+    "ingest_features": "--features",
+    "ingest_features_prefix": "--features-prefix",
+    "ingest_shape": "--shape",
+    "ingest_scale": "--scale",
+    "ingest_standardize": "--standardize",
+    "ingest_transform_from": "--transform-from",
+}
 # An empty teacher param means the teacher published under the storage root.
 TEACHER = "{{ params.teacher or params.root.rstrip('/') ~ '/models/teacher' }}"
 CONFIG = "{{ params.config }}"
@@ -185,6 +207,51 @@ with DAG(
             type="string",
             description="Pipeline HOCON file (keys <job>.<option>), read by the Spark driver.",
         ),
+        "ingest_source": Param(
+            "",
+            type="string",
+            description="Source the ingest task reads into <root>/transfer/dt=<ds> (a path on any Hadoop filesystem,"
+            " or a catalog table with ingest_format=table); <ds> in it becomes the run's date. Empty: no ingest, the"
+            " upstream pipeline publishes the transfer set.",
+        ),
+        "ingest_format": Param(
+            "",
+            type="string",
+            enum=["", "parquet", "csv", "json", "orc", "image", "binaryFile", "table"],
+            description="Spark source of ingest_source (empty: the config file's ingest.format).",
+        ),
+        "ingest_options": Param(
+            "",
+            type="string",
+            description="Spark reader options, KEY=VALUE,KEY=VALUE (e.g. header=true,inferSchema=true).",
+        ),
+        "ingest_id": Param("", type="string", description="Row id column (integer as is, string hashed)."),
+        "ingest_id_from": Param("", type="string", description="Columns hashed together into the id, COL,COL."),
+        "ingest_label": Param("", type="string", description="Class label column (integer or string)."),
+        "ingest_classes": Param(
+            "",
+            type="string",
+            description="Class names in index order, NAME,NAME,... Give them for daily data: a day that lacks a class"
+            " must still map the others to the same indices.",
+        ),
+        "ingest_features": Param(
+            "", type="string", description="Feature column (array, vector, image bytes) or numeric columns COL,COL."
+        ),
+        "ingest_features_prefix": Param("", type="string", description="Numeric feature columns by name prefix."),
+        "ingest_shape": Param("", type="string", description="Image shape CxHxW (resize to it)."),
+        "ingest_scale": Param("", type="string", description="Scale of every feature value, e.g. 1/255."),
+        "ingest_standardize": Param(
+            "",
+            type="string",
+            enum=["", "true", "false"],
+            description="Standardize each feature (fitted on this day's rows; prefer ingest_transform_from).",
+        ),
+        "ingest_transform_from": Param(
+            "",
+            type="string",
+            description="A published transfer set (e.g. <root>/reference/train) whose classes, scale and"
+            " standardization statistics to apply, so every day is transformed as the reference data was.",
+        ),
         "teacher": Param(
             "",
             type="string",
@@ -206,6 +273,21 @@ with DAG(
     },
     tags=["distillery", "spark"],
 ) as dag:
+    ingest_requested = ShortCircuitOperator(
+        task_id="ingest_requested",
+        python_callable=distillery_tasks.ingest_requested,
+        # skip only ingest and its summary when no source is given: wait_for_transfer still runs
+        ignore_downstream_trigger_rules=False,
+    )
+
+    ingest = spark_task(
+        "ingest",
+        ["ingest", "--source=" + INGEST_SOURCE,
+         *[f"{flag}={{{{ params.{param} }}}}" for param, flag in INGEST_FLAGS.items()],
+         "--split", "none", "--out", TRANSFER, "--mode", "overwrite"],
+    )
+    summary_ingest = summary_task("ingest", TRANSFER, "ingest")
+
     wait_for_transfer = PythonSensor(
         task_id="wait_for_transfer",
         python_callable=distillery_tasks.is_published,
@@ -213,6 +295,7 @@ with DAG(
         mode="reschedule",
         poke_interval=10 * 60,
         timeout=18 * 60 * 60,
+        trigger_rule="none_failed",  # after ingest, or after it was skipped
     )
 
     label = spark_task(
@@ -255,6 +338,7 @@ with DAG(
     )
     summary_export = summary_task("export", EXPORT, "export")
 
+    ingest_requested >> ingest >> summary_ingest >> wait_for_transfer
     wait_for_transfer >> label >> summary_label >> continue_to_training >> [train_student, train_baseline]
     train_student >> summary_train_student
     train_baseline >> summary_train_baseline

@@ -95,6 +95,14 @@ def _normal(path: str) -> str:
     return "/" + normal.lstrip("/") if path.startswith("/") else normal
 
 
+def ingest_requested(params) -> bool:
+    """The ShortCircuitOperator's callable: run the ingest task only when the ``ingest_source`` param names a source."""
+    source = params.get("ingest_source") or ""
+    if not isinstance(source, str):
+        raise ValueError(f"param ingest_source must be a string, got {source!r}")
+    return bool(source.strip())
+
+
 def continue_to_training(params) -> bool:
     """The ShortCircuitOperator's callable: train and evaluate unless the run only relabels (``relabel_only``)."""
     return not _as_bool(params["relabel_only"], "relabel_only")

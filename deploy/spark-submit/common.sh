@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# common.sh: sourced by label.sh, train.sh, evaluate.sh and pipeline.sh. Builds one spark-submit command line:
+# common.sh: sourced by ingest.sh, label.sh, train.sh, evaluate.sh and pipeline.sh. Builds one spark-submit command line:
 #
 #   $SPARK_SUBMIT --properties-file <env.conf + executors-<cpu|gpu>.conf, merged> \
 #       --class org.distillery.jobs.cli.Distill --name distillery-<job> [$SPARK_SUBMIT_ARGS] <jar> <job> [flags]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# pipeline.sh: label -> train (KD student) -> train (hard-label baseline) -> evaluate, for one partition DS under ROOT,
+# pipeline.sh: [ingest ->] label -> train (KD student) -> train (hard-label baseline) -> evaluate, for one partition DS under ROOT,
 # in the Airflow DAG's path layout. Every step overwrites its output and training resumes from its checkpoints, so a
 # rerun is safe. Stops at the first failing step with its exit code. --help lists the variables.
 # Each step runs one spark-submit --class org.distillery.jobs.cli.Distill
@@ -11,22 +11,27 @@ source "$HERE/common.sh"
 if wants_help "$@"; then
   cat <<'USAGE'
 Usage: ROOT=... DS=YYYY-MM-DD [VAR=value ...] pipeline.sh
-Runs label.sh, train.sh (kd), train.sh (hard baseline) and evaluate.sh in turn.
+Runs ingest.sh (when INGEST_SOURCE is set), label.sh, train.sh (kd), train.sh (hard baseline) and evaluate.sh in turn.
 
 Required:
   ROOT      run root, a local path or a URI (e.g. hdfs://namenode:8020/distillery)
   DS        partition date, YYYY-MM-DD
 Optional:
   TEACHER   published teacher directory or DL4J model zip (default: $ROOT/models/teacher, as the Airflow DAG)
+  INGEST_SOURCE   a source to ingest into $ROOT/transfer/dt=$DS first (ingest.sh with SPLIT=none, MODE=overwrite;
+                  <ds> in it becomes $DS); unset: the transfer set is published upstream
+  INGEST_FORMAT, INGEST_OPTIONS, INGEST_ID, INGEST_ID_FROM, INGEST_LABEL, INGEST_CLASSES, INGEST_FEATURES,
+  INGEST_FEATURES_PREFIX, INGEST_SHAPE, INGEST_SCALE, INGEST_STANDARDIZE, INGEST_TRANSFORM_FROM
+                  passed to ingest.sh as FORMAT, OPTIONS, ID, ...
   TEMPERATURE, TEACHER_SHA256     passed to label.sh
   ARCH, EPOCHS, WORKERS, AVERAGING_FREQUENCY   passed to both train.sh runs
-  LABEL_ARGS, KD_ARGS, BASELINE_ARGS, EVALUATE_ARGS
+  INGEST_ARGS, LABEL_ARGS, KD_ARGS, BASELINE_ARGS, EVALUATE_ARGS
                                   extra flags for one step, whitespace-separated
                                   (e.g. KD_ARGS="--labelled 1000 -T 1,2,4 --retemper --alpha 0.5,1")
 
 Paths (inputs must already be published; label runs with MODE=incremental, the others with MODE=overwrite, training
 with RESUME=1):
-  transfer      $ROOT/transfer/dt=$DS                    (input)
+  transfer      $ROOT/transfer/dt=$DS                    (input, or ingested from INGEST_SOURCE)
   validation    $ROOT/reference/validation               (input)
   test          $ROOT/reference/test                     (input)
   soft targets  $ROOT/soft-targets/dt=$DS
@@ -42,7 +47,7 @@ fi
 require ROOT "the run root, e.g. hdfs://namenode:8020/distillery"
 require DS "the partition date, YYYY-MM-DD"
 [[ "$DS" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]] || die "DS must be a date YYYY-MM-DD, not '$DS'"
-[[ $# -eq 0 ]] || die "takes no arguments: per-step flags go in LABEL_ARGS, KD_ARGS, BASELINE_ARGS, EVALUATE_ARGS or DISTILLERY_CONFIG"
+[[ $# -eq 0 ]] || die "takes no arguments: per-step flags go in INGEST_ARGS, LABEL_ARGS, KD_ARGS, BASELINE_ARGS, EVALUATE_ARGS or DISTILLERY_CONFIG"
 
 root="${ROOT%/}"
 transfer="$root/transfer/dt=$DS"
@@ -62,13 +67,23 @@ step() {
   read -r -a extra <<<"${!extra_var:-}"
   echo "pipeline: $name" >&2
   env -u TRANSFER -u TEACHER -u OUT -u SOFT_TARGETS -u VALIDATION -u TEST -u MODELS -u OBJECTIVE \
-    -u CHECKPOINT_DIR -u RESUME -u MODE "$@" "$HERE/$script" "${extra[@]+"${extra[@]}"}" || rc=$?
+    -u CHECKPOINT_DIR -u RESUME -u MODE -u SOURCE -u FORMAT -u OPTIONS -u ID -u ID_FROM -u LABEL -u CLASSES \
+    -u FEATURES -u FEATURES_PREFIX -u SHAPE -u SCALE -u STANDARDIZE -u TRANSFORM_FROM -u SPLIT -u SPLIT_COLUMN \
+    "$@" "$HERE/$script" "${extra[@]+"${extra[@]}"}" || rc=$?
   if [[ $rc -ne 0 ]]; then
     echo "pipeline.sh: step '$name' failed (exit $rc); later steps not run" >&2
     exit "$rc"
   fi
 }
 
+if [[ -n "${INGEST_SOURCE:-}" ]]; then
+  step ingest ingest.sh INGEST_ARGS \
+    SOURCE="${INGEST_SOURCE//<ds>/$DS}" OUT="$transfer" SPLIT=none MODE=overwrite \
+    FORMAT="${INGEST_FORMAT:-}" OPTIONS="${INGEST_OPTIONS:-}" ID="${INGEST_ID:-}" ID_FROM="${INGEST_ID_FROM:-}" \
+    LABEL="${INGEST_LABEL:-}" CLASSES="${INGEST_CLASSES:-}" FEATURES="${INGEST_FEATURES:-}" \
+    FEATURES_PREFIX="${INGEST_FEATURES_PREFIX:-}" SHAPE="${INGEST_SHAPE:-}" SCALE="${INGEST_SCALE:-}" \
+    STANDARDIZE="${INGEST_STANDARDIZE:-}" TRANSFORM_FROM="${INGEST_TRANSFORM_FROM:-}"
+fi
 step label label.sh LABEL_ARGS \
   TRANSFER="$transfer" TEACHER="$teacher" OUT="$soft" MODE=incremental
 step "train kd" train.sh KD_ARGS \

@@ -51,9 +51,13 @@ class RenderedDag(unittest.TestCase):
 
     def test_graph_in_topological_order(self):
         order = [t["task_id"] for t in self.dag["tasks"]]
-        self.assertEqual(["wait_for_transfer", "label", "summary_label", "continue_to_training", "train_student",
-                          "summary_train_student", "train_baseline", "summary_train_baseline", "evaluate",
-                          "summary_evaluate", "export", "summary_export"], order)
+        self.assertEqual(["ingest_requested", "ingest", "summary_ingest", "wait_for_transfer", "label",
+                          "summary_label", "continue_to_training", "train_student", "summary_train_student",
+                          "train_baseline", "summary_train_baseline", "evaluate", "summary_evaluate", "export",
+                          "summary_export"], order)
+        # a skipped ingest must not skip the rest: only the sensor's trigger rule lets it run after a skip
+        self.assertFalse(self.tasks["ingest_requested"]["ignore_downstream_trigger_rules"])
+        self.assertEqual("none_failed", self.tasks["wait_for_transfer"]["trigger_rule"])
         for t in self.dag["tasks"]:
             for u in t["upstream"]:
                 self.assertLess(order.index(u), order.index(t["task_id"]))
@@ -62,7 +66,7 @@ class RenderedDag(unittest.TestCase):
         self.assertEqual(["summary_evaluate"], self.tasks["export"]["upstream"])
 
     def test_spark_tasks_use_run_scoped_paths_and_overwrite(self):
-        for task_id in ("label", "train_student", "train_baseline", "evaluate", "export"):
+        for task_id in ("ingest", "label", "train_student", "train_baseline", "evaluate", "export"):
             t = self.tasks[task_id]
             self.assertEqual("SparkSubmitOperator", t["kind"])
             self.assertEqual("org.distillery.jobs.cli.Distill", t["java_class"])
@@ -98,6 +102,27 @@ class RenderedDag(unittest.TestCase):
         self.assertEqual("reschedule", self.tasks["wait_for_transfer"]["mode"])
         self.assertEqual({"path": "file:///data/d/transfer/dt=2026-11-24"},
                          self.tasks["wait_for_transfer"]["op_kwargs"])
+
+
+class Ingest(unittest.TestCase):
+    def test_ingest_params_become_flags_and_empty_ones_are_left_for_the_cli_to_drop(self):
+        dag = rendered("--param", "root=hdfs:///d", "--param", "ingest_source=s3a://lake/orders/dt=<ds>",
+                       "--param", "ingest_format=csv", "--param", "ingest_options=header=true,inferSchema=true",
+                       "--param", "ingest_id=order_id", "--param", "ingest_classes=apple,banana,cherry")
+        args = {t["task_id"]: t for t in dag["tasks"]}["ingest"]["application_args"]
+        self.assertEqual(["ingest", "--config", "/opt/distillery/conf/pipeline.conf",
+                          "--source=s3a://lake/orders/dt=2026-11-24", "--format=csv",
+                          "--option=header=true,inferSchema=true", "--id=order_id", "--id-from=", "--label=",
+                          "--classes=apple,banana,cherry", "--features=", "--features-prefix=", "--shape=",
+                          "--scale=", "--standardize=", "--transform-from=", "--split", "none",
+                          "--out", "hdfs:///d/transfer/dt=2026-11-24", "--mode", "overwrite"], args)
+
+    def test_ingest_runs_only_with_a_source(self):
+        self.assertEqual({"return_value": False}, json.loads(render("--call", "ingest_requested").stdout))
+        given = render("--param", "ingest_source=/lake/x", "--call", "ingest_requested")
+        self.assertEqual({"return_value": True}, json.loads(given.stdout))
+        self.assertEqual(2, render("--param", "ingest_format=idx").returncode)
+        self.assertEqual(2, render("--param", "ingest_standardize=yes").returncode)
 
 
 class Params(unittest.TestCase):

@@ -23,9 +23,12 @@ public final class TransferSchema {
      */
     public static final String SHAPE = "exampleShape";
     /**
-     * How the stored features were made from the raw data, in words (e.g. ingest's "pixel / 255 ..."), so that a
-     * model trained on them can be served the same features: what an exported model's metadata and card state.
+     * The name of each class, in index order: a label {@code c} in the table means {@code classNames[c]}. Ingest
+     * records it (string labels mapped to indices, or the names given with {@code --classes}); reports and notebooks
+     * show it.
      */
+    public static final String CLASS_NAMES = "classNames";
+    /** The preprocessing applied to the stored features ({@link FeatureTransform#facts()}). */
     public static final String PREPROCESSING = "preprocessing";
 
     private TransferSchema() {
@@ -57,6 +60,26 @@ public final class TransferSchema {
                     + " holds " + product + " values, but " + FEATURE_COUNT + " is " + features);
         }
         return shape;
+    }
+
+    /**
+     * The class names a manifest records (a transfer manifest, or a label manifest that carries its transfer set's),
+     * or {@code "0" .. "C-1"} for one that records none.
+     *
+     * @throws IllegalStateException when the recorded names are malformed or do not match the class count
+     */
+    public static List<String> classNames(Manifest m) {
+        int classes = (int) m.number(CLASSES);
+        Object recorded = m.facts().get(CLASS_NAMES);
+        if (recorded == null) {
+            return java.util.stream.IntStream.range(0, classes).mapToObj(Integer::toString).toList();
+        }
+        if (!(recorded instanceof List<?> names) || names.size() != classes
+                || !names.stream().allMatch(n -> n instanceof String)) {
+            throw new IllegalStateException("manifest " + m.id() + " has malformed " + CLASS_NAMES + " for " + classes
+                    + " classes: " + recorded);
+        }
+        return names.stream().map(String.class::cast).toList();
     }
 
     /** A shape as written in messages: {@code [1, 28, 28]}. */

@@ -27,4 +27,14 @@ class TransferSchemaTest {
         assertThatThrownBy(() -> TransferSchema.shape(transfer(TransferSchema.FEATURE_COUNT, 4, TransferSchema.SHAPE,
                 List.of(2, -2)))).hasMessageContaining("malformed exampleShape");
     }
+
+    @Test
+    void readsTheRecordedClassNamesOrNumbersThem() {
+        assertThat(TransferSchema.classNames(transfer(TransferSchema.CLASSES, 2, TransferSchema.CLASS_NAMES,
+                List.of("cat", "dog")))).containsExactly("cat", "dog");
+        assertThat(TransferSchema.classNames(transfer(TransferSchema.CLASSES, 3))).containsExactly("0", "1", "2");
+        assertThatThrownBy(() -> TransferSchema.classNames(transfer(TransferSchema.CLASSES, 3,
+                TransferSchema.CLASS_NAMES, List.of("cat", "dog")))).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("malformed classNames for 3 classes");
+    }
 }

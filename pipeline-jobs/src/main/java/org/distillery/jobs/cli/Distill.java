@@ -34,6 +34,7 @@ public final class Distill implements Runnable {
 
     /** Runs the command line and returns the exit code: 0 ok, 2 bad input or usage, 1 anything else. */
     public static int run(String... args) {
+        args = withoutEmptyOptions(args);
         CommandLine cl = commandLine();
         try {
             configure(cl, PipelineConfig.pathIn(args));
@@ -50,11 +51,33 @@ public final class Distill implements Runnable {
      */
     public static String parses(String... args) {
         try {
-            commandLine().parseArgs(args);
+            commandLine().parseArgs(withoutEmptyOptions(args));
             return null;
         } catch (CommandLine.ParameterException e) {
             return e.getMessage();
         }
+    }
+
+    /**
+     * {@code ingest}'s arguments without the options written {@code --name=} with an empty value: those count as not
+     * given, so that a scheduler whose templates can change an argument's text but not drop it (Airflow's
+     * application_args) can pass every ingest option, empty when unused. Other jobs take their arguments as written.
+     */
+    static String[] withoutEmptyOptions(String[] args) {
+        if (args.length == 0 || !args[0].equals("ingest")) {
+            return args;
+        }
+        java.util.List<String> kept = new java.util.ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--")) {
+                kept.addAll(java.util.Arrays.asList(args).subList(i, args.length));
+                break;
+            }
+            if (!args[i].matches("--[A-Za-z0-9][A-Za-z0-9-]*=")) {
+                kept.add(args[i]);
+            }
+        }
+        return kept.toArray(String[]::new);
     }
 
     static CommandLine commandLine() {

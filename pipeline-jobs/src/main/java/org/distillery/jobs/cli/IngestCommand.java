@@ -1,25 +1,108 @@
 package org.distillery.jobs.cli;
 
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.distillery.jobs.common.JobResult;
+import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.ingest.IngestConfig;
+import org.distillery.jobs.ingest.IngestConfig.Format;
+import org.distillery.jobs.ingest.IngestConfig.Splits;
 import org.distillery.jobs.ingest.IngestJob;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "ingest", mixinStandardHelpOptions = true,
-        description = "Fashion-MNIST IDX files -> Parquet transfer sets OUT/train, OUT/validation, OUT/test.")
+@Command(name = "ingest", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"A table from any Spark source -> Parquet transfer sets OUT/train, OUT/validation, OUT/test (or"
+                + " one set at OUT with --split none), each with a manifest recording the class names, the example"
+                + " shape and the feature transform. Without --format: Fashion-MNIST's IDX files (the demo).",
+            "Bad input (a missing column, a wrong type, duplicate ids, an unknown class, null/NaN/infinite features,"
+                + " vectors of another length, unreadable or mixed-size images) stops the run with one line naming"
+                + " the problem, the value and the row id (exit code 2); nothing is published.",
+            "An option written --name= (empty, one token) counts as not given, so a scheduler can always pass it."})
 final class IngestCommand implements Callable<Integer> {
-    @Option(names = "--source", defaultValue = IngestConfig.DEFAULT_SOURCE, paramLabel = "DIR",
-            description = "Directory with the IDX files (default: ${DEFAULT-VALUE}, Debian's dataset-fashion-mnist).")
+    @Option(names = "--source", paramLabel = "PATH|TABLE",
+            description = "Path (any Hadoop filesystem; a folder, file or glob) or, with --format table, a catalog"
+                    + " table name. For idx, the directory of the IDX files (default: " + IngestConfig.DEFAULT_SOURCE
+                    + ", Debian's dataset-fashion-mnist); required for the other formats.")
     String source;
+    @Option(names = "--format", defaultValue = "idx", paramLabel = "FORMAT",
+            description = "parquet, csv, json, orc (Spark's readers), image (Spark's image source: a folder of"
+                    + " images), binaryFile (a folder of files, bytes decoded as images), table (a catalog table) or"
+                    + " idx (Fashion-MNIST's four IDX files; default).")
+    String format;
+    @Option(names = "--option", paramLabel = "KEY=VALUE", split = ",(?=[A-Za-z0-9_.]+=)",
+            description = "A Spark reader option, repeatable or comma-separated, e.g. --option header=true"
+                    + " --option inferSchema=true for CSV; recursiveFileLookup=true or pathGlobFilter=*.png for"
+                    + " image folders.")
+    Map<String, String> options = new LinkedHashMap<>();
+    @Option(names = "--id", paramLabel = "COL",
+            description = "Row id column: an integer column as it is, a string column hashed to a 64-bit id (Spark"
+                    + " SQL xxhash64, seed 42). Ids must be unique and stable across reruns (incremental relabeling"
+                    + " compares rows by id). Default: the file path for image/binaryFile, the row index for idx;"
+                    + " required otherwise.")
+    String id;
+    @Option(names = "--id-from", paramLabel = "COL", split = ",",
+            description = "Columns whose values together make the id: xxhash64(COL, ...) (Spark SQL, seed 42).")
+    List<String> idFrom;
+    @Option(names = "--label", paramLabel = "COL",
+            description = "Class label column: integer (the class index) or string (the class name). Null ="
+                    + " unlabelled. Without it every row is unlabelled (then --classes is required).")
+    String label;
+    @Option(names = "--classes", paramLabel = "NAME", split = ",",
+            description = "Class names in index order. String labels map to their position (a label not listed is"
+                    + " refused); integer labels are indices into it. Default: the distinct string labels, sorted;"
+                    + " for integer labels 0..max. Recorded in the manifest (classNames) and shown in every report.")
+    List<String> classes;
+    @Option(names = "--features", paramLabel = "COL", split = ",",
+            description = "One array or Spark ML vector column, one column of PNG/JPEG bytes (binary) or Spark"
+                    + " image-source rows, or numeric columns c1,c2,... (in this order). Default: 'features' if"
+                    + " present; 'image' for --format image; 'content' for --format binaryFile.")
+    List<String> features;
+    @Option(names = "--features-prefix", paramLabel = "PREFIX",
+            description = "Every numeric column whose name starts with PREFIX, in the source's column order.")
+    String featuresPrefix;
+    @Option(names = "--shape", paramLabel = "CxHxW",
+            description = "Images are decoded to C channels (1 grey, 3 RGB) of H x W pixels, channels first; an"
+                    + " image of another size is resized (bilinear). Without it every image must have the first"
+                    + " one's size.")
+    String shape;
+    @Option(names = "--scale", paramLabel = "F",
+            description = "Multiply every feature value by F, a number or a fraction such as 1/255 (applied as x * 1"
+                    + " / 255 in float32). Default: 1; 1/255 for idx.")
+    String scale;
+    @Option(names = "--standardize", arity = "0..1", fallbackValue = "true", paramLabel = "true|false",
+            description = "After scaling, subtract each feature's mean and divide by its std, both fitted (exactly,"
+                    + " independent of partitioning) on the training split only and applied to every split.")
+    boolean standardize;
+    @Option(names = "--transform-from", paramLabel = "DIR",
+            description = "Apply the class names, scale, standardization statistics and image shape recorded by a"
+                    + " published transfer set (e.g. the reference split a teacher was trained on) instead of"
+                    + " declaring or fitting them.")
+    String transformFrom;
+    @Option(names = "--split", paramLabel = "validation=F,test=F|none",
+            description = "Per class (and for the unlabelled rows), fractions F of the rows for validation and test,"
+                    + " chosen by a seeded hash of the id (stable across reruns); the rest is train. 'none': every"
+                    + " row in one transfer set published at OUT itself (e.g. a daily partition). Default for"
+                    + " formats other than idx: none.")
+    String split;
+    @Option(names = "--split-column", paramLabel = "COL",
+            description = "Column whose value (train, validation or test) says each row's split.")
+    String splitColumn;
+    @Option(names = "--validation", paramLabel = "N",
+            description = "idx only: training images held out for validation, stratified and seeded (default: "
+                    + IngestConfig.DEFAULT_IDX_VALIDATION + ").")
+    Integer validation;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
     String out;
-    @Option(names = "--validation", defaultValue = "5000", description = "Rows held out of train (default: ${DEFAULT-VALUE}).")
-    int validation;
-    @Option(names = "--seed", defaultValue = "42", description = "Seed of the validation selection (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--mode", defaultValue = "fail-if-exists",
+            description = "When a split is already published: fail-if-exists (default; one published by this same"
+                    + " config is kept) or overwrite (replaced once the new one is complete).")
+    String mode;
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of the split selection (default: ${DEFAULT-VALUE}).")
     long seed;
     @Mixin
     SparkOptions spark;
@@ -28,7 +111,7 @@ final class IngestCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        IngestConfig config = new IngestConfig(source, out, validation, seed);
+        IngestConfig config = config();
         if (run.dryRun) {
             return RunOptions.print(() -> IngestJob.dryRun(Storage.standalone(), config));
         }
@@ -38,5 +121,27 @@ final class IngestCommand implements Callable<Integer> {
             System.out.println(r.summaryJson());
         }
         return last == null ? 1 : 0;
+    }
+
+    IngestConfig config() {
+        Format f = Format.parse(format);
+        if (source == null && f != Format.IDX) {
+            throw new IllegalArgumentException("--source PATH|TABLE is required for --format " + f.id());
+        }
+        String location = source == null ? IngestConfig.DEFAULT_SOURCE : source;
+        Splits splits = null;
+        if (validation != null) {
+            splits = Splits.idxRows(validation);
+        }
+        if (split != null || splitColumn != null) {
+            if (splits != null || split != null && splitColumn != null) {
+                throw new IllegalArgumentException("give one of --split, --split-column and (idx) --validation");
+            }
+            splits = split != null ? Splits.parse(split) : Splits.byColumn(splitColumn);
+        }
+        return IngestConfig.builder().source(location, f).options(options).id(id).idFrom(idFrom).label(label)
+                .classes(classes).features(features).featuresPrefix(featuresPrefix).shape(shape).scale(scale)
+                .standardize(standardize).transformFrom(transformFrom).splits(splits).out(out)
+                .mode(PublishMode.parse(mode)).seed(seed).build();
     }
 }

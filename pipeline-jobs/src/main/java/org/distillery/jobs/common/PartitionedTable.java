@@ -41,7 +41,8 @@ public final class PartitionedTable {
     private static final Set<String> MUST_AGREE = Set.of(TransferSchema.FEATURE_COUNT, TransferSchema.CLASSES,
             TransferSchema.SCHEMA_VERSION, SoftTargetSchema.TEMPERATURE, SoftTargetSchema.SCHEMA_VERSION,
             SoftTargetSchema.PRECISION, SoftTargetSchema.TOP_K, SoftTargetSchema.SOFT_STORED,
-            SoftTargetSchema.HINT_LAYER, SoftTargetSchema.HINT_WIDTH, "teacherSha256", "ensemble");
+            SoftTargetSchema.HINT_LAYER, SoftTargetSchema.HINT_WIDTH, "teacherSha256", "ensemble",
+            TransferSchema.CLASS_NAMES, TransferSchema.SHAPE, TransferSchema.PREPROCESSING);
 
     /** The combined manifest's fact listing the partitions read: name to manifest id. */
     public static final String PARTITIONS = "partitions";

@@ -168,7 +168,7 @@ public final class StagedOutput implements AutoCloseable {
      * label run left its staging directory behind). So wait, at most a minute, until this JVM's Spark context runs no
      * task before deleting.
      */
-    private static void awaitRunningTasks() {
+    public static void awaitRunningTasks() {
         scala.Option<org.apache.spark.SparkContext> active = org.apache.spark.SparkContext$.MODULE$.getActive();
         if (active.isEmpty()) {
             return;

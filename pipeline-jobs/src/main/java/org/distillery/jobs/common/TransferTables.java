@@ -268,6 +268,61 @@ public final class TransferTables {
         }
     }
 
+    /**
+     * The class names of a transfer set (or a label output) for outputs with {@code classes} classes: the recorded names
+     * when they are that many, else "0".."C-1" (a teacher with another class count than the transfer set records).
+     */
+    public static List<String> classNames(Manifest m, int classes) {
+        List<String> names = m.facts().get(TransferSchema.CLASSES) instanceof Number n && n.intValue() == classes
+                ? TransferSchema.classNames(m) : null;
+        return names != null ? names : java.util.stream.IntStream.range(0, classes).mapToObj(Integer::toString).toList();
+    }
+
+    /**
+     * The facts a consumer of a transfer set carries into its own manifest, so that a model says what its inputs and
+     * outputs mean: class names, example shape and feature transform (those {@code m} records).
+     */
+    public static java.util.Map<String, Object> carried(Manifest m) {
+        java.util.Map<String, Object> f = new java.util.LinkedHashMap<>();
+        for (String key : MEANING) {
+            if (m.facts().get(key) != null) {
+                f.put(key, m.facts().get(key));
+            }
+        }
+        return f;
+    }
+
+    /** {@code facts} with the facts {@link #carried} from transfer manifest {@code m} added; returns {@code facts}. */
+    public static java.util.Map<String, Object> withMeaning(Manifest m, java.util.Map<String, Object> facts) {
+        facts.putAll(carried(m));
+        return facts;
+    }
+
+    /** Facts that say what features and labels mean: sets compared or combined must agree on them. */
+    public static final List<String> MEANING = List.of(TransferSchema.CLASS_NAMES, TransferSchema.SHAPE,
+            TransferSchema.PREPROCESSING);
+
+    /**
+     * Refuses to use {@code other} with {@code base} when both record what their features or classes mean and they
+     * differ (another transform, another class order): a student validated or evaluated on differently preprocessed
+     * data would be measured on inputs it never saw. A fact only one of them records is not compared.
+     */
+    public static void requireSameMeaning(Manifest base, String basePath, Manifest other, String otherPath) {
+        for (String key : MEANING) {
+            Object a = base.facts().get(key);
+            Object b = other.facts().get(key);
+            if (a != null && b != null && !Manifest.oneLine(a).equals(Manifest.oneLine(b))) {
+                throw new IllegalArgumentException(otherPath + " and " + basePath + " disagree on " + key + ": "
+                        + abbreviate(Manifest.oneLine(b)) + " vs " + abbreviate(Manifest.oneLine(a))
+                        + " (ingest them together, or the new one with --transform-from)");
+            }
+        }
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 120 ? s : s.substring(0, 117) + "...";
+    }
+
     /** The input hash of transfer rows, as stored with their soft targets: xxhash64 of features and label. */
     public static org.apache.spark.sql.Column inputHash() {
         return functions.xxhash64(functions.col(TransferSchema.FEATURES), functions.col(TransferSchema.LABEL));

@@ -50,7 +50,7 @@ public final class DemoJob {
      */
     public static DryRun dryRun(Storage storage, DemoConfig c) {
         OutputRule.of(storage).input("--source", c.source()).check("--out", c.out());
-        IngestJob.dryRun(storage, new IngestConfig(c.source(), c.out() + "/data", c.validation(), c.seed()));
+        IngestJob.dryRun(storage, IngestConfig.idx(c.source(), c.out() + "/data", c.validation(), c.seed()));
         DryRun plan = new DryRun("demo").with("source", c.source() + " (IDX files read and checked)");
         for (String stage : List.of("data/test", "models/teacher", "soft-targets/train", "students/baseline",
                 "students/pseudo_label", "students/kd", "export/student", "evaluation")) {
@@ -65,7 +65,7 @@ public final class DemoJob {
         String o = c.out();
         OutputRule.of(Storage.of(spark)).input("--source", c.source()).check("--out", o);
         Stages stages = new Stages(Storage.of(spark));
-        IngestConfig ingest = new IngestConfig(c.source(), o + "/data", c.validation(), c.seed());
+        IngestConfig ingest = IngestConfig.idx(c.source(), o + "/data", c.validation(), c.seed());
         stages.run("ingest", o + "/data/test", ingest, () -> new IngestJob(spark).run(ingest));
         String train = o + "/data/train";
         String validation = o + "/data/validation";

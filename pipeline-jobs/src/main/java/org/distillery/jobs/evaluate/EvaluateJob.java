@@ -1,6 +1,7 @@
 package org.distillery.jobs.evaluate;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import org.distillery.jobs.common.DryRun;
@@ -71,6 +72,7 @@ public final class EvaluateJob {
                         TransferSchema.FEATURE_COUNT) + " features, the test split " + features + ": "
                         + config.validation());
             }
+            TransferTables.requireSameMeaning(test, config.test(), validation, config.validation());
         }
         Map<String, ModelArtifact> models = new LinkedHashMap<>();
         config.models().forEach((name, path) -> models.put(name, ModelArtifact.read(storage, path)));
@@ -87,6 +89,9 @@ public final class EvaluateJob {
                 throw new IllegalArgumentException("model " + name + " maps " + model.inputs() + " features to "
                         + model.classes() + " classes, the test split has " + features + " and " + classes + ": "
                         + artifact.path());
+            }
+            if (artifact.manifest() != null) { // trained on data that meant the same (classes, transform)?
+                TransferTables.requireSameMeaning(test, config.test(), artifact.manifest(), artifact.path());
             }
         });
         return artifacts;
@@ -164,6 +169,7 @@ public final class EvaluateJob {
         LabelledSet validation = config.validation() == null ? null
                 : LabelledSet.collect(TransferTables.readTransfer(spark, config.validation()));
 
+        List<String> classNames = TransferSchema.classNames(testSplit.manifest());
         float[][] teacherLogits = null;
         Map<String, Map<String, Object>> report = new LinkedHashMap<>();
         Map<String, Manifest.Input> inputs = new LinkedHashMap<>();
@@ -178,7 +184,7 @@ public final class EvaluateJob {
             if (teacherLogits == null && e.getKey().equals("teacher")) {
                 teacherLogits = logits;
             }
-            Map<String, Object> entry = entry(artifact, model, logits, teacherLogits, test, testSplit.classes(),
+            Map<String, Object> entry = entry(artifact, model, logits, teacherLogits, test, classNames,
                     config.latencyRuns());
             if (validation != null) {
                 entry.put("calibration", Calibrated.fit(Scoring.logits(model, validation.features()),
@@ -188,11 +194,13 @@ public final class EvaluateJob {
             inputs.put(e.getKey(), artifact.asInput());
             LOG.info("scored {}: accuracy {}", e.getKey(), report.get(e.getKey()).get("accuracy"));
         }
-        String table = Report.table(report) + (validation == null ? "" : Report.calibrationTable(report));
+        String table = Report.table(report) + Report.perClassTable(report, classNames)
+                + (validation == null ? "" : Report.calibrationTable(report));
         try (StagedOutput out = StagedOutput.begin(storage, config.out(), mode)) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("test", testSplit.path());
             doc.put("test_rows", test.size());
+            doc.put("class_names", classNames);
             if (validation != null) {
                 doc.put("calibration_fitted_on", validation.path());
             }
@@ -207,7 +215,9 @@ public final class EvaluateJob {
     }
 
     private static Map<String, Object> entry(ModelArtifact artifact, LogitFunction model, float[][] logits,
-                                             float[][] teacher, LabelledSet test, int classes, int latencyRuns) {
+                                             float[][] teacher, LabelledSet test, List<String> classNames,
+                                             int latencyRuns) {
+        int classes = classNames.size();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("accuracy", Scoring.accuracy(logits, test.labels()));
         m.put("agreement_with_teacher", teacher == null ? null : Metrics.agreement(logits, teacher));
@@ -224,7 +234,9 @@ public final class EvaluateJob {
             m.put("model_bytes", (long) artifact.bytes().length);
             m.put("latency_ms_p50", latencyMillis(model::logits, test.features(), latencyRuns));
         }
-        m.put("per_class_accuracy", Metrics.perClassAccuracy(logits, test.labels(), classes));
+        double[] perClass = Metrics.perClassAccuracy(logits, test.labels(), classes);
+        m.put("per_class_accuracy", perClass);
+        m.put("per_class", Metrics.perClass(classNames, perClass, test.labels()));
         if (artifact.manifest() != null) {
             Map<String, Object> f = artifact.manifest().facts();
             for (String k : new String[] {"objective", "temperature", "alpha", "architecture", "labelledRows", "rows"}) {

@@ -53,4 +53,23 @@ final class Metrics {
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2.0;
     }
+
+    /** One entry per class, in index order: its name, test rows and accuracy (null where the test split has none). */
+    static java.util.List<java.util.Map<String, Object>> perClass(java.util.List<String> names, double[] accuracy,
+                                                                 int[] labels) {
+        long[] rows = new long[names.size()];
+        for (int y : labels) {
+            rows[y]++;
+        }
+        java.util.List<java.util.Map<String, Object>> out = new java.util.ArrayList<>();
+        for (int c = 0; c < names.size(); c++) {
+            java.util.Map<String, Object> e = new java.util.LinkedHashMap<>();
+            e.put("class", names.get(c));
+            e.put("index", c);
+            e.put("rows", rows[c]);
+            e.put("accuracy", rows[c] == 0 ? null : accuracy[c]);
+            out.add(e);
+        }
+        return out;
+    }
 }

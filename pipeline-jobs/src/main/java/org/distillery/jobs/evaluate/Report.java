@@ -23,6 +23,26 @@ final class Report {
         return v == null ? "-" : String.format("%.4f", (double) v);
     }
 
+    /** Test accuracy per class (rows: class names; columns: models), for up to 50 classes. */
+    static String perClassTable(Map<String, Map<String, Object>> models, java.util.List<String> classNames) {
+        if (classNames.size() > 50) {
+            return "";
+        }
+        int width = Math.max(14, classNames.stream().mapToInt(String::length).max().orElse(0) + 1);
+        StringBuilder sb = new StringBuilder(String.format("%-" + width + "s", "per class"));
+        models.keySet().forEach(name -> sb.append(String.format(" %14s", name)));
+        sb.append(String.format("%n"));
+        for (int c = 0; c < classNames.size(); c++) {
+            sb.append(String.format("%-" + width + "s", classNames.get(c)));
+            for (Map<String, Object> m : models.values()) {
+                double a = ((double[]) m.get("per_class_accuracy"))[c];
+                sb.append(Double.isNaN(a) ? String.format(" %14s", "-") : String.format(" %14.4f", a));
+            }
+            sb.append(String.format("%n"));
+        }
+        return sb.toString();
+    }
+
     /** Calibration fitted on validation, applied to test: ECE before and after, accuracy after bias correction. */
     static String calibrationTable(Map<String, Map<String, Object>> models) {
         StringBuilder sb = new StringBuilder(String.format("%-14s %7s %9s %9s %9s %11s%n", "calibration", "T",

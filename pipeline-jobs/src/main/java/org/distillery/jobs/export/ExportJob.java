@@ -63,7 +63,9 @@ public final class ExportJob {
 
         String preprocessing() {
             Object p = transfer == null ? null : transfer.facts().get(TransferSchema.PREPROCESSING);
-            return p != null ? p.toString() : transfer == null
+            // ingest records the transform as constants (FeatureTransform#facts): stated as one JSON line, so a
+            // consumer of raw values can apply it exactly
+            return p instanceof Map<?, ?> ? Manifest.oneLine(p) : p != null ? p.toString() : transfer == null
                     ? "not recorded (no transfer manifest reachable from the model): features as the model was fed"
                     : "not recorded in transfer manifest " + transfer.id() + ": features as stored there";
         }

@@ -1,2 +1,10 @@
-/** Ingest: Fashion-MNIST IDX files to Parquet transfer sets (train, validation, test) with manifests. */
+/**
+ * Ingest: a table from any Spark source (Parquet, CSV, JSON, ORC, a catalog table, a folder of images, or
+ * Fashion-MNIST's IDX files) to Parquet transfer sets (train, validation, test) with manifests. {@link
+ * org.distillery.jobs.ingest.IngestJob} runs {@link org.distillery.jobs.ingest.IngestPlan}: ids
+ * ({@link org.distillery.jobs.ingest.RowIds}), labels and class names ({@link org.distillery.jobs.ingest.ClassMap}),
+ * features ({@link org.distillery.jobs.ingest.FeatureColumns}, images by
+ * {@link org.distillery.jobs.ingest.ImageDecoder}), splits ({@link org.distillery.jobs.ingest.RowKeys}) and the
+ * feature transform (standardization fitted with {@link org.distillery.jobs.ingest.ExactSums}).
+ */
 package org.distillery.jobs.ingest;

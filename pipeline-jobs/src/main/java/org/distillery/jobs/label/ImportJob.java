@@ -132,7 +132,8 @@ public final class ImportJob {
             Row summary = TransferTables.contentSummary(written);
             long count = summary.getLong(0);
             Dataset<Row> logits = TransferTables.denseLogits(written, layout);
-            Map<String, Object> quality = LabelReports.quality(logits, classes, c.temperature());
+            List<String> classNames = TransferTables.classNames(transfer.manifest(), classes);
+            Map<String, Object> quality = LabelReports.quality(logits, classNames, c.temperature());
             storage.writeText(out.path(LabelReports.QUALITY), Manifest.json(quality));
             Map<String, Object> teacher = Map.of("path", c.source(), "sha256", sha256, "format", c.describe(),
                     "weight", 1.0, "name", c.teacherName());
@@ -146,6 +147,7 @@ public final class ImportJob {
                     "ensemble", "none", "imported", c.format(), "contentHash", TransferTables.contentHash(summary),
                     TransferSchema.FEATURE_COUNT, transfer.featureCount(),
                     "classesMissingFromTransferSet", quality.get("classesMissingFromTransferSet"),
+                    TransferSchema.CLASS_NAMES, classNames,
                     "incremental", "no (every row imported)", "drift", "none (not computed for imports)");
             facts.putAll(layout.facts());
             Manifest manifest = Manifest.sealed("label", c, inputs, facts, Versions.current(),

@@ -170,7 +170,8 @@ public final class LabelJob {
      * compared as dense logits, each decoded by its own layout.
      */
     private Map<String, Object> drift(Storage storage, LabelConfig config, String target, Dataset<Row> written,
-                                      int classes, String teacherSha256) {
+                                      List<String> classNames, String teacherSha256) {
+        int classes = classNames.size();
         if (!config.mode().replaces() || !storage.exists(target + "/" + Manifest.SUCCESS)) {
             return null;
         }
@@ -190,8 +191,9 @@ public final class LabelJob {
             LOG.warn("no drift report: the output being replaced is not readable by this build ({})", e.getMessage());
             return null;
         }
-        Map<String, Object> d = LabelReports.drift(TransferTables.denseLogits(TransferTables.readPublished(spark, target), before),
-                written, classes, config.temperature(), previous.id(), previous.text("teacherSha256"), teacherSha256);
+        Map<String, Object> d = LabelReports.drift(TransferTables.denseLogits(TransferTables.readPublished(spark, target),
+                before), written, classNames, config.temperature(), previous.id(), previous.text("teacherSha256"),
+                teacherSha256);
         LOG.info("label drift against the previous output (manifest {}): {} of {} rows changed, {} argmax flips,"
                 + " mean KL(previous || new) {}", previous.id(), d.get("rowsChanged"), d.get("rowsCompared"),
                 d.get("argmaxFlips"), d.get("meanKlPreviousToNew"));
@@ -280,15 +282,15 @@ public final class LabelJob {
                 throw new RuntimeException("internal error: wrote " + rows + " soft-target rows for " + expected + " transfer rows");
             }
             Dataset<Row> logits = TransferTables.denseLogits(written, checked.layout()); // what readers will see
-            Map<String, Object> quality = LabelReports.quality(logits, model.classes(), config.temperature());
+            List<String> classNames = TransferTables.classNames(transfer.manifest(), model.classes());
+            Map<String, Object> quality = LabelReports.quality(logits, classNames, config.temperature());
             storage.writeText(out.path(LabelReports.QUALITY), Manifest.json(quality));
             Object missing = quality.get("classesMissingFromTransferSet");
             if (!((java.util.List<?>) missing).isEmpty()) {
-                LOG.warn("classes missing from the transfer set {}: {} (the student learns them from soft targets"
-                        + " only)", transfer.path(), missing);
+                LOG.warn("classes missing from the transfer set {}: {} {} (the student learns them from soft targets"
+                        + " only)", transfer.path(), missing, quality.get("classNamesMissingFromTransferSet"));
             }
-            Map<String, Object> drift = drift(storage, config, out.target(), logits, model.classes(),
-                    teacherSha256);
+            Map<String, Object> drift = drift(storage, config, out.target(), logits, classNames, teacherSha256);
             if (drift != null) {
                 storage.writeText(out.path(LabelReports.DRIFT), Manifest.json(drift));
             }
@@ -318,6 +320,7 @@ public final class LabelJob {
                             "rowsChanged", drift.get("rowsChanged"), "argmaxFlips", drift.get("argmaxFlips"),
                             "meanKlPreviousToNew", String.valueOf(drift.get("meanKlPreviousToNew"))));
             facts.putAll(checked.layout().facts()); // schema version, precision, topK, softStored
+            facts.put(TransferSchema.CLASS_NAMES, classNames);
             Manifest manifest = Manifest.sealed("label", config, inputs, facts, Versions.current(),
                     java.time.Instant.now().toString());
             JobResult result = out.publish(manifest, rows, start);

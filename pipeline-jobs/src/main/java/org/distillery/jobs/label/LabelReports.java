@@ -84,13 +84,18 @@ final class LabelReports {
         }
     }
 
-    /** The quality report of {@code rows} (id, label, dense logits: {@link TransferTables#denseLogits}) at T = t. */
-    static Map<String, Object> quality(Dataset<Row> rows, int classes, double t) {
+    /**
+     * The quality report of {@code rows} (id, label, dense logits: {@link TransferTables#denseLogits}) at T = t; every
+     * per-class array is in the order of {@code classNames}, which the report lists.
+     */
+    static Map<String, Object> quality(Dataset<Row> rows, List<String> classNames, double t) {
+        int classes = classNames.size();
         Quality q = rows.select(SoftTargetSchema.LOGITS, SoftTargetSchema.LABEL).javaRDD()
                 .aggregate(new Quality(classes),
                         (acc, r) -> acc.add(TransferTables.floats(r, 0), r.isNullAt(1) ? null : r.getInt(1), t),
                         Quality::merge);
         Map<String, Object> m = new LinkedHashMap<>();
+        m.put("classNames", classNames);
         m.put("temperature", t);
         m.put("entropyHistogram", Map.of("binsOf", "entropy / ln(classes) in [0, 1]", "counts", q.entropy));
         m.put("maxProbabilityHistogram", Map.of("binsOf", "max softmax(logits / T) in [0, 1]", "counts", q.maxProb));
@@ -108,6 +113,7 @@ final class LabelReports {
         }
         m.put("teacherDisagreesWithHardLabelRate", rate);
         m.put("classesMissingFromTransferSet", missing);
+        m.put("classNamesMissingFromTransferSet", missing.stream().map(classNames::get).toList());
         return m;
     }
 
@@ -186,8 +192,9 @@ final class LabelReports {
      * Drift from the previous output {@code old} to {@code now} (both id, label, dense logits), joined by id, both
      * re-softened at {@code t}.
      */
-    static Map<String, Object> drift(Dataset<Row> old, Dataset<Row> now, int classes, double t, String oldManifest,
-                                     String oldTeacher, String newTeacher) {
+    static Map<String, Object> drift(Dataset<Row> old, Dataset<Row> now, List<String> classNames, double t,
+                                     String oldManifest, String oldTeacher, String newTeacher) {
+        int classes = classNames.size();
         var o = old.select(SoftTargetSchema.ID, SoftTargetSchema.LOGITS).javaRDD()
                 .mapToPair(r -> new Tuple2<>(r.getLong(0), TransferTables.floats(r, 1)));
         var n = now.select(SoftTargetSchema.ID, SoftTargetSchema.LOGITS).javaRDD()
@@ -197,6 +204,7 @@ final class LabelReports {
         long oldRows = old.count();
         long newRows = now.count();
         Map<String, Object> m = new LinkedHashMap<>();
+        m.put("classNames", classNames);
         m.put("previousManifest", oldManifest);
         m.put("previousTeacherSha256", oldTeacher);
         m.put("teacherSha256", newTeacher);

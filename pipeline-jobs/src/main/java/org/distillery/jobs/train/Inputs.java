@@ -67,6 +67,9 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
             throw new IllegalArgumentException("validation set has " + (int) validation.number(TransferSchema.FEATURE_COUNT)
                     + " features, transfer set " + features + ": " + config.validation());
         }
+        if (validation != null) {
+            TransferTables.requireSameMeaning(transfer, transferPath, validation, config.validation());
+        }
         int teacherLayerWidth = 0;
         if (config.features() != null) {
             var layout = org.distillery.model.schema.SoftTargetLayout.read(soft, config.softTargets());

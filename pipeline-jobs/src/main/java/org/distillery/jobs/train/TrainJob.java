@@ -148,14 +148,15 @@ public final class TrainJob {
                 storage.writeText(out.path(STATS), stats);
             }
             Manifest manifest = Manifest.sealed("train", config, in.manifestInputs(),
-                    Manifest.facts("objective", config.objective().id(), "divergence", config.divergence().id(),
+                    TransferTables.withMeaning(in.checked().transferManifest(),
+                            Manifest.facts("objective", config.objective().id(), "divergence", config.divergence().id(),
                             "temperature", best.temperature(),
                             "alpha", best.alpha(), "bestEpoch", best.bestEpoch(),
                             "validationAccuracy", best.validationAccuracy(), "rows", rows.count(),
                             "labelledRows", rows.labelledCount(), "classes", in.classes(),
                             "featureCount", in.featureCount(), "architecture", arch.spec(),
                             "parameters", net.numParams(), "trainer", describe(settings),
-                            "featureTerms", config.features() == null ? "none" : config.features().describe()),
+                            "featureTerms", config.features() == null ? "none" : config.features().describe())),
                     Versions.current(), java.time.Instant.now().toString());
             JobResult result = out.publish(manifest, rows.count(), start);
             LOG.info("trained {} in {} s: T={} alpha={} epoch={} validation accuracy={}", config.objective().id(),

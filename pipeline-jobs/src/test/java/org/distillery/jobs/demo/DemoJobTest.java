@@ -55,7 +55,8 @@ class DemoJobTest extends SparkTestBase {
                 .isEqualTo(labelManifest.text("teacherSha256"));
         assertThat(card.path("provenance").path("objective").asText()).isEqualTo("kd");
         assertThat(card.path("interface").path("exampleShape").toString()).isEqualTo("[1,6,6]");
-        assertThat(card.path("interface").path("preprocessing").asText()).startsWith("pixel / 255");
+        assertThat(card.path("interface").path("preprocessing").asText()).contains("\"scale\":\"1/255\"")
+                .contains("\"formula\":\"x = raw * scaleNumerator / scaleDenominator (float32)\"");
         assertThat(card.path("manifestChain").findValuesAsText("via")).contains("model > softTargets > teacher", "model > transfer > source");
 
         // calibration is fitted on the validation split (never the test split) and applied to the test split

@@ -39,9 +39,9 @@ class DagContractTest extends SparkTestBase {
         requirePython();
         String root = dir.resolve("lake").toUri().toString();
         Path lake = dir.resolve("lake");
-        for (String ds : List.of(DS, OTHER_DS)) {
-            Fixtures.transferSet(spark(), lake.resolve("transfer/dt=" + ds).toString(), 400, 61, 0);
-        }
+        // the other day's transfer set is the upstream pipeline's; this day's is ingested by the DAG from a CSV file
+        Fixtures.transferSet(spark(), lake.resolve("transfer/dt=" + OTHER_DS).toString(), 400, 61, 0);
+        Path raw = csv(lake.resolve("raw/orders-" + DS + ".csv"), 400, 61);
         Fixtures.transferSet(spark(), lake.resolve("reference/validation").toString(), 100, 62, 10_000);
         Fixtures.transferSet(spark(), lake.resolve("reference/test").toString(), 100, 63, 20_000);
         Fixtures.saveZip(spark(), Fixtures.teacher(7, 30), lake.resolve("teacher.zip").toString());
@@ -49,14 +49,19 @@ class DagContractTest extends SparkTestBase {
         Files.writeString(conf, "train { arch = \"mlp:8\", epochs = 2, patience = 2, batch-size = 16,"
                 + " averaging-frequency = 3 }\nevaluate { latency-runs = 3 }\n");
         List<String> params = List.of("--param", "root=" + root, "--param", "config=" + conf,
-                "--param", "teacher=" + lake.resolve("teacher.zip"), "--param", "jar=/opt/distillery/distillery.jar");
+                "--param", "teacher=" + lake.resolve("teacher.zip"), "--param", "jar=/opt/distillery/distillery.jar",
+                "--param", "ingest_source=" + raw.toString().replace(DS, "<ds>"), "--param", "ingest_format=csv",
+                "--param", "ingest_options=header=true,inferSchema=true", "--param", "ingest_id=order",
+                "--param", "ingest_label=y", "--param", "ingest_classes=c0,c1,c2,c3",
+                "--param", "ingest_features_prefix=f");
 
         JsonNode dag = render(DS, params);
         assertThat(dag.get("dag_id").asText()).isEqualTo("distillery");
         List<String> order = new ArrayList<>();
         dag.get("tasks").forEach(t -> order.add(t.get("task_id").asText()));
-        assertThat(order).containsSubsequence("wait_for_transfer", "label", "summary_label", "continue_to_training",
-                "train_student", "evaluate", "summary_evaluate", "export", "summary_export");
+        assertThat(order).containsSubsequence("ingest_requested", "ingest", "summary_ingest", "wait_for_transfer",
+                "label", "summary_label", "continue_to_training", "train_student", "evaluate", "summary_evaluate",
+                "export", "summary_export");
 
         // the other day's partition, published first, must survive this day's runs and retries untouched
         JsonNode otherLabel = task(render(OTHER_DS, params), "label");
@@ -77,6 +82,10 @@ class DagContractTest extends SparkTestBase {
                 default -> throw new AssertionError("task kind the contract test does not know: " + t);
             }
         }
+        Manifest ingested = Storage.of(spark()).publishedManifest(lake.resolve("transfer/dt=" + DS).toString());
+        assertThat(ingested.job()).isEqualTo("ingest");
+        assertThat(org.distillery.model.schema.TransferSchema.classNames(ingested)).containsExactly("c0", "c1", "c2",
+                "c3");
         JsonNode report = new ObjectMapper().readTree(lake.resolve("evaluations/dt=" + DS + "/report.json").toFile());
         assertThat(report.get("models").fieldNames()).toIterable().containsExactlyInAnyOrder("teacher", "student", "baseline");
         // the last task published the student as ONNX with its card, whose test metrics are the day's evaluation's
@@ -102,6 +111,27 @@ class DagContractTest extends SparkTestBase {
         List<String> relabel = new ArrayList<>(params);
         relabel.addAll(List.of("--param", "relabel_only=true"));
         assertThat(call(DS, relabel, "continue_to_training").get("return_value").asBoolean()).isFalse();
+    }
+
+    /** A day's raw table: order (string id), y (class index), f0..f15, the rows of {@link Fixtures#transferSet}. */
+    private static Path csv(Path file, int n, long seed) throws IOException {
+        int[] y = Fixtures.labels(n, seed);
+        float[][] x = Fixtures.features(n, y, seed + 1);
+        StringBuilder sb = new StringBuilder("order,y");
+        for (int j = 0; j < Fixtures.FEATURES; j++) {
+            sb.append(",f").append(j);
+        }
+        sb.append('\n');
+        for (int i = 0; i < n; i++) {
+            sb.append("o-").append(i).append(',').append(y[i]);
+            for (float v : x[i]) {
+                sb.append(',').append(v);
+            }
+            sb.append('\n');
+        }
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, sb);
+        return file;
     }
 
     @Test

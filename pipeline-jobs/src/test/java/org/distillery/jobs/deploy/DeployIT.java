@@ -15,6 +15,7 @@ import java.util.zip.ZipFile;
 import org.distillery.jobs.Fixtures;
 import org.distillery.jobs.SparkTestBase;
 import org.distillery.jobs.common.Storage;
+import org.distillery.model.schema.Manifest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.yaml.snakeyaml.Yaml;
@@ -90,7 +91,7 @@ class DeployIT extends SparkTestBase {
     void sparkSubmitScriptsRunThePipeline() throws Exception {
         Path root = dir.resolve("lake");
         String ds = "2026-11-24";
-        Fixtures.transferSet(spark(), root.resolve("transfer/dt=" + ds).toString(), 300, 81, 0);
+        rawDay(root.resolve("raw/orders/dt=" + ds).toString(), 300, 81); // ingested by pipeline.sh
         Fixtures.transferSet(spark(), root.resolve("reference/validation").toString(), 100, 82, 10_000);
         Fixtures.transferSet(spark(), root.resolve("reference/test").toString(), 100, 83, 20_000);
         Fixtures.saveZip(spark(), Fixtures.teacher(4, 30), root.resolve("models/teacher.zip").toString());
@@ -103,6 +104,11 @@ class DeployIT extends SparkTestBase {
         env.put("DS", ds);
         env.put("TEACHER", root.resolve("models/teacher.zip").toString());
         env.put("DISTILLERY_CONFIG", conf.toString());
+        env.put("INGEST_SOURCE", root.resolve("raw/orders/dt=<ds>").toString());
+        env.put("INGEST_FORMAT", "parquet");
+        env.put("INGEST_ID", "order_id");
+        env.put("INGEST_LABEL", "y");
+        env.put("INGEST_CLASSES", "a,b,c,d");
         Proc dry = Proc.run(List.of("bash", DEPLOY.resolve("spark-submit/label.sh").toString()), withAll(env, Map.of(
                 "TRANSFER", root.resolve("transfer/dt=" + ds).toString(), "TEACHER", env.get("TEACHER"),
                 "OUT", root.resolve("soft-targets/dt=" + ds).toString(), "DRY_RUN", "1")), dir.resolve("dry.log"));
@@ -117,6 +123,25 @@ class DeployIT extends SparkTestBase {
         assertThat(storage.publishedManifest(root.resolve("evaluations/dt=" + ds).toString()).inputs())
                 .containsKeys("student", "baseline");
         assertThat(pipeline.output()).contains("{\"job\":\"evaluate\"");
+        Manifest transfer = storage.publishedManifest(root.resolve("transfer/dt=" + ds).toString());
+        assertThat(transfer.job()).isEqualTo("ingest");
+        assertThat(transfer.number("rows")).isEqualTo(300);
+    }
+
+    /** A day of a raw table as Parquet: order_id, y, features (an array column), the rows of a fixture set. */
+    private static void rawDay(String path, int n, long seed) {
+        int[] y = Fixtures.labels(n, seed);
+        float[][] x = Fixtures.features(n, y, seed + 1);
+        List<org.apache.spark.sql.Row> rows = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            rows.add(org.apache.spark.sql.RowFactory.create((long) i, y[i], x[i]));
+        }
+        org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType()
+                .add("order_id", org.apache.spark.sql.types.DataTypes.LongType)
+                .add("y", org.apache.spark.sql.types.DataTypes.IntegerType)
+                .add("features", org.apache.spark.sql.types.DataTypes.createArrayType(
+                        org.apache.spark.sql.types.DataTypes.FloatType));
+        spark().createDataFrame(rows, schema).write().parquet(path);
     }
 
     private static Map<String, String> withAll(Map<String, String> a, Map<String, String> b) {

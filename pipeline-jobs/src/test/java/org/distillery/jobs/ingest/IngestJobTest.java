@@ -21,7 +21,7 @@ class IngestJobTest extends SparkTestBase {
     @Test
     void writesTrainValidationAndTestWithStableIdsAndAStratifiedValidationSlice() throws Exception {
         Path source = IdxFixtures.write(dir.resolve("idx"), 200, 50, 6, 1);
-        List<JobResult> results = new IngestJob(spark()).run(new IngestConfig(source.toString(),
+        List<JobResult> results = new IngestJob(spark()).run(IngestConfig.idx(source.toString(),
                 dir.resolve("data").toString(), 40, 7));
 
         assertThat(results).extracting(JobResult::rows).containsExactly(160L, 40L, 50L);
@@ -40,10 +40,16 @@ class IngestJobTest extends SparkTestBase {
             assertThat(v).isBetween(0f, 1f);
         }
         assertThat(train.featureCount()).isEqualTo(36);
-        assertThat(train.manifest().facts()).containsKey("sourceSha256");
+        assertThat(((java.util.Map<?, ?>) train.manifest().facts().get("source")).containsKey("sha256")).isTrue();
+        assertThat(org.distillery.model.schema.TransferSchema.classNames(train.manifest()))
+                .startsWith("T-shirt/top", "Trouser").endsWith("Ankle boot");
+        assertThat(org.distillery.model.schema.TransferSchema.shape(train.manifest())).containsExactly(1, 6, 6);
+        // pixels are stored as pixel / 255f, recorded as the transform an exported model must apply
+        assertThat(org.distillery.model.schema.FeatureTransform.of(train.manifest()))
+                .isEqualTo(org.distillery.model.schema.FeatureTransform.scale("1/255"));
 
         // same seed, same split: the validation ids are a function of (seed, id, label) only
-        boolean[] again = IngestJob.validationSlice(labels(200), 40, 7);
+        boolean[] again = IdxSource.validationSlice(labels(200), 40, 7);
         assertThat(val.stream().map(x -> x.getLong(0)).sorted().toList())
                 .isEqualTo(java.util.stream.IntStream.range(0, 200).filter(i -> again[i]).mapToObj(i -> (long) i).toList());
     }
@@ -60,9 +66,9 @@ class IngestJobTest extends SparkTestBase {
     void refusesToOverwriteAPublishedSplit() throws Exception {
         Path source = IdxFixtures.write(dir.resolve("idx"), 60, 20, 4, 1);
         String out = dir.resolve("data").toString();
-        new IngestJob(spark()).run(new IngestConfig(source.toString(), out, 10, 7));
+        new IngestJob(spark()).run(IngestConfig.idx(source.toString(), out, 10, 7));
         String id = Storage.of(spark()).publishedManifest(out + "/train").id();
-        assertThatThrownBy(() -> new IngestJob(spark()).run(new IngestConfig(source.toString(), out, 20, 7)))
+        assertThatThrownBy(() -> new IngestJob(spark()).run(IngestConfig.idx(source.toString(), out, 20, 7)))
                 .hasMessageStartingWith("output already exists");
         assertThat(Storage.of(spark()).publishedManifest(out + "/train").id()).isEqualTo(id);
     }
@@ -71,7 +77,7 @@ class IngestJobTest extends SparkTestBase {
     void resumesAnInterruptedRunKeepingTheSplitsItAlreadyPublished() throws Exception {
         Path source = IdxFixtures.write(dir.resolve("idx"), 60, 20, 4, 1);
         String out = dir.resolve("data").toString();
-        IngestConfig config = new IngestConfig(source.toString(), out, 10, 7);
+        IngestConfig config = IngestConfig.idx(source.toString(), out, 10, 7);
         new IngestJob(spark()).run(config);
         String trainId = Storage.of(spark()).publishedManifest(out + "/train").id();
         Storage.of(spark()).delete(out + "/test"); // as if the first run died before publishing test
@@ -85,7 +91,7 @@ class IngestJobTest extends SparkTestBase {
 
     @Test
     void namesAMissingSourceFile() {
-        assertThatThrownBy(() -> new IngestJob(spark()).run(new IngestConfig(dir.resolve("no-idx").toString(),
+        assertThatThrownBy(() -> new IngestJob(spark()).run(IngestConfig.idx(dir.resolve("no-idx").toString(),
                 dir.resolve("data").toString(), 10, 7)))
                 .hasMessageStartingWith("Fashion-MNIST file train-images-idx3-ubyte[.gz] not found in --source "
                         + dir.resolve("no-idx"));

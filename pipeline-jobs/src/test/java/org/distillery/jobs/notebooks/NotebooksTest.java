@@ -73,6 +73,10 @@ class NotebooksTest extends SparkTestBase {
         String drift = read(dir.resolve("executed").resolve("04-relabel-drift.ipynb"));
         assertThat(drift).as("notebook 04 read the drift report and compared the two outputs")
                 .contains("drift report ").contains("_drift.json").contains("pair: train (old) vs train-v2 (new)");
+        // class names come from the run's manifests and report (the notebooks hard-code none)
+        for (String notebook : List.of("01-soft-targets.ipynb", "02-teacher-vs-student.ipynb")) {
+            assertThat(read(dir.resolve("executed").resolve(notebook))).as(notebook).contains("Ankle boot");
+        }
     }
 
     private static String read(Path p) throws IOException {
