@@ -62,6 +62,15 @@ public final class TeacherFiles {
         return run("framework_teachers.py", out.toString());
     }
 
+    /**
+     * A CNN that PyTorch trained on the first {@code rows} Fashion-MNIST training images of {@code idxDir} and exported
+     * to ONNX ({@code fashion_cnn_teacher.py}), in {@code out} with {@code expected.json}: its logits per image.
+     */
+    public static Path fashionCnn(Path idxDir, int rows, Path out) throws IOException, InterruptedException {
+        Files.createDirectories(out);
+        return run("fashion_cnn_teacher.py", idxDir.toString(), Integer.toString(rows), out.toString());
+    }
+
     private static Path run(String script, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of("python3", SCRIPTS.resolve(script).toString()));
         command.addAll(List.of(args));

@@ -17,8 +17,8 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--test", required = true, paramLabel = "DIR", description = "Published test split.")
     String test;
     @Option(names = "--teacher", paramLabel = "PATH",
-            description = "Published teacher, DL4J zip or Keras file (.keras archive, or HDF5 of Keras 2 or 3; ONNX"
-                    + " teachers: label only): the reference of agreement and KL. It must be the teacher the distilled"
+            description = "Published teacher, DL4J zip, Keras file (.keras archive, or HDF5 of Keras 2 or 3) or ONNX"
+                    + " model: the reference of agreement and KL. It must be the teacher the distilled"
                     + " models' soft targets were labelled by (default: that teacher, read from where it was"
                     + " labelled from; none for imported outputs).")
     String teacher;

@@ -48,8 +48,15 @@ public final class EvaluateJob {
         return run(config, PublishMode.FAIL_IF_EXISTS);
     }
 
+    /**
+     * What a run scores: the models by name, the teacher first when there is one, and the ONNX output the teacher's
+     * soft targets were read from (null: its only output).
+     */
+    record Checked(Map<String, ModelArtifact> artifacts, String teacherOutput) {
+    }
+
     /** Every rule a run checks before Spark reads a row: test split, every model against it, the output rule. */
-    static Map<String, ModelArtifact> check(Storage storage, EvaluateConfig config, PublishMode mode) {
+    static Checked check(Storage storage, EvaluateConfig config, PublishMode mode) {
         OutputRule.of(storage).input("--test", config.test()).input("--validation", config.validation())
                 .input("--teacher", config.teacher()).inputs("--model", config.models().values())
                 .check("--out", config.out());
@@ -77,14 +84,15 @@ public final class EvaluateJob {
         Map<String, ModelArtifact> models = new LinkedHashMap<>();
         config.models().forEach((name, path) -> models.put(name, ModelArtifact.read(storage, path)));
         Map<String, ModelArtifact> artifacts = new LinkedHashMap<>();
-        ModelArtifact teacher = teacher(storage, config, models);
+        String[] teacherOutput = new String[1];
+        ModelArtifact teacher = teacher(storage, config, models, teacherOutput);
         if (teacher != null) {
             artifacts.put("teacher", teacher);
             OutputRule.of(storage).input("--teacher", teacher.path()).check("--out", config.out());
         }
         artifacts.putAll(models);
         artifacts.forEach((name, artifact) -> {
-            LogitFunction model = model(name, artifact, TransferSchema.shape(test));
+            LogitFunction model = model(name, artifact, TransferSchema.shape(test), teacherOutput[0]);
             if (model.inputs() != features || model.classes() != classes) {
                 throw new IllegalArgumentException("model " + name + " maps " + model.inputs() + " features to "
                         + model.classes() + " classes, the test split has " + features + " and " + classes + ": "
@@ -94,16 +102,16 @@ public final class EvaluateJob {
                 TransferTables.requireSameMeaning(test, config.test(), artifact.manifest(), artifact.path());
             }
         });
-        return artifacts;
+        return new Checked(artifacts, teacherOutput[0]);
     }
 
     /**
-     * A model to score: DL4J zips and Keras HDF5 files through {@link LogitModel}, ONNX models (e.g. an export's
-     * model.onnx or model-int8.onnx) through ONNX Runtime. The teacher, the reference of agreement and KL, is read as
-     * a DL4J network (ONNX teachers are label-only).
+     * A model to score: DL4J zips and Keras files through {@link LogitModel}, ONNX models (an ONNX teacher, an export's
+     * model.onnx or model-int8.onnx) through ONNX Runtime; the teacher's {@code teacherOutput} when it has several.
      */
-    static LogitFunction model(String name, ModelArtifact artifact, int[] exampleShape) {
-        return !name.equals("teacher") && artifact.format() == ModelFormat.ONNX ? artifact.teacher(exampleShape, null)
+    static LogitFunction model(String name, ModelArtifact artifact, int[] exampleShape, String teacherOutput) {
+        return artifact.format() == ModelFormat.ONNX
+                ? artifact.teacher(exampleShape, name.equals("teacher") ? teacherOutput : null)
                 : new LogitModel(artifact.network());
     }
 
@@ -112,7 +120,8 @@ public final class EvaluateJob {
      * (unless allowed otherwise), or without it that teacher, read from where it was labelled from; null when their
      * soft targets were imported (the teacher does not run here: no agreement or KL).
      */
-    private static ModelArtifact teacher(Storage storage, EvaluateConfig config, Map<String, ModelArtifact> models) {
+    private static ModelArtifact teacher(Storage storage, EvaluateConfig config, Map<String, ModelArtifact> models,
+                                         String[] output) {
         if (config.teacher() != null && config.allowOtherTeacher()) {
             return ModelArtifact.read(storage, config.teacher());
         }
@@ -138,6 +147,7 @@ public final class EvaluateJob {
                     + "): pass --teacher, one of them, to measure agreement against");
         }
         TeacherPin.Member member = pin.members().get(0);
+        output[0] = member.output();
         ModelArtifact teacher = ModelArtifact.read(storage, member.path());
         if (!teacher.sha256().equals(member.sha256())) {
             throw new IllegalArgumentException("the teacher " + pin.who() + " distilled from, " + member.path()
@@ -150,7 +160,7 @@ public final class EvaluateJob {
 
     /** Checks everything a run would, without Spark, and says what the run would do. */
     public static DryRun dryRun(Storage storage, EvaluateConfig config, PublishMode mode) {
-        Map<String, ModelArtifact> artifacts = check(storage, config, mode);
+        Map<String, ModelArtifact> artifacts = check(storage, config, mode).artifacts();
         Manifest test = storage.publishedManifest(config.test());
         DryRun plan = new DryRun("evaluate").with("test", storage.qualify(config.test()) + " (manifest " + test.id()
                 + ", " + (long) test.number("rows") + " rows)");
@@ -163,7 +173,8 @@ public final class EvaluateJob {
     public Result run(EvaluateConfig config, PublishMode mode) {
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);
-        Map<String, ModelArtifact> artifacts = check(storage, config, mode);
+        Checked checked = check(storage, config, mode);
+        Map<String, ModelArtifact> artifacts = checked.artifacts();
         TransferTables.Transfer testSplit = TransferTables.readTransfer(spark, config.test());
         LabelledSet test = LabelledSet.collect(testSplit);
         LabelledSet validation = config.validation() == null ? null
@@ -179,7 +190,8 @@ public final class EvaluateJob {
         }
         for (Map.Entry<String, ModelArtifact> e : artifacts.entrySet()) {
             ModelArtifact artifact = e.getValue();
-            LogitFunction model = model(e.getKey(), artifact, TransferSchema.shape(testSplit.manifest()));
+            LogitFunction model = model(e.getKey(), artifact, TransferSchema.shape(testSplit.manifest()),
+                    checked.teacherOutput());
             float[][] logits = Scoring.logits(model, test.features());
             if (teacherLogits == null && e.getKey().equals("teacher")) {
                 teacherLogits = logits;

@@ -23,8 +23,8 @@ import org.distillery.model.schema.Manifest;
  */
 record TeacherPin(String teacherSha256, List<Member> members, boolean imported, List<String> students) {
 
-    /** One teacher of the soft targets: where it was read and its SHA-256. */
-    record Member(String path, String sha256) {
+    /** One teacher of the soft targets: where it was read, its SHA-256 and the ONNX output read (null: the only). */
+    record Member(String path, String sha256, String output) {
     }
 
     /**
@@ -63,7 +63,8 @@ record TeacherPin(String teacherSha256, List<Member> members, boolean imported, 
         if (reference.facts().get("teachers") instanceof List<?> list) {
             for (Object o : list) {
                 if (o instanceof Map<?, ?> m) {
-                    members.add(new Member(String.valueOf(m.get("path")), String.valueOf(m.get("sha256"))));
+                    members.add(new Member(String.valueOf(m.get("path")), String.valueOf(m.get("sha256")),
+                            m.get("output") == null ? null : String.valueOf(m.get("output"))));
                 }
             }
         }
