@@ -82,7 +82,7 @@ def demo(run):
     stages = report.get("stage_seconds", {})
     if stages:
         total = sum(stages.values())
-        print("\nStage seconds (`stage_seconds`, 0 for a stage reused from an earlier run): "
+        print("\nStage seconds (`stage_seconds`, 0 for a stage the run reused): "
               + ", ".join(f"{k} {v:,.0f}" for k, v in stages.items())
               + f"; {total:,.0f} s in all ({int(total // 60)} min {int(total % 60)} s).")
     if "student" in models:
