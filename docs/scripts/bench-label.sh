@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Label job benchmark (issue 3), side by side in one run (docs/PERFORMANCE.md, "Label job benchmark"). The teacher is
+# Label job benchmark (issue 3), side by side in one run (docs/PERFORMANCE.md, "Label job"). The teacher is
 # the 784-1200-1200-10 MLP (random init, seed 42) read from a DL4J model zip; 4.79 MFLOP per row.
 #  (a) raw single-JVM ND4J, batches of 1024 synthetic rows from memory: DL4J output() vs the fast dense path
 #      (LogitModel), passes alternated, medians; 1 Java thread x OMP_NUM_THREADS=2, and 2 Java threads x 1 (the label

@@ -9,7 +9,8 @@
 # Spark jars Maven has, stopped at the end), (4) PyTorch on the CPU with 2 and 1 threads; plus DL4J's own softmax +
 # cross-entropy as a loss-cost reference, and the student with DL4J's native Adam instead of FastAdam.
 # Usage: docs/scripts/bench-train.sh [ROWS=55000] [EPOCHS=3]   (needs `mvn -B -DskipTests install` once, and torch)
-# `BENCH_ONLY=standalone` runs the standalone case alone.
+# `BENCH_ONLY=standalone` runs the standalone case alone. The JSON lines are kept in $BENCH_OUT/results-*.jsonl
+# (default /tmp/distillery-trainbench); the table of docs/PERFORMANCE.md follows them (docs/scripts/train_md.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROWS="${1:-55000}"
@@ -51,6 +52,10 @@ standalone() { # the trainer across two worker JVMs (a SPARK_HOME whose jars/ li
   wait 2>/dev/null || true
 }
 if [[ ${BENCH_ONLY:-} == standalone ]]; then standalone; exit 0; fi
+OUT="${BENCH_OUT:-/tmp/distillery-trainbench}"
+mkdir -p "$OUT"
+RESULTS="$OUT/results-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+{
 echo "# rows=$ROWS epochs=$EPOCHS (after one warm-up epoch each), $(nproc) cores, $(date -u +%FT%TZ)"
 OMP_NUM_THREADS=1 run single | sed 's/"engine":"single-jvm fit"/"engine":"single-jvm fit (1 thread)"/'
 OMP_NUM_THREADS=2 run single | sed 's/"engine":"single-jvm fit"/"engine":"single-jvm fit (2 threads)"/'
@@ -67,3 +72,5 @@ done
 standalone
 python3 docs/scripts/bench_train_torch.py "$ROWS" "$EPOCHS" 2
 python3 docs/scripts/bench_train_torch.py "$ROWS" "$EPOCHS" 1
+} | tee "$RESULTS"
+python3 docs/scripts/train_md.py "$RESULTS"

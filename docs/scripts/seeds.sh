@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Trains the pseudo-label and KD students again with other seeds on a finished demo run's soft targets, evaluates them
-# on the test split, and prints mean +/- std per model. Usage: docs/scripts/seeds.sh RUN_DIR OUT_DIR SEED... [-- TRAIN_ARGS]
+# on the test split, and prints the README's seeds table (docs/scripts/readme_md.py seeds: mean +/- std per model,
+# KD minus pseudo-label paired by seed). Usage: docs/scripts/seeds.sh RUN_DIR OUT_DIR SEED... [-- TRAIN_ARGS]
 # (TRAIN_ARGS are passed to both trainings, e.g. --learning-rate 0.0005). The teacher and soft targets stay fixed;
 # a seed changes the student's initialisation, the data order and which 1,000 rows keep their label.
 set -euo pipefail
@@ -23,16 +24,4 @@ for s in "${SEEDS[@]}"; do
       --model baseline="$OUT/$s/baseline" --model pseudo_label="$OUT/$s/pseudo_label" --model student="$OUT/$s/kd" \
       --out "$OUT/$s/evaluation" | tail -1
 done
-python3 - "$OUT" "${SEEDS[@]}" <<'PY'
-import json, statistics, sys
-out, seeds = sys.argv[1], sys.argv[2:]
-reports = [json.load(open(f"{out}/{s}/evaluation/report.json"))["models"] for s in seeds]
-print(f"{'model':14s} {'test accuracy (mean +/- std over seeds ' + ','.join(seeds) + ')':>50s}   per seed")
-for m in ["baseline", "pseudo_label", "student"]:
-    acc = [r[m]["accuracy"] * 100 for r in reports]
-    sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
-    print(f"{m:14s} {statistics.mean(acc):43.2f} +/- {sd:.2f}   " + " ".join(f"{a:.2f}" for a in acc))
-diff = [(r["student"]["accuracy"] - r["pseudo_label"]["accuracy"]) * 100 for r in reports]
-print(f"student - pseudo_label, paired by seed: {statistics.mean(diff):+.2f} +/- "
-      f"{statistics.stdev(diff) if len(diff) > 1 else 0:.2f}  ({' '.join(f'{d:+.2f}' for d in diff)})")
-PY
+python3 "$ROOT/docs/scripts/readme_md.py" seeds "$RUN" "$OUT" "${SEEDS[@]}"   # the README's seeds table, one row
