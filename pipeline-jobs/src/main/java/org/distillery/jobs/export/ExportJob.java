@@ -61,6 +61,11 @@ public final class ExportJob {
             return transfer == null ? new int[] {(int) plan.inputs()} : TransferSchema.shape(transfer);
         }
 
+        /** The transfer manifest's preprocessing fact as it records it (null when none does). */
+        Object recordedPreprocessing() {
+            return transfer == null ? null : transfer.facts().get(TransferSchema.PREPROCESSING);
+        }
+
         String preprocessing() {
             Object p = transfer == null ? null : transfer.facts().get(TransferSchema.PREPROCESSING);
             // ingest records the transform as constants (FeatureTransform#facts): stated as one JSON line, so a
@@ -253,7 +258,9 @@ public final class ExportJob {
         f.put(TransferSchema.FEATURE_COUNT, k.plan().inputs());
         f.put(TransferSchema.CLASSES, k.plan().classes());
         f.put(TransferSchema.SHAPE, java.util.Arrays.stream(k.shape()).boxed().toList());
-        f.put(TransferSchema.PREPROCESSING, k.preprocessing());
+        if (k.recordedPreprocessing() != null) { // as recorded: compared with the data the model is scored on
+            f.put(TransferSchema.PREPROCESSING, k.recordedPreprocessing());
+        }
         f.put("parameters", k.net().numParams());
         f.put("architecture", k.model().manifest() != null && k.model().manifest().facts().containsKey("architecture")
                 ? k.model().manifest().text("architecture") : describe(k.plan()));
