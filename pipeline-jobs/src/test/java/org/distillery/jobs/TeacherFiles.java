@@ -20,7 +20,7 @@ import org.nd4j.linalg.activations.impl.ActivationReLU;
  * (h5py) and an ONNX model exported by PyTorch ({@code src/test/python/make_teachers.py}); {@link #frameworks} has
  * PyTorch and Keras 3 train, save and run their own teachers ({@code src/test/python/framework_teachers.py}). Without
  * python3 or the packages of {@code src/test/python/requirements.txt} the calling test is skipped, except in CI
- * ({@code CI=true}), where it fails.
+ * ({@code CI=true}), where it fails. {@link #gpt2} writes an ONNX causal LM the same way.
  */
 public final class TeacherFiles {
     private static final Path SCRIPTS = Path.of("src/test/python").toAbsolutePath();
@@ -69,6 +69,16 @@ public final class TeacherFiles {
     public static Path fashionCnn(Path idxDir, int rows, Path out) throws IOException, InterruptedException {
         Files.createDirectories(out);
         return run("fashion_cnn_teacher.py", idxDir.toString(), Integer.toString(rows), out.toString());
+    }
+
+    /**
+     * A tiny GPT-2 that Hugging Face transformers built from a config (nothing downloaded) and PyTorch exported to ONNX
+     * twice, symbolic and fixed context, with refusal fixtures and {@code expected.json}: the framework's logits for
+     * fixed windows ({@code gpt2_lm_teacher.py}), in {@code out}.
+     */
+    public static Path gpt2(Path out) throws IOException, InterruptedException {
+        Files.createDirectories(out);
+        return run("gpt2_lm_teacher.py", out.toString());
     }
 
     private static Path run(String script, String... args) throws IOException, InterruptedException {

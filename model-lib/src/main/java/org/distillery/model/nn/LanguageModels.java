@@ -8,10 +8,50 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Inference with an LM built by {@link LstmArchitecture}: next-token logits of whole windows, and one step at a time
- * for sampling ({@link Stepper}).
+ * for sampling ({@link Stepper}). Teacher LMs of either kind, DL4J LSTM or ONNX causal LM, behind one
+ * {@link TokenLogitFunction}: {@link #of} and {@link #teacher}.
  */
 public final class LanguageModels {
     private LanguageModels() {
+    }
+
+    /** {@code lm}, built by {@link LstmArchitecture}, as a token logit function (not thread-safe: DL4J's forward pass). */
+    public static TokenLogitFunction of(MultiLayerNetwork lm) {
+        return new LstmLanguageModel(lm);
+    }
+
+    /**
+     * A teacher LM read from {@code file}, checked to score {@code vocabulary} tokens: a DL4J zip of an LSTM LM, or a
+     * causal LM exported to ONNX ({@link OnnxLanguageModel}: int64 ids [N, T] and an optional attention mask in,
+     * logits [N, T, V] out, {@code output} naming the logits when there are several outputs and none is called
+     * "logits"; null otherwise).
+     *
+     * @throws IllegalArgumentException when the model scores another number of tokens (naming both), is not a DL4J zip
+     *     or ONNX model, or its inputs or outputs are not those of a causal LM
+     * @throws IllegalStateException when the bytes are not a readable model of their format
+     */
+    public static TokenLogitFunction teacher(ModelFile file, String output, int vocabulary) {
+        ModelFormat format = file.format();
+        TokenLogitFunction lm = switch (format) {
+            case ONNX -> OnnxLanguageModel.load(file, output);
+            case DL4J_ZIP -> {
+                if (output != null) {
+                    throw new IllegalArgumentException("an output name is given for teacher LM " + file.source()
+                            + ", but it is a " + format.label() + ", not an ONNX model");
+                }
+                yield of(Models.fromBytes(file.bytes(), file.source()));
+            }
+            default -> throw new IllegalArgumentException("teacher LM " + file.source() + " is a " + format.label()
+                    + "; a DL4J zip of an LSTM LM or an ONNX causal LM is read");
+        };
+        if (lm.vocabulary() != vocabulary) {
+            if (lm instanceof OnnxLanguageModel onnx) {
+                onnx.close();
+            }
+            throw new IllegalArgumentException("teacher LM " + file.source() + " scores " + lm.vocabulary()
+                    + " tokens, but the vocabulary has " + vocabulary);
+        }
+        return lm;
     }
 
     /**

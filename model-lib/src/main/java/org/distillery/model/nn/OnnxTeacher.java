@@ -97,18 +97,9 @@ final class OnnxTeacher implements LogitFunction {
      *     or the output is ambiguous, unknown or not a float [N, C] tensor
      */
     static OnnxTeacher load(ModelFile file, int[] exampleShape, String output) {
-        OrtEnvironment env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "distillery");
+        OrtEnvironment env = environment();
         int threads = threads(System.getenv("OMP_NUM_THREADS"));
-        OrtSession session;
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(threads);
-            options.setInterOpNumThreads(1);
-            options.addConfigEntry("session.intra_op.allow_spinning", "0");
-            session = open(env, file, options);
-        } catch (OrtException e) {
-            throw new IllegalStateException("not a readable ONNX model: " + file.source() + " (" + Models.firstLine(e)
-                    + ")", e);
-        }
+        OrtSession session = session(env, file, threads);
         try {
             return new OnnxTeacher(env, session, file, exampleShape, output, threads);
         } catch (IllegalArgumentException e) {
@@ -118,6 +109,29 @@ final class OnnxTeacher implements LogitFunction {
             close(session);
             throw new IllegalStateException("cannot read the ONNX graph of " + file.source() + " ("
                     + Models.firstLine(e) + ")", e);
+        }
+    }
+
+    static OrtEnvironment environment() {
+        return OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "distillery");
+    }
+
+    /**
+     * A session over {@code file} with {@code threads} intra-op threads that do not spin when idle, external data
+     * included.
+     *
+     * @throws IllegalStateException when ONNX Runtime cannot load the model
+     * @throws IllegalArgumentException when an external data file the model names is missing or outside its directory
+     */
+    static OrtSession session(OrtEnvironment env, ModelFile file, int threads) {
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setIntraOpNumThreads(threads);
+            options.setInterOpNumThreads(1);
+            options.addConfigEntry("session.intra_op.allow_spinning", "0");
+            return open(env, file, options);
+        } catch (OrtException e) {
+            throw new IllegalStateException("not a readable ONNX model: " + file.source() + " (" + Models.firstLine(e)
+                    + ")", e);
         }
     }
 
@@ -166,7 +180,7 @@ final class OnnxTeacher implements LogitFunction {
         return outs.keySet().iterator().next();
     }
 
-    private static String describe(Map<String, NodeInfo> nodes) {
+    static String describe(Map<String, NodeInfo> nodes) {
         return nodes.entrySet().stream().map(e -> e.getKey() + (e.getValue().getInfo() instanceof TensorInfo t
                 ? " " + Arrays.toString(t.getShape()).replace("-1", "N") : "")).collect(Collectors.joining(", "));
     }
@@ -275,7 +289,7 @@ final class OnnxTeacher implements LogitFunction {
                 + ", " + threads + " intra-op thread" + (threads == 1 ? "" : "s") + ")";
     }
 
-    private static void close(OrtSession session) {
+    static void close(OrtSession session) {
         try {
             session.close();
         } catch (OrtException ignored) {

@@ -5,7 +5,8 @@
  * model zip I/O with hashing; for training, {@link org.distillery.model.nn.FastAdam} and
  * {@link org.distillery.model.nn.DenseTrainingStep}, DL4J's update rule and training step at less cost per step.
  * Language models: {@link org.distillery.model.nn.LstmArchitecture} builds a character LSTM LM from a spec,
- * {@link org.distillery.model.nn.LanguageModels} gives its logits [N, V, T] and steps it for generation,
+ * {@link org.distillery.model.nn.LanguageModels} gives its logits [N, V, T] and steps it for generation, and reads
+ * teacher LMs, DL4J or ONNX causal LMs, as a {@link org.distillery.model.nn.TokenLogitFunction},
  * {@link org.distillery.model.nn.Sampling} draws tokens (temperature, top-p).
  */
 package org.distillery.model.nn;
