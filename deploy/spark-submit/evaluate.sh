@@ -10,9 +10,10 @@ Runs `distill evaluate` through spark-submit --class org.distillery.jobs.cli.Dis
 
 Required:
   TEST      published test split                                   -> --test
-  TEACHER   published teacher directory or DL4J model zip          -> --teacher
   OUT       output directory for report.json                       -> --out
 Optional:
+  TEACHER   published teacher (directory or model file); it must be the one the models' soft targets came from
+            (default: that teacher, read from where it was labelled from)  -> --teacher
   MODELS    space-separated NAME=DIR pairs, e.g.
             "student=/runs/students/kd baseline=/runs/students/baseline"  -> --model NAME=DIR each
             (without it only the teacher is scored)
@@ -23,11 +24,11 @@ USAGE
 fi
 
 require TEST "the published test split"
-require TEACHER "the published teacher directory or DL4J model zip"
 require OUT "the output directory for the evaluation"
 check_mode
 
-args=(--test "$TEST" --teacher "$TEACHER")
+args=(--test "$TEST")
+if [[ -n "${TEACHER:-}" ]]; then args+=(--teacher "$TEACHER"); fi
 read -r -a models <<<"${MODELS:-}"
 for m in "${models[@]+"${models[@]}"}"; do
   [[ "$m" == ?*=?* ]] || die "MODELS must be space-separated NAME=DIR pairs; '$m' is not"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# pipeline.sh: [ingest ->] label -> train (KD student) -> train (hard-label baseline) -> evaluate, for one partition DS under ROOT,
+# pipeline.sh: [ingest ->] label -> train (KD student) -> train (hard-label baseline) -> evaluate -> export, for one
+# partition DS under ROOT,
 # in the Airflow DAG's path layout. Every step overwrites its output and training resumes from its checkpoints, so a
 # rerun is safe. Stops at the first failing step with its exit code. --help lists the variables.
 # Each step runs one spark-submit --class org.distillery.jobs.cli.Distill
@@ -11,7 +12,8 @@ source "$HERE/common.sh"
 if wants_help "$@"; then
   cat <<'USAGE'
 Usage: ROOT=... DS=YYYY-MM-DD [VAR=value ...] pipeline.sh
-Runs ingest.sh (when INGEST_SOURCE is set), label.sh, train.sh (kd), train.sh (hard baseline) and evaluate.sh in turn.
+Runs ingest.sh (when INGEST_SOURCE is set), label.sh, train.sh (kd), train.sh (hard baseline), evaluate.sh and
+export.sh in turn.
 
 Required:
   ROOT      run root, a local path or a URI (e.g. hdfs://namenode:8020/distillery)
@@ -25,7 +27,7 @@ Optional:
                   passed to ingest.sh as FORMAT, OPTIONS, ID, ...
   TEMPERATURE, TEACHER_SHA256     passed to label.sh
   ARCH, EPOCHS, WORKERS, AVERAGING_FREQUENCY   passed to both train.sh runs
-  INGEST_ARGS, LABEL_ARGS, KD_ARGS, BASELINE_ARGS, EVALUATE_ARGS
+  INGEST_ARGS, LABEL_ARGS, KD_ARGS, BASELINE_ARGS, EVALUATE_ARGS, EXPORT_ARGS
                                   extra flags for one step, whitespace-separated
                                   (e.g. KD_ARGS="--labelled 1000 -T 1,2,4 --retemper --alpha 0.5,1")
 
@@ -38,6 +40,8 @@ with RESUME=1):
   students      $ROOT/students/dt=$DS/{kd,baseline}
   checkpoints   $ROOT/checkpoints/dt=$DS/{kd,baseline}
   evaluation    $ROOT/evaluations/dt=$DS                 (models named student and baseline)
+  export        $ROOT/exports/dt=$DS/kd                  (the KD student as ONNX, fp32 and int8 calibrated on the
+                                                          transfer set, with its card)
 Each job also writes its JSON summary into <output>/_SUCCESS, as the Airflow DAG reads it.
 USAGE
   common_help
@@ -47,7 +51,7 @@ fi
 require ROOT "the run root, e.g. hdfs://namenode:8020/distillery"
 require DS "the partition date, YYYY-MM-DD"
 [[ "$DS" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]] || die "DS must be a date YYYY-MM-DD, not '$DS'"
-[[ $# -eq 0 ]] || die "takes no arguments: per-step flags go in INGEST_ARGS, LABEL_ARGS, KD_ARGS, BASELINE_ARGS, EVALUATE_ARGS or DISTILLERY_CONFIG"
+[[ $# -eq 0 ]] || die "takes no arguments: per-step flags go in INGEST_ARGS, LABEL_ARGS, KD_ARGS, BASELINE_ARGS, EVALUATE_ARGS, EXPORT_ARGS or DISTILLERY_CONFIG"
 
 root="${ROOT%/}"
 transfer="$root/transfer/dt=$DS"
@@ -57,6 +61,7 @@ soft="$root/soft-targets/dt=$DS"
 students="$root/students/dt=$DS"
 checkpoints="$root/checkpoints/dt=$DS"
 evaluation="$root/evaluations/dt=$DS"
+exported="$root/exports/dt=$DS/kd"
 teacher="${TEACHER:-$root/models/teacher}"
 
 # step NAME SCRIPT EXTRA_ARGS_VARIABLE VAR=value...: runs one script with exactly these job variables.
@@ -67,7 +72,7 @@ step() {
   read -r -a extra <<<"${!extra_var:-}"
   echo "pipeline: $name" >&2
   env -u TRANSFER -u TEACHER -u OUT -u SOFT_TARGETS -u VALIDATION -u TEST -u MODELS -u OBJECTIVE \
-    -u CHECKPOINT_DIR -u RESUME -u MODE -u SOURCE -u FORMAT -u OPTIONS -u ID -u ID_FROM -u LABEL -u CLASSES \
+    -u CHECKPOINT_DIR -u RESUME -u MODE -u MODEL -u QUANTIZE -u CALIBRATION -u EVALUATION -u SOURCE -u FORMAT -u OPTIONS -u ID -u ID_FROM -u LABEL -u CLASSES \
     -u FEATURES -u FEATURES_PREFIX -u SHAPE -u SCALE -u STANDARDIZE -u TRANSFORM_FROM -u SPLIT -u SPLIT_COLUMN \
     "$@" "$HERE/$script" "${extra[@]+"${extra[@]}"}" || rc=$?
   if [[ $rc -ne 0 ]]; then
@@ -95,3 +100,5 @@ step "train baseline" train.sh BASELINE_ARGS \
 step evaluate evaluate.sh EVALUATE_ARGS \
   TEST="$test_split" TEACHER="$teacher" MODELS="student=$students/kd baseline=$students/baseline" \
   OUT="$evaluation" MODE=overwrite
+step export export.sh EXPORT_ARGS \
+  MODEL="$students/kd" QUANTIZE=int8 CALIBRATION="$transfer" EVALUATION="$evaluation" OUT="$exported" MODE=overwrite

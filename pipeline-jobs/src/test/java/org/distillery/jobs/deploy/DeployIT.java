@@ -122,7 +122,8 @@ class DeployIT extends SparkTestBase {
         Storage storage = Storage.of(spark());
         assertThat(storage.publishedManifest(root.resolve("evaluations/dt=" + ds).toString()).inputs())
                 .containsKeys("student", "baseline");
-        assertThat(pipeline.output()).contains("{\"job\":\"evaluate\"");
+        assertThat(pipeline.output()).contains("{\"job\":\"evaluate\"").contains("{\"job\":\"export\"");
+        assertThat(storage.exists(root.resolve("exports/dt=" + ds + "/kd/model-int8.onnx").toString())).isTrue();
         Manifest transfer = storage.publishedManifest(root.resolve("transfer/dt=" + ds).toString());
         assertThat(transfer.job()).isEqualTo("ingest");
         assertThat(transfer.number("rows")).isEqualTo(300);
