@@ -1,0 +1,67 @@
+package org.distillery.jobs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.distillery.jobs.common.PublishMode;
+import org.distillery.jobs.label.LabelConfig;
+import org.distillery.jobs.train.Objective;
+import org.distillery.jobs.train.TrainConfig;
+import org.distillery.model.schema.Manifest;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The JSON a config serialises to is what manifests record, what reruns compare ({@link Manifest#madeBy}) and what
+ * checkpoint run hashes are taken of, key order included: configs built today must serialise exactly as those in the
+ * golden outputs of an earlier build, so that those outputs are still recognised as made by the same config.
+ */
+class ConfigJsonShapeTest {
+    private static final Path GOLDEN = Path.of("src/test/resources/golden/v1-320c006");
+    private static final String RUN = "/tmp/golden-run/";
+
+    @Test
+    void trainConfigSerialisesAsTheGoldenTeachersManifestRecordsIt() throws Exception {
+        TrainConfig teacher = new TrainConfig(Objective.HARD, null, RUN + "data/train", RUN + "data/validation",
+                RUN + "teacher", "mlp:8", 0, 3, 8, 0.001, List.of(), List.of(), false, null, 42, 2, 64, 10);
+        assertSameJson(teacher, "teacher");
+    }
+
+    @Test
+    void labelConfigSerialisesAsTheGoldenSoftTargetsManifestRecordsIt() throws Exception {
+        LabelConfig soft = new LabelConfig(RUN + "data/train", List.of(RUN + "teacher"), List.of(), "prob",
+                RUN + "soft-v2", 2.0, 1024, List.of(), PublishMode.FAIL_IF_EXISTS, "fp16", 3, false);
+        assertSameJson(soft, "soft-v2");
+    }
+
+    @Test
+    void everyValueSetSerialisesAsPinned() throws Exception {
+        TrainConfig full = new TrainConfig(Objective.KD, "soft", "transfer", "validation", "out", "mlp:16,8", 0.25,
+                7, 3, 0.01, List.of(2.0, 4.0), List.of(0.5, 1.0), true, 100, 7, 3, 32, 5, PublishMode.OVERWRITE,
+                "ckpt", true, "step:2:0.5", new org.distillery.jobs.train.averaging.EngineConfig(1, "export", "exp",
+                "never", "spark-default", 3, "MEMORY_ONLY", true, "fit", "jobs"),
+                org.distillery.model.loss.Divergence.JENSEN_SHANNON, new org.distillery.jobs.train.FeatureTerms(0.5,
+                "two-stage", 0, 2, org.distillery.model.loss.Relation.RKD, 0.25));
+        assertThat(Manifest.json(full)).isEqualTo(resource("train-every-value.json"));
+        LabelConfig label = new LabelConfig("transfer", List.of("a.onnx"), List.of(2.0), "logit", "out", 4.0, 256,
+                List.of("0".repeat(64)), PublishMode.INCREMENTAL, "fp16", 3, true, 1, List.of("day=2", "day=1"),
+                List.of("logits"));
+        assertThat(Manifest.json(label)).isEqualTo(resource("label-every-value.json"));
+    }
+
+    /** The JSON of a config, as this build's predecessor wrote it (src/test/resources/configs). */
+    private static String resource(String name) throws Exception {
+        return Files.readString(Path.of("src/test/resources/configs", name)).strip();
+    }
+
+    private static void assertSameJson(Object config, String output) throws Exception {
+        Manifest golden = Manifest.fromJson(Files.readString(GOLDEN.resolve(output).resolve(Manifest.FILE_NAME)),
+                output);
+        JsonNode now = Manifest.sealed("any", config, Map.of(), Map.of(), Map.of(), null).config();
+        assertThat(now.toString()).isEqualTo(golden.config().toString()); // key order too: run hashes depend on it
+        assertThat(golden.madeBy(config)).isTrue();
+    }
+}
