@@ -9,8 +9,12 @@ import java.util.List;
 import java.util.Map;
 import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.label.LabelConfig;
+import org.distillery.jobs.train.FeatureTerms;
 import org.distillery.jobs.train.Objective;
 import org.distillery.jobs.train.TrainConfig;
+import org.distillery.jobs.train.averaging.EngineConfig;
+import org.distillery.model.loss.Divergence;
+import org.distillery.model.loss.Relation;
 import org.distillery.model.schema.Manifest;
 import org.junit.jupiter.api.Test;
 
@@ -25,8 +29,8 @@ class ConfigJsonShapeTest {
 
     @Test
     void trainConfigSerialisesAsTheGoldenTeachersManifestRecordsIt() throws Exception {
-        TrainConfig teacher = new TrainConfig(Objective.HARD, null, RUN + "data/train", RUN + "data/validation",
-                RUN + "teacher", "mlp:8", 0, 3, 8, 0.001, List.of(), List.of(), false, null, 42, 2, 64, 10);
+        TrainConfig teacher = TrainConfig.builder(Objective.HARD).transfer(RUN + "data/train")
+                .validation(RUN + "data/validation").out(RUN + "teacher").architecture("mlp:8").epochs(3).build();
         assertSameJson(teacher, "teacher");
     }
 
@@ -39,12 +43,14 @@ class ConfigJsonShapeTest {
 
     @Test
     void everyValueSetSerialisesAsPinned() throws Exception {
-        TrainConfig full = new TrainConfig(Objective.KD, "soft", "transfer", "validation", "out", "mlp:16,8", 0.25,
-                7, 3, 0.01, List.of(2.0, 4.0), List.of(0.5, 1.0), true, 100, 7, 3, 32, 5, PublishMode.OVERWRITE,
-                "ckpt", true, "step:2:0.5", new org.distillery.jobs.train.averaging.EngineConfig(1, "export", "exp",
-                "never", "spark-default", 3, "MEMORY_ONLY", true, "fit", "jobs"),
-                org.distillery.model.loss.Divergence.JENSEN_SHANNON, new org.distillery.jobs.train.FeatureTerms(0.5,
-                "two-stage", 0, 2, org.distillery.model.loss.Relation.RKD, 0.25));
+        TrainConfig full = TrainConfig.builder(Objective.KD).softTargets("soft").transfer("transfer")
+                .validation("validation").labelled(100).out("out").mode(PublishMode.OVERWRITE).seed(7)
+                .student("mlp:16,8", 0.25).epochs(7).patience(3).learningRate(0.01).lrSchedule("step:2:0.5")
+                .divergence(Divergence.JENSEN_SHANNON).temperatures(List.of(2.0, 4.0)).alphas(List.of(0.5, 1.0))
+                .retemper(true).features(new FeatureTerms(0.5, "two-stage", 0, 2, Relation.RKD, 0.25))
+                .workers(3).batchSize(32).averagingFrequency(5).engine(new EngineConfig(1, "export", "exp", "never",
+                        "spark-default", 3, "MEMORY_ONLY", true, "fit", "jobs"))
+                .checkpointDir("ckpt").resume(true).build();
         assertThat(Manifest.json(full)).isEqualTo(resource("train-every-value.json"));
         LabelConfig label = new LabelConfig("transfer", List.of("a.onnx"), List.of(2.0), "logit", "out", 4.0, 256,
                 List.of("0".repeat(64)), PublishMode.INCREMENTAL, "fp16", 3, true, 1, List.of("day=2", "day=1"),

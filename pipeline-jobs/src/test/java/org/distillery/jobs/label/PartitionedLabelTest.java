@@ -51,8 +51,8 @@ class PartitionedLabelTest extends SparkTestBase {
     }
 
     private TrainConfig kd(String soft, String out) {
-        return new TrainConfig(Objective.KD, soft, null, null, out, "mlp:8", 0, 1, 1, 0.01, List.of(), List.of(1.0),
-                false, null, 42, 2, 16, 2);
+        return TrainConfig.builder(Objective.KD).softTargets(soft).out(out).architecture("mlp:8").epochs(1)
+                .patience(1).learningRate(0.01).alphas(List.of(1.0)).batchSize(16).averagingFrequency(2).build();
     }
 
     @Test

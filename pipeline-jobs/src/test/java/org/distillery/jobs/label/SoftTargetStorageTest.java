@@ -146,8 +146,9 @@ class SoftTargetStorageTest extends SparkTestBase {
     void aKdStudentLearnsFromTopKFp16SoftTargets() {
         String soft = label("top2-fp16-train", "fp16", 2, null);
         String out = dir.resolve("kd").toString();
-        new TrainJob(spark()).run(new TrainConfig(Objective.KD, soft, null, validation, out, "mlp:8", 0, 4, 4, 0.01,
-                List.of(), List.of(0.5), false, 40, 42, 2, 16, 3));
+        new TrainJob(spark()).run(TrainConfig.builder(Objective.KD).softTargets(soft)
+                .validation(validation).out(out).architecture("mlp:8").epochs(4).patience(4).learningRate(0.01)
+                .alphas(List.of(0.5)).labelled(40).batchSize(16).averagingFrequency(3).build());
 
         ModelArtifact model = ModelArtifact.read(Storage.of(spark()), out);
         assertThat(model.manifest().inputs().get("softTargets").manifestId())
