@@ -2,7 +2,6 @@ package org.distillery.jobs.cli;
 
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.train.FeatureTerms;
 import org.distillery.jobs.train.Objective;
@@ -93,9 +92,6 @@ final class TrainCommand implements Callable<Integer> {
             description = "Learning rate by epoch: constant, step:N:G (times G every N epochs), exp:G or cosine"
                     + " (default: ${DEFAULT-VALUE}).")
     String lrSchedule;
-    @Option(names = "--mode", defaultValue = "fail-if-exists",
-            description = "When OUT is already published: fail-if-exists (default) or overwrite.")
-    String mode;
     @Option(names = "--checkpoint-dir", paramLabel = "DIR",
             description = "Save a checkpoint after every epoch here (any Hadoop filesystem path).")
     String checkpointDir;
@@ -139,6 +135,8 @@ final class TrainCommand implements Callable<Integer> {
                     + " (default: ${DEFAULT-VALUE}).")
     String rounds;
     @Mixin
+    OutputMode mode;
+    @Mixin
     EngineOptions engine;
     @Mixin
     SparkOptions spark;
@@ -148,7 +146,7 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         TrainConfig config = TrainConfig.builder(Objective.parse(objective)).softTargets(softTargets)
-                .transfer(transfer).validation(validation).labelled(labelled).out(out).mode(PublishMode.parse(mode))
+                .transfer(transfer).validation(validation).labelled(labelled).out(out).mode(mode.parsed())
                 .student(arch, dropout).epochs(epochs).patience(patience).learningRate(learningRate)
                 .lrSchedule(lrSchedule).divergence(Divergence.parse(divergence)).temperatures(temperatures)
                 .alphas(alphas).retemper(retemper).features(new FeatureTerms(hintWeight, hintSchedule, guidedLayer,
@@ -158,10 +156,7 @@ final class TrainCommand implements Callable<Integer> {
                         repartition, repartitionStrategy, aggregationDepth, storageLevel, trainingStats, workerStep,
                         rounds))
                 .checkpointDir(checkpointDir).resume(resume).build();
-        if (run.dryRun) {
-            return RunOptions.print(() -> TrainJob.dryRun(Storage.standalone(), config));
-        }
-        System.out.println(new TrainJob(spark.session("train")).run(config).summaryJson());
-        return 0;
+        return run.dryRunOrRun(() -> TrainJob.dryRun(Storage.standalone(), config),
+                () -> new TrainJob(spark.session("train")).run(config).summaryJson());
     }
 }
