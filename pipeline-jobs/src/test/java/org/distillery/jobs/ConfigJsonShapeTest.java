@@ -36,8 +36,8 @@ class ConfigJsonShapeTest {
 
     @Test
     void labelConfigSerialisesAsTheGoldenSoftTargetsManifestRecordsIt() throws Exception {
-        LabelConfig soft = new LabelConfig(RUN + "data/train", List.of(RUN + "teacher"), List.of(), "prob",
-                RUN + "soft-v2", 2.0, 1024, List.of(), PublishMode.FAIL_IF_EXISTS, "fp16", 3, false);
+        LabelConfig soft = LabelConfig.builder(RUN + "data/train", RUN + "soft-v2").teachers(List.of(RUN + "teacher"))
+                .temperature(2.0).batchSize(1024).precision("fp16").topK(3).soft(false).build();
         assertSameJson(soft, "soft-v2");
     }
 
@@ -52,9 +52,10 @@ class ConfigJsonShapeTest {
                         "spark-default", 3, "MEMORY_ONLY", true, "fit", "jobs"))
                 .checkpointDir("ckpt").resume(true).build();
         assertThat(Manifest.json(full)).isEqualTo(resource("train-every-value.json"));
-        LabelConfig label = new LabelConfig("transfer", List.of("a.onnx"), List.of(2.0), "logit", "out", 4.0, 256,
-                List.of("0".repeat(64)), PublishMode.INCREMENTAL, "fp16", 3, true, 1, List.of("day=2", "day=1"),
-                List.of("logits"));
+        LabelConfig label = LabelConfig.builder("transfer", "out").teachers(List.of("a.onnx")).weights(List.of(2.0))
+                .ensemble("logit").temperature(4.0).batchSize(256).teacherSha256s(List.of("0".repeat(64)))
+                .mode(PublishMode.INCREMENTAL).precision("fp16").topK(3).soft(true).hintLayer(1)
+                .partitions(List.of("day=2", "day=1")).teacherOutputs(List.of("logits")).build();
         assertThat(Manifest.json(label)).isEqualTo(resource("label-every-value.json"));
     }
 

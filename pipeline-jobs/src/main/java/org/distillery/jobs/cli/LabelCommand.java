@@ -133,8 +133,10 @@ final class LabelCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "Missing required option: '--teacher=PATH' (or --import)");
         }
-        LabelConfig config = new LabelConfig(transfer, teachers, weights, ensemble, out, temperature.value, batchSize,
-                teacherSha256, PublishMode.parse(mode), precision, topK, soft, hintLayer, partitions, teacherOutputs);
+        LabelConfig config = LabelConfig.builder(transfer, out).teachers(teachers).weights(weights).ensemble(ensemble)
+                .temperature(temperature.value).batchSize(batchSize).teacherSha256s(teacherSha256)
+                .mode(PublishMode.parse(mode)).precision(precision).topK(topK).soft(soft).hintLayer(hintLayer)
+                .partitions(partitions).teacherOutputs(teacherOutputs).build();
         return run.dryRunOrRun(() -> LabelJob.dryRun(Storage.standalone(), config), () -> labelled(config));
     }
 

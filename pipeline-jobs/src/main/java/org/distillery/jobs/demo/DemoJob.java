@@ -76,8 +76,8 @@ public final class DemoJob {
                 .averagingFrequency(c.averagingFrequency()).build();
         stages.run("teacher", teacher.out(), teacher, () -> new TrainJob(spark).run(teacher));
 
-        LabelConfig label = new LabelConfig(train, teacher.out(), o + "/soft-targets/train", c.labelTemperature(),
-                LabelConfig.DEFAULT_BATCH);
+        LabelConfig label = LabelConfig.builder(train, o + "/soft-targets/train").teacher(teacher.out())
+                .temperature(c.labelTemperature()).batchSize(LabelConfig.DEFAULT_BATCH).build();
         stages.run("label", label.out(), label, () -> new LabelJob(spark).run(label));
 
         TrainConfig baseline = studentOf(c, Objective.HARD, "baseline").transfer(train).validation(validation)

@@ -46,8 +46,8 @@ public final class BornAgainJob {
         Map<String, String> models = new LinkedHashMap<>();
         for (int g = 1; g <= c.generations(); g++) {
             String dir = c.out() + "/generation-" + g;
-            LabelConfig label = new LabelConfig(c.transfer(), teacher, dir + "/soft-targets", c.temperature(),
-                    LabelConfig.DEFAULT_BATCH);
+            LabelConfig label = LabelConfig.builder(c.transfer(), dir + "/soft-targets").teacher(teacher)
+                    .temperature(c.temperature()).batchSize(LabelConfig.DEFAULT_BATCH).build();
             stages.run("generation " + g + " label", label.out(), label, () -> new LabelJob(spark).run(label));
             TrainConfig student = TrainConfig.builder(Objective.KD).softTargets(label.out()).validation(c.validation())
                     .out(dir + "/student").architecture(arch).epochs(c.epochs()).patience(c.epochs())

@@ -63,8 +63,8 @@ public final class OmittedClassJob {
                 () -> omit(storage, c.transfer(), transfer, c));
         stages.run("omit from validation", validation, Map.of("from", c.validation(), "omit", c.omittedClass()),
                 () -> omit(storage, c.validation(), validation, c));
-        LabelConfig label = new LabelConfig(transfer, c.teacher(), o + "/soft-targets", c.temperature(),
-                LabelConfig.DEFAULT_BATCH);
+        LabelConfig label = LabelConfig.builder(transfer, o + "/soft-targets").teacher(c.teacher())
+                .temperature(c.temperature()).batchSize(LabelConfig.DEFAULT_BATCH).build();
         stages.run("label", label.out(), label, () -> new LabelJob(spark).run(label));
         // soft targets only: no hard label is kept (--labelled 0, alpha 1)
         TrainConfig kd = studentOf(c, Objective.KD, o + "/students/kd").softTargets(label.out())

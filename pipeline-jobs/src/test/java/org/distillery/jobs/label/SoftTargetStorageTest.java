@@ -55,7 +55,8 @@ class SoftTargetStorageTest extends SparkTestBase {
     }
 
     private static LabelConfig config(String out, String precision, Integer topK, Boolean soft) {
-        return new LabelConfig(transfer, teacher, dir.resolve(out).toString(), 2.0, 128).withStorage(precision, topK,
+        return LabelConfig.builder(transfer, dir.resolve(out).toString()).teacher(teacher).temperature(2.0)
+                .batchSize(128).build().withStorage(precision, topK,
                 soft);
     }
 
@@ -134,7 +135,8 @@ class SoftTargetStorageTest extends SparkTestBase {
         assertThat(v1.config().has("precision")).as("default config JSON unchanged").isFalse();
         assertThat(parquetSchema(target).fieldNames()).containsExactly("id", "label", "logits", "soft", "input_hash");
 
-        new LabelJob(spark()).run(new LabelConfig(transfer, teacher, target, 2.0, 128, null, PublishMode.OVERWRITE)
+        new LabelJob(spark()).run(LabelConfig.builder(transfer, target).teacher(teacher).temperature(2.0).batchSize(128)
+                .mode(PublishMode.OVERWRITE).build()
                 .withStorage("fp16", null, null));
         var drift = new com.fasterxml.jackson.databind.ObjectMapper()
                 .readTree(Storage.of(spark()).readText(target + "/" + LabelReports.DRIFT));

@@ -43,10 +43,11 @@ class FeatureTermsTest extends SparkTestBase {
         validation = Fixtures.transferSet(spark(), dir.resolve("validation").toString(), 200, 32, 10_000);
         teacher = Fixtures.teacher(9, 60);
         String zip = Fixtures.saveZip(spark(), teacher, dir.resolve("teacher.zip").toString());
-        soft = new LabelJob(spark()).run(new LabelConfig(transfer, zip, dir.resolve("soft").toString(), 2.0, 128)
+        soft = new LabelJob(spark()).run(LabelConfig.builder(transfer, dir.resolve("soft").toString()).teacher(zip)
+                .temperature(2.0).batchSize(128).build()
                 .withHintLayer(0)).path();
-        plainSoft = new LabelJob(spark()).run(new LabelConfig(transfer, zip, dir.resolve("plain").toString(), 2.0,
-                128)).path();
+        plainSoft = new LabelJob(spark()).run(LabelConfig.builder(transfer, dir.resolve("plain").toString())
+                .teacher(zip).temperature(2.0).batchSize(128).build()).path();
     }
 
     private static TrainConfig kd(String out, FeatureTerms features, int epochs) {
@@ -142,12 +143,13 @@ class FeatureTermsTest extends SparkTestBase {
         assertThatThrownBy(() -> small(Objective.HARD).transfer(transfer).validation(validation).out("o")
                 .features(new FeatureTerms(1, null, null, 1, Relation.NONE, 0)).build())
                 .hasMessage("hint and relation terms only apply to objective kd, not hard");
-        assertThatThrownBy(() -> new LabelConfig(transfer, List.of("a.zip", "b.zip"), List.of(), "prob", "o", 2, 64,
-                List.of(), null, null, null, null, 0))
+        assertThatThrownBy(() -> LabelConfig.builder(transfer, "o").teachers(List.of("a.zip", "b.zip")).temperature(2)
+                .batchSize(64).hintLayer(0).build())
                 .hasMessage("--hint-layer needs a single teacher (layers of an ensemble's members are not averaged),"
                         + " got 2 teachers");
-        assertThatThrownBy(() -> new LabelJob(spark()).run(new LabelConfig(transfer, dir.resolve("teacher.zip")
-                .toString(), dir.resolve("bad-layer").toString(), 2.0, 128).withHintLayer(5)))
+        assertThatThrownBy(() -> new LabelJob(spark()).run(LabelConfig
+                .builder(transfer, dir.resolve("bad-layer").toString()).teacher(dir.resolve("teacher.zip").toString())
+                .temperature(2.0).batchSize(128).build().withHintLayer(5)))
                 .hasMessage("hint layer 5 out of range: the teacher has layers 0 to 1");
     }
 

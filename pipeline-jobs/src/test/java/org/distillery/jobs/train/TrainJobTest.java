@@ -39,7 +39,8 @@ class TrainJobTest extends SparkTestBase {
         transfer = Fixtures.transferSet(spark(), dir.resolve("transfer").toString(), 600, 21, 0);
         validation = Fixtures.transferSet(spark(), dir.resolve("validation").toString(), 200, 22, 10_000);
         String teacher = Fixtures.saveZip(spark(), Fixtures.teacher(9, 60), dir.resolve("teacher.zip").toString());
-        soft = new LabelJob(spark()).run(new LabelConfig(transfer, teacher, dir.resolve("soft").toString(), 2.0, 128))
+        soft = new LabelJob(spark()).run(LabelConfig.builder(transfer, dir.resolve("soft").toString()).teacher(teacher)
+                .temperature(2.0).batchSize(128).build())
                 .path();
     }
 
