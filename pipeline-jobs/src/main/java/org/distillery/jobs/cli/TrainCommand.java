@@ -53,7 +53,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--alpha", split = ",", paramLabel = "A",
             description = "Soft-term weight(s) to try, comma-separated (default: 1 for kd).")
     List<Double> alphas;
-    @Option(names = "--divergence", defaultValue = "forward",
+    @Option(names = "--divergence", defaultValue = TrainConfig.DEFAULT_DIVERGENCE,
             description = "Soft term of kd: forward (KL(teacher || student), Hinton et al.), reverse (KL(student ||"
                     + " teacher), mode-seeking) or js (Jensen-Shannon) (default: ${DEFAULT-VALUE}).")
     String divergence;
@@ -88,7 +88,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "" + TrainConfig.DEFAULT_BATCH_SIZE,
             description = "Minibatch size per worker (default: ${DEFAULT-VALUE}).")
     int batchSize;
-    @Option(names = "--lr-schedule", defaultValue = "constant",
+    @Option(names = "--lr-schedule", defaultValue = TrainConfig.DEFAULT_LR_SCHEDULE,
             description = "Learning rate by epoch: constant, step:N:G (times G every N epochs), exp:G or cosine"
                     + " (default: ${DEFAULT-VALUE}).")
     String lrSchedule;

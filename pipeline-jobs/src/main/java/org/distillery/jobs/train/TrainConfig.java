@@ -38,6 +38,8 @@ public record TrainConfig(Objective objective, String out, PublishMode mode, lon
     public static final int DEFAULT_WORKERS = 2;
     public static final int DEFAULT_BATCH_SIZE = 64;
     public static final int DEFAULT_AVERAGING_FREQUENCY = 10;
+    public static final String DEFAULT_LR_SCHEDULE = LearningRates.CONSTANT;
+    public static final String DEFAULT_DIVERGENCE = "forward";
 
     /**
      * What the model learns from.

@@ -23,8 +23,8 @@ public final class TrainConfigBuilder {
     private int epochs = TrainConfig.DEFAULT_EPOCHS;
     private int patience = TrainConfig.DEFAULT_PATIENCE;
     private double learningRate = TrainConfig.DEFAULT_LEARNING_RATE;
-    private String lrSchedule = LearningRates.CONSTANT;
-    private Divergence divergence = Divergence.FORWARD_KL;
+    private String lrSchedule = TrainConfig.DEFAULT_LR_SCHEDULE;
+    private Divergence divergence = Divergence.parse(TrainConfig.DEFAULT_DIVERGENCE);
     private List<Double> temperatures = List.of();
     private List<Double> alphas = List.of();
     private boolean retemper;
