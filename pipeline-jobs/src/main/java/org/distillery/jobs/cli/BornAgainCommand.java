@@ -18,8 +18,8 @@ final class BornAgainCommand implements Callable<Integer> {
     int generations;
     @Option(names = "--arch", description = "Student shape (default: the teacher's own architecture).")
     String arch;
-    @Option(names = {"-T", "--temperature"}, defaultValue = "1", description = "Temperature (default: ${DEFAULT-VALUE}).")
-    double temperature;
+    @Mixin
+    SoftTemperature temperature = new SoftTemperature(BornAgainConfig.DEFAULT_TEMPERATURE);
     @Option(names = "--alpha", defaultValue = "1", description = "Soft-term weight (default: ${DEFAULT-VALUE}).")
     double alpha;
     @Option(names = "--labelled", paramLabel = "N", description = "Transfer rows that keep their hard label (default: all).")
@@ -37,7 +37,8 @@ final class BornAgainCommand implements Callable<Integer> {
     public Integer call() {
         long start = System.nanoTime();
         BornAgainConfig config = new BornAgainConfig(in.transfer, in.validation, in.test, in.teacher, in.out,
-                generations, arch, temperature, alpha, labelled, epochs, learningRate, engine.seed, engine.workers);
+                generations, arch, temperature.value, alpha, labelled, epochs, learningRate, engine.seed,
+                engine.workers);
         BornAgainJob.Result r = new BornAgainJob(spark.session("born-again")).run(config);
         System.out.print(r.evaluation().table());
         ExperimentInputs.printSummary("born-again", r.path(), start);

@@ -3,8 +3,6 @@ package org.distillery.jobs.cli;
 import java.util.concurrent.Callable;
 import org.distillery.jobs.calibrate.CalibrateConfig;
 import org.distillery.jobs.calibrate.CalibrateJob;
-import org.distillery.jobs.common.JobResult;
-import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Storage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,9 +25,8 @@ final class CalibrateCommand implements Callable<Integer> {
     String method;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory of the model.")
     String out;
-    @Option(names = "--mode", defaultValue = "fail-if-exists",
-            description = "When OUT is already published: fail-if-exists (default) or overwrite.")
-    String mode;
+    @Mixin
+    OutputMode mode;
     @Mixin
     SparkOptions spark;
     @Mixin
@@ -38,12 +35,8 @@ final class CalibrateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         CalibrateConfig config = new CalibrateConfig(model, validation, CalibrateConfig.Method.parse(method), out,
-                PublishMode.parse(mode));
-        if (run.dryRun) {
-            return RunOptions.print(() -> CalibrateJob.dryRun(Storage.standalone(), config));
-        }
-        JobResult r = new CalibrateJob(spark.session("calibrate")).run(config);
-        System.out.println(r.summaryJson());
-        return 0;
+                mode.parsed());
+        return run.dryRunOrRun(() -> CalibrateJob.dryRun(Storage.standalone(), config),
+                () -> new CalibrateJob(spark.session("calibrate")).run(config).summaryJson());
     }
 }

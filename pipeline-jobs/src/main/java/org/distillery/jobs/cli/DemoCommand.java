@@ -61,13 +61,11 @@ final class DemoCommand implements Callable<Integer> {
         DemoConfig config = new DemoConfig(out, source, validation, labelled, engine.seed, teacherArch,
                 teacherDropout, teacherEpochs, teacherBatch, studentArch, studentEpochs, baselineEpochs, studentBatch,
                 labelTemperature, temperatures, alphas, engine.workers, engine.averagingFrequency);
-        if (run.dryRun) {
-            return RunOptions.print(() -> DemoJob.dryRun(org.distillery.jobs.common.Storage.standalone(), config));
-        }
-        DemoJob.Result r = new DemoJob(spark.session("demo")).run(config);
-        System.out.print(r.evaluation().table());
-        r.stageSeconds().forEach((k, v) -> System.out.printf("stage %-13s %8.1f s%n", k, v));
-        System.out.println(r.evaluation().job().summaryJson());
-        return 0;
+        return run.dryRunOrRun(() -> DemoJob.dryRun(org.distillery.jobs.common.Storage.standalone(), config), () -> {
+            DemoJob.Result r = new DemoJob(spark.session("demo")).run(config);
+            System.out.print(r.evaluation().table());
+            r.stageSeconds().forEach((k, v) -> System.out.printf("stage %-13s %8.1f s%n", k, v));
+            return r.evaluation().job().summaryJson();
+        });
     }
 }

@@ -37,10 +37,8 @@ final class EvaluateCommand implements Callable<Integer> {
     String validation;
     @Option(names = "--latency-runs", defaultValue = "200", description = "Timed single-example calls per model (default: ${DEFAULT-VALUE}).")
     int latencyRuns;
-    @Option(names = "--mode", defaultValue = "fail-if-exists",
-            description = "When OUT is already published: fail-if-exists (default) or overwrite (the old report stays"
-                    + " until the new one is complete).")
-    String mode;
+    @Mixin
+    OutputMode mode;
     @Mixin
     SparkOptions spark;
     @Mixin
@@ -50,17 +48,15 @@ final class EvaluateCommand implements Callable<Integer> {
     public Integer call() {
         EvaluateConfig config = new EvaluateConfig(test, teacher, models, out, latencyRuns, validation,
                 allowOtherTeacher);
-        PublishMode publish = PublishMode.parse(mode);
+        PublishMode publish = mode.parsed();
         if (publish == PublishMode.INCREMENTAL) {
             throw new IllegalArgumentException("--mode incremental applies to label only; evaluate takes"
                     + " fail-if-exists or overwrite");
         }
-        if (run.dryRun) {
-            return RunOptions.print(() -> EvaluateJob.dryRun(Storage.standalone(), config, publish));
-        }
-        EvaluateJob.Result r = new EvaluateJob(spark.session("evaluate")).run(config, publish);
-        System.out.print(r.table());
-        System.out.println(r.job().summaryJson());
-        return 0;
+        return run.dryRunOrRun(() -> EvaluateJob.dryRun(Storage.standalone(), config, publish), () -> {
+            EvaluateJob.Result r = new EvaluateJob(spark.session("evaluate")).run(config, publish);
+            System.out.print(r.table());
+            return r.job().summaryJson();
+        });
     }
 }

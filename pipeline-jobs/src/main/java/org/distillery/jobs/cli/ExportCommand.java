@@ -1,8 +1,6 @@
 package org.distillery.jobs.cli;
 
 import java.util.concurrent.Callable;
-import org.distillery.jobs.common.JobResult;
-import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.export.ExportConfig;
 import org.distillery.jobs.export.ExportJob;
@@ -40,9 +38,8 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--latency-runs", defaultValue = "" + ExportConfig.DEFAULT_LATENCY_RUNS,
             description = "Timed single-row ONNX Runtime calls per exported file (default: ${DEFAULT-VALUE}).")
     int latencyRuns;
-    @Option(names = "--mode", defaultValue = "fail-if-exists",
-            description = "When OUT is already published: fail-if-exists (default) or overwrite.")
-    String mode;
+    @Mixin
+    OutputMode mode;
     @Mixin
     SparkOptions spark;
     @Mixin
@@ -51,12 +48,8 @@ final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ExportConfig config = new ExportConfig(model, format, quantize, calibration, calibrationRows, percentile,
-                evaluation, out, latencyRuns, PublishMode.parse(mode));
-        if (run.dryRun) {
-            return RunOptions.print(() -> ExportJob.dryRun(Storage.standalone(), config));
-        }
-        JobResult r = new ExportJob(spark.session("export")).run(config);
-        System.out.println(r.summaryJson());
-        return 0;
+                evaluation, out, latencyRuns, mode.parsed());
+        return run.dryRunOrRun(() -> ExportJob.dryRun(Storage.standalone(), config),
+                () -> new ExportJob(spark.session("export")).run(config).summaryJson());
     }
 }

@@ -112,15 +112,11 @@ final class IngestCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         IngestConfig config = config();
-        if (run.dryRun) {
-            return RunOptions.print(() -> IngestJob.dryRun(Storage.standalone(), config));
-        }
-        JobResult last = null;
-        for (JobResult r : new IngestJob(spark.session("ingest")).run(config)) {
-            last = r;
-            System.out.println(r.summaryJson());
-        }
-        return last == null ? 1 : 0;
+        return run.dryRunOrRun(() -> IngestJob.dryRun(Storage.standalone(), config), () -> {
+            List<String> summaries = new IngestJob(spark.session("ingest")).run(config).stream()
+                    .map(JobResult::summaryJson).toList();
+            return summaries.isEmpty() ? null : String.join("\n", summaries); // one line per split
+        });
     }
 
     IngestConfig config() {

@@ -47,9 +47,8 @@ final class LabelCommand implements Callable<Integer> {
     String ensemble;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (must not exist, unless --mode overwrite).")
     String out;
-    @Option(names = {"-T", "--temperature"}, defaultValue = "" + LabelConfig.DEFAULT_TEMPERATURE,
-            description = "Temperature of the soft column, recorded for training (default: ${DEFAULT-VALUE}).")
-    double temperature;
+    @Mixin
+    SoftTemperature temperature = new SoftTemperature(LabelConfig.DEFAULT_TEMPERATURE);
     @Option(names = "--batch-size", defaultValue = "" + LabelConfig.DEFAULT_BATCH,
             description = "Rows per inference call (default: ${DEFAULT-VALUE}).")
     int batchSize;
@@ -134,11 +133,15 @@ final class LabelCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "Missing required option: '--teacher=PATH' (or --import)");
         }
-        LabelConfig config = new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize,
-                teacherSha256, PublishMode.parse(mode), precision, topK, soft, hintLayer, partitions, teacherOutputs);
-        if (run.dryRun) {
-            return RunOptions.print(() -> LabelJob.dryRun(Storage.standalone(), config));
-        }
+        LabelConfig config = LabelConfig.builder(transfer, out).teachers(teachers).weights(weights).ensemble(ensemble)
+                .temperature(temperature.value).batchSize(batchSize).teacherSha256s(teacherSha256)
+                .mode(PublishMode.parse(mode)).precision(precision).topK(topK).soft(soft).hintLayer(hintLayer)
+                .partitions(partitions).teacherOutputs(teacherOutputs).build();
+        return run.dryRunOrRun(() -> LabelJob.dryRun(Storage.standalone(), config), () -> labelled(config));
+    }
+
+    /** Runs the label job, saying how far each output written drifted from the one it replaced. */
+    private String labelled(LabelConfig config) {
         org.apache.spark.sql.SparkSession session = spark.session("label");
         org.distillery.jobs.common.JobResult result = new LabelJob(session).run(config);
         List<String> written = result.details().get("partitionsLabelled") instanceof List<?> names
@@ -153,8 +156,7 @@ final class LabelCommand implements Callable<Integer> {
                         + "/_drift.json");
             }
         }
-        System.out.println(result.summaryJson());
-        return 0;
+        return result.summaryJson();
     }
 
     private int imported() {
@@ -163,12 +165,9 @@ final class LabelCommand implements Callable<Integer> {
                     + " takes no --hint-layer, --top-k or --precision (imported outputs are stored as fp32 logits)");
         }
         ImportConfig config = new ImportConfig(transfer, importSource, importSourceFormat, importOptions, importFormat,
-                importId, importColumns, importTopkIndex, importTolerance, teacherName, out, temperature,
+                importId, importColumns, importTopkIndex, importTolerance, teacherName, out, temperature.value,
                 PublishMode.parse(mode));
-        if (run.dryRun) {
-            return RunOptions.print(() -> ImportJob.dryRun(Storage.standalone(), config));
-        }
-        System.out.println(new ImportJob(spark.session("label")).run(config).summaryJson());
-        return 0;
+        return run.dryRunOrRun(() -> ImportJob.dryRun(Storage.standalone(), config),
+                () -> new ImportJob(spark.session("label")).run(config).summaryJson());
     }
 }

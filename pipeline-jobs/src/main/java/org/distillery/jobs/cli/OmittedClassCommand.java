@@ -17,9 +17,8 @@ final class OmittedClassCommand implements Callable<Integer> {
     ExperimentInputs in;
     @Option(names = "--class", required = true, paramLabel = "N", description = "The class to omit.")
     int omitted;
-    @Option(names = {"-T", "--temperature"}, defaultValue = "8",
-            description = "Temperature of the soft targets (default: ${DEFAULT-VALUE}).")
-    double temperature;
+    @Mixin
+    SoftTemperature temperature = new SoftTemperature(OmittedClassConfig.DEFAULT_TEMPERATURE);
     @Option(names = "--arch", defaultValue = "mlp:64", description = "Student shape (default: ${DEFAULT-VALUE}).")
     String arch;
     @Option(names = "--epochs", defaultValue = "20", description = "Maximum epochs per student (default: ${DEFAULT-VALUE}).")
@@ -33,7 +32,7 @@ final class OmittedClassCommand implements Callable<Integer> {
     public Integer call() {
         long start = System.nanoTime();
         OmittedClassConfig config = new OmittedClassConfig(in.transfer, in.validation, in.test, in.teacher, in.out,
-                omitted, temperature, arch, epochs, engine.seed, engine.workers);
+                omitted, temperature.value, arch, epochs, engine.seed, engine.workers);
         OmittedClassJob.Result r = new OmittedClassJob(spark.session("omitted-class")).run(config);
         System.out.print(r.table());
         ExperimentInputs.printSummary("omitted-class", r.path(), start);

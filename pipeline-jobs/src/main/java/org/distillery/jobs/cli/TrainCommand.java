@@ -2,7 +2,6 @@ package org.distillery.jobs.cli;
 
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.train.FeatureTerms;
 import org.distillery.jobs.train.Objective;
@@ -19,7 +18,8 @@ import picocli.CommandLine.Option;
         description = "Train a model with Spark parameter averaging: a KD student (kd), a hard-label model (hard: the"
                 + " baseline or the teacher) or a pseudo-label student (pseudo_label).")
 final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--objective", defaultValue = "kd", description = "kd | hard | pseudo_label (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--objective", defaultValue = TrainConfig.DEFAULT_OBJECTIVE,
+            description = "kd | hard | pseudo_label (default: ${DEFAULT-VALUE}).")
     String objective;
     @Option(names = "--soft-targets", paramLabel = "DIR", description = "Published soft targets (kd, pseudo_label).")
     String softTargets;
@@ -32,15 +32,20 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR",
             description = "Output directory (must not exist, unless --mode overwrite).")
     String out;
-    @Option(names = "--arch", defaultValue = "mlp:64", description = "Network shape (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--arch", defaultValue = TrainConfig.DEFAULT_ARCHITECTURE,
+            description = "Network shape (default: ${DEFAULT-VALUE}).")
     String arch;
-    @Option(names = "--dropout", defaultValue = "0", description = "Dropout rate of hidden activations (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dropout", defaultValue = "" + TrainConfig.DEFAULT_DROPOUT,
+            description = "Dropout rate of hidden activations (default: ${DEFAULT-VALUE}).")
     double dropout;
-    @Option(names = "--epochs", defaultValue = "30", description = "Maximum epochs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", defaultValue = "" + TrainConfig.DEFAULT_EPOCHS,
+            description = "Maximum epochs (default: ${DEFAULT-VALUE}).")
     int epochs;
-    @Option(names = "--patience", defaultValue = "8", description = "Stop after this many epochs without a validation gain (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--patience", defaultValue = "" + TrainConfig.DEFAULT_PATIENCE,
+            description = "Stop after this many epochs without a validation gain (default: ${DEFAULT-VALUE}).")
     int patience;
-    @Option(names = "--learning-rate", defaultValue = "0.001", description = "Adam learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--learning-rate", defaultValue = "" + TrainConfig.DEFAULT_LEARNING_RATE,
+            description = "Adam learning rate (default: ${DEFAULT-VALUE}).")
     double learningRate;
     @Option(names = {"-T", "--temperature"}, split = ",", paramLabel = "T",
             description = "Temperature(s) to try, comma-separated (default: the label manifest's).")
@@ -48,7 +53,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--alpha", split = ",", paramLabel = "A",
             description = "Soft-term weight(s) to try, comma-separated (default: 1 for kd).")
     List<Double> alphas;
-    @Option(names = "--divergence", defaultValue = "forward",
+    @Option(names = "--divergence", defaultValue = TrainConfig.DEFAULT_DIVERGENCE,
             description = "Soft term of kd: forward (KL(teacher || student), Hinton et al.), reverse (KL(student ||"
                     + " teacher), mode-seeking) or js (Jensen-Shannon) (default: ${DEFAULT-VALUE}).")
     String divergence;
@@ -80,15 +85,13 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--labelled", paramLabel = "N",
             description = "Keep hard labels for only N transfer rows, stratified and seeded (default: all).")
     Integer labelled;
-    @Option(names = "--batch-size", defaultValue = "64", description = "Minibatch size per worker (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", defaultValue = "" + TrainConfig.DEFAULT_BATCH_SIZE,
+            description = "Minibatch size per worker (default: ${DEFAULT-VALUE}).")
     int batchSize;
-    @Option(names = "--lr-schedule", defaultValue = "constant",
+    @Option(names = "--lr-schedule", defaultValue = TrainConfig.DEFAULT_LR_SCHEDULE,
             description = "Learning rate by epoch: constant, step:N:G (times G every N epochs), exp:G or cosine"
                     + " (default: ${DEFAULT-VALUE}).")
     String lrSchedule;
-    @Option(names = "--mode", defaultValue = "fail-if-exists",
-            description = "When OUT is already published: fail-if-exists (default) or overwrite.")
-    String mode;
     @Option(names = "--checkpoint-dir", paramLabel = "DIR",
             description = "Save a checkpoint after every epoch here (any Hadoop filesystem path).")
     String checkpointDir;
@@ -132,6 +135,8 @@ final class TrainCommand implements Callable<Integer> {
                     + " (default: ${DEFAULT-VALUE}).")
     String rounds;
     @Mixin
+    OutputMode mode;
+    @Mixin
     EngineOptions engine;
     @Mixin
     SparkOptions spark;
@@ -140,17 +145,18 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        TrainConfig config = new TrainConfig(Objective.parse(objective), softTargets, transfer, validation, out, arch,
-                dropout, epochs, patience, learningRate, temperatures, alphas, retemper, labelled, engine.seed,
-                engine.workers, batchSize, engine.averagingFrequency, PublishMode.parse(mode), checkpointDir, resume,
-                lrSchedule, new EngineConfig(prefetch, approach, exportDir, repartition, repartitionStrategy,
-                aggregationDepth, storageLevel, trainingStats, workerStep, rounds), Divergence.parse(divergence),
-                new FeatureTerms(hintWeight, hintSchedule, guidedLayer, hintEpochs, Relation.parse(relation),
-                        relationWeight));
-        if (run.dryRun) {
-            return RunOptions.print(() -> TrainJob.dryRun(Storage.standalone(), config));
-        }
-        System.out.println(new TrainJob(spark.session("train")).run(config).summaryJson());
-        return 0;
+        TrainConfig config = TrainConfig.builder(Objective.parse(objective)).softTargets(softTargets)
+                .transfer(transfer).validation(validation).labelled(labelled).out(out).mode(mode.parsed())
+                .student(arch, dropout).epochs(epochs).patience(patience).learningRate(learningRate)
+                .lrSchedule(lrSchedule).divergence(Divergence.parse(divergence)).temperatures(temperatures)
+                .alphas(alphas).retemper(retemper).features(new FeatureTerms(hintWeight, hintSchedule, guidedLayer,
+                        hintEpochs, Relation.parse(relation), relationWeight))
+                .seed(engine.seed).workers(engine.workers).batchSize(batchSize)
+                .averagingFrequency(engine.averagingFrequency).engine(new EngineConfig(prefetch, approach, exportDir,
+                        repartition, repartitionStrategy, aggregationDepth, storageLevel, trainingStats, workerStep,
+                        rounds))
+                .checkpointDir(checkpointDir).resume(resume).build();
+        return run.dryRunOrRun(() -> TrainJob.dryRun(Storage.standalone(), config),
+                () -> new TrainJob(spark.session("train")).run(config).summaryJson());
     }
 }

@@ -3,7 +3,6 @@ package org.distillery.jobs.demo;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
 import org.apache.spark.sql.SparkSession;
 import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.OutputRule;
@@ -20,6 +19,7 @@ import org.distillery.jobs.label.LabelConfig;
 import org.distillery.jobs.label.LabelJob;
 import org.distillery.jobs.train.Objective;
 import org.distillery.jobs.train.TrainConfig;
+import org.distillery.jobs.train.TrainConfigBuilder;
 import org.distillery.jobs.train.TrainJob;
 import org.distillery.model.schema.Manifest;
 import org.slf4j.Logger;
@@ -70,23 +70,24 @@ public final class DemoJob {
         String train = o + "/data/train";
         String validation = o + "/data/validation";
 
-        TrainConfig teacher = new TrainConfig(Objective.HARD, null, train, validation, o + "/models/teacher",
-                c.teacherArch(), c.teacherDropout(), c.teacherEpochs(), c.teacherEpochs(), 1e-3, List.of(), List.of(),
-                false, null, c.seed(), c.workers(), c.teacherBatch(), c.averagingFrequency());
+        TrainConfig teacher = TrainConfig.builder(Objective.HARD).transfer(train).validation(validation)
+                .out(o + "/models/teacher").student(c.teacherArch(), c.teacherDropout()).epochs(c.teacherEpochs())
+                .patience(c.teacherEpochs()).seed(c.seed()).workers(c.workers()).batchSize(c.teacherBatch())
+                .averagingFrequency(c.averagingFrequency()).build();
         stages.run("teacher", teacher.out(), teacher, () -> new TrainJob(spark).run(teacher));
 
-        LabelConfig label = new LabelConfig(train, teacher.out(), o + "/soft-targets/train", c.labelTemperature(),
-                LabelConfig.DEFAULT_BATCH);
+        LabelConfig label = LabelConfig.builder(train, o + "/soft-targets/train").teacher(teacher.out())
+                .temperature(c.labelTemperature()).batchSize(LabelConfig.DEFAULT_BATCH).build();
         stages.run("label", label.out(), label, () -> new LabelJob(spark).run(label));
 
-        TrainConfig baseline = new TrainConfig(Objective.HARD, null, train, validation, o + "/students/baseline",
-                c.studentArch(), 0, c.baselineEpochs(), BASELINE_PATIENCE, 1e-3, List.of(), List.of(), false,
-                c.labelled(), c.seed(), c.workers(), c.studentBatch(), c.averagingFrequency());
+        TrainConfig baseline = studentOf(c, Objective.HARD, "baseline").transfer(train).validation(validation)
+                .epochs(c.baselineEpochs()).patience(BASELINE_PATIENCE).build();
         stages.run("baseline", baseline.out(), baseline, () -> new TrainJob(spark).run(baseline));
-        TrainConfig pseudo = student(c, Objective.PSEUDO_LABEL, label.out(), null, validation, "pseudo_label",
-                List.of(), List.of());
+        TrainConfig pseudo = studentOf(c, Objective.PSEUDO_LABEL, "pseudo_label").softTargets(label.out())
+                .validation(validation).retemper(true).build();
         stages.run("pseudo_label", pseudo.out(), pseudo, () -> new TrainJob(spark).run(pseudo));
-        TrainConfig kd = student(c, Objective.KD, label.out(), null, validation, "kd", c.temperatures(), c.alphas());
+        TrainConfig kd = studentOf(c, Objective.KD, "kd").softTargets(label.out()).validation(validation)
+                .temperatures(c.temperatures()).alphas(c.alphas()).retemper(true).build();
         stages.run("student", kd.out(), kd, () -> new TrainJob(spark).run(kd));
         ExportConfig export = exportConfig(c, kd.out(), train);
         stages.run("export", export.out(), export, () -> new ExportJob(spark).run(export));
@@ -128,10 +129,10 @@ public final class DemoJob {
         return new ExportConfig(student, c.out() + "/export/student").withInt8(transfer);
     }
 
-    private static TrainConfig student(DemoConfig c, Objective objective, String softTargets, String transfer,
-                                       String validation, String name, List<Double> ts, List<Double> alphas) {
-        return new TrainConfig(objective, softTargets, transfer, validation, c.out() + "/students/" + name,
-                c.studentArch(), 0, c.studentEpochs(), STUDENT_PATIENCE, 1e-3, ts, alphas, true, c.labelled(), c.seed(),
-                c.workers(), c.studentBatch(), c.averagingFrequency());
+    /** What the demo's students share: shape, schedule, labelled rows, trainer settings and where they go. */
+    private static TrainConfigBuilder studentOf(DemoConfig c, Objective objective, String name) {
+        return TrainConfig.builder(objective).out(c.out() + "/students/" + name).architecture(c.studentArch())
+                .epochs(c.studentEpochs()).patience(STUDENT_PATIENCE).labelled(c.labelled()).seed(c.seed())
+                .workers(c.workers()).batchSize(c.studentBatch()).averagingFrequency(c.averagingFrequency());
     }
 }

@@ -21,6 +21,9 @@ package org.distillery.jobs.experiments;
 public record BornAgainConfig(String transfer, String validation, String test, String teacher, String out,
                               int generations, String architecture, double temperature, double alpha, Integer labelled,
                               int epochs, double learningRate, long seed, int workers) {
+    /** Each generation learns its teacher's own probabilities, unsoftened. */
+    public static final double DEFAULT_TEMPERATURE = 1;
+
     public BornAgainConfig {
         for (String[] p : new String[][] {{"transfer", transfer}, {"validation", validation}, {"test", test},
             {"teacher", teacher}, {"out", out}}) {

@@ -46,12 +46,13 @@ public final class BornAgainJob {
         Map<String, String> models = new LinkedHashMap<>();
         for (int g = 1; g <= c.generations(); g++) {
             String dir = c.out() + "/generation-" + g;
-            LabelConfig label = new LabelConfig(c.transfer(), teacher, dir + "/soft-targets", c.temperature(),
-                    LabelConfig.DEFAULT_BATCH);
+            LabelConfig label = LabelConfig.builder(c.transfer(), dir + "/soft-targets").teacher(teacher)
+                    .temperature(c.temperature()).batchSize(LabelConfig.DEFAULT_BATCH).build();
             stages.run("generation " + g + " label", label.out(), label, () -> new LabelJob(spark).run(label));
-            TrainConfig student = new TrainConfig(Objective.KD, label.out(), null, c.validation(), dir + "/student",
-                    arch, 0, c.epochs(), c.epochs(), c.learningRate(), List.of(), List.of(c.alpha()), false, c.labelled(),
-                    c.seed(), c.workers(), 64, 10);
+            TrainConfig student = TrainConfig.builder(Objective.KD).softTargets(label.out()).validation(c.validation())
+                    .out(dir + "/student").architecture(arch).epochs(c.epochs()).patience(c.epochs())
+                    .learningRate(c.learningRate()).alphas(List.of(c.alpha())).labelled(c.labelled()).seed(c.seed())
+                    .workers(c.workers()).build();
             stages.run("generation " + g + " student", student.out(), student, () -> new TrainJob(spark).run(student));
             models.put("generation_" + g, student.out());
             teacher = student.out();

@@ -19,6 +19,9 @@ package org.distillery.jobs.experiments;
 public record OmittedClassConfig(String transfer, String validation, String test, String teacher, String out,
                                  int omittedClass, double temperature, String architecture, int epochs, long seed,
                                  int workers) {
+    /** High enough that the soft targets say how much each example resembles the classes it is not. */
+    public static final double DEFAULT_TEMPERATURE = 8;
+
     public OmittedClassConfig {
         for (String[] p : new String[][] {{"transfer", transfer}, {"validation", validation}, {"test", test},
             {"teacher", teacher}, {"out", out}}) {

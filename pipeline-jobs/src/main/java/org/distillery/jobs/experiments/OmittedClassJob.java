@@ -21,6 +21,7 @@ import org.distillery.jobs.label.LabelConfig;
 import org.distillery.jobs.label.LabelJob;
 import org.distillery.jobs.train.Objective;
 import org.distillery.jobs.train.TrainConfig;
+import org.distillery.jobs.train.TrainConfigBuilder;
 import org.distillery.jobs.train.TrainJob;
 import org.distillery.model.calibration.Calibration;
 import org.distillery.model.nn.LogitModel;
@@ -62,17 +63,15 @@ public final class OmittedClassJob {
                 () -> omit(storage, c.transfer(), transfer, c));
         stages.run("omit from validation", validation, Map.of("from", c.validation(), "omit", c.omittedClass()),
                 () -> omit(storage, c.validation(), validation, c));
-        LabelConfig label = new LabelConfig(transfer, c.teacher(), o + "/soft-targets", c.temperature(),
-                LabelConfig.DEFAULT_BATCH);
+        LabelConfig label = LabelConfig.builder(transfer, o + "/soft-targets").teacher(c.teacher())
+                .temperature(c.temperature()).batchSize(LabelConfig.DEFAULT_BATCH).build();
         stages.run("label", label.out(), label, () -> new LabelJob(spark).run(label));
         // soft targets only: no hard label is kept (--labelled 0, alpha 1)
-        TrainConfig kd = new TrainConfig(Objective.KD, label.out(), null, validation, o + "/students/kd",
-                c.architecture(), 0, c.epochs(), c.epochs(), 1e-3, List.of(), List.of(1.0), false, 0, c.seed(),
-                c.workers(), 64, 10);
+        TrainConfig kd = studentOf(c, Objective.KD, o + "/students/kd").softTargets(label.out())
+                .validation(validation).alphas(List.of(1.0)).labelled(0).build();
         stages.run("kd student", kd.out(), kd, () -> new TrainJob(spark).run(kd));
-        TrainConfig hard = new TrainConfig(Objective.HARD, null, transfer, validation, o + "/students/hard",
-                c.architecture(), 0, c.epochs(), c.epochs(), 1e-3, List.of(), List.of(), false, null, c.seed(),
-                c.workers(), 64, 10);
+        TrainConfig hard = studentOf(c, Objective.HARD, o + "/students/hard").transfer(transfer)
+                .validation(validation).build();
         stages.run("hard-label student", hard.out(), hard, () -> new TrainJob(spark).run(hard));
 
         Map<String, String> models = new LinkedHashMap<>();
@@ -168,5 +167,11 @@ public final class OmittedClassJob {
                 (double) r.get("omitted_class_bias"), (double) r.get("accuracy_after_hinton_bias"),
                 (double) r.get("omitted_class_accuracy_after_hinton_bias"), (double) r.get("hinton_bias"))));
         return sb.toString();
+    }
+
+    /** What both students share: shape, schedule (no early stop), seed, workers and where they go. */
+    private static TrainConfigBuilder studentOf(OmittedClassConfig c, Objective objective, String out) {
+        return TrainConfig.builder(objective).out(out).architecture(c.architecture()).epochs(c.epochs())
+                .patience(c.epochs()).seed(c.seed()).workers(c.workers());
     }
 }

@@ -7,7 +7,8 @@ import org.distillery.jobs.common.PublishMode;
 import org.distillery.model.schema.SoftTargetLayout;
 
 /**
- * Validated configuration of the label job.
+ * Validated configuration of the label job. Build it by name with {@link #builder}; its JSON (one flat object, the
+ * optional storage, hint, partition and output fields left out when unset) is what manifests record and reruns compare.
  *
  * @param transfer    published transfer set to label
  * @param teachers    published teacher directories or teacher files (DL4J zip, Keras HDF5, ONNX); several are
@@ -109,77 +110,40 @@ public record LabelConfig(String transfer, List<String> teachers, List<Double> w
         }
     }
 
-    /** Every option but named teacher outputs. */
-    public LabelConfig(String transfer, List<String> teachers, List<Double> weights, String ensemble, String out,
-                       double temperature, int batchSize, List<String> teacherSha256s, PublishMode mode,
-                       String precision, Integer topK, Boolean soft, Integer hintLayer, List<String> partitions) {
-        this(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode, precision, topK,
-                soft, hintLayer, partitions, List.of());
+    /** A builder of a config labelling {@code transfer} into {@code out}, every other value at its default. */
+    public static LabelConfigBuilder builder(String transfer, String out) {
+        return new LabelConfigBuilder(transfer, out);
     }
 
-    /** Every storage option and a stored teacher layer; every partition of a partitioned transfer set. */
-    public LabelConfig(String transfer, List<String> teachers, List<Double> weights, String ensemble, String out,
-                       double temperature, int batchSize, List<String> teacherSha256s, PublishMode mode,
-                       String precision, Integer topK, Boolean soft, Integer hintLayer) {
-        this(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode, precision, topK,
-                soft, hintLayer, List.of());
-    }
-
-    /** Storage options without a stored teacher layer. */
-    public LabelConfig(String transfer, List<String> teachers, List<Double> weights, String ensemble, String out,
-                       double temperature, int batchSize, List<String> teacherSha256s, PublishMode mode,
-                       String precision, Integer topK, Boolean soft) {
-        this(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode, precision, topK,
-                soft, null);
-    }
-
-    /** Default storage: fp32, every class, the soft column. */
-    public LabelConfig(String transfer, List<String> teachers, List<Double> weights, String ensemble, String out,
-                       double temperature, int batchSize, List<String> teacherSha256s, PublishMode mode) {
-        this(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode, null, null,
-                null);
-    }
-
-    /** One teacher, optionally pinned. */
-    public LabelConfig(String transfer, String teacher, String out, double temperature, int batchSize,
-                       String teacherSha256, PublishMode mode) {
-        this(transfer, List.of(teacher == null ? "" : teacher), List.of(), "prob", out, temperature, batchSize,
-                teacherSha256 == null ? List.of() : List.of(teacherSha256), mode);
-    }
-
-    /** The common case: one teacher, not pinned, refuse an existing output. */
-    public LabelConfig(String transfer, String teacher, String out, double temperature, int batchSize) {
-        this(transfer, teacher, out, temperature, batchSize, null, PublishMode.FAIL_IF_EXISTS);
+    /** A builder holding this config's values, to change some by name. */
+    public LabelConfigBuilder toBuilder() {
+        return new LabelConfigBuilder(this);
     }
 
     /** This config with the storage options {@code precision}, {@code topK} and {@code soft} (null: default). */
     public LabelConfig withStorage(String precision, Integer topK, Boolean soft) {
-        return new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode,
-                precision, topK, soft, hintLayer, partitions, teacherOutputs);
+        return toBuilder().precision(precision).topK(topK).soft(soft).build();
     }
 
     /** This config also storing teacher layer {@code layer}'s activations (null: none). */
     public LabelConfig withHintLayer(Integer layer) {
-        return new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode,
-                precision, topK, soft, layer, partitions, teacherOutputs);
+        return toBuilder().hintLayer(layer).build();
     }
 
     /** This config labelling only {@code names} ({@code COLUMN=VALUE}) of a partitioned transfer set. */
     public LabelConfig withPartitions(List<String> names) {
-        return new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode,
-                precision, topK, soft, hintLayer, names, teacherOutputs);
+        return toBuilder().partitions(names).build();
     }
 
     /** The run of one partition {@code name}: its transfer partition into the output partition of the same name. */
     LabelConfig forPartition(String name) {
-        return new LabelConfig(trimSlash(transfer) + "/" + name, teachers, weights, ensemble, trimSlash(out) + "/" + name,
-                temperature, batchSize, teacherSha256s, mode, precision, topK, soft, hintLayer, List.of(), teacherOutputs);
+        return toBuilder().transfer(trimSlash(transfer) + "/" + name).out(trimSlash(out) + "/" + name)
+                .partitions(List.of()).build();
     }
 
     /** This config reading ONNX output {@code names} (one per teacher, "" for none) of its teachers. */
     public LabelConfig withTeacherOutputs(List<String> names) {
-        return new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode,
-                precision, topK, soft, hintLayer, partitions, names);
+        return toBuilder().teacherOutputs(names).build();
     }
 
     /** The output of teacher {@code i} to read, or null when none is named. */

@@ -236,15 +236,41 @@ public final class LabelJob {
     /** Labels one published transfer set ({@code checked}) into {@code config.out()}. */
     JobResult run(LabelConfig config, Checked checked, long start) {
         Storage storage = Storage.of(spark);
-        ModelArtifact teacher = checked.teacher();
-        LogitFunction model = checked.model();
-        String teacherSha256 = checked.sha256(config);
         TransferTables.Transfer transfer = TransferTables.readTransfer(spark, config.transfer());
-        LOG.info("labeling {} with {} (sha256 {}), T={}, storing {}", transfer.path(), checked.teachers().size() == 1
-                ? "teacher " + teacher.zipPath() : checked.teachers().size() + " teachers (" + config.ensemble()
-                + " averaging)", teacherSha256, config.temperature(), checked.layout().describe());
-        LOG.info("teacher inference: {}", model.describe());
+        Labelling labelling = labelling(config, checked, transfer);
+        Incremental incremental = plan(storage, config, checked, transfer);
+        Dataset<Row> labelled = label(labelling, incremental, transfer, checked.layout());
+        try (StagedOutput out = StagedOutput.begin(storage, config.out(), config.mode());
+             Progress progress = Progress.watch(spark.sparkContext(), "label", 10)) {
+            Written written = write(labelled, out, transfer);
+            Reports reports = report(storage, config, checked, transfer, out, written);
+            return publish(config, checked, transfer, out, written, reports, incremental, start);
+        } finally {
+            labelling.teachers().destroy();
+            if (incremental != null) {
+                incremental.release();
+            }
+        }
+    }
 
+    /** The teachers broadcast as one ensemble and the inference that runs them over transfer rows. */
+    private record Labelling(TeacherEnsemble teachers, TeacherInference inference, SoftTargetCodec codec) {
+    }
+
+    /** The soft-target rows written and counted. */
+    private record Written(Dataset<Row> rows, Row summary, long count) {
+    }
+
+    /** What the label reports found: the class names, classes the transfer set lacks, drift (null: no previous). */
+    private record Reports(List<String> classNames, Object missing, Map<String, Object> drift) {
+    }
+
+    private Labelling labelling(LabelConfig config, Checked checked, TransferTables.Transfer transfer) {
+        LOG.info("labeling {} with {} (sha256 {}), T={}, storing {}", transfer.path(), checked.teachers().size() == 1
+                ? "teacher " + checked.teacher().zipPath() : checked.teachers().size() + " teachers ("
+                + config.ensemble() + " averaging)", checked.sha256(config), config.temperature(),
+                checked.layout().describe());
+        LOG.info("teacher inference: {}", checked.model().describe());
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         List<Broadcast<ModelFile>> files = new java.util.ArrayList<>();
         List<String> outputs = new java.util.ArrayList<>();
@@ -256,82 +282,114 @@ public final class LabelJob {
                 files, outputs, TransferSchema.shape(transfer.manifest()), config.normalisedWeights(),
                 config.ensemble(), config.temperature());
         SoftTargetCodec codec = new SoftTargetCodec(checked.layout());
-        TeacherInference inference = new TeacherInference(teachers, transfer.featureCount(), config.temperature(),
-                config.batchSize(), codec, checked.layout().hintLayer());
+        return new Labelling(teachers, new TeacherInference(teachers, transfer.featureCount(), config.temperature(),
+                config.batchSize(), codec, checked.layout().hintLayer()), codec);
+    }
+
+    /** With {@code --mode incremental}, which rows go through the teacher; null: every row. */
+    private Incremental plan(Storage storage, LabelConfig config, Checked checked, TransferTables.Transfer transfer) {
+        return Incremental.plan(spark, storage, config, storage.qualify(config.out()), transfer.manifest().id(),
+                checked.sha256(config), checked.layout(),
+                checked.teachers().size() > 1 && config.ensemble().equals("prob"));
+    }
+
+    private Dataset<Row> label(Labelling labelling, Incremental incremental, TransferTables.Transfer transfer,
+                               SoftTargetLayout layout) {
         Dataset<Row> input = transfer.rows().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL)
                 .withColumn(SoftTargetSchema.INPUT_HASH, TransferTables.inputHash());
-        Incremental incremental = Incremental.plan(spark, storage, config, storage.qualify(config.out()),
-                transfer.manifest().id(), teacherSha256, checked.layout(),
-                checked.teachers().size() > 1 && config.ensemble().equals("prob"));
-        Dataset<Row> labelled = incremental == null || incremental.fullRelabelReason() != null
-                ? spark.createDataFrame(inference.over(input),
-                        TransferTables.softTargets(checked.layout()))
-                : incremental.label(input, inference, codec);
-        try (StagedOutput out = StagedOutput.begin(storage, config.out(), config.mode());
-             Progress progress = Progress.watch(spark.sparkContext(), "label", 10)) {
-            try {
-                TransferTables.write(labelled, out.stagingDir());
-            } catch (Exception e) {
-                throw TransferTables.explain(e, transfer.path());
-            }
-            Dataset<Row> written = TransferTables.readStaged(spark, out.stagingDir());
-            Row summary = TransferTables.contentSummary(written);
-            long rows = summary.getLong(0);
-            long expected = (long) transfer.manifest().number("rows");
-            if (rows != expected) {
-                throw new RuntimeException("internal error: wrote " + rows + " soft-target rows for " + expected + " transfer rows");
-            }
-            Dataset<Row> logits = TransferTables.denseLogits(written, checked.layout()); // what readers will see
-            List<String> classNames = TransferTables.classNames(transfer.manifest(), model.classes());
-            Map<String, Object> quality = LabelReports.quality(logits, classNames, config.temperature());
-            storage.writeText(out.path(LabelReports.QUALITY), Manifest.json(quality));
-            Object missing = quality.get("classesMissingFromTransferSet");
-            if (!((java.util.List<?>) missing).isEmpty()) {
-                LOG.warn("classes missing from the transfer set {}: {} {} (the student learns them from soft targets"
-                        + " only)", transfer.path(), missing, quality.get("classNamesMissingFromTransferSet"));
-            }
-            Map<String, Object> drift = drift(storage, config, out.target(), logits, classNames, teacherSha256);
-            if (drift != null) {
-                storage.writeText(out.path(LabelReports.DRIFT), Manifest.json(drift));
-            }
-            Map<String, Manifest.Input> inputs = new java.util.LinkedHashMap<>();
-            inputs.put("transfer", new Manifest.Input(transfer.path(), transfer.manifest().id()));
-            List<Map<String, Object>> members = new java.util.ArrayList<>();
-            for (int i = 0; i < checked.teachers().size(); i++) {
-                ModelArtifact t = checked.teachers().get(i);
-                inputs.put(i == 0 ? "teacher" : "teacher" + (i + 1), t.asInput());
-                Map<String, Object> member = new java.util.LinkedHashMap<>(Map.of("path", t.zipPath(), "sha256",
-                        t.sha256(), "format", t.format().label(), "weight", config.normalisedWeights()[i]));
-                if (config.teacherOutput(i) != null) {
-                    member.put("output", config.teacherOutput(i));
-                }
-                members.add(member);
-            }
-            Map<String, Object> facts = Manifest.facts("rows", rows,
-                    SoftTargetSchema.TEMPERATURE, config.temperature(),
-                    SoftTargetSchema.CLASSES, model.classes(), "teacherSha256", teacherSha256,
-                    "teachers", members, "ensemble", members.size() == 1 ? "none" : config.ensemble(),
-                    "contentHash", TransferTables.contentHash(summary),
-                    TransferSchema.FEATURE_COUNT, transfer.featureCount(),
-                    "classesMissingFromTransferSet", missing,
-                    "incremental", incremental == null ? "no (every row labelled)" : incremental.facts(written, rows),
-                    "drift", drift == null ? "none (no previous output)" : Map.of(
-                            "previousManifest", drift.get("previousManifest"),
-                            "rowsChanged", drift.get("rowsChanged"), "argmaxFlips", drift.get("argmaxFlips"),
-                            "meanKlPreviousToNew", String.valueOf(drift.get("meanKlPreviousToNew"))));
-            facts.putAll(checked.layout().facts()); // schema version, precision, topK, softStored
-            facts.put(TransferSchema.CLASS_NAMES, classNames);
-            Manifest manifest = Manifest.sealed("label", config, inputs, facts, Versions.current(),
-                    java.time.Instant.now().toString());
-            JobResult result = out.publish(manifest, rows, start);
-            LOG.info("labelled {} rows in {} s ({} rows/s)", rows, String.format("%.1f", result.seconds()),
-                    Math.round(rows / result.seconds()));
-            return result;
-        } finally {
-            teachers.destroy();
-            if (incremental != null) {
-                incremental.release();
-            }
+        return incremental == null || incremental.fullRelabelReason() != null
+                ? spark.createDataFrame(labelling.inference().over(input), TransferTables.softTargets(layout))
+                : incremental.label(input, labelling.inference(), labelling.codec());
+    }
+
+    /** Writes the soft targets to staging and checks that every transfer row got one. */
+    private Written write(Dataset<Row> labelled, StagedOutput out, TransferTables.Transfer transfer) {
+        try {
+            TransferTables.write(labelled, out.stagingDir());
+        } catch (Exception e) {
+            throw TransferTables.explain(e, transfer.path());
         }
+        Dataset<Row> written = TransferTables.readStaged(spark, out.stagingDir());
+        Row summary = TransferTables.contentSummary(written);
+        long rows = summary.getLong(0);
+        long expected = (long) transfer.manifest().number("rows");
+        if (rows != expected) {
+            throw new RuntimeException("internal error: wrote " + rows + " soft-target rows for " + expected
+                    + " transfer rows");
+        }
+        return new Written(written, summary, rows);
+    }
+
+    /** Writes the quality report and, when an output is replaced, the drift from it. */
+    private Reports report(Storage storage, LabelConfig config, Checked checked, TransferTables.Transfer transfer,
+                           StagedOutput out, Written written) {
+        Dataset<Row> logits = TransferTables.denseLogits(written.rows(), checked.layout()); // what readers will see
+        List<String> classNames = TransferTables.classNames(transfer.manifest(), checked.model().classes());
+        Map<String, Object> quality = LabelReports.quality(logits, classNames, config.temperature());
+        storage.writeText(out.path(LabelReports.QUALITY), Manifest.json(quality));
+        Object missing = quality.get("classesMissingFromTransferSet");
+        if (!((java.util.List<?>) missing).isEmpty()) {
+            LOG.warn("classes missing from the transfer set {}: {} {} (the student learns them from soft targets"
+                    + " only)", transfer.path(), missing, quality.get("classNamesMissingFromTransferSet"));
+        }
+        Map<String, Object> drift = drift(storage, config, out.target(), logits, classNames, checked.sha256(config));
+        if (drift != null) {
+            storage.writeText(out.path(LabelReports.DRIFT), Manifest.json(drift));
+        }
+        return new Reports(classNames, missing, drift);
+    }
+
+    /** Publishes the output with its manifest: inputs, teachers, counts, storage layout, reports' findings. */
+    private JobResult publish(LabelConfig config, Checked checked, TransferTables.Transfer transfer,
+                              StagedOutput out, Written written, Reports reports, Incremental incremental,
+                              long start) {
+        List<Map<String, Object>> members = members(config, checked);
+        Map<String, Object> drift = reports.drift();
+        Map<String, Object> facts = Manifest.facts("rows", written.count(),
+                SoftTargetSchema.TEMPERATURE, config.temperature(),
+                SoftTargetSchema.CLASSES, checked.model().classes(), "teacherSha256", checked.sha256(config),
+                "teachers", members, "ensemble", members.size() == 1 ? "none" : config.ensemble(),
+                "contentHash", TransferTables.contentHash(written.summary()),
+                TransferSchema.FEATURE_COUNT, transfer.featureCount(),
+                "classesMissingFromTransferSet", reports.missing(),
+                "incremental", incremental == null ? "no (every row labelled)"
+                        : incremental.facts(written.rows(), written.count()),
+                "drift", drift == null ? "none (no previous output)" : Map.of(
+                        "previousManifest", drift.get("previousManifest"),
+                        "rowsChanged", drift.get("rowsChanged"), "argmaxFlips", drift.get("argmaxFlips"),
+                        "meanKlPreviousToNew", String.valueOf(drift.get("meanKlPreviousToNew"))));
+        facts.putAll(checked.layout().facts()); // schema version, precision, topK, softStored
+        facts.put(TransferSchema.CLASS_NAMES, reports.classNames());
+        Manifest manifest = Manifest.sealed("label", config, inputs(transfer, checked), facts, Versions.current(),
+                java.time.Instant.now().toString());
+        JobResult result = out.publish(manifest, written.count(), start);
+        LOG.info("labelled {} rows in {} s ({} rows/s)", written.count(), String.format("%.1f", result.seconds()),
+                Math.round(written.count() / result.seconds()));
+        return result;
+    }
+
+    /** The transfer set, then each teacher in order (teacher, teacher2, ...). */
+    private static Map<String, Manifest.Input> inputs(TransferTables.Transfer transfer, Checked checked) {
+        Map<String, Manifest.Input> inputs = new java.util.LinkedHashMap<>();
+        inputs.put("transfer", new Manifest.Input(transfer.path(), transfer.manifest().id()));
+        for (int i = 0; i < checked.teachers().size(); i++) {
+            inputs.put(i == 0 ? "teacher" : "teacher" + (i + 1), checked.teachers().get(i).asInput());
+        }
+        return inputs;
+    }
+
+    /** Each teacher as the manifest lists it: path, checksum, format, normalised weight, ONNX output read. */
+    private static List<Map<String, Object>> members(LabelConfig config, Checked checked) {
+        List<Map<String, Object>> members = new java.util.ArrayList<>();
+        for (int i = 0; i < checked.teachers().size(); i++) {
+            ModelArtifact t = checked.teachers().get(i);
+            Map<String, Object> member = new java.util.LinkedHashMap<>(Map.of("path", t.zipPath(), "sha256",
+                    t.sha256(), "format", t.format().label(), "weight", config.normalisedWeights()[i]));
+            if (config.teacherOutput(i) != null) {
+                member.put("output", config.teacherOutput(i));
+            }
+            members.add(member);
+        }
+        return members;
     }
 }

@@ -57,15 +57,16 @@ final class Checkpoints {
      * checkpoints instead of failing. Existing checkpoints of the same run are only used with {@code --resume}.
      */
     static Checkpoints open(Storage storage, TrainConfig config, Map<String, Manifest.Input> inputs) {
-        if (config.checkpointDir() == null) {
+        if (config.checkpointing().dir() == null) {
             return null;
         }
         JsonNode fingerprint = fingerprint(config, inputs);
         String run = "run-" + Models.sha256(fingerprint.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8))
                 .substring(0, 16);
-        Checkpoints c = new Checkpoints(storage, storage.qualify(config.checkpointDir()) + "/" + run, fingerprint);
+        String dir = storage.qualify(config.checkpointing().dir()) + "/" + run;
+        Checkpoints c = new Checkpoints(storage, dir, fingerprint);
         List<String> existing = c.trialDirs();
-        if (!existing.isEmpty() && !config.resume()) {
+        if (!existing.isEmpty() && !config.checkpointing().resume()) {
             throw new IllegalArgumentException("checkpoint directory already holds checkpoints (pass --resume to continue"
                     + " from them, or use an empty directory): " + c.dir);
         }

@@ -39,9 +39,9 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
     /** Every input rule, checked before Spark reads a row (and all that a dry run checks). */
     static Checked check(Storage storage, TrainConfig config) {
         Manifest soft = config.objective().needsTeacher()
-                ? TransferTables.checkSoftTargets(storage, config.softTargets()) : null;
+                ? TransferTables.checkSoftTargets(storage, config.data().softTargets()) : null;
         Manifest.Input labelledFrom = soft == null ? null : soft.inputs().get("transfer");
-        String transferPath = config.transfer();
+        String transferPath = config.data().transfer();
         if (transferPath == null || transferPath.isBlank()) {
             if (labelledFrom == null) {
                 throw new IllegalArgumentException("no --transfer given and the soft targets do not name one");
@@ -50,38 +50,39 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
         }
         Manifest transfer = TransferTables.checkTransfer(storage, transferPath);
         if (labelledFrom != null && !transfer.id().equals(labelledFrom.manifestId())) {
-            throw new IllegalArgumentException("soft targets " + config.softTargets() + " were labelled from transfer set "
-                    + labelledFrom.path() + " (manifest " + labelledFrom.manifestId() + "), not from "
-                    + transferPath + " (manifest " + transfer.id() + ")" + staleness(storage, config.softTargets(),
-                    transferPath));
+            throw new IllegalArgumentException("soft targets " + config.data().softTargets() + " were labelled from"
+                    + " transfer set " + labelledFrom.path() + " (manifest " + labelledFrom.manifestId()
+                    + "), not from "
+                    + transferPath + " (manifest " + transfer.id() + ")"
+                    + staleness(storage, config.data().softTargets(), transferPath));
         }
         int classes = (int) transfer.number(TransferSchema.CLASSES);
         int features = (int) transfer.number(TransferSchema.FEATURE_COUNT);
         if (soft != null && (int) soft.number(SoftTargetSchema.CLASSES) != classes) {
             throw new IllegalArgumentException("soft targets have " + (int) soft.number(SoftTargetSchema.CLASSES)
-                    + " classes but the transfer set has " + classes + ": " + config.softTargets());
+                    + " classes but the transfer set has " + classes + ": " + config.data().softTargets());
         }
-        Manifest validation = config.validation() == null ? null
-                : TransferTables.checkTransfer(storage, config.validation());
+        Manifest validation = config.data().validation() == null ? null
+                : TransferTables.checkTransfer(storage, config.data().validation());
         if (validation != null && (int) validation.number(TransferSchema.FEATURE_COUNT) != features) {
             throw new IllegalArgumentException("validation set has " + (int) validation.number(TransferSchema.FEATURE_COUNT)
-                    + " features, transfer set " + features + ": " + config.validation());
+                    + " features, transfer set " + features + ": " + config.data().validation());
         }
         if (validation != null) {
-            TransferTables.requireSameMeaning(transfer, transferPath, validation, config.validation());
+            TransferTables.requireSameMeaning(transfer, transferPath, validation, config.data().validation());
         }
         int teacherLayerWidth = 0;
-        if (config.features() != null) {
-            var layout = org.distillery.model.schema.SoftTargetLayout.read(soft, config.softTargets());
+        if (config.loss().features() != null) {
+            var layout = org.distillery.model.schema.SoftTargetLayout.read(soft, config.data().softTargets());
             if (!layout.hasHint()) {
                 throw new IllegalArgumentException("hint and relation terms need a stored teacher layer, but the soft"
-                        + " targets at " + config.softTargets() + " have none (label them with --hint-layer L)");
+                        + " targets at " + config.data().softTargets() + " have none (label them with --hint-layer L)");
             }
             teacherLayerWidth = layout.hintWidth();
         }
         return new Checked(input(storage, transferPath, transfer), transfer,
-                soft == null ? null : input(storage, config.softTargets(), soft), soft,
-                validation == null ? null : input(storage, config.validation(), validation), validation,
+                soft == null ? null : input(storage, config.data().softTargets(), soft), soft,
+                validation == null ? null : input(storage, config.data().validation(), validation), validation,
                 temperatures(config, soft), classes, features, teacherLayerWidth);
     }
 
@@ -112,16 +113,17 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
             return List.of(1.0);
         }
         double labelled = soft.number(SoftTargetSchema.TEMPERATURE);
-        if (config.temperatures().isEmpty()) {
+        if (config.loss().temperatures().isEmpty()) {
             return List.of(labelled);
         }
-        for (double t : config.temperatures()) {
-            if (t != labelled && !config.retemper()) {
+        for (double t : config.loss().temperatures()) {
+            if (t != labelled && !config.loss().retemper()) {
                 throw new IllegalArgumentException("temperature " + t + " disagrees with the label manifest's "
-                        + labelled + " (" + config.softTargets() + "); pass --retemper to re-soften the stored raw logits");
+                        + labelled + " (" + config.data().softTargets() + "); pass --retemper to re-soften the"
+                        + " stored raw logits");
             }
         }
-        return config.temperatures();
+        return config.loss().temperatures();
     }
 
     List<Double> temperatures() {

@@ -1,157 +1,251 @@
 package org.distillery.jobs.train;
 
+import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.List;
 import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.train.averaging.EngineConfig;
 import org.distillery.jobs.train.averaging.TrainerSettings;
 import org.distillery.model.loss.Divergence;
+import org.distillery.model.nn.Architecture;
 
 /**
- * Validated configuration of the train job.
+ * Validated configuration of the train job, grouped by concern. Build it by name with {@link #builder}; the defaults
+ * below are the only place the train defaults are declared (the CLI's options refer to them).
  *
- * @param objective          kd, hard or pseudo_label
- * @param softTargets        published soft targets (required for kd and pseudo_label)
- * @param transfer           published transfer set (features, labels); defaults to the soft targets' own input
- * @param validation         published validation set, used to pick the epoch and (T, alpha); never the test split
- * @param out                output directory for the model
- * @param architecture       student shape, e.g. {@code mlp:64}
- * @param dropout            dropout rate on hidden activations
- * @param epochs             passes over the training rows (the best epoch on validation is kept)
- * @param patience           stop after this many epochs without a validation gain
- * @param learningRate       Adam learning rate
- * @param temperatures       temperatures to try (empty: the label manifest's); each != the manifest's needs retemper
- * @param alphas             soft-term weights to try
- * @param retemper           allow temperatures other than the label manifest's (re-softening its raw logits)
- * @param labelled           keep hard labels for only this many transfer rows (stratified, seeded); null keeps all
- * @param seed               seed of initialisation, labelled selection and data splits
- * @param workers            parallel training workers
- * @param batchSize          examples per minibatch per worker
- * @param averagingFrequency minibatches per worker between parameter averagings
- * @param mode               what to do when {@code out} is already published
- * @param checkpointDir      where each epoch's checkpoint goes (any Hadoop filesystem); null: no checkpoints
- * @param resume             continue from the latest checkpoint in {@code checkpointDir} (a fresh start if none)
- * @param lrSchedule         learning rate per epoch: constant, step:N:G, exp:G or cosine ({@link LearningRates})
- * @param engine             the training master's remaining settings
- * @param divergence         the soft term of kd: forward KL (Hinton et al.), reverse KL or Jensen-Shannon
- * @param features           FitNets hints and relation terms of kd against the stored teacher layer; null: none
- *                           (left out of the JSON then, so configs without them keep their checkpoint run hashes)
+ * <p>Manifests record it, reruns compare it and checkpoint run hashes are taken of it as the flat JSON object it has
+ * always serialised to ({@link TrainConfigJson}), so outputs published before the grouping are still recognised.
+ *
+ * @param objective     kd, hard or pseudo_label
+ * @param out           output directory for the model
+ * @param mode          what to do when {@code out} is already published
+ * @param seed          seed of initialisation, labelled selection and data splits
+ * @param data          what the model learns from
+ * @param student       the network trained
+ * @param schedule      how long and how fast it trains
+ * @param loss          the soft term of kd and the (T, alpha) grid tried
+ * @param averaging     the parameter-averaging trainer's settings
+ * @param checkpointing where epochs are checkpointed and whether a run resumes
  */
-public record TrainConfig(Objective objective, String softTargets, String transfer, String validation, String out,
-                          String architecture, double dropout, int epochs, int patience, double learningRate,
-                          List<Double> temperatures, List<Double> alphas, boolean retemper, Integer labelled,
-                          long seed, int workers, int batchSize, int averagingFrequency, PublishMode mode,
-                          String checkpointDir, boolean resume, String lrSchedule, EngineConfig engine,
-                          Divergence divergence,
-                          @com.fasterxml.jackson.annotation.JsonInclude(
-                                  com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-                          FeatureTerms features) {
+public record TrainConfig(Objective objective, String out, PublishMode mode, long seed, Data data, Student student,
+                          Schedule schedule, Loss loss, Averaging averaging, Checkpointing checkpointing) {
+    public static final String DEFAULT_OBJECTIVE = "kd";
+    public static final String DEFAULT_ARCHITECTURE = "mlp:64";
+    public static final double DEFAULT_DROPOUT = 0;
+    public static final int DEFAULT_EPOCHS = 30;
+    public static final int DEFAULT_PATIENCE = 8;
+    public static final double DEFAULT_LEARNING_RATE = 0.001;
+    public static final long DEFAULT_SEED = 42;
+    public static final int DEFAULT_WORKERS = 2;
+    public static final int DEFAULT_BATCH_SIZE = 64;
+    public static final int DEFAULT_AVERAGING_FREQUENCY = 10;
+    public static final String DEFAULT_LR_SCHEDULE = LearningRates.CONSTANT;
+    public static final String DEFAULT_DIVERGENCE = "forward";
 
-    /** A run without checkpoints, with a constant learning rate and the default engine settings. */
-    public TrainConfig(Objective objective, String softTargets, String transfer, String validation, String out,
-                       String architecture, double dropout, int epochs, int patience, double learningRate,
-                       List<Double> temperatures, List<Double> alphas, boolean retemper, Integer labelled,
-                       long seed, int workers, int batchSize, int averagingFrequency) {
-        this(objective, softTargets, transfer, validation, out, architecture, dropout, epochs, patience, learningRate,
-                temperatures, alphas, retemper, labelled, seed, workers, batchSize, averagingFrequency,
-                PublishMode.FAIL_IF_EXISTS, null, false, LearningRates.CONSTANT, EngineConfig.DEFAULT,
-                Divergence.FORWARD_KL, null);
+    /**
+     * What the model learns from.
+     *
+     * @param softTargets published soft targets (required for kd and pseudo_label)
+     * @param transfer    published transfer set (features, labels); defaults to the soft targets' own input
+     * @param validation  published validation set, used to pick the epoch and (T, alpha); never the test split
+     * @param labelled    keep hard labels for only this many transfer rows (stratified, seeded); null keeps all
+     */
+    public record Data(String softTargets, String transfer, String validation, Integer labelled) {
     }
 
-    /** Without hint or relation terms. */
-    public TrainConfig(Objective objective, String softTargets, String transfer, String validation, String out,
-                       String architecture, double dropout, int epochs, int patience, double learningRate,
-                       List<Double> temperatures, List<Double> alphas, boolean retemper, Integer labelled,
-                       long seed, int workers, int batchSize, int averagingFrequency, PublishMode mode,
-                       String checkpointDir, boolean resume, String lrSchedule, EngineConfig engine,
-                       Divergence divergence) {
-        this(objective, softTargets, transfer, validation, out, architecture, dropout, epochs, patience, learningRate,
-                temperatures, alphas, retemper, labelled, seed, workers, batchSize, averagingFrequency, mode,
-                checkpointDir, resume, lrSchedule, engine, divergence, null);
+    /**
+     * The network trained.
+     *
+     * @param architecture shape, e.g. {@code mlp:64}
+     * @param dropout      dropout rate on hidden activations
+     */
+    public record Student(String architecture, double dropout) {
+    }
+
+    /**
+     * How long and how fast the network trains.
+     *
+     * @param epochs       passes over the training rows (the best epoch on validation is kept)
+     * @param patience     stop after this many epochs without a validation gain
+     * @param learningRate Adam learning rate
+     * @param lrSchedule   learning rate per epoch: constant, step:N:G, exp:G or cosine ({@link LearningRates})
+     */
+    public record Schedule(int epochs, int patience, double learningRate, String lrSchedule) {
+        public Schedule {
+            lrSchedule = lrSchedule == null ? LearningRates.CONSTANT : lrSchedule;
+        }
+    }
+
+    /**
+     * The loss: kd's soft term, the (T, alpha) grid tried, and the optional feature terms.
+     *
+     * @param divergence   the soft term of kd: forward KL (Hinton et al.), reverse KL or Jensen-Shannon
+     * @param temperatures temperatures to try (empty: the label manifest's); each != the manifest's needs retemper
+     * @param alphas       soft-term weights to try (empty: 1 for kd, 0 otherwise)
+     * @param retemper     allow temperatures other than the label manifest's (re-softening its raw logits)
+     * @param features     FitNets hints and relation terms of kd against the stored teacher layer; null: none
+     */
+    public record Loss(Divergence divergence, List<Double> temperatures, List<Double> alphas, boolean retemper,
+                       FeatureTerms features) {
+        public Loss {
+            divergence = divergence == null ? Divergence.FORWARD_KL : divergence;
+            temperatures = temperatures == null ? List.of() : List.copyOf(temperatures);
+            alphas = alphas == null ? List.of() : List.copyOf(alphas);
+            features = features == null || !features.active() ? null : features;
+        }
+    }
+
+    /**
+     * The parameter-averaging trainer's settings.
+     *
+     * @param workers            parallel training workers
+     * @param batchSize          examples per minibatch per worker
+     * @param averagingFrequency minibatches per worker between parameter averagings
+     * @param engine             the training master's remaining settings
+     */
+    public record Averaging(int workers, int batchSize, int averagingFrequency, EngineConfig engine) {
+        public Averaging {
+            engine = engine == null ? EngineConfig.DEFAULT : engine;
+        }
+    }
+
+    /**
+     * Checkpoints of every epoch.
+     *
+     * @param dir    where each epoch's checkpoint goes (any Hadoop filesystem); null: no checkpoints
+     * @param resume continue from the latest checkpoint in {@code dir} (a fresh start if none)
+     */
+    public record Checkpointing(String dir, boolean resume) {
+        public Checkpointing {
+            dir = dir == null || dir.isBlank() ? null : dir;
+        }
     }
 
     public TrainConfig {
         if (objective == null) {
             throw new IllegalArgumentException("objective must be set");
         }
-        if (objective.needsTeacher() && blank(softTargets)) {
+        if (objective.needsTeacher() && blank(data.softTargets())) {
             throw new IllegalArgumentException("objective " + objective.id() + " needs --soft-targets");
         }
-        if (blank(softTargets) && blank(transfer)) {
+        if (blank(data.softTargets()) && blank(data.transfer())) {
             throw new IllegalArgumentException("set --transfer (or --soft-targets, whose transfer set is used)");
         }
         if (blank(out)) {
             throw new IllegalArgumentException("output directory must be set, got '" + out + "'");
         }
-        org.distillery.model.nn.Architecture.parse(architecture, dropout);
-        if (epochs < 1) {
-            throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
+        Architecture.parse(student.architecture(), student.dropout());
+        checkSchedule(schedule);
+        loss = withDefaultAlpha(loss, objective);
+        checkGrid(loss, objective, data);
+        checkLabelled(data.labelled(), objective);
+        mode = mode == null ? PublishMode.FAIL_IF_EXISTS : mode;
+        if (mode == PublishMode.INCREMENTAL) {
+            throw new IllegalArgumentException("--mode incremental applies to label only; train takes fail-if-exists or"
+                    + " overwrite");
         }
-        if (patience < 1) {
-            throw new IllegalArgumentException("patience must be >= 1, got " + patience);
+        checkCheckpointing(checkpointing, out);
+        LearningRates.parse(schedule.lrSchedule(), schedule.learningRate(), schedule.epochs());
+        checkLossTerms(loss, objective, student);
+        settings(averaging, seed);
+    }
+
+    /** A builder of a config for {@code objective}, every other value at its default until set. */
+    public static TrainConfigBuilder builder(Objective objective) {
+        return new TrainConfigBuilder(objective);
+    }
+
+    /** A builder holding this config's values, to change some by name. */
+    public TrainConfigBuilder toBuilder() {
+        return new TrainConfigBuilder(this);
+    }
+
+    /** The trainer settings this config asks for. */
+    TrainerSettings settings() {
+        return settings(averaging, seed);
+    }
+
+    /** The flat JSON object manifests and checkpoint run hashes record. */
+    @JsonValue
+    TrainConfigJson json() {
+        return TrainConfigJson.of(this);
+    }
+
+    private static TrainerSettings settings(Averaging averaging, long seed) {
+        return new TrainerSettings(averaging.workers(), averaging.batchSize(), averaging.averagingFrequency(),
+                averaging.engine().prefetch(), seed);
+    }
+
+    private static void checkSchedule(Schedule schedule) {
+        if (schedule.epochs() < 1) {
+            throw new IllegalArgumentException("epochs must be >= 1, got " + schedule.epochs());
         }
-        if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
-            throw new IllegalArgumentException("learning rate must be a finite number > 0, got " + learningRate);
+        if (schedule.patience() < 1) {
+            throw new IllegalArgumentException("patience must be >= 1, got " + schedule.patience());
         }
-        temperatures = temperatures == null ? List.of() : List.copyOf(temperatures);
-        alphas = alphas == null || alphas.isEmpty() ? List.of(objective == Objective.KD ? 1.0 : 0.0) : List.copyOf(alphas);
-        for (double t : temperatures) {
+        double lr = schedule.learningRate();
+        if (!(lr > 0) || Double.isInfinite(lr)) {
+            throw new IllegalArgumentException("learning rate must be a finite number > 0, got " + lr);
+        }
+    }
+
+    private static Loss withDefaultAlpha(Loss loss, Objective objective) {
+        List<Double> alphas = loss.alphas().isEmpty() ? List.of(objective == Objective.KD ? 1.0 : 0.0) : loss.alphas();
+        return new Loss(loss.divergence(), loss.temperatures(), alphas, loss.retemper(), loss.features());
+    }
+
+    private static void checkGrid(Loss loss, Objective objective, Data data) {
+        for (double t : loss.temperatures()) {
             if (!(t > 0) || Double.isInfinite(t)) {
                 throw new IllegalArgumentException("temperature must be a finite number > 0, got " + t);
             }
         }
-        for (double a : alphas) {
+        for (double a : loss.alphas()) {
             if (!(a >= 0 && a <= 1)) {
                 throw new IllegalArgumentException("alpha must be in [0, 1], got " + a);
             }
         }
-        if (objective != Objective.KD && (temperatures.size() > 1 || alphas.size() > 1)) {
+        int points = loss.temperatures().size() * loss.alphas().size();
+        if (objective != Objective.KD && (loss.temperatures().size() > 1 || loss.alphas().size() > 1)) {
             throw new IllegalArgumentException("temperature and alpha grids only apply to objective kd, not "
                     + objective.id());
         }
-        if (temperatures.size() * alphas.size() > 1 && blank(validation)) {
+        if (points > 1 && blank(data.validation())) {
             throw new IllegalArgumentException("a temperature/alpha grid needs --validation to choose from, got "
-                    + temperatures.size() * alphas.size() + " grid points and no validation set");
+                    + points + " grid points and no validation set");
         }
+    }
+
+    private static void checkLabelled(Integer labelled, Objective objective) {
         if (labelled != null && labelled < 0) {
             throw new IllegalArgumentException("labelled rows must be >= 0, got " + labelled);
         }
         if (objective == Objective.HARD && labelled != null && labelled == 0) {
             throw new IllegalArgumentException("objective hard needs labelled rows, got --labelled 0");
         }
-        mode = mode == null ? PublishMode.FAIL_IF_EXISTS : mode;
-        if (mode == PublishMode.INCREMENTAL) {
-            throw new IllegalArgumentException("--mode incremental applies to label only; train takes fail-if-exists or"
-                    + " overwrite");
-        }
-        checkpointDir = blank(checkpointDir) ? null : checkpointDir;
-        if (resume && checkpointDir == null) {
+    }
+
+    private static void checkCheckpointing(Checkpointing checkpointing, String out) {
+        String dir = checkpointing.dir();
+        if (checkpointing.resume() && dir == null) {
             throw new IllegalArgumentException("--resume needs --checkpoint-dir");
         }
-        if (checkpointDir != null && (checkpointDir.equals(out) || checkpointDir.startsWith(out + "/"))) {
-            throw new IllegalArgumentException("checkpoint directory must not be inside the output: " + checkpointDir);
+        if (dir != null && (dir.equals(out) || dir.startsWith(out + "/"))) {
+            throw new IllegalArgumentException("checkpoint directory must not be inside the output: " + dir);
         }
-        lrSchedule = lrSchedule == null ? LearningRates.CONSTANT : lrSchedule;
-        LearningRates.parse(lrSchedule, learningRate, epochs);
-        engine = engine == null ? EngineConfig.DEFAULT : engine;
-        divergence = divergence == null ? Divergence.FORWARD_KL : divergence;
-        if (objective != Objective.KD && divergence != Divergence.FORWARD_KL) {
-            throw new IllegalArgumentException("divergence " + divergence.id() + " only applies to objective kd, not "
-                    + objective.id());
+    }
+
+    private static void checkLossTerms(Loss loss, Objective objective, Student student) {
+        if (objective != Objective.KD && loss.divergence() != Divergence.FORWARD_KL) {
+            throw new IllegalArgumentException("divergence " + loss.divergence().id() + " only applies to objective kd,"
+                    + " not " + objective.id());
         }
-        features = features == null || !features.active() ? null : features;
-        if (features != null && objective != Objective.KD) {
+        if (loss.features() != null && objective != Objective.KD) {
             throw new IllegalArgumentException("hint and relation terms only apply to objective kd, not "
                     + objective.id());
         }
-        if (features != null) {
-            features.guided(org.distillery.model.nn.Architecture.parse(architecture, dropout).hidden().size());
+        if (loss.features() != null) {
+            loss.features().guided(Architecture.parse(student.architecture(), student.dropout()).hidden().size());
         }
-        new TrainerSettings(workers, batchSize, averagingFrequency, engine.prefetch(), seed);
-    }
-
-    /** The trainer settings this config asks for. */
-    TrainerSettings settings() {
-        return new TrainerSettings(workers, batchSize, averagingFrequency, engine.prefetch(), seed);
     }
 
     private static boolean blank(String s) {

@@ -61,14 +61,15 @@ public final class TrainJob {
 
     /** Every rule a run checks before Spark reads a row; a dry run stops here. */
     static Checked check(Storage storage, TrainConfig config) {
-        OutputRule rule = OutputRule.of(storage).input("--soft-targets", config.softTargets())
-                .input("--transfer", config.transfer()).input("--validation", config.validation());
+        OutputRule rule = OutputRule.of(storage).input("--soft-targets", config.data().softTargets())
+                .input("--transfer", config.data().transfer()).input("--validation", config.data().validation());
         rule.check("--out", config.out());
-        if (config.checkpointDir() != null) {
-            rule.check("--checkpoint-dir", config.checkpointDir());
+        if (config.checkpointing().dir() != null) {
+            rule.check("--checkpoint-dir", config.checkpointing().dir());
         }
         Inputs.Checked in = Inputs.check(storage, config);
-        if (config.transfer() == null || config.transfer().isBlank()) { // the transfer set the soft targets name
+        String transfer = config.data().transfer();
+        if (transfer == null || transfer.isBlank()) { // the transfer set the soft targets name
             rule.input("--transfer (from the soft targets' manifest)", in.transfer().path()).check("--out", config.out());
         }
         StagedOutput.check(storage, config.out(), config.mode());
@@ -82,14 +83,16 @@ public final class TrainJob {
         in.manifestInputs().forEach((role, input) -> plan.with(role, input.path() + " (manifest " + input.manifestId()
                 + ")"));
         plan.with("rows", (long) in.transferManifest().number("rows"))
-                .with("model", config.architecture() + ", " + in.featureCount() + " -> " + in.classes() + " classes")
-                .with("grid", "T " + in.temperatures() + " x alpha " + config.alphas() + ", up to " + config.epochs()
-                        + " epochs each")
-                .with("trainer", describe(config.settings()) + ", " + config.engine())
-                .with("feature terms", config.features() == null ? "none" : config.features().describe() + " against"
-                        + " the stored teacher layer (" + in.teacherLayerWidth() + " values)")
-                .with("checkpoints", config.checkpointDir() == null ? "none"
-                        : storage.qualify(config.checkpointDir()) + (config.resume() ? " (resume)" : ""))
+                .with("model", config.student().architecture() + ", " + in.featureCount() + " -> " + in.classes()
+                        + " classes")
+                .with("grid", "T " + in.temperatures() + " x alpha " + config.loss().alphas() + ", up to "
+                        + config.schedule().epochs() + " epochs each")
+                .with("trainer", describe(config.settings()) + ", " + config.averaging().engine())
+                .with("feature terms", config.loss().features() == null ? "none" : config.loss().features().describe()
+                        + " against the stored teacher layer (" + in.teacherLayerWidth() + " values)")
+                .with("checkpoints", config.checkpointing().dir() == null ? "none"
+                        : storage.qualify(config.checkpointing().dir())
+                        + (config.checkpointing().resume() ? " (resume)" : ""))
                 .with("out", storage.qualify(config.out()) + " ("
                         + StagedOutput.describe(storage, config.out(), config.mode()) + ")");
         return plan;
@@ -102,12 +105,12 @@ public final class TrainJob {
         Checked checked = check(storage, config);
         Checkpoints checkpoints = checked.checkpoints();
         Inputs in = Inputs.resolve(spark, checked.inputs());
-        TrainingRows rows = TrainingRows.build(spark, in.transfer(), in.softTargets(), config.labelled(), config.seed(),
-                config.objective(), config.features() != null);
+        TrainingRows rows = TrainingRows.build(spark, in.transfer(), in.softTargets(), config.data().labelled(),
+                config.seed(), config.objective(), config.loss().features() != null);
         LOG.info("training {} on {} rows ({} with a hard label) from {}", config.objective().id(), rows.count(),
                 rows.labelledCount(), in.transfer().path());
         LabelledSet validation = in.validation() == null ? null : LabelledSet.collect(in.validation());
-        Architecture arch = Architecture.parse(config.architecture(), config.dropout());
+        Architecture arch = Architecture.parse(config.student().architecture(), config.student().dropout());
         TrainerSettings settings = config.settings();
 
         List<String> scoreLines = new ArrayList<>();
@@ -115,12 +118,12 @@ public final class TrainJob {
         String stats = null;
         for (double t : in.temperatures()) {
             JavaRDD<DataSet> batches = null; // built on first need: a resumed run may skip finished trials
-            for (double alpha : config.alphas()) {
+            for (double alpha : config.loss().alphas()) {
                 String name = Checkpoints.trialName(t, alpha);
                 Checkpoints.State resumed = checkpoints == null ? null : checkpoints.latest(name);
                 if (batches == null && (resumed == null || !resumed.finished())) {
                     batches = rows.minibatches(config.objective(), in.classes(), in.featureCount(), t, settings,
-                            StorageLevel.fromString(config.engine().storageLevel()));
+                            StorageLevel.fromString(config.averaging().engine().storageLevel()));
                 }
                 Trial trial = trainOne(config, arch, settings, in, batches, validation, t, alpha, checkpoints, resumed);
                 scoreLines.addAll(trial.scoreLines());
@@ -134,12 +137,12 @@ public final class TrainJob {
             }
         }
         ILossFunction bestLoss = loss(config, in, best.temperature(), best.alpha());
-        MultiLayerNetwork net = arch.build(in.featureCount(), in.classes(), bestLoss, config.learningRate(),
+        MultiLayerNetwork net = arch.build(in.featureCount(), in.classes(), bestLoss, config.schedule().learningRate(),
                 config.seed());
         net.setParams(best.params());
         if (bestLoss instanceof CompositeLoss composite && composite.getHintWidth() > 0) {
             net = arch.withLogitsOnly(net, in.featureCount(), in.classes(), composite.withoutRegressor(),
-                    config.learningRate(), config.seed()); // the regressor only served training
+                    config.schedule().learningRate(), config.seed()); // the regressor only served training
         }
         try (StagedOutput out = StagedOutput.begin(storage, config.out(), config.mode())) {
             storage.writeBytes(out.path("model.zip"), Models.toBytes(net, false));
@@ -149,14 +152,16 @@ public final class TrainJob {
             }
             Manifest manifest = Manifest.sealed("train", config, in.manifestInputs(),
                     TransferTables.withMeaning(in.checked().transferManifest(),
-                            Manifest.facts("objective", config.objective().id(), "divergence", config.divergence().id(),
+                            Manifest.facts("objective", config.objective().id(),
+                            "divergence", config.loss().divergence().id(),
                             "temperature", best.temperature(),
                             "alpha", best.alpha(), "bestEpoch", best.bestEpoch(),
                             "validationAccuracy", best.validationAccuracy(), "rows", rows.count(),
                             "labelledRows", rows.labelledCount(), "classes", in.classes(),
                             "featureCount", in.featureCount(), "architecture", arch.spec(),
                             "parameters", net.numParams(), "trainer", describe(settings),
-                            "featureTerms", config.features() == null ? "none" : config.features().describe())),
+                            "featureTerms", config.loss().features() == null ? "none"
+                                    : config.loss().features().describe())),
                     Versions.current(), java.time.Instant.now().toString());
             JobResult result = out.publish(manifest, rows.count(), start);
             LOG.info("trained {} in {} s: T={} alpha={} epoch={} validation accuracy={}", config.objective().id(),
@@ -174,8 +179,8 @@ public final class TrainJob {
         if (config.objective() != Objective.KD) {
             return DistillationLoss.hardLabelsOnly();
         }
-        DistillationLoss kd = new DistillationLoss(temperature, alpha, config.divergence());
-        FeatureTerms f = config.features();
+        DistillationLoss kd = new DistillationLoss(temperature, alpha, config.loss().divergence());
+        FeatureTerms f = config.loss().features();
         if (f == null) {
             return kd;
         }
@@ -191,17 +196,17 @@ public final class TrainJob {
     private void hintStage(TrainConfig config, Architecture arch, TrainerSettings settings, Inputs in,
                            JavaRDD<DataSet> batches, MultiLayerNetwork student, List<String> lines, double t,
                            double alpha) {
-        FeatureTerms f = config.features();
+        FeatureTerms f = config.loss().features();
         int guided = f.guided(arch.hidden().size());
         int from = 2 * in.classes();
         int g = in.teacherLayerWidth();
         JavaRDD<DataSet> hints = batches.map(ds -> new DataSet(ds.getFeatures(), ds.getLabels().get(
                 NDArrayIndex.all(), NDArrayIndex.interval(from,
                         from + g)).dup()));
-        MultiLayerNetwork stage = arch.buildHintStage(in.featureCount(), guided, g, config.learningRate(),
+        MultiLayerNetwork stage = arch.buildHintStage(in.featureCount(), guided, g, config.schedule().learningRate(),
                 config.seed());
         DistributedTrainer trainer = new ParameterAveragingTrainer(
-                JavaSparkContext.fromSparkContext(spark.sparkContext()), stage, settings, config.engine());
+                JavaSparkContext.fromSparkContext(spark.sparkContext()), stage, settings, config.averaging().engine());
         LOG.info("trial T={} alpha={}: hint stage, student layers 0-{} + a regressor to the teacher layer's {} values,"
                 + " {} epochs", t, alpha, arch.layersThrough(guided) - 1, g, f.hintEpochs());
         for (int epoch = 1; epoch <= f.hintEpochs(); epoch++) {
@@ -252,19 +257,20 @@ public final class TrainJob {
         }
         List<String> lines = resumed == null ? new ArrayList<>() : new ArrayList<>(resumed.scoreLines());
         MultiLayerNetwork net = resumed != null ? resumed.network()
-                : arch.build(in.featureCount(), in.classes(), loss(config, in, t, alpha), config.learningRate(),
-                config.seed());
-        if (resumed == null && config.features() != null && config.features().hintStage()) {
+                : arch.build(in.featureCount(), in.classes(), loss(config, in, t, alpha),
+                config.schedule().learningRate(), config.seed());
+        if (resumed == null && config.loss().features() != null && config.loss().features().hintStage()) {
             hintStage(config, arch, settings, in, batches, net, lines, t, alpha);
         }
         DistributedTrainer trainer = new ParameterAveragingTrainer(
-                JavaSparkContext.fromSparkContext(spark.sparkContext()), net, settings, config.engine());
-        LearningRates rates = LearningRates.parse(config.lrSchedule(), config.learningRate(), config.epochs());
+                JavaSparkContext.fromSparkContext(spark.sparkContext()), net, settings, config.averaging().engine());
+        TrainConfig.Schedule schedule = config.schedule();
+        LearningRates rates = LearningRates.parse(schedule.lrSchedule(), schedule.learningRate(), schedule.epochs());
         LOG.info("trial T={} alpha={}: {} parameters, {}", t, alpha, net.numParams(), trainer.describe());
         double bestAcc = resumed == null ? -1 : resumed.bestAccuracy();
         int bestEpoch = resumed == null ? 0 : resumed.bestEpoch();
         INDArray bestParams = resumed == null ? null : resumed.bestParams();
-        for (int epoch = resumed == null ? 1 : resumed.epoch() + 1; epoch <= config.epochs(); epoch++) {
+        for (int epoch = resumed == null ? 1 : resumed.epoch() + 1; epoch <= config.schedule().epochs(); epoch++) {
             long t0 = System.nanoTime();
             double lr = rates.at(epoch);
             trainer.network().setLearningRate(lr);
@@ -273,20 +279,20 @@ public final class TrainJob {
             double acc = validation == null ? Double.NaN : accuracy(trainer.network(), validation, in.classes());
             lines.add(scoreLine(t, alpha, epoch, lr, trainer.lastScore(), acc, seconds, roundScores));
             LOG.info("T={} alpha={} epoch {}/{}: lr {} score {} validation accuracy {} ({} s)", t, alpha, epoch,
-                    config.epochs(), lr, String.format("%.4f", trainer.lastScore()), String.format("%.4f", acc),
+                    schedule.epochs(), lr, String.format("%.4f", trainer.lastScore()), String.format("%.4f", acc),
                     String.format("%.1f", seconds));
             boolean stop = false;
             if (validation == null || acc > bestAcc) {
                 bestAcc = acc;
                 bestEpoch = epoch;
                 bestParams = trainer.network().params().dup();
-            } else if (epoch - bestEpoch >= config.patience()) {
-                LOG.info("no validation gain for {} epochs: stopping at epoch {}", config.patience(), epoch);
+            } else if (epoch - bestEpoch >= config.schedule().patience()) {
+                LOG.info("no validation gain for {} epochs: stopping at epoch {}", config.schedule().patience(), epoch);
                 stop = true;
             }
             if (checkpoints != null) {
                 checkpoints.save(name, new Checkpoints.State(epoch, bestEpoch, bestAcc, bestParams, lines,
-                        stop || epoch == config.epochs(), trainer.network()), config.seed());
+                        stop || epoch == config.schedule().epochs(), trainer.network()), config.seed());
             }
             if (stop) {
                 break;

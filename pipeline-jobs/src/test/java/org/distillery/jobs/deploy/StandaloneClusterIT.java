@@ -46,8 +46,8 @@ class StandaloneClusterIT extends SparkTestBase {
         String transfer = Fixtures.transferSet(spark(), dir.resolve("transfer").toString(), 600, 91, 0);
         String validation = Fixtures.transferSet(spark(), dir.resolve("validation").toString(), 100, 92, 10_000);
         String teacher = Fixtures.saveZip(spark(), Fixtures.teacher(6, 30), dir.resolve("teacher.zip").toString());
-        String soft = new LabelJob(spark()).run(new LabelConfig(transfer, teacher, dir.resolve("soft").toString(),
-                2.0, 256)).path();
+        String soft = new LabelJob(spark()).run(LabelConfig.builder(transfer, dir.resolve("soft").toString())
+                .teacher(teacher).temperature(2.0).batchSize(256).build()).path();
 
         Path sparkHome = fakeSparkHome();
         int port = freePort();

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
-import java.util.List;
 import org.distillery.jobs.Fixtures;
 import org.distillery.jobs.SparkTestBase;
 import org.distillery.jobs.common.Storage;
@@ -25,8 +24,9 @@ class BornAgainJobTest extends SparkTestBase {
         String transfer = Fixtures.transferSet(spark(), dir.resolve("transfer").toString(), 400, 111, 0);
         String validation = Fixtures.transferSet(spark(), dir.resolve("validation").toString(), 100, 112, 10_000);
         String test = Fixtures.transferSet(spark(), dir.resolve("test").toString(), 100, 113, 20_000);
-        String teacher = new TrainJob(spark()).run(new TrainConfig(Objective.HARD, null, transfer, validation,
-                dir.resolve("teacher").toString(), "mlp:12", 0, 8, 8, 0.01, null, null, false, null, 1, 2, 16, 3)).path();
+        String teacher = new TrainJob(spark()).run(TrainConfig.builder(Objective.HARD).transfer(transfer)
+                .validation(validation).out(dir.resolve("teacher").toString()).architecture("mlp:12").epochs(8)
+                .patience(8).learningRate(0.01).seed(1).batchSize(16).averagingFrequency(3).build()).path();
 
         BornAgainJob.Result r = new BornAgainJob(spark()).run(new BornAgainConfig(transfer, validation, test, teacher,
                 dir.resolve("run").toString(), 2, null, 2.0, 1.0, null, 8, 0.01, 5, 2));

@@ -83,8 +83,9 @@ class FrameworkTeachersTest extends SparkTestBase {
             String file = e.getKey().split("#")[0];
             String output = (String) e.getValue().get("output");
             String out = dir.resolve("soft-" + e.getKey().replace('#', '-')).toString();
-            LabelConfig config = new LabelConfig(transfers.get((String) e.getValue().get("rows")),
-                    fw.resolve(file).toString(), out, 2.0, 5).withTeacherOutputs(output == null ? List.of()
+            LabelConfig config = LabelConfig.builder(transfers.get((String) e.getValue().get("rows")), out)
+                    .teacher(fw.resolve(file).toString()).temperature(2.0).batchSize(5).build()
+                    .withTeacherOutputs(output == null ? List.of()
                     : List.of(output));
             JobResult result = new LabelJob(spark()).run(config); // batches of 5: fixed-batch exports pad the last
             double diff = maxDiff(logits(result.path()), (List<List<Number>>) e.getValue().get("logits"));
@@ -149,8 +150,9 @@ class FrameworkTeachersTest extends SparkTestBase {
     void aKerasArchiveIsNotReadAsADl4jZipWhateverItsName() throws Exception {
         Path renamed = Files.copy(fw.resolve("keras_cnn.keras"), dir.resolve("keras-cnn.zip"),
                 StandardCopyOption.REPLACE_EXISTING);
-        JobResult r = new LabelJob(spark()).run(new LabelConfig(transfers.get("image"), renamed.toString(),
-                dir.resolve("soft-renamed").toString(), 2.0, 8));
+        JobResult r = new LabelJob(spark()).run(LabelConfig
+                .builder(transfers.get("image"), dir.resolve("soft-renamed").toString()).teacher(renamed.toString())
+                .temperature(2.0).batchSize(8).build());
         assertThat(Storage.of(spark()).publishedManifest(r.path()).facts().get("teachers").toString())
                 .contains("format=Keras archive");
         Path truncated = dir.resolve("truncated.keras");

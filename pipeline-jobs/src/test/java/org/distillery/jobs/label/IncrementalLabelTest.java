@@ -64,8 +64,8 @@ class IncrementalLabelTest extends SparkTestBase {
     }
 
     private String label(String transfer, String teacher, String out, double t) {
-        return new LabelJob(spark()).run(new LabelConfig(transfer, List.of(teacher), null, null, out, t, 64, null,
-                PublishMode.INCREMENTAL)).path();
+        return new LabelJob(spark()).run(LabelConfig.builder(transfer, out).teachers(List.of(teacher)).temperature(t)
+                .batchSize(64).mode(PublishMode.INCREMENTAL).build()).path();
     }
 
     @Test
@@ -99,7 +99,8 @@ class IncrementalLabelTest extends SparkTestBase {
             assertThat(after.get(id)).isEqualTo(before.get(id)); // reused as stored
         }
         // relabelled rows carry the teacher's logits, as a full run over v2 gives them
-        String full = new LabelJob(spark()).run(new LabelConfig(v2, teacher, dir.resolve("full").toString(), 2.0, 64))
+        String full = new LabelJob(spark()).run(LabelConfig.builder(v2, dir.resolve("full").toString()).teacher(teacher)
+                .temperature(2.0).batchSize(64).build())
                 .path();
         Map<Long, float[]> reference = column(full, "logits");
         for (long id : List.of(0L, 9L, 1000L, 1019L)) {
@@ -114,8 +115,8 @@ class IncrementalLabelTest extends SparkTestBase {
         List<Row> written = inFileOrder(out);
         Manifest published = Storage.of(spark()).publishedManifest(out);
         long modified = java.nio.file.Files.getLastModifiedTime(Path.of(out, Manifest.SUCCESS)).toMillis();
-        JobResult again = new LabelJob(spark()).run(new LabelConfig(v2, List.of(teacher), null, null, out, 2.0, 64,
-                null, PublishMode.INCREMENTAL));
+        JobResult again = new LabelJob(spark()).run(LabelConfig.builder(v2, out).teachers(List.of(teacher))
+                .temperature(2.0).batchSize(64).mode(PublishMode.INCREMENTAL).build());
         assertThat(again.details()).containsEntry("kept", "unchanged since manifest " + published.id()
                 + " (same transfer set, teacher, T and storage)");
         assertThat(again.manifestId()).isEqualTo(published.id());
@@ -157,21 +158,21 @@ class IncrementalLabelTest extends SparkTestBase {
         String v1 = Fixtures.publishTransfer(spark(), dir.resolve("v1").toString(), rows(120, 7, 0), Fixtures.FEATURES);
         String teacher = Fixtures.saveZip(spark(), Fixtures.teacher(8, 20), dir.resolve("t.zip").toString());
         String out = dir.resolve("topk").toString();
-        LabelConfig topK = new LabelConfig(v1, List.of(teacher), null, null, out, 2.0, 64, null,
-                PublishMode.INCREMENTAL, "fp16", 2, true);
+        LabelConfig topK = LabelConfig.builder(v1, out).teachers(List.of(teacher)).temperature(2.0).batchSize(64)
+                .mode(PublishMode.INCREMENTAL).precision("fp16").topK(2).soft(true).build();
         new LabelJob(spark()).run(topK);
         String hash = Storage.of(spark()).publishedManifest(out).text("contentHash");
         // the same rows under another transfer manifest, so that they are compared row by row
         String copy = Fixtures.publishTransfer(spark(), dir.resolve("v1-copy").toString(), rows(120, 7, 0),
                 Fixtures.FEATURES);
-        new LabelJob(spark()).run(new LabelConfig(copy, List.of(teacher), null, null, out, 2.0, 64, null,
-                PublishMode.INCREMENTAL, "fp16", 2, true));
+        new LabelJob(spark()).run(LabelConfig.builder(copy, out).teachers(List.of(teacher)).temperature(2.0)
+                .batchSize(64).mode(PublishMode.INCREMENTAL).precision("fp16").topK(2).soft(true).build());
         assertThat(incremental(out)).containsEntry("reusedRows", 120).containsEntry("relabelledRows", 0);
         // every stored value (fp16 bytes, indices, tail, the soft column of the full-precision logits) is kept
         assertThat(Storage.of(spark()).publishedManifest(out).text("contentHash")).isEqualTo(hash);
         // another T: the soft column needs the full-precision logits that top-K fp16 does not keep
-        new LabelJob(spark()).run(new LabelConfig(v1, List.of(teacher), null, null, out, 3.0, 64, null,
-                PublishMode.INCREMENTAL, "fp16", 2, true));
+        new LabelJob(spark()).run(LabelConfig.builder(v1, out).teachers(List.of(teacher)).temperature(3.0).batchSize(64)
+                .mode(PublishMode.INCREMENTAL).precision("fp16").topK(2).soft(true).build());
         assertThat(incremental(out).get("fullRelabel").toString()).startsWith("T changed, and the soft column");
     }
 }

@@ -211,8 +211,9 @@ public final class LabelBench {
     private static void relabelStep(SparkSession spark, String step, String transfer, String zip, String out,
                                     double temperature) {
         long t0 = System.nanoTime();
-        JobResult r = new LabelJob(spark).run(new LabelConfig(transfer, List.of(zip), null, null, out, temperature,
-                BATCH, null, org.distillery.jobs.common.PublishMode.INCREMENTAL));
+        JobResult r = new LabelJob(spark).run(LabelConfig.builder(transfer, out).teachers(List.of(zip))
+                .temperature(temperature).batchSize(BATCH).mode(org.distillery.jobs.common.PublishMode.INCREMENTAL)
+                .build());
         double seconds = (System.nanoTime() - t0) / 1e9;
         List<String> written = r.details().containsKey("kept") ? List.of()
                 : r.details().get("partitionsLabelled") instanceof List<?> names
@@ -384,7 +385,8 @@ public final class LabelBench {
     }
 
     private static JobResult label(SparkSession spark, String transfer, String zip, String out) {
-        return new LabelJob(spark).run(new LabelConfig(transfer, zip, out, LabelConfig.DEFAULT_TEMPERATURE, BATCH));
+        return new LabelJob(spark).run(LabelConfig.builder(transfer, out).teacher(zip)
+                .temperature(LabelConfig.DEFAULT_TEMPERATURE).batchSize(BATCH).build());
     }
 
     private static long heapUsedAfterGc() throws InterruptedException {

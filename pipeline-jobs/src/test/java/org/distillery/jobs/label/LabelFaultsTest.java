@@ -29,14 +29,14 @@ class LabelFaultsTest extends SparkTestBase {
     void retriedTasksGiveExactlyTheRowsOfARunWithoutFaults() {
         String transfer = Fixtures.transferSet(spark(), dir.resolve("transfer").toString(), 500, 41, 0);
         String teacher = Fixtures.saveZip(spark(), Fixtures.teacher(5, 10), dir.resolve("teacher.zip").toString());
-        JobResult clean = new LabelJob(spark()).run(new LabelConfig(transfer, teacher, dir.resolve("clean").toString(),
-                2.0, 32));
+        JobResult clean = new LabelJob(spark()).run(LabelConfig.builder(transfer, dir.resolve("clean").toString())
+                .teacher(teacher).temperature(2.0).batchSize(32).build());
 
         Set<Integer> failed = ConcurrentHashMap.newKeySet();
         TeacherInference.faultInjector = task -> task.attemptNumber() == 0 && task.partitionId() % 2 == 0
                 && failed.add(task.partitionId());
-        JobResult faulty = new LabelJob(spark()).run(new LabelConfig(transfer, teacher, dir.resolve("faulty").toString(),
-                2.0, 32));
+        JobResult faulty = new LabelJob(spark()).run(LabelConfig.builder(transfer, dir.resolve("faulty").toString())
+                .teacher(teacher).temperature(2.0).batchSize(32).build());
 
         assertThat(failed).as("first attempts that failed").isNotEmpty();
         assertThat(faulty.rows()).isEqualTo(500);

@@ -42,7 +42,8 @@ class LabelJobTest extends SparkTestBase {
     }
 
     private static JobResult label(String out, double t) {
-        return new LabelJob(spark()).run(new LabelConfig(transfer, teacherZip, out, t, 64));
+        return new LabelJob(spark()).run(LabelConfig.builder(transfer, out).teacher(teacherZip).temperature(t)
+                .batchSize(64).build());
     }
 
     @Test
@@ -99,11 +100,13 @@ class LabelJobTest extends SparkTestBase {
 
     @Test
     void rejectsBadConfigWithTheValue() {
-        assertThatThrownBy(() -> new LabelConfig(transfer, teacherZip, "x", 0, 64))
+        assertThatThrownBy(() -> LabelConfig.builder(transfer, "x").teacher(teacherZip).temperature(0).batchSize(64)
+                .build())
                 .hasMessage("temperature must be a finite number > 0, got 0.0");
         // the output rule needs the filesystem: checked by the job (OutputRuleTest, BadInputCorpusTest)
         String inside = transfer + "/soft";
-        assertThatThrownBy(() -> new LabelJob(spark()).run(new LabelConfig(transfer, teacherZip, inside, 1, 64)))
+        assertThatThrownBy(() -> new LabelJob(spark()).run(LabelConfig.builder(transfer, inside).teacher(teacherZip)
+                .temperature(1).batchSize(64).build()))
                 .hasMessage("--out " + inside + " is inside input --transfer " + transfer);
     }
 
@@ -114,7 +117,8 @@ class LabelJobTest extends SparkTestBase {
                         0.01, 1);
         String zip = Fixtures.saveZip(spark(), wide, dir.resolve("wide.zip").toString());
         String out = dir.resolve("soft-wide").toString();
-        assertThatThrownBy(() -> new LabelJob(spark()).run(new LabelConfig(transfer, zip, out, 1, 64)))
+        assertThatThrownBy(() -> new LabelJob(spark()).run(LabelConfig.builder(transfer, out).teacher(zip)
+                .temperature(1).batchSize(64).build()))
                 .hasMessage("teacher input [N, 17] does not match the transfer set's example shape [16]: file:" + zip);
         assertThat(Files.exists(Path.of(out))).isFalse();
     }
@@ -130,7 +134,8 @@ class LabelJobTest extends SparkTestBase {
     }
 
     private static JobResult label2(String teacherPath, String out) {
-        return new LabelJob(spark()).run(new LabelConfig(transfer, teacherPath, dir.resolve(out).toString(), 1, 64));
+        return new LabelJob(spark()).run(LabelConfig.builder(transfer, dir.resolve(out).toString()).teacher(teacherPath)
+                .temperature(1).batchSize(64).build());
     }
 
     @Test
@@ -141,7 +146,8 @@ class LabelJobTest extends SparkTestBase {
                 List.of(RowFactory.create(7L, new float[Fixtures.FEATURES], 1), RowFactory.create(8L, bad, 2)),
                 Fixtures.FEATURES);
         String out = dir.resolve("soft-nan").toString();
-        assertThatThrownBy(() -> new LabelJob(spark()).run(new LabelConfig(nanTransfer, teacherZip, out, 1, 64)))
+        assertThatThrownBy(() -> new LabelJob(spark()).run(LabelConfig.builder(nanTransfer, out).teacher(teacherZip)
+                .temperature(1).batchSize(64).build()))
                 .satisfies(e -> assertThat(rootMessage(e)).isEqualTo("non-finite feature value NaN for id 8"));
         assertThat(Files.exists(Path.of(out))).isFalse();
         try (var siblings = Files.list(dir)) {
@@ -153,7 +159,8 @@ class LabelJobTest extends SparkTestBase {
     void refusesAnUnpublishedInput() throws Exception {
         Path unpublished = Files.createDirectories(dir.resolve("half-written"));
         assertThatThrownBy(() -> new LabelJob(spark())
-                .run(new LabelConfig(unpublished.toString(), teacherZip, dir.resolve("soft-x").toString(), 1, 64)))
+                .run(LabelConfig.builder(unpublished.toString(), dir.resolve("soft-x").toString()).teacher(teacherZip)
+                        .temperature(1).batchSize(64).build()))
                 .hasMessageStartingWith("input is not a published distillery output");
     }
 

@@ -41,8 +41,8 @@ class LabelReportsTest extends SparkTestBase {
         }
         String transfer = Fixtures.publishTransfer(spark(), dir.resolve("transfer").toString(), rows, Fixtures.FEATURES);
         String teacher = Fixtures.saveZip(spark(), Fixtures.teacher(9, 40), dir.resolve("t.zip").toString());
-        String out = new LabelJob(spark()).run(new LabelConfig(transfer, teacher, dir.resolve("soft").toString(), 2.0,
-                64)).path();
+        String out = new LabelJob(spark()).run(LabelConfig.builder(transfer, dir.resolve("soft").toString())
+                .teacher(teacher).temperature(2.0).batchSize(64).build()).path();
 
         JsonNode q = report(out, LabelReports.QUALITY);
         assertThat(q.get("classesMissingFromTransferSet").toString()).isEqualTo("[2]");
@@ -73,11 +73,13 @@ class LabelReportsTest extends SparkTestBase {
         String oldTeacher = Fixtures.saveZip(spark(), Fixtures.teacher(1, 3), dir.resolve("old.zip").toString());
         String newTeacher = Fixtures.saveZip(spark(), Fixtures.teacher(2, 40), dir.resolve("new.zip").toString());
         String target = dir.resolve("soft").toString();
-        new LabelJob(spark()).run(new LabelConfig(transfer, oldTeacher, target, 2.0, 64));
+        new LabelJob(spark()).run(LabelConfig.builder(transfer, target).teacher(oldTeacher).temperature(2.0)
+                .batchSize(64).build());
         Map<Long, float[]> before = logits(target);
         assertThat(Storage.of(spark()).exists(target + "/" + LabelReports.DRIFT)).isFalse();
 
-        new LabelJob(spark()).run(new LabelConfig(transfer, newTeacher, target, 2.0, 64, null, PublishMode.OVERWRITE));
+        new LabelJob(spark()).run(LabelConfig.builder(transfer, target).teacher(newTeacher).temperature(2.0)
+                .batchSize(64).mode(PublishMode.OVERWRITE).build());
         Map<Long, float[]> after = logits(target);
         JsonNode d = report(target, LabelReports.DRIFT);
         long flips = 0;
@@ -95,7 +97,8 @@ class LabelReportsTest extends SparkTestBase {
         assertThat(d.get("teacherSha256").asText()).isNotEqualTo(d.get("previousTeacherSha256").asText());
 
         // the same teacher again: nothing drifts
-        new LabelJob(spark()).run(new LabelConfig(transfer, newTeacher, target, 2.0, 64, null, PublishMode.OVERWRITE));
+        new LabelJob(spark()).run(LabelConfig.builder(transfer, target).teacher(newTeacher).temperature(2.0)
+                .batchSize(64).mode(PublishMode.OVERWRITE).build());
         JsonNode same = report(target, LabelReports.DRIFT);
         assertThat(same.get("rowsChanged").asLong()).isZero();
         assertThat(same.get("rowsChangedTolerance").asDouble()).isEqualTo(LabelReports.CHANGED);

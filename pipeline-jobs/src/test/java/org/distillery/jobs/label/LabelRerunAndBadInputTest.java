@@ -37,7 +37,8 @@ class LabelRerunAndBadInputTest extends SparkTestBase {
     }
 
     private static LabelConfig config(String in, String teacher, String out, String sha, PublishMode mode) {
-        return new LabelConfig(in, teacher, dir.resolve(out).toString(), 2.0, 32, sha, mode);
+        return LabelConfig.builder(in, dir.resolve(out).toString()).teacher(teacher).temperature(2.0).batchSize(32)
+                .teacherSha256(sha).mode(mode).build();
     }
 
     private static JobResult label(LabelConfig c) {

@@ -42,8 +42,8 @@ class PartitionedLabelTest extends SparkTestBase {
     }
 
     private JobResult label(String transfer, String teacher, String out, PublishMode mode, String... partitions) {
-        return new LabelJob(spark()).run(new LabelConfig(transfer, List.of(teacher), null, null, out, 2.0, 64, null,
-                mode).withPartitions(List.of(partitions)));
+        return new LabelJob(spark()).run(LabelConfig.builder(transfer, out).teachers(List.of(teacher)).temperature(2.0)
+                .batchSize(64).mode(mode).build().withPartitions(List.of(partitions)));
     }
 
     private String manifestId(String path) {
@@ -51,8 +51,8 @@ class PartitionedLabelTest extends SparkTestBase {
     }
 
     private TrainConfig kd(String soft, String out) {
-        return new TrainConfig(Objective.KD, soft, null, null, out, "mlp:8", 0, 1, 1, 0.01, List.of(), List.of(1.0),
-                false, null, 42, 2, 16, 2);
+        return TrainConfig.builder(Objective.KD).softTargets(soft).out(out).architecture("mlp:8").epochs(1)
+                .patience(1).learningRate(0.01).alphas(List.of(1.0)).batchSize(16).averagingFrequency(2).build();
     }
 
     @Test
@@ -93,8 +93,8 @@ class PartitionedLabelTest extends SparkTestBase {
 
         // a new day: train refuses the stale soft targets, naming the partition; labeling that day alone fixes it
         day(transfer, 4);
-        String plan = LabelJob.dryRun(storage(), new LabelConfig(transfer, List.of(teacher), null, null, out, 2.0, 64,
-                null, PublishMode.INCREMENTAL)).summaryJson();
+        String plan = LabelJob.dryRun(storage(), LabelConfig.builder(transfer, out).teachers(List.of(teacher))
+                .temperature(2.0).batchSize(64).mode(PublishMode.INCREMENTAL).build()).summaryJson();
         assertThat(plan).contains("\"day=1\":\"100 rows: kept: unchanged since manifest " + manifestId(out + "/day=1"))
                 .contains("\"day=4\":\"100 rows: new\"");
         assertThatThrownBy(() -> TrainJob.dryRun(storage(), kd(out, dir.resolve("s2").toString())))
@@ -163,7 +163,8 @@ class PartitionedLabelTest extends SparkTestBase {
         assertThatThrownBy(() -> label(transfer, teacher, out, PublishMode.FAIL_IF_EXISTS))
                 .hasMessageStartingWith("output partition already exists").hasMessageEndingWith("/soft/day=1");
         assertThat(PartitionedTable.childNames(storage(), out)).containsExactly("day=1");
-        assertThatThrownBy(() -> new LabelConfig(transfer, teacher, out, 2.0, 64).withPartitions(List.of("2026-11-24")))
+        assertThatThrownBy(() -> LabelConfig.builder(transfer, out).teacher(teacher).temperature(2.0).batchSize(64)
+                .build().withPartitions(List.of("2026-11-24")))
                 .hasMessage("partition must be COLUMN=VALUE (e.g. date=2026-11-24), got '2026-11-24'");
         String single = Fixtures.transferSet(spark(), dir.resolve("single").toString(), 50, 7, 0);
         assertThatThrownBy(() -> label(single, teacher, dir.resolve("o1").toString(), PublishMode.FAIL_IF_EXISTS,

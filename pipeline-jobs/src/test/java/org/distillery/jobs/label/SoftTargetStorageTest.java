@@ -55,7 +55,8 @@ class SoftTargetStorageTest extends SparkTestBase {
     }
 
     private static LabelConfig config(String out, String precision, Integer topK, Boolean soft) {
-        return new LabelConfig(transfer, teacher, dir.resolve(out).toString(), 2.0, 128).withStorage(precision, topK,
+        return LabelConfig.builder(transfer, dir.resolve(out).toString()).teacher(teacher).temperature(2.0)
+                .batchSize(128).build().withStorage(precision, topK,
                 soft);
     }
 
@@ -134,7 +135,8 @@ class SoftTargetStorageTest extends SparkTestBase {
         assertThat(v1.config().has("precision")).as("default config JSON unchanged").isFalse();
         assertThat(parquetSchema(target).fieldNames()).containsExactly("id", "label", "logits", "soft", "input_hash");
 
-        new LabelJob(spark()).run(new LabelConfig(transfer, teacher, target, 2.0, 128, null, PublishMode.OVERWRITE)
+        new LabelJob(spark()).run(LabelConfig.builder(transfer, target).teacher(teacher).temperature(2.0).batchSize(128)
+                .mode(PublishMode.OVERWRITE).build()
                 .withStorage("fp16", null, null));
         var drift = new com.fasterxml.jackson.databind.ObjectMapper()
                 .readTree(Storage.of(spark()).readText(target + "/" + LabelReports.DRIFT));
@@ -146,8 +148,9 @@ class SoftTargetStorageTest extends SparkTestBase {
     void aKdStudentLearnsFromTopKFp16SoftTargets() {
         String soft = label("top2-fp16-train", "fp16", 2, null);
         String out = dir.resolve("kd").toString();
-        new TrainJob(spark()).run(new TrainConfig(Objective.KD, soft, null, validation, out, "mlp:8", 0, 4, 4, 0.01,
-                List.of(), List.of(0.5), false, 40, 42, 2, 16, 3));
+        new TrainJob(spark()).run(TrainConfig.builder(Objective.KD).softTargets(soft)
+                .validation(validation).out(out).architecture("mlp:8").epochs(4).patience(4).learningRate(0.01)
+                .alphas(List.of(0.5)).labelled(40).batchSize(16).averagingFrequency(3).build());
 
         ModelArtifact model = ModelArtifact.read(Storage.of(spark()), out);
         assertThat(model.manifest().inputs().get("softTargets").manifestId())

@@ -87,8 +87,9 @@ public final class StorageBench {
         Dataset<Row> exact = null;
         List<Map<String, Object>> results = new ArrayList<>();
         for (Mode mode : MODES) {
-            LabelConfig config = new LabelConfig(transfer, teacher, dir.resolve("soft-" + results.size()).toString(),
-                    TEMPERATURE, LabelConfig.DEFAULT_BATCH).withStorage(mode.precision(), mode.topK(), mode.soft());
+            LabelConfig config = LabelConfig.builder(transfer, dir.resolve("soft-" + results.size()).toString())
+                    .teacher(teacher).temperature(TEMPERATURE).batchSize(LabelConfig.DEFAULT_BATCH).build()
+                    .withStorage(mode.precision(), mode.topK(), mode.soft());
             JobResult r = new LabelJob(spark).run(config);
             Dataset<Row> decoded = TransferTables.readSoftTargets(spark, r.path()).logits();
             exact = exact == null ? decoded.cache() : exact;

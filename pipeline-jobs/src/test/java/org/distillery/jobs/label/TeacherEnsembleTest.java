@@ -11,7 +11,6 @@ import org.apache.spark.sql.Row;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.distillery.jobs.Fixtures;
 import org.distillery.jobs.SparkTestBase;
-import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.loss.DistillationLoss;
@@ -45,8 +44,8 @@ class TeacherEnsembleTest extends SparkTestBase {
     }
 
     private static LabelConfig config(String out, String ensemble) {
-        return new LabelConfig(transfer, List.of(aZip, bZip), List.of(1.0, 3.0), ensemble, out, 2.0, 32, List.of(),
-                PublishMode.FAIL_IF_EXISTS);
+        return LabelConfig.builder(transfer, out).teachers(List.of(aZip, bZip)).weights(List.of(1.0, 3.0))
+                .ensemble(ensemble).temperature(2.0).batchSize(32).build();
     }
 
     private static float[] logits(MultiLayerNetwork net, float[] x) {
@@ -103,15 +102,16 @@ class TeacherEnsembleTest extends SparkTestBase {
                 DistillationLoss.hardLabelsOnly(), 0.01, 5);
         String threeZip = Fixtures.saveZip(spark(), three, dir.resolve("three.zip").toString());
         String out = dir.resolve("never").toString();
-        assertThatThrownBy(() -> new LabelJob(spark()).run(new LabelConfig(transfer, List.of(aZip, threeZip), null,
-                null, out, 2.0, 32, null, null)))
+        assertThatThrownBy(() -> new LabelJob(spark()).run(LabelConfig.builder(transfer, out)
+                .teachers(List.of(aZip, threeZip)).temperature(2.0).batchSize(32).build()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("teachers have different class counts: " + aZip.replaceFirst("^(?!file:)", "file:")
                         + " has 4, " + threeZip.replaceFirst("^(?!file:)", "file:") + " has 3");
         assertThat(dir.resolve("never")).doesNotExist();
-        assertThatThrownBy(() -> new LabelConfig(transfer, List.of(aZip, bZip), List.of(1.0), null, out, 2.0, 32, null,
-                null)).hasMessage("got 1 teacher weights for 2 teachers");
-        assertThatThrownBy(() -> new LabelConfig(transfer, List.of(aZip), null, "median", out, 2.0, 32, null, null))
+        assertThatThrownBy(() -> LabelConfig.builder(transfer, out).teachers(List.of(aZip, bZip)).weights(List.of(1.0))
+                .temperature(2.0).batchSize(32).build()).hasMessage("got 1 teacher weights for 2 teachers");
+        assertThatThrownBy(() -> LabelConfig.builder(transfer, out).teachers(List.of(aZip)).ensemble("median")
+                .temperature(2.0).batchSize(32).build())
                 .hasMessage("ensemble must be prob or logit, got 'median'");
     }
 }

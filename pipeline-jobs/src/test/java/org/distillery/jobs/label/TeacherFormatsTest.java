@@ -151,7 +151,8 @@ class TeacherFormatsTest extends SparkTestBase {
         for (String file : List.of("sequential.h5", "teacher.onnx")) {
             String path = files.resolve(file).toString();
             String out = dir.resolve("soft-wide-" + file).toString();
-            assertThatThrownBy(() -> new LabelJob(spark()).run(new LabelConfig(transfer, path, out, 1, 64)))
+            assertThatThrownBy(() -> new LabelJob(spark()).run(LabelConfig.builder(transfer, out).teacher(path)
+                    .temperature(1).batchSize(64).build()))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessage("teacher input [N, 17] does not match the transfer set's example shape [16]: file:"
                             + path);
@@ -162,10 +163,12 @@ class TeacherFormatsTest extends SparkTestBase {
     @Test
     void hintLayersAreReadFromKerasTeachersAndRefusedForOnnx() {
         String h5 = linear.resolve("sequential.h5").toString();
-        JobResult fromKeras = new LabelJob(spark()).run(new LabelConfig(transfer, h5,
-                dir.resolve("soft-hint-h5").toString(), 2.0, 32).withHintLayer(0));
-        JobResult fromZip = new LabelJob(spark()).run(new LabelConfig(transfer, teacherZip,
-                dir.resolve("soft-hint-zip").toString(), 2.0, 32).withHintLayer(0));
+        JobResult fromKeras = new LabelJob(spark()).run(LabelConfig
+                .builder(transfer, dir.resolve("soft-hint-h5").toString()).teacher(h5).temperature(2.0).batchSize(32)
+                .build().withHintLayer(0));
+        JobResult fromZip = new LabelJob(spark()).run(LabelConfig
+                .builder(transfer, dir.resolve("soft-hint-zip").toString()).teacher(teacherZip).temperature(2.0)
+                .batchSize(32).build().withHintLayer(0));
         Map<Long, float[]> expected = hints(fromZip.path());
         Map<Long, float[]> actual = hints(fromKeras.path());
         assertThat(actual.keySet()).isEqualTo(expected.keySet());
@@ -174,7 +177,8 @@ class TeacherFormatsTest extends SparkTestBase {
 
         String onnx = linear.resolve("teacher.onnx").toString();
         String out = dir.resolve("soft-hint-onnx").toString();
-        assertThatThrownBy(() -> new LabelJob(spark()).run(new LabelConfig(transfer, onnx, out, 2.0, 32)
+        assertThatThrownBy(() -> new LabelJob(spark()).run(LabelConfig.builder(transfer, out).teacher(onnx)
+                .temperature(2.0).batchSize(32).build()
                 .withHintLayer(0)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("--hint-layer reads the layers of a DL4J or Keras teacher, but file:" + onnx + " is ONNX");
@@ -199,7 +203,8 @@ class TeacherFormatsTest extends SparkTestBase {
     }
 
     private static JobResult label(String teacherPath, String out) {
-        return new LabelJob(spark()).run(new LabelConfig(transfer, teacherPath, dir.resolve(out).toString(), 2.0, 32));
+        return new LabelJob(spark()).run(LabelConfig.builder(transfer, dir.resolve(out).toString()).teacher(teacherPath)
+                .temperature(2.0).batchSize(32).build());
     }
 
     private static Map<Long, float[]> hints(String path) {

@@ -40,8 +40,9 @@ class NotebooksTest extends SparkTestBase {
         // the drift report the relabel wrote
         String v2 = run.resolve("soft-targets/train-v2").toString();
         for (double t : new double[] {4.0, 3.0}) {
-            new LabelJob(spark()).run(new LabelConfig(run.resolve("data/train").toString(),
-                    run.resolve("models/teacher").toString(), v2, t, 256, null, PublishMode.OVERWRITE));
+            new LabelJob(spark()).run(LabelConfig.builder(run.resolve("data/train").toString(), v2)
+                    .teacher(run.resolve("models/teacher").toString()).temperature(t).batchSize(256)
+                    .mode(PublishMode.OVERWRITE).build());
         }
         assertThat(run.resolve("soft-targets/train-v2/_drift.json")).exists();
 

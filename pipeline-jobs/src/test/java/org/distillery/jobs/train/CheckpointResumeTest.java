@@ -37,7 +37,8 @@ class CheckpointResumeTest extends SparkTestBase {
         String transfer = Fixtures.transferSet(spark(), dir.resolve("transfer").toString(), 2000, 41, 0);
         validation = Fixtures.transferSet(spark(), dir.resolve("validation").toString(), 200, 42, 100_000);
         String teacher = Fixtures.saveZip(spark(), Fixtures.teacher(3, 30), dir.resolve("teacher.zip").toString());
-        soft = new LabelJob(spark()).run(new LabelConfig(transfer, teacher, dir.resolve("soft").toString(), 2.0, 256))
+        soft = new LabelJob(spark()).run(LabelConfig.builder(transfer, dir.resolve("soft").toString()).teacher(teacher)
+                .temperature(2.0).batchSize(256).build())
                 .path();
     }
 

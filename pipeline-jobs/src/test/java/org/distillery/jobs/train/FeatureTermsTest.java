@@ -12,13 +12,10 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.distillery.jobs.Fixtures;
 import org.distillery.jobs.SparkTestBase;
 import org.distillery.jobs.common.ModelArtifact;
-import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.jobs.label.LabelConfig;
 import org.distillery.jobs.label.LabelJob;
-import org.distillery.jobs.train.averaging.EngineConfig;
-import org.distillery.model.loss.Divergence;
 import org.distillery.model.loss.Relation;
 import org.distillery.model.schema.Manifest;
 import org.distillery.model.schema.SoftTargetSchema;
@@ -46,16 +43,16 @@ class FeatureTermsTest extends SparkTestBase {
         validation = Fixtures.transferSet(spark(), dir.resolve("validation").toString(), 200, 32, 10_000);
         teacher = Fixtures.teacher(9, 60);
         String zip = Fixtures.saveZip(spark(), teacher, dir.resolve("teacher.zip").toString());
-        soft = new LabelJob(spark()).run(new LabelConfig(transfer, zip, dir.resolve("soft").toString(), 2.0, 128)
+        soft = new LabelJob(spark()).run(LabelConfig.builder(transfer, dir.resolve("soft").toString()).teacher(zip)
+                .temperature(2.0).batchSize(128).build()
                 .withHintLayer(0)).path();
-        plainSoft = new LabelJob(spark()).run(new LabelConfig(transfer, zip, dir.resolve("plain").toString(), 2.0,
-                128)).path();
+        plainSoft = new LabelJob(spark()).run(LabelConfig.builder(transfer, dir.resolve("plain").toString())
+                .teacher(zip).temperature(2.0).batchSize(128).build()).path();
     }
 
     private static TrainConfig kd(String out, FeatureTerms features, int epochs) {
-        return new TrainConfig(Objective.KD, soft, null, validation, out, "mlp:8", 0, epochs, epochs, 0.01, List.of(),
-                List.of(1.0), false, 40, 42, 2, 16, 3, PublishMode.FAIL_IF_EXISTS, null, false, "constant",
-                EngineConfig.DEFAULT, Divergence.FORWARD_KL, features);
+        return small(Objective.KD).softTargets(soft).validation(validation).out(out).epochs(epochs).patience(epochs)
+                .alphas(List.of(1.0)).labelled(40).features(features).build();
     }
 
     @Test
@@ -132,28 +129,27 @@ class FeatureTermsTest extends SparkTestBase {
 
     @Test
     void refusesFeatureTermsWithoutAStoredLayerOrOnTheWrongLayer() {
-        TrainConfig noLayer = new TrainConfig(Objective.KD, plainSoft, null, validation, dir.resolve("x").toString(),
-                "mlp:8", 0, 1, 1, 0.01, List.of(), List.of(1.0), false, null, 42, 2, 16, 3, PublishMode.FAIL_IF_EXISTS,
-                null, false, "constant", EngineConfig.DEFAULT, Divergence.FORWARD_KL,
-                new FeatureTerms(0, null, null, 1, Relation.RKD, 1.0));
+        TrainConfig noLayer = small(Objective.KD).softTargets(plainSoft).validation(validation)
+                .out(dir.resolve("x").toString()).alphas(List.of(1.0))
+                .features(new FeatureTerms(0, null, null, 1, Relation.RKD, 1.0)).build();
         assertThatThrownBy(() -> new TrainJob(spark()).run(noLayer)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("need a stored teacher layer, but the soft targets at " + plainSoft
                         + " have none (label them with --hint-layer L)");
-        assertThatThrownBy(() -> new TrainConfig(Objective.KD, soft, null, validation, "o", "mlp:16,8", 0, 1, 1, 0.01,
-                List.of(), List.of(1.0), false, null, 42, 2, 16, 3, null, null, false, null, null, null,
-                new FeatureTerms(1, "joint", 0, 1, Relation.NONE, 0)))
+        assertThatThrownBy(() -> small(Objective.KD).softTargets(soft).validation(validation).out("o")
+                .architecture("mlp:16,8").alphas(List.of(1.0))
+                .features(new FeatureTerms(1, "joint", 0, 1, Relation.NONE, 0)).build())
                 .hasMessage("--hint-schedule joint guides the student's last hidden layer (1), got guided layer 0;"
                         + " use two-stage for another layer");
-        assertThatThrownBy(() -> new TrainConfig(Objective.HARD, null, transfer, validation, "o", "mlp:8", 0, 1, 1,
-                0.01, List.of(), List.of(), false, null, 42, 2, 16, 3, null, null, false, null, null, null,
-                new FeatureTerms(1, null, null, 1, Relation.NONE, 0)))
+        assertThatThrownBy(() -> small(Objective.HARD).transfer(transfer).validation(validation).out("o")
+                .features(new FeatureTerms(1, null, null, 1, Relation.NONE, 0)).build())
                 .hasMessage("hint and relation terms only apply to objective kd, not hard");
-        assertThatThrownBy(() -> new LabelConfig(transfer, List.of("a.zip", "b.zip"), List.of(), "prob", "o", 2, 64,
-                List.of(), null, null, null, null, 0))
+        assertThatThrownBy(() -> LabelConfig.builder(transfer, "o").teachers(List.of("a.zip", "b.zip")).temperature(2)
+                .batchSize(64).hintLayer(0).build())
                 .hasMessage("--hint-layer needs a single teacher (layers of an ensemble's members are not averaged),"
                         + " got 2 teachers");
-        assertThatThrownBy(() -> new LabelJob(spark()).run(new LabelConfig(transfer, dir.resolve("teacher.zip")
-                .toString(), dir.resolve("bad-layer").toString(), 2.0, 128).withHintLayer(5)))
+        assertThatThrownBy(() -> new LabelJob(spark()).run(LabelConfig
+                .builder(transfer, dir.resolve("bad-layer").toString()).teacher(dir.resolve("teacher.zip").toString())
+                .temperature(2.0).batchSize(128).build().withHintLayer(5)))
                 .hasMessage("hint layer 5 out of range: the teacher has layers 0 to 1");
     }
 
@@ -170,5 +166,11 @@ class FeatureTermsTest extends SparkTestBase {
             }
         }
         return lines;
+    }
+
+    /** A one-epoch run of a tiny student on the fixtures. */
+    private static TrainConfigBuilder small(Objective objective) {
+        return TrainConfig.builder(objective).architecture("mlp:8").epochs(1).patience(1).learningRate(0.01)
+                .batchSize(16).averagingFrequency(3);
     }
 }

@@ -39,13 +39,14 @@ class TrainJobTest extends SparkTestBase {
         transfer = Fixtures.transferSet(spark(), dir.resolve("transfer").toString(), 600, 21, 0);
         validation = Fixtures.transferSet(spark(), dir.resolve("validation").toString(), 200, 22, 10_000);
         String teacher = Fixtures.saveZip(spark(), Fixtures.teacher(9, 60), dir.resolve("teacher.zip").toString());
-        soft = new LabelJob(spark()).run(new LabelConfig(transfer, teacher, dir.resolve("soft").toString(), 2.0, 128))
+        soft = new LabelJob(spark()).run(LabelConfig.builder(transfer, dir.resolve("soft").toString()).teacher(teacher)
+                .temperature(2.0).batchSize(128).build())
                 .path();
     }
 
     private static TrainConfig kd(String out, Integer labelled, List<Double> ts, boolean retemper) {
-        return new TrainConfig(Objective.KD, soft, null, validation, out, "mlp:8", 0, 4, 4, 0.01, ts, List.of(0.5),
-                retemper, labelled, 42, 2, 16, 3);
+        return small(Objective.KD).softTargets(soft).validation(validation).out(out).epochs(4).patience(4)
+                .temperatures(ts).alphas(List.of(0.5)).retemper(retemper).labelled(labelled).build();
     }
 
     @Test
@@ -53,11 +54,10 @@ class TrainJobTest extends SparkTestBase {
         String out = dir.resolve("exported").toString();
         Path export = dir.resolve("export");
         TrainConfig c = kd(out, 40, List.of(), false);
-        TrainConfig config = new TrainConfig(c.objective(), c.softTargets(), c.transfer(), c.validation(), out,
-                c.architecture(), 0, 2, 2, c.learningRate(), c.temperatures(), c.alphas(), false, 40, 42, 2, 16, 3,
-                org.distillery.jobs.common.PublishMode.FAIL_IF_EXISTS, null, false, "cosine",
-                new EngineConfig(1, "export", export.toString(), "never", "balanced", 3, "MEMORY_ONLY", true, "dense"),
-                org.distillery.model.loss.Divergence.JENSEN_SHANNON);
+        TrainConfig config = c.toBuilder().epochs(2).patience(2).lrSchedule("cosine")
+                .engine(new EngineConfig(1, "export", export.toString(), "never", "balanced", 3, "MEMORY_ONLY", true,
+                        "dense"))
+                .divergence(org.distillery.model.loss.Divergence.JENSEN_SHANNON).build();
         new TrainJob(spark()).run(config);
         assertThat(Storage.of(spark()).publishedManifest(out).text("divergence")).isEqualTo("js");
 
@@ -164,11 +164,13 @@ class TrainJobTest extends SparkTestBase {
 
     @Test
     void pseudoLabelAndHardObjectivesTrainOnTheRightRows() {
-        JobResult pseudo = new TrainJob(spark()).run(new TrainConfig(Objective.PSEUDO_LABEL, soft, null, validation,
-                dir.resolve("pseudo").toString(), "mlp:8", 0, 2, 2, 0.01, null, null, false, 40, 42, 2, 16, 3));
+        JobResult pseudo = new TrainJob(spark()).run(small(Objective.PSEUDO_LABEL).softTargets(soft)
+                .validation(validation).out(dir.resolve("pseudo").toString()).epochs(2).patience(2).labelled(40)
+                .build());
         assertThat(pseudo.rows()).isEqualTo(600);
-        JobResult hard = new TrainJob(spark()).run(new TrainConfig(Objective.HARD, null, transfer, validation,
-                dir.resolve("hard").toString(), "mlp:8", 0, 2, 2, 0.01, null, null, false, 40, 42, 2, 16, 3));
+        JobResult hard = new TrainJob(spark()).run(small(Objective.HARD).transfer(transfer)
+                .validation(validation).out(dir.resolve("hard").toString()).epochs(2).patience(2).labelled(40)
+                .build());
         assertThat(hard.rows()).isEqualTo(40);
         MultiLayerNetwork net = ModelArtifact.read(Storage.of(spark()), hard.path()).network();
         assertThat(new LogitModel(net).classes()).isEqualTo(Fixtures.CLASSES);
@@ -176,14 +178,14 @@ class TrainJobTest extends SparkTestBase {
 
     @Test
     void rejectsInvalidConfigNamingTheValue() {
-        assertThatThrownBy(() -> new TrainConfig(Objective.KD, null, transfer, null, "o", "mlp:8", 0, 1, 1, 0.01, null,
-                null, false, null, 1, 2, 16, 3)).hasMessage("objective kd needs --soft-targets");
-        assertThatThrownBy(() -> new TrainConfig(Objective.KD, soft, null, null, "o", "mlp:8", 0, 1, 1, 0.01, null,
-                List.of(1.5), false, null, 1, 2, 16, 3)).hasMessage("alpha must be in [0, 1], got 1.5");
-        assertThatThrownBy(() -> new TrainConfig(Objective.KD, soft, null, null, "o", "cnn", 0, 1, 1, 0.01, null,
-                null, false, null, 1, 2, 16, 3)).hasMessage("architecture must look like 'mlp:1200,1200' or 'cnn:20,50:500', got 'cnn'");
-        assertThatThrownBy(() -> new TrainConfig(Objective.HARD, null, transfer, null, "o", "mlp:8", 0, 1, 1, 0.01, null,
-                null, false, null, 1, 0, 16, 3)).hasMessage("workers must be >= 1, got 0");
+        assertThatThrownBy(() -> small(Objective.KD).transfer(transfer).out("o").build())
+                .hasMessage("objective kd needs --soft-targets");
+        assertThatThrownBy(() -> small(Objective.KD).softTargets(soft).out("o").alphas(List.of(1.5)).build())
+                .hasMessage("alpha must be in [0, 1], got 1.5");
+        assertThatThrownBy(() -> small(Objective.KD).softTargets(soft).out("o").architecture("cnn").build())
+                .hasMessage("architecture must look like 'mlp:1200,1200' or 'cnn:20,50:500', got 'cnn'");
+        assertThatThrownBy(() -> small(Objective.HARD).transfer(transfer).out("o").workers(0).build())
+                .hasMessage("workers must be >= 1, got 0");
     }
 
     @Test
@@ -209,11 +211,11 @@ class TrainJobTest extends SparkTestBase {
 
     @Test
     void refusesSoftTargetsLabelledFromAnotherTransferSet() {
-        assertThatThrownBy(() -> new TrainJob(spark()).run(new TrainConfig(Objective.KD, soft, validation, null,
-                dir.resolve("wrong-transfer").toString(), "mlp:8", 0, 1, 1, 0.01, null, null, false, null, 1, 2, 16, 3)))
+        assertThatThrownBy(() -> new TrainJob(spark()).run(small(Objective.KD).softTargets(soft).transfer(validation)
+                .out(dir.resolve("wrong-transfer").toString()).seed(1).build()))
                 .hasMessageContaining("were labelled from transfer set");
-        assertThatThrownBy(() -> new TrainConfig(Objective.KD, soft, null, null, "o", "mlp:8", 0, 1, 1, 0.01,
-                List.of(1.0, 2.0), null, true, null, 1, 2, 16, 3))
+        assertThatThrownBy(() -> small(Objective.KD).softTargets(soft).out("o").temperatures(List.of(1.0, 2.0))
+                .retemper(true).build())
                 .hasMessage("a temperature/alpha grid needs --validation to choose from, got 2 grid points and no"
                         + " validation set");
     }
@@ -225,5 +227,11 @@ class TrainJobTest extends SparkTestBase {
         assertThat(ds.getLabels().getRow(0).toFloatVector()[2]).isZero();
         assertThat(ds.getLabels().getRow(0).toFloatVector()[3]).isZero();
         assertThat(ds.getLabels().getRow(1).toFloatVector()).containsExactly(0.5f, 0.5f, 0f, 1f);
+    }
+
+    /** A one-epoch run of a tiny student on the fixtures. */
+    private static TrainConfigBuilder small(Objective objective) {
+        return TrainConfig.builder(objective).architecture("mlp:8").epochs(1).patience(1).learningRate(0.01)
+                .batchSize(16).averagingFrequency(3);
     }
 }
