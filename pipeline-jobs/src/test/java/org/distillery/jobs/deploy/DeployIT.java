@@ -109,8 +109,9 @@ class DeployIT extends SparkTestBase {
         env.put("INGEST_ID", "order_id");
         env.put("INGEST_LABEL", "y");
         env.put("INGEST_CLASSES", "a,b,c,d");
+        // the day's transfer set does not exist before pipeline.sh ingests it: the dry run plans on a published set
         Proc dry = Proc.run(List.of("bash", DEPLOY.resolve("spark-submit/label.sh").toString()), withAll(env, Map.of(
-                "TRANSFER", root.resolve("transfer/dt=" + ds).toString(), "TEACHER", env.get("TEACHER"),
+                "TRANSFER", root.resolve("reference/validation").toString(), "TEACHER", env.get("TEACHER"),
                 "OUT", root.resolve("soft-targets/dt=" + ds).toString(), "DRY_RUN", "1")), dir.resolve("dry.log"));
         assertThat(dry.code()).as(dry.output()).isZero();
         assertThat(dry.output()).contains("\"dryRun\":true");
