@@ -7,7 +7,8 @@ import picocli.CommandLine;
 @Command(name = "distill", mixinStandardHelpOptions = true, versionProvider = Distill.Version.class,
         description = "Knowledge distillation on Spark: ingest -> label -> train -> evaluate -> export.",
         subcommands = {IngestCommand.class, LabelCommand.class, TrainCommand.class, EvaluateCommand.class,
-            ExportCommand.class, CalibrateCommand.class, DemoCommand.class, OmittedClassCommand.class, BornAgainCommand.class, ConfigCommand.class})
+            ExportCommand.class, CalibrateCommand.class, AugmentCommand.class, DemoCommand.class,
+            OmittedClassCommand.class, BornAgainCommand.class, ConfigCommand.class})
 public final class Distill implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,150 @@
+package org.distillery.jobs.augment;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.pmod;
+import static org.apache.spark.sql.functions.xxhash64;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.distillery.jobs.common.DryRun;
+import org.distillery.jobs.common.JobResult;
+import org.distillery.jobs.common.OutputRule;
+import org.distillery.jobs.common.StagedOutput;
+import org.distillery.jobs.common.Storage;
+import org.distillery.jobs.common.TransferTables;
+import org.distillery.jobs.common.Versions;
+import org.distillery.model.schema.Manifest;
+import org.distillery.model.schema.TransferSchema;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Widens a transfer set: every source row (kept, with its label, unless asked otherwise) and {@code copies}
+ * transformed copies of it, unlabelled (the teacher labels them). A copy's id is Spark SQL's
+ * {@code xxhash64(seed, source_id, copy)} (copy counted from 1), its {@code source_id} the row it was made from; an
+ * id that collides with another row's is refused. Rows are grouped into buckets by {@code xxhash64(seed, id)} and
+ * sorted by id inside each bucket, so mixup partners, and with them every output value, are the same on every rerun
+ * whatever the source's partitioning.
+ */
+public final class AugmentJob {
+    private static final Logger LOG = LoggerFactory.getLogger(AugmentJob.class);
+    /** Column naming the row an augmented row was made from (its own id for a source row). */
+    public static final String SOURCE_ID = "source_id";
+    /** Source rows per mixup bucket (partners are drawn within a bucket). */
+    static final long BUCKET_ROWS = 50_000;
+    private final SparkSession spark;
+
+    public AugmentJob(SparkSession spark) {
+        this.spark = spark;
+    }
+
+    record Checked(Manifest transfer, Augmentation augmentation, long sourceRows) {
+    }
+
+    static Checked check(Storage storage, AugmentConfig c) {
+        OutputRule.of(storage).input("--transfer", c.transfer()).check("--out", c.out());
+        StagedOutput.check(storage, c.out(), c.mode());
+        Manifest transfer = TransferTables.checkTransfer(storage, c.transfer());
+        Augmentation a = Augmentation.parse(c.transforms(), TransferSchema.shape(transfer));
+        long rows = (long) transfer.number("rows");
+        if (c.outputRows(rows) > c.maxRows()) {
+            throw new IllegalArgumentException("--copies " + c.copies() + " of " + rows + " rows would write "
+                    + c.outputRows(rows) + " rows, more than --max-rows " + c.maxRows());
+        }
+        return new Checked(transfer, a, rows);
+    }
+
+    /** Checks everything a run would, without Spark, and says what the run would do. */
+    public static DryRun dryRun(Storage storage, AugmentConfig c) {
+        Checked k = check(storage, c);
+        return new DryRun("augment")
+                .with("transfer", storage.qualify(c.transfer()) + " (manifest " + k.transfer().id() + ", "
+                        + k.sourceRows() + " rows)")
+                .with("transforms", k.augmentation() + ", " + c.copies() + " copies per row, seed " + c.seed()
+                        + (c.keepOriginals() ? ", source rows kept" : ", source rows left out"))
+                .with("out", storage.qualify(c.out()) + " (" + c.outputRows(k.sourceRows()) + " rows; "
+                        + StagedOutput.describe(storage, c.out(), c.mode()) + ")");
+    }
+
+    public JobResult run(AugmentConfig c) {
+        long start = System.nanoTime();
+        Storage storage = Storage.of(spark);
+        Checked k = check(storage, c);
+        TransferTables.Transfer transfer = TransferTables.readTransfer(spark, c.transfer());
+        int buckets = (int) Math.max(1, (k.sourceRows() + BUCKET_ROWS - 1) / BUCKET_ROWS);
+        Dataset<Row> source = transfer.rows().select(col(TransferSchema.ID), col(TransferSchema.FEATURES),
+                        col(TransferSchema.LABEL))
+                .repartition(buckets, pmod(xxhash64(lit(c.seed()), col(TransferSchema.ID)), lit(buckets)))
+                .sortWithinPartitions(TransferSchema.ID);
+        StructType schema = TransferTables.SCHEMA.add(SOURCE_ID, DataTypes.LongType, false);
+        Augmentation a = k.augmentation();
+        int copies = c.copies();
+        boolean keep = c.keepOriginals();
+        long seed = c.seed();
+        Dataset<Row> rows = source.mapPartitions((MapPartitionsFunction<Row, Row>) it -> {
+            List<Row> bucket = new ArrayList<>();
+            it.forEachRemaining(bucket::add);
+            List<Row> out = new ArrayList<>(bucket.size() * (copies + 1));
+            for (Row r : bucket) {
+                long id = r.getLong(0);
+                float[] x = TransferTables.floats(r, 1);
+                if (keep) {
+                    out.add(RowFactory.create(id, x, r.isNullAt(2) ? null : r.getInt(2), id, null));
+                }
+                for (int copy = 1; copy <= copies; copy++) {
+                    SplittableRandom rng = Augmentation.random(seed, id, copy);
+                    float[] partner = a.mixes() ? TransferTables.floats(bucket.get(rng.nextInt(bucket.size())), 1)
+                            : null;
+                    out.add(RowFactory.create(0L, a.apply(x, partner, rng), null, id, copy));
+                }
+            }
+            return out.iterator();
+        }, Encoders.row(schema.add("copy", DataTypes.IntegerType, true)))
+                .withColumn(TransferSchema.ID, org.apache.spark.sql.functions.when(col("copy").isNull(),
+                        col(TransferSchema.ID)).otherwise(xxhash64(lit(seed), col(SOURCE_ID), col("copy"))))
+                .drop("copy");
+        try (StagedOutput out = StagedOutput.begin(storage, c.out(), c.mode())) {
+            TransferTables.write(rows, out.stagingDir());
+            Dataset<Row> written = TransferTables.readStaged(spark, out.stagingDir());
+            Row counts = written.agg(org.apache.spark.sql.functions.count(lit(1)),
+                    org.apache.spark.sql.functions.countDistinct(col(TransferSchema.ID))).first();
+            long count = counts.getLong(0);
+            if (counts.getLong(1) != count) {
+                throw new IllegalStateException("augmented ids collide (" + (count - counts.getLong(1)) + " of "
+                        + count + "): rerun with another --seed");
+            }
+            Map<String, Object> augmentation = new LinkedHashMap<>();
+            augmentation.put("transforms", a.toString());
+            augmentation.put("copies", copies);
+            augmentation.put("seed", seed);
+            augmentation.put("keepOriginals", keep);
+            augmentation.put("ids", "source rows keep their id; copy n of row r: xxhash64(seed, r, n), n from 1;"
+                    + " " + SOURCE_ID + " = r");
+            augmentation.put("labels", "source rows keep their label; copies are unlabelled");
+            augmentation.put("sourceRows", k.sourceRows());
+            Map<String, Object> facts = TransferTables.withMeaning(k.transfer(), Manifest.facts("rows", count,
+                    TransferSchema.SCHEMA_VERSION, TransferSchema.VERSION,
+                    TransferSchema.FEATURE_COUNT, transfer.featureCount(), TransferSchema.CLASSES, transfer.classes(),
+                    "augmentation", augmentation));
+            Manifest manifest = Manifest.sealed("augment", c,
+                    Map.of("transfer", new Manifest.Input(transfer.path(), k.transfer().id())), facts,
+                    Versions.current(), java.time.Instant.now().toString());
+            JobResult result = out.publish(manifest, count, start);
+            LOG.info("augmented {} rows into {} ({}) in {} s", k.sourceRows(), count, a,
+                    String.format("%.1f", result.seconds()));
+            return result;
+        }
+    }
+}
