@@ -43,6 +43,9 @@ def noise(diffs):
     return m, s, len(diffs) > 1 and abs(m) > 2 * s / math.sqrt(len(diffs))
 
 
+STAGES = ("ingest", "teacher", "label", "baseline", "pseudo_label", "student", "export", "evaluate")
+
+
 def demo(run):
     report = load(os.path.join(run, "report.json"))
     models = report["models"]
@@ -69,7 +72,10 @@ def demo(run):
     print("| model | test accuracy | agreement with teacher | KL(teacher ‖ model) | ECE | parameters | model bytes |"
           " latency (1 row) |")
     print("|---|---|---|---|---|---|---|---|")
-    for name, m in models.items():
+    # report.json's keys are sorted: show the pipeline's order, then any other model
+    order = [k for k in labels if k in models] + sorted(k for k in models if k not in labels)
+    for name in order:
+        m = models[name]
         agreement = m.get("agreement_with_teacher")
         kl = m.get("mean_kl_from_teacher")
         acc = cell(name, "accuracy", "{:.2f}%".format(100 * m["accuracy"]))
@@ -83,7 +89,7 @@ def demo(run):
     if stages:
         total = sum(stages.values())
         print("\nStage seconds (`stage_seconds`, 0 for a stage the run reused): "
-              + ", ".join(f"{k} {v:,.0f}" for k, v in stages.items())
+              + ", ".join(f"{k} {stages[k]:,.0f}" for k in STAGES if k in stages)
               + f"; {total:,.0f} s in all ({int(total // 60)} min {int(total % 60)} s).")
     if "student" in models:
         s = models["student"]["accuracy"]
