@@ -33,13 +33,7 @@ public record AugmentConfig(String transfer, List<String> transforms, int copies
         if (maxRows < 1) {
             throw new IllegalArgumentException("--max-rows must be >= 1, got " + maxRows);
         }
-        if (mode == null) {
-            mode = PublishMode.FAIL_IF_EXISTS;
-        }
-        if (mode == PublishMode.INCREMENTAL) {
-            throw new IllegalArgumentException("--mode incremental applies to label only; augment takes"
-                    + " fail-if-exists or overwrite");
-        }
+        mode = PublishMode.wholeOutput(mode, "augment");
     }
 
     /** Rows the output will have for {@code sourceRows} source rows. */

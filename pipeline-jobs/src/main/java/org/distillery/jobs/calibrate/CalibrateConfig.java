@@ -59,12 +59,6 @@ public record CalibrateConfig(String model, String validation, Method method, St
         if (method == null) {
             method = Method.parse(DEFAULT_METHOD);
         }
-        if (mode == null) {
-            mode = PublishMode.FAIL_IF_EXISTS;
-        }
-        if (mode == PublishMode.INCREMENTAL) {
-            throw new IllegalArgumentException("--mode incremental applies to label only; calibrate takes"
-                    + " fail-if-exists or overwrite");
-        }
+        mode = PublishMode.wholeOutput(mode, "calibrate");
     }
 }

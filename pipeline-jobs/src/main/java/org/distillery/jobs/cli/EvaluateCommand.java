@@ -48,11 +48,7 @@ final class EvaluateCommand implements Callable<Integer> {
     public Integer call() {
         EvaluateConfig config = new EvaluateConfig(test, teacher, models, out, latencyRuns, validation,
                 allowOtherTeacher);
-        PublishMode publish = mode.parsed();
-        if (publish == PublishMode.INCREMENTAL) {
-            throw new IllegalArgumentException("--mode incremental applies to label only; evaluate takes"
-                    + " fail-if-exists or overwrite");
-        }
+        PublishMode publish = PublishMode.wholeOutput(mode.parsed(), "evaluate");
         return run.dryRunOrRun(() -> EvaluateJob.dryRun(Storage.standalone(), config, publish), () -> {
             EvaluateJob.Result r = new EvaluateJob(spark.session("evaluate")).run(config, publish);
             System.out.print(r.table());

@@ -20,6 +20,19 @@ public enum PublishMode {
         return this != FAIL_IF_EXISTS;
     }
 
+    /**
+     * This mode for a job that replaces its output whole: null becomes fail-if-exists, incremental is refused.
+     *
+     * @throws IllegalArgumentException for incremental, naming {@code job}
+     */
+    public static PublishMode wholeOutput(PublishMode mode, String job) {
+        if (mode == INCREMENTAL) {
+            throw new IllegalArgumentException("--mode incremental applies to label only; " + job
+                    + " takes fail-if-exists or overwrite");
+        }
+        return mode == null ? FAIL_IF_EXISTS : mode;
+    }
+
     public String id() {
         return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }

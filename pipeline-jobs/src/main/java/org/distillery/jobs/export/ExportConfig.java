@@ -59,11 +59,7 @@ public record ExportConfig(String model, String format, String quantize,
         if (latencyRuns < 1) {
             throw new IllegalArgumentException("latency runs must be >= 1, got " + latencyRuns);
         }
-        mode = mode == null ? PublishMode.FAIL_IF_EXISTS : mode;
-        if (mode == PublishMode.INCREMENTAL) {
-            throw new IllegalArgumentException("--mode incremental applies to label only; export takes fail-if-exists"
-                    + " or overwrite");
-        }
+        mode = PublishMode.wholeOutput(mode, "export");
     }
 
     /** fp32 only, no calibration or evaluation, default settings: the common case. */

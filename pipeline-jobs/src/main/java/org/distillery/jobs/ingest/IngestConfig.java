@@ -245,11 +245,7 @@ public record IngestConfig(Source source, Columns columns,
         splits = splits == null ? (source.format() == Format.IDX ? Splits.idxRows(DEFAULT_IDX_VALIDATION)
                 : Splits.oneSet()) : splits;
         require(out, "--out");
-        mode = mode == null ? PublishMode.FAIL_IF_EXISTS : mode;
-        if (mode == PublishMode.INCREMENTAL) {
-            throw new IllegalArgumentException("--mode incremental applies to label only; ingest takes"
-                    + " fail-if-exists or overwrite");
-        }
+        mode = PublishMode.wholeOutput(mode, "ingest");
         if (source.format() == Format.IDX) {
             if (!columns.isEmpty()) {
                 throw new IllegalArgumentException("--format idx has fixed columns (ids are the row index in each IDX"

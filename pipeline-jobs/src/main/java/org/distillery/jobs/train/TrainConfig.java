@@ -138,11 +138,7 @@ public record TrainConfig(Objective objective, String out, PublishMode mode, lon
         loss = withDefaultAlpha(loss, objective);
         checkGrid(loss, objective, data);
         checkLabelled(data.labelled(), objective);
-        mode = mode == null ? PublishMode.FAIL_IF_EXISTS : mode;
-        if (mode == PublishMode.INCREMENTAL) {
-            throw new IllegalArgumentException("--mode incremental applies to label only; train takes fail-if-exists or"
-                    + " overwrite");
-        }
+        mode = PublishMode.wholeOutput(mode, "train");
         checkCheckpointing(checkpointing, out);
         LearningRates.parse(schedule.lrSchedule(), schedule.learningRate(), schedule.epochs());
         checkLossTerms(loss, objective, student);
