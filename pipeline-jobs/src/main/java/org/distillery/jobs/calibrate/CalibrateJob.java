@@ -16,8 +16,9 @@ import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.jobs.common.Versions;
+import org.distillery.jobs.evaluate.Metrics;
+import org.distillery.jobs.export.Verification;
 import org.distillery.model.calibration.Calibration;
-import org.distillery.model.calibration.Reliability;
 import org.distillery.model.nn.LogitModel;
 import org.distillery.model.nn.Models;
 import org.distillery.model.schema.Manifest;
@@ -36,10 +37,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class CalibrateJob {
     private static final Logger LOG = LoggerFactory.getLogger(CalibrateJob.class);
-    /** Bins of the expected calibration error reported, as evaluate's. */
-    static final int ECE_BINS = 15;
-    /** Folded logits against z / T + bias computed apart, relative to the row's largest |logit| (at least 1). */
-    static final double FOLD_TOLERANCE = 1e-4;
     private final SparkSession spark;
 
     public CalibrateJob(SparkSession spark) {
@@ -103,11 +100,17 @@ public final class CalibrateJob {
         MultiLayerNetwork folded = fold(k.net(), t, bias);
         float[][] expected = Calibration.apply(z, t, bias);
         float[][] actual = Scoring.logits(new LogitModel(folded), validation.features());
-        double worst = worstRelativeDiff(expected, actual);
-        if (worst > FOLD_TOLERANCE) {
-            throw new IllegalStateException("the folded network's logits differ from z / T + bias by " + worst
-                    + " (relative to the row's largest |logit|), more than " + FOLD_TOLERANCE);
+        // two computations of the same logits, held to the tolerance export holds ONNX against DL4J to
+        Verification fold = Verification.compare(expected, actual);
+        if (!fold.withinFp32Tolerance()) {
+            throw new IllegalStateException("the folded network's logits differ from z / T + bias by "
+                    + fold.maxRelDiff() + " (relative to the row's largest |logit|), more than "
+                    + Verification.FP32_RELATIVE);
         }
+        double eceBefore = Metrics.ece(z, y);
+        double eceAfter = Metrics.ece(actual, y);
+        double accuracyBefore = Scoring.accuracy(z, y);
+        double accuracyAfter = Scoring.accuracy(actual, y);
         Map<String, Object> calibration = new LinkedHashMap<>();
         calibration.put("method", c.method().id());
         calibration.put("temperature", t);
@@ -116,14 +119,14 @@ public final class CalibrateJob {
                 "labelledRows", y.length));
         calibration.put("validation", Map.of(
                 "nll_before", Calibration.nll(z, y, 1, null), "nll_after", Calibration.nll(actual, y, 1, null),
-                "ece_before", Reliability.ece(z, y, ECE_BINS), "ece_after", Reliability.ece(actual, y, ECE_BINS),
-                "accuracy_before", Scoring.accuracy(z, y), "accuracy_after", Scoring.accuracy(actual, y)));
-        calibration.put("foldCheck", Map.of("maxRelativeDiff", worst, "tolerance", FOLD_TOLERANCE));
+                "ece_before", eceBefore, "ece_after", eceAfter,
+                "accuracy_before", accuracyBefore, "accuracy_after", accuracyAfter));
+        calibration.put("foldCheck", Map.of("maxRelativeDiff", fold.maxRelDiff(), "tolerance",
+                Verification.FP32_RELATIVE));
         LOG.info("calibrate: {} on {} labelled validation rows: T={}, ECE {} -> {}, accuracy {} -> {}",
-                c.method().id(), y.length, String.format("%.4f", t),
-                String.format("%.4f", Reliability.ece(z, y, ECE_BINS)),
-                String.format("%.4f", Reliability.ece(actual, y, ECE_BINS)),
-                String.format("%.4f", Scoring.accuracy(z, y)), String.format("%.4f", Scoring.accuracy(actual, y)));
+                c.method().id(), y.length, String.format("%.4f", t), String.format("%.4f", eceBefore),
+                String.format("%.4f", eceAfter), String.format("%.4f", accuracyBefore),
+                String.format("%.4f", accuracyAfter));
 
         Manifest source = k.model().manifest();
         Map<String, Manifest.Input> inputs = new LinkedHashMap<>();
@@ -159,19 +162,5 @@ public final class CalibrateJob {
             b.putScalar(c, b.getDouble(c) + bias[c]);
         }
         return copy;
-    }
-
-    private static double worstRelativeDiff(float[][] expected, float[][] actual) {
-        double worst = 0;
-        for (int i = 0; i < expected.length; i++) {
-            double scale = 1;
-            for (float v : expected[i]) {
-                scale = Math.max(scale, Math.abs(v));
-            }
-            for (int c = 0; c < expected[i].length; c++) {
-                worst = Math.max(worst, Math.abs(expected[i][c] - actual[i][c]) / scale);
-            }
-        }
-        return worst;
     }
 }

@@ -4,7 +4,7 @@ import java.util.Arrays;
 import org.distillery.model.loss.SoftTargets;
 
 /** What evaluation measures of one model's logits on the test split, against labels and the teacher's logits. */
-final class Metrics {
+public final class Metrics {
     static final int ECE_BINS = 15;
 
     private Metrics() {
@@ -44,7 +44,7 @@ final class Metrics {
     }
 
     /** Expected calibration error of the top-1 confidence over {@value #ECE_BINS} equal-width bins. */
-    static double ece(float[][] logits, int[] labels) {
+    public static double ece(float[][] logits, int[] labels) {
         return org.distillery.model.calibration.Reliability.ece(logits, labels, ECE_BINS);
     }
 

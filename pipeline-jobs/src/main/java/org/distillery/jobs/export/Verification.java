@@ -9,7 +9,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * An exported graph's logits against DL4J's on the same rows.
+ * An exported graph's logits against DL4J's on the same rows (also any two computations of the same logits, e.g. a
+ * network with its calibration folded in against the calibration applied apart).
  *
  * <p>fp32 tolerance, per logit: {@value #FP32_RELATIVE} x max(1, the row's largest |DL4J logit|). ONNX Runtime and
  * DL4J compute the same float32 operations and differ only in the order of their sums (MLAS vs OpenBLAS kernels,
@@ -25,10 +26,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * @param maxRelDiff   max over rows of max |ONNX - DL4J| / max(1, max |DL4J logit|) of the row
  * @param agreement    fraction of rows with the same argmax
  */
-record Verification(long rows, double maxAbsDiff, double maxRelDiff, double agreement) {
-    static final double FP32_RELATIVE = 1e-4;
+public record Verification(long rows, double maxAbsDiff, double maxRelDiff, double agreement) {
+    public static final double FP32_RELATIVE = 1e-4;
 
-    static Verification compare(float[][] dl4j, float[][] onnx) {
+    public static Verification compare(float[][] dl4j, float[][] onnx) {
         if (dl4j.length != onnx.length) {
             throw new IllegalStateException("compared " + onnx.length + " ONNX rows with " + dl4j.length + " DL4J rows");
         }
@@ -50,7 +51,7 @@ record Verification(long rows, double maxAbsDiff, double maxRelDiff, double agre
         return new Verification(dl4j.length, maxAbs, maxRel, dl4j.length == 0 ? 1 : (double) same / dl4j.length);
     }
 
-    boolean withinFp32Tolerance() {
+    public boolean withinFp32Tolerance() {
         return maxRelDiff <= FP32_RELATIVE;
     }
 
