@@ -3,6 +3,7 @@ package org.distillery.jobs.augment;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.pmod;
+import static org.apache.spark.sql.functions.when;
 import static org.apache.spark.sql.functions.xxhash64;
 
 import java.util.ArrayList;
@@ -10,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -34,9 +36,9 @@ import org.slf4j.LoggerFactory;
  * Widens a transfer set: every source row (kept, with its label, unless asked otherwise) and {@code copies}
  * transformed copies of it, unlabelled (the teacher labels them). A copy's id is Spark SQL's
  * {@code xxhash64(seed, source_id, copy)} (copy counted from 1), its {@code source_id} the row it was made from; an
- * id that collides with another row's is refused. Rows are grouped into buckets by {@code xxhash64(seed, id)} and
- * sorted by id inside each bucket, so mixup partners, and with them every output value, are the same on every rerun
- * whatever the source's partitioning.
+ * id that collides with another row's is refused. Each copy draws from its own seeded stream; with mixup, rows are
+ * grouped into buckets by {@code xxhash64(seed, id)} and sorted by id inside each bucket, so partners, and with them
+ * every output value, are the same on every rerun whatever the source's partitioning.
  */
 public final class AugmentJob {
     private static final Logger LOG = LoggerFactory.getLogger(AugmentJob.class);
@@ -66,6 +68,25 @@ public final class AugmentJob {
         return new Checked(transfer, a, rows);
     }
 
+    /**
+     * The rows made from one source row: itself (when kept) and its copies, as (id, features, label, source_id, copy);
+     * a copy's id is filled in afterwards from (seed, source_id, copy). {@code bucket} holds the mixup partners.
+     */
+    private static List<Row> rowsOf(Row r, Augmentation a, int copies, boolean keep, long seed, List<Row> bucket) {
+        long id = r.getLong(0);
+        float[] x = TransferTables.floats(r, 1);
+        List<Row> out = new ArrayList<>(copies + 1);
+        if (keep) {
+            out.add(RowFactory.create(id, x, r.isNullAt(2) ? null : r.getInt(2), id, null));
+        }
+        for (int copy = 1; copy <= copies; copy++) {
+            SplittableRandom rng = Augmentation.random(seed, id, copy);
+            float[] partner = bucket == null ? null : TransferTables.floats(bucket.get(rng.nextInt(bucket.size())), 1);
+            out.add(RowFactory.create(0L, a.apply(x, partner, rng), null, id, copy));
+        }
+        return out;
+    }
+
     /** Checks everything a run would, without Spark, and says what the run would do. */
     public static DryRun dryRun(Storage storage, AugmentConfig c) {
         Checked k = check(storage, c);
@@ -83,38 +104,32 @@ public final class AugmentJob {
         Storage storage = Storage.of(spark);
         Checked k = check(storage, c);
         TransferTables.Transfer transfer = TransferTables.readTransfer(spark, c.transfer());
-        int buckets = (int) Math.max(1, (k.sourceRows() + BUCKET_ROWS - 1) / BUCKET_ROWS);
         Dataset<Row> source = transfer.rows().select(col(TransferSchema.ID), col(TransferSchema.FEATURES),
-                        col(TransferSchema.LABEL))
-                .repartition(buckets, pmod(xxhash64(lit(c.seed()), col(TransferSchema.ID)), lit(buckets)))
-                .sortWithinPartitions(TransferSchema.ID);
-        StructType schema = TransferTables.SCHEMA.add(SOURCE_ID, DataTypes.LongType, false);
+                col(TransferSchema.LABEL));
+        StructType schema = TransferTables.SCHEMA.add(SOURCE_ID, DataTypes.LongType, false)
+                .add("copy", DataTypes.IntegerType, true);
         Augmentation a = k.augmentation();
         int copies = c.copies();
         boolean keep = c.keepOriginals();
         long seed = c.seed();
-        Dataset<Row> rows = source.mapPartitions((MapPartitionsFunction<Row, Row>) it -> {
-            List<Row> bucket = new ArrayList<>();
-            it.forEachRemaining(bucket::add);
-            List<Row> out = new ArrayList<>(bucket.size() * (copies + 1));
-            for (Row r : bucket) {
-                long id = r.getLong(0);
-                float[] x = TransferTables.floats(r, 1);
-                if (keep) {
-                    out.add(RowFactory.create(id, x, r.isNullAt(2) ? null : r.getInt(2), id, null));
-                }
-                for (int copy = 1; copy <= copies; copy++) {
-                    SplittableRandom rng = Augmentation.random(seed, id, copy);
-                    float[] partner = a.mixes() ? TransferTables.floats(bucket.get(rng.nextInt(bucket.size())), 1)
-                            : null;
-                    out.add(RowFactory.create(0L, a.apply(x, partner, rng), null, id, copy));
-                }
-            }
-            return out.iterator();
-        }, Encoders.row(schema.add("copy", DataTypes.IntegerType, true)))
-                .withColumn(TransferSchema.ID, org.apache.spark.sql.functions.when(col("copy").isNull(),
-                        col(TransferSchema.ID)).otherwise(xxhash64(lit(seed), col(SOURCE_ID), col("copy"))))
-                .drop("copy");
+        Dataset<Row> made;
+        if (a.mixes()) { // partners come from a bucket that is the same whatever the source's partitioning
+            int buckets = (int) Math.max(1, (k.sourceRows() + BUCKET_ROWS - 1) / BUCKET_ROWS);
+            made = source.repartition(buckets, pmod(xxhash64(lit(seed), col(TransferSchema.ID)), lit(buckets)))
+                    .sortWithinPartitions(TransferSchema.ID)
+                    .mapPartitions((MapPartitionsFunction<Row, Row>) it -> {
+                        List<Row> bucket = new ArrayList<>();
+                        it.forEachRemaining(bucket::add);
+                        List<Row> out = new ArrayList<>(bucket.size() * (copies + 1));
+                        bucket.forEach(r -> out.addAll(rowsOf(r, a, copies, keep, seed, bucket)));
+                        return out.iterator();
+                    }, Encoders.row(schema));
+        } else { // each copy depends on its source row alone: no shuffle, rows streamed
+            made = source.flatMap((FlatMapFunction<Row, Row>) r -> rowsOf(r, a, copies, keep, seed, null).iterator(),
+                    Encoders.row(schema));
+        }
+        Dataset<Row> rows = made.withColumn(TransferSchema.ID, when(col("copy").isNull(), col(TransferSchema.ID))
+                .otherwise(xxhash64(lit(seed), col(SOURCE_ID), col("copy")))).drop("copy");
         try (StagedOutput out = StagedOutput.begin(storage, c.out(), c.mode())) {
             TransferTables.write(rows, out.stagingDir());
             Dataset<Row> written = TransferTables.readStaged(spark, out.stagingDir());

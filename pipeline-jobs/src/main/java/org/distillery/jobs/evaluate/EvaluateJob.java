@@ -84,15 +84,15 @@ public final class EvaluateJob {
         Map<String, ModelArtifact> models = new LinkedHashMap<>();
         config.models().forEach((name, path) -> models.put(name, ModelArtifact.read(storage, path)));
         Map<String, ModelArtifact> artifacts = new LinkedHashMap<>();
-        String[] teacherOutput = new String[1];
-        ModelArtifact teacher = teacher(storage, config, models, teacherOutput);
+        Reference teacher = teacher(storage, config, models);
+        String teacherOutput = teacher == null ? null : teacher.output();
         if (teacher != null) {
-            artifacts.put("teacher", teacher);
-            OutputRule.of(storage).input("--teacher", teacher.path()).check("--out", config.out());
+            artifacts.put("teacher", teacher.artifact());
+            OutputRule.of(storage).input("--teacher", teacher.artifact().path()).check("--out", config.out());
         }
         artifacts.putAll(models);
         artifacts.forEach((name, artifact) -> {
-            LogitFunction model = model(name, artifact, TransferSchema.shape(test), teacherOutput[0]);
+            LogitFunction model = model(name, artifact, TransferSchema.shape(test), teacherOutput);
             if (model.inputs() != features || model.classes() != classes) {
                 throw new IllegalArgumentException("model " + name + " maps " + model.inputs() + " features to "
                         + model.classes() + " classes, the test split has " + features + " and " + classes + ": "
@@ -102,7 +102,7 @@ public final class EvaluateJob {
                 TransferTables.requireSameMeaning(test, config.test(), artifact.manifest(), artifact.path());
             }
         });
-        return new Checked(artifacts, teacherOutput[0]);
+        return new Checked(artifacts, teacherOutput);
     }
 
     /**
@@ -120,18 +120,14 @@ public final class EvaluateJob {
      * (unless allowed otherwise), or without it that teacher, read from where it was labelled from; null when their
      * soft targets were imported (the teacher does not run here: no agreement or KL).
      */
-    private static ModelArtifact teacher(Storage storage, EvaluateConfig config, Map<String, ModelArtifact> models,
-                                         String[] output) {
+    private static Reference teacher(Storage storage, EvaluateConfig config, Map<String, ModelArtifact> models) {
         if (config.teacher() != null && config.allowOtherTeacher()) {
-            return ModelArtifact.read(storage, config.teacher());
+            return new Reference(ModelArtifact.read(storage, config.teacher()), null);
         }
         TeacherPin pin = TeacherPin.of(storage, models);
         if (config.teacher() != null) {
             ModelArtifact teacher = ModelArtifact.read(storage, config.teacher());
-            if (pin != null) {
-                pin.check(teacher, false);
-            }
-            return teacher;
+            return new Reference(teacher, pin == null ? null : pin.check(teacher).output());
         }
         if (pin == null) {
             throw new IllegalArgumentException("--teacher is needed: no --model was distilled from soft targets that"
@@ -147,7 +143,6 @@ public final class EvaluateJob {
                     + "): pass --teacher, one of them, to measure agreement against");
         }
         TeacherPin.Member member = pin.members().get(0);
-        output[0] = member.output();
         ModelArtifact teacher = ModelArtifact.read(storage, member.path());
         if (!teacher.sha256().equals(member.sha256())) {
             throw new IllegalArgumentException("the teacher " + pin.who() + " distilled from, " + member.path()
@@ -155,7 +150,11 @@ public final class EvaluateJob {
                     + "): pass --teacher");
         }
         LOG.info("teacher: {} (sha256 {}), the one {} came from", member.path(), member.sha256(), pin.students());
-        return teacher;
+        return new Reference(teacher, member.output());
+    }
+
+    /** The teacher scored as the reference, and the ONNX output read from it (null: its only output). */
+    private record Reference(ModelArtifact artifact, String output) {
     }
 
     /** Checks everything a run would, without Spark, and says what the run would do. */

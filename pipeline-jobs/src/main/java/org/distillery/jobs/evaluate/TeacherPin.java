@@ -78,19 +78,16 @@ record TeacherPin(String teacherSha256, List<Member> members, boolean imported, 
     }
 
     /**
-     * Checks {@code teacher} against the pin: one of the teachers the soft targets came from, unless
-     * {@code allowOther}.
+     * The member of the pin that {@code teacher} is (the same SHA-256).
      *
-     * @throws IllegalArgumentException naming both
+     * @throws IllegalArgumentException naming both when it is none of them
      */
-    void check(ModelArtifact teacher, boolean allowOther) {
-        boolean known = !imported && members.stream().anyMatch(m -> m.sha256().equals(teacher.sha256()));
-        if (!allowOther && !known) {
-            throw new IllegalArgumentException("--teacher " + teacher.zipPath() + " (sha256 " + teacher.sha256()
-                    + ") is not the teacher " + who() + " distilled from (" + describe() + "); "
-                    + (imported || members.size() != 1 ? "" : "leave --teacher out to use that one, or ")
-                    + "pass --allow-other-teacher to compare anyway");
-        }
+    Member check(ModelArtifact teacher) {
+        return members.stream().filter(m -> !imported && m.sha256().equals(teacher.sha256())).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("--teacher " + teacher.zipPath() + " (sha256 "
+                        + teacher.sha256() + ") is not the teacher " + who() + " distilled from (" + describe() + "); "
+                        + (imported || members.size() != 1 ? "" : "leave --teacher out to use that one, or ")
+                        + "pass --allow-other-teacher to compare anyway"));
     }
 
     /** The recorded teacher(s), for messages. */
