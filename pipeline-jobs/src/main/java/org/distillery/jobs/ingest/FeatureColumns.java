@@ -2,7 +2,7 @@ package org.distillery.jobs.ingest;
 
 import static org.apache.spark.sql.functions.abs;
 import static org.apache.spark.sql.functions.array;
-import static org.apache.spark.sql.functions.array_compact;
+import static org.apache.spark.sql.functions.array_contains;
 import static org.apache.spark.sql.functions.array_max;
 import static org.apache.spark.sql.functions.array_min;
 import static org.apache.spark.sql.functions.array_position;
@@ -125,9 +125,7 @@ record FeatureColumns(Kind kind, List<String> columns, Column raw, Column proble
         Column firstBad = array_position(functions.transform(raw, x -> x.isNull()), true).cast("int");
         Column nonFinite = array_position(functions.transform(raw,
                 x -> isnan(x).or(abs(x).equalTo(lit(Float.POSITIVE_INFINITY)))), true).cast("int");
-        Column anyBad = source.isNull().or(size(raw).notEqual(lit(n))).or(size(array_compact(raw)).notEqual(lit(n)))
-                .or(isnan(array_max(raw))).or(array_max(raw).equalTo(lit(Float.POSITIVE_INFINITY)))
-                .or(array_min(raw).equalTo(lit(Float.NEGATIVE_INFINITY)));
+        Column anyBad = source.isNull().or(size(raw).notEqual(lit(n))).or(nullOrNaN(raw)).or(infinite(raw));
         Column detail = when(source.isNull(), lit("null features in column '" + c + "'"))
                 .when(size(raw).notEqual(lit(n)), concat(lit("vector length mismatch: column '" + c + "' has "),
                         size(raw).cast("string"), lit(" values in this row, " + n + " in the first row")))
@@ -137,6 +135,21 @@ record FeatureColumns(Kind kind, List<String> columns, Column raw, Column proble
                         lit(" at index "), nonFinite.minus(1).cast("string"), lit(" of column '" + c
                                 + "' is not finite in float32")));
         return new FeatureColumns(kind, List.of(c), raw, when(anyBad, detail), n, List.of(n));
+    }
+
+    /**
+     * Whether a float array holds a null or a NaN: {@code array_contains} finds NaN (Spark's equality holds for NaN)
+     * and is null when it meets a null element first. One compiled loop over the row: the every-row checks use no
+     * higher-order function ({@code array_compact}, {@code transform}), which Spark runs interpreted, element by element.
+     */
+    static Column nullOrNaN(Column floats) {
+        return coalesce(array_contains(floats, lit(Float.NaN)), lit(true));
+    }
+
+    /** Whether a float array (nulls and NaN aside) holds an infinity: its largest or smallest value is one. */
+    static Column infinite(Column floats) {
+        return array_max(floats).equalTo(lit(Float.POSITIVE_INFINITY))
+                .or(array_min(floats).equalTo(lit(Float.NEGATIVE_INFINITY)));
     }
 
     private static FeatureColumns numericColumns(SourceTable table, List<String> cols) {
@@ -158,9 +171,7 @@ record FeatureColumns(Kind kind, List<String> columns, Column raw, Column proble
                 x -> isnan(x).or(abs(x).equalTo(lit(Float.POSITIVE_INFINITY)))), true).cast("int");
         Column name = element_at(array(cols.stream().map(functions::lit).toArray(Column[]::new)), firstNull);
         Column text = element_at(array(texts.toArray(Column[]::new)), firstNull);
-        Column anyBad = size(array_compact(raw)).notEqual(lit(n)).or(isnan(array_max(raw)))
-                .or(array_max(raw).equalTo(lit(Float.POSITIVE_INFINITY)))
-                .or(array_min(raw).equalTo(lit(Float.NEGATIVE_INFINITY)));
+        Column anyBad = nullOrNaN(raw).or(infinite(raw));
         Column detail = when(firstNull.gt(0), concat(lit("feature value "),
                         coalesce(concat(lit("'"), text, lit("'")), lit("null")), lit(" in column '"), name,
                         lit("' is not a number")))
