@@ -45,7 +45,9 @@ public final class IngestJob {
         DryRun plan = new DryRun("ingest");
         Map<String, Manifest> kept = kept(storage, config);
         Format format = config.source().format();
-        if (format == Format.IDX) {
+        if (format == Format.TEXT) {
+            plan.with("source", TextIngest.describeSource(storage, config));
+        } else if (format == Format.IDX) {
             IdxSource.Loaded train = IdxSource.load(config.source().location(), IdxSource.TRAIN);
             IdxSource.checkValidation(train, config.splits().validationRows());
             IdxSource.Loaded test = IdxSource.load(config.source().location(), IdxSource.TEST);
@@ -77,7 +79,10 @@ public final class IngestJob {
     /** No split may be written where an input lives (the source files, the set the transform is read from). */
     private static void outputRule(Storage storage, IngestConfig config) {
         OutputRule rule = OutputRule.of(storage).input("--transform-from", config.preprocessing().transformFrom());
-        if (config.source().format() != Format.TABLE) {
+        if (config.source().format() == Format.TEXT) {
+            rule.inputs("--source", TextCorpus.list(storage, config.source().location()).stream()
+                    .map(TextCorpus.SourceFile::path).toList());
+        } else if (config.source().format() != Format.TABLE) {
             rule.input("--source", config.source().location());
         }
         rule.check("--out", config.out());
@@ -123,6 +128,9 @@ public final class IngestJob {
         if (complete(kept)) {
             return keptResults(storage, config, kept);
         }
+        if (config.source().format() == Format.TEXT) {
+            return new TextIngest(spark).run(storage, config, kept, start);
+        }
         try (IngestPlan plan = IngestPlan.make(spark, storage, config)) {
             String tmp = besideOut(storage, config.out());
             try {
@@ -137,7 +145,7 @@ public final class IngestJob {
         }
     }
 
-    private static List<JobResult> keptResults(Storage storage, IngestConfig config, Map<String, Manifest> kept) {
+    static List<JobResult> keptResults(Storage storage, IngestConfig config, Map<String, Manifest> kept) {
         List<JobResult> results = new ArrayList<>();
         kept.forEach((name, m) -> {
             LOG.info("{}: already published by this config (manifest {}), kept", name, m.id());
