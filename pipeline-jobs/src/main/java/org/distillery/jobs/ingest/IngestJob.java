@@ -28,6 +28,7 @@ import org.slf4j.LoggerFactory;
  * checks and transforms every row and writes all splits; before it, a keys pass checks the ids and maps the labels
  * ({@link IngestPlan}). Any bad row fails the run with one line naming the problem, the value and the row id, and
  * nothing is published. Each split's manifest records the class names, the example shape and the transform.
+ * {@code --format text} shares the output checks, kept splits and publication, and runs {@link TextIngest}.
  */
 public final class IngestJob {
     private static final Logger LOG = LoggerFactory.getLogger(IngestJob.class);
