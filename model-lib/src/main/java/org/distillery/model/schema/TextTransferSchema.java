@@ -108,8 +108,8 @@ public final class TextTransferSchema {
             throw new IllegalArgumentException("window " + index + " of " + tokens.length + " tokens cannot score ["
                     + scoredFrom + ", " + scoredTo + ")");
         }
-        return new Windowing.Window(index, start, Arrays.copyOfRange(tokens, 0, t), Arrays.copyOfRange(tokens, 1, t + 1),
-                scoredFrom, scoredTo);
+        return new Windowing.Window(index, start, Arrays.copyOfRange(tokens, 0, t),
+                Arrays.copyOfRange(tokens, 1, t + 1), scoredFrom, scoredTo);
     }
 
     /** The stored form of {@code w}: its inputs followed by its last target (T + 1 ids). */

@@ -162,7 +162,8 @@ final class IngestCommand implements Callable<Integer> {
         boolean textOptions = documents != null || window != null || burnIn != null || minCharCount != null;
         TextConfig text = f == Format.TEXT || textOptions ? new TextConfig(
                 documents != null ? documents : TextConfig.defaultDocuments(location),
-                window != null ? window : TextConfig.DEFAULT_WINDOW, burnIn != null ? burnIn : TextConfig.DEFAULT_BURN_IN,
+                window != null ? window : TextConfig.DEFAULT_WINDOW,
+                burnIn != null ? burnIn : TextConfig.DEFAULT_BURN_IN,
                 minCharCount != null ? minCharCount : TextConfig.DEFAULT_MIN_CHAR_COUNT) : null;
         Splits splits = null;
         if (validation != null) {

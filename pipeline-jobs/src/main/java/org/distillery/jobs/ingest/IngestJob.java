@@ -81,8 +81,8 @@ public final class IngestJob {
     private static void outputRule(Storage storage, IngestConfig config) {
         OutputRule rule = OutputRule.of(storage).input("--transform-from", config.preprocessing().transformFrom());
         if (config.source().format() == Format.TEXT) {
-            rule.inputs("--source", TextCorpus.list(storage, config.source().location()).stream()
-                    .map(TextCorpus.SourceFile::path).toList());
+            TextCorpus.list(storage, config.source().location()); // refuses a source that matches nothing, first
+            rule.inputs("--source", TextCorpus.roots(storage, config.source().location()));
         } else if (config.source().format() != Format.TABLE) {
             rule.input("--source", config.source().location());
         }

@@ -68,15 +68,49 @@ final class TextCorpus {
         return files.entrySet().stream().map(e -> new SourceFile(e.getKey(), e.getValue())).toList();
     }
 
+    /**
+     * What the output rule protects: every file or directory the source's parts match (a directory as a whole, so
+     * that no output is published inside a corpus folder, where the next run would read it as text).
+     */
+    static List<String> roots(Storage storage, String location) {
+        List<String> roots = new ArrayList<>();
+        for (String part : splitOutsideBraces(location)) {
+            for (FileStatus s : glob(storage.fs(part), part)) {
+                roots.add(s.getPath().toString());
+            }
+        }
+        return roots;
+    }
+
+    /**
+     * Checks before Spark starts that a {@code --documents} rule is for every file.
+     *
+     * @throws IllegalArgumentException naming the first file no rule is for
+     */
+    static void checkRules(List<SourceFile> files, List<String> rules) {
+        List<DocumentRule> parsed = rules.stream().map(DocumentRule::parse).toList();
+        for (SourceFile f : files) {
+            if (DocumentRule.forFile(parsed, new Path(f.path()).getName()) == null) {
+                throw new IllegalArgumentException("no --documents rule is for file " + f.path() + " (rules: "
+                        + String.join(" ", rules) + ")");
+            }
+        }
+    }
+
+    private static FileStatus[] glob(FileSystem fs, String pattern) {
+        try {
+            FileStatus[] matched = fs.globStatus(new Path(pattern));
+            return matched == null ? new FileStatus[0] : matched;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot list source " + pattern + ": " + e.getMessage());
+        }
+    }
+
     private static List<SourceFile> expand(Storage storage, String pattern) {
         FileSystem fs = storage.fs(pattern);
         List<SourceFile> out = new ArrayList<>();
         try {
-            FileStatus[] matched = fs.globStatus(new Path(pattern));
-            if (matched == null) {
-                return out;
-            }
-            for (FileStatus s : matched) {
+            for (FileStatus s : glob(fs, pattern)) {
                 if (s.isFile()) {
                     out.add(new SourceFile(s.getPath().toString(), s.getLen()));
                     continue;
@@ -85,7 +119,9 @@ final class TextCorpus {
                 while (it.hasNext()) {
                     LocatedFileStatus f = it.next();
                     String rel = f.getPath().toUri().getPath().substring(s.getPath().toUri().getPath().length());
-                    if (!rel.matches(".*/[._][^/]*")) {
+                    boolean hidden = java.util.Arrays.stream(rel.split("/"))
+                            .anyMatch(c -> c.startsWith(".") || c.startsWith("_"));
+                    if (!hidden) {
                         out.add(new SourceFile(f.getPath().toString(), f.getLen()));
                     }
                 }

@@ -68,6 +68,7 @@ final class TextIngest {
     static String describeSource(Storage storage, IngestConfig config) {
         List<TextCorpus.SourceFile> files = TextCorpus.list(storage, config.source().location());
         TextConfig t = config.text();
+        TextCorpus.checkRules(files, t.documents());
         return files.size() + " file(s), " + files.stream().mapToLong(TextCorpus.SourceFile::bytes).sum()
                 + " bytes (documents " + String.join(" ", t.documents()) + "; windows of " + t.window()
                 + " tokens, burn-in " + t.burnIn() + "; vocabulary: characters seen >= " + t.minCharCount()
@@ -77,6 +78,7 @@ final class TextIngest {
     List<JobResult> run(Storage storage, IngestConfig config, Map<String, Manifest> kept, long start) {
         TextConfig t = config.text();
         List<TextCorpus.SourceFile> files = TextCorpus.list(storage, config.source().location());
+        TextCorpus.checkRules(files, t.documents());
         LOG.info("text ingest: reading {} file(s), {} bytes, documents {}", files.size(),
                 files.stream().mapToLong(TextCorpus.SourceFile::bytes).sum(), t.documents());
         Dataset<Row> all = TextCorpus.read(spark, files, t.documents()).persist(StorageLevel.MEMORY_AND_DISK());

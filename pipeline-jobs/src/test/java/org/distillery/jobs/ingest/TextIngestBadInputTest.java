@@ -115,6 +115,21 @@ class TextIngestBadInputTest extends SparkTestBase {
     }
 
     @Test
+    void aFileNoRuleIsForAndAnOutputInsideTheCorpusAreRefusedBeforeSparkStarts() throws IOException {
+        Path c = corpus("notes.md", utf8("one line\n"));
+        assertThat(refused(ingest(c, "--documents", "*.txt=line")))
+                .isEqualTo("distill ingest: error: no --documents rule is for file " + c.resolve("notes.md").toUri()
+                        .toString().replaceFirst("^file:///", "file:/") + " (rules: *.txt=line)");
+        CliRun inside = CliRun.of("ingest", "--format", "text", "--source", c.toString(), "--out",
+                c.resolve("out").toString());
+        assertThat(inside.code()).isEqualTo(2);
+        assertThat(inside.err().strip()).isEqualTo("distill ingest: error: --out " + c.resolve("out")
+                + " is inside input --source " + c.toUri().toString().replaceFirst("^file:///", "file:/")
+                .replaceFirst("/$", ""));
+        assertThat(c.resolve("out")).doesNotExist();
+    }
+
+    @Test
     void dryRunListsTheCorpusAndPublishesNothing() throws IOException {
         Path c = corpus("lines.txt", utf8("one line\nanother line\n"));
         CliRun r = ingest(c, "--window", "8", "--burn-in", "2", "--dry-run");
