@@ -25,10 +25,20 @@ public final class Documents {
      * @throws IllegalArgumentException naming the document when the bytes are not valid UTF-8 or there are none
      */
     public static String decode(String id, byte[] utf8) {
+        return decode(id, utf8, 0, utf8.length);
+    }
+
+    /**
+     * The text of document {@code id} held in {@code bytes[from, to)} (e.g. one entry of a corpus file, read whole):
+     * as {@link #decode(String, byte[])}, but a refusal names the offset in {@code bytes}, i.e. in the file.
+     *
+     * @throws IllegalArgumentException naming the document when the bytes are not valid UTF-8 or there are none
+     */
+    public static String decode(String id, byte[] bytes, int from, int to) {
         CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
-        ByteBuffer in = ByteBuffer.wrap(utf8);
-        CharBuffer out = CharBuffer.allocate(utf8.length);
+        ByteBuffer in = ByteBuffer.wrap(bytes, from, to - from);
+        CharBuffer out = CharBuffer.allocate(to - from);
         CoderResult r = decoder.decode(in, out, true);
         if (r.isUnderflow()) {
             r = decoder.flush(out);

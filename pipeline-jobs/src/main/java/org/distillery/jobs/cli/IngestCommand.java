@@ -11,6 +11,7 @@ import org.distillery.jobs.ingest.IngestConfig;
 import org.distillery.jobs.ingest.IngestConfig.Format;
 import org.distillery.jobs.ingest.IngestConfig.Splits;
 import org.distillery.jobs.ingest.IngestJob;
+import org.distillery.jobs.ingest.TextConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -19,6 +20,14 @@ import picocli.CommandLine.Option;
         description = {"A table from any Spark source -> Parquet transfer sets OUT/train, OUT/validation, OUT/test (or"
                 + " one set at OUT with --split none), each with a manifest recording the class names, the example"
                 + " shape and the feature transform. Without --format: Fashion-MNIST's IDX files (the demo).",
+            "--format text: a corpus of UTF-8 text files (.gz decompressed) -> text transfer sets of windows of"
+                + " --window character tokens (the first --burn-in of every window after a document's first are"
+                + " context whose loss is masked), split by document (seeded), with a character vocabulary built on"
+                + " the training split only and recorded in the manifests with its SHA-256; characters outside it"
+                + " become one unknown id, counted per split (unknownCharacters). Blank documents (empty or white"
+                + " space only: two delimiters in a row, a blank line) are skipped and counted (blankDocuments), not"
+                + " refused: delimited files produce them routinely and they hold no token to learn. Invalid UTF-8 is"
+                + " refused, naming the document (FILE#ENTRY) and the byte offset in the file.",
             "Bad input (a missing column, a wrong type, duplicate ids, an unknown class, null/NaN/infinite features,"
                 + " vectors of another length, unreadable or mixed-size images) stops the run with one line naming"
                 + " the problem, the value and the row id (exit code 2); nothing is published.",
@@ -27,12 +36,15 @@ final class IngestCommand implements Callable<Integer> {
     @Option(names = "--source", paramLabel = "PATH|TABLE",
             description = "Path (any Hadoop filesystem; a folder, file or glob) or, with --format table, a catalog"
                     + " table name. For idx, the directory of the IDX files (default: " + IngestConfig.DEFAULT_SOURCE
-                    + ", Debian's dataset-fashion-mnist); required for the other formats.")
+                    + ", Debian's dataset-fashion-mnist). For text, files, folders or globs separated by commas"
+                    + " (default: Debian's fortunes, without its art files, and jargon-text, cut by"
+                    + " --documents '*.gz=paragraph' --documents 'delimiter:%%'). Required for the other formats.")
     String source;
     @Option(names = "--format", defaultValue = "idx", paramLabel = "FORMAT",
             description = "parquet, csv, json, orc (Spark's readers), image (Spark's image source: a folder of"
-                    + " images), binaryFile (a folder of files, bytes decoded as images), table (a catalog table) or"
-                    + " idx (Fashion-MNIST's four IDX files; default).")
+                    + " images), binaryFile (a folder of files, bytes decoded as images), table (a catalog table),"
+                    + " text (a corpus of text files, for language models) or idx (Fashion-MNIST's four IDX files;"
+                    + " default).")
     String format;
     @Option(names = "--option", paramLabel = "KEY=VALUE", split = ",(?=[A-Za-z0-9_.]+=)",
             description = "A Spark reader option, repeatable or comma-separated, e.g. --option header=true"
@@ -83,11 +95,32 @@ final class IngestCommand implements Callable<Integer> {
                     + " published transfer set (e.g. the reference split a teacher was trained on) instead of"
                     + " declaring or fitting them.")
     String transformFrom;
+    @Option(names = "--documents", paramLabel = "[GLOB=]RULE",
+            description = "text: how files are cut into documents, repeatable; a file takes the first rule whose GLOB"
+                    + " (over its name) matches, a rule without GLOB matches every file. RULE: line (each line a"
+                    + " document; the default), file (each file one), paragraph (blocks separated by blank lines)"
+                    + " or delimiter:LINE (entries separated by lines holding exactly LINE, e.g. delimiter:%% for"
+                    + " fortune files).")
+    List<String> documents;
+    @Option(names = "--window", paramLabel = "T",
+            description = "text: tokens (characters) per window, >= 2 (default: " + TextConfig.DEFAULT_WINDOW + ").")
+    Integer window;
+    @Option(names = "--burn-in", paramLabel = "B",
+            description = "text: tokens at the start of every window after a document's first that repeat the end of"
+                    + " the previous window as context, their loss masked; in [0, T) (default: "
+                    + TextConfig.DEFAULT_BURN_IN + ").")
+    Integer burnIn;
+    @Option(names = "--min-char-count", paramLabel = "N",
+            description = "text: characters seen fewer than N times in the training split are left out of the"
+                    + " vocabulary and become the unknown id there too, so that a model learns it (default: "
+                    + TextConfig.DEFAULT_MIN_CHAR_COUNT + ").")
+    Integer minCharCount;
     @Option(names = "--split", paramLabel = "validation=F,test=F|none",
             description = "Per class (and for the unlabelled rows), fractions F of the rows for validation and test,"
                     + " chosen by a seeded hash of the id (stable across reruns); the rest is train. 'none': every"
-                    + " row in one transfer set published at OUT itself (e.g. a daily partition). Default for"
-                    + " formats other than idx: none.")
+                    + " row in one transfer set published at OUT itself (e.g. a daily partition). text: per"
+                    + " document, default validation=0.05,test=0.05. Default for the other formats except idx:"
+                    + " none.")
     String split;
     @Option(names = "--split-column", paramLabel = "COL",
             description = "Column whose value (train, validation or test) says each row's split.")
@@ -121,10 +154,17 @@ final class IngestCommand implements Callable<Integer> {
 
     IngestConfig config() {
         Format f = Format.parse(format);
-        if (source == null && f != Format.IDX) {
+        if (source == null && f != Format.IDX && f != Format.TEXT) {
             throw new IllegalArgumentException("--source PATH|TABLE is required for --format " + f.id());
         }
-        String location = source == null ? IngestConfig.DEFAULT_SOURCE : source;
+        String location = source != null ? source
+                : f == Format.TEXT ? TextConfig.DEFAULT_SOURCE : IngestConfig.DEFAULT_SOURCE;
+        boolean textOptions = documents != null || window != null || burnIn != null || minCharCount != null;
+        TextConfig text = f == Format.TEXT || textOptions ? new TextConfig(
+                documents != null ? documents : TextConfig.defaultDocuments(location),
+                window != null ? window : TextConfig.DEFAULT_WINDOW,
+                burnIn != null ? burnIn : TextConfig.DEFAULT_BURN_IN,
+                minCharCount != null ? minCharCount : TextConfig.DEFAULT_MIN_CHAR_COUNT) : null;
         Splits splits = null;
         if (validation != null) {
             splits = Splits.idxRows(validation);
@@ -137,7 +177,7 @@ final class IngestCommand implements Callable<Integer> {
         }
         return IngestConfig.builder().source(location, f).options(options).id(id).idFrom(idFrom).label(label)
                 .classes(classes).features(features).featuresPrefix(featuresPrefix).shape(shape).scale(scale)
-                .standardize(standardize).transformFrom(transformFrom).splits(splits).out(out)
+                .standardize(standardize).transformFrom(transformFrom).text(text).splits(splits).out(out)
                 .mode(PublishMode.parse(mode)).seed(seed).build();
     }
 }

@@ -18,14 +18,16 @@ import org.distillery.model.schema.FeatureTransform;
  * @param source        what to read and how
  * @param columns       which source columns are the id, the label and the features
  * @param preprocessing how features are scaled and standardized
+ * @param text          {@code --format text} only: how files become documents, windows and a vocabulary
  * @param splits        how rows are split into train, validation and test
  * @param out           output directory: {@code OUT/train}, {@code OUT/validation}, {@code OUT/test} are published
  *                      under it, or with {@link Splits#none()} one transfer set at {@code OUT} itself
  * @param mode          what to do when a split is already published
  * @param seed          seed of the split selection
  */
-public record IngestConfig(Source source, Columns columns,
-                           Preprocessing preprocessing, Splits splits, String out, PublishMode mode, long seed) {
+public record IngestConfig(Source source, Columns columns, Preprocessing preprocessing,
+                           @JsonInclude(JsonInclude.Include.NON_NULL) TextConfig text, Splits splits, String out,
+                           PublishMode mode, long seed) {
     public static final String DEFAULT_SOURCE = "/usr/share/datasets/fashion-mnist";
     public static final int DEFAULT_IDX_VALIDATION = 5000;
     public static final long DEFAULT_SEED = 42;
@@ -35,7 +37,7 @@ public record IngestConfig(Source source, Columns columns,
     /** Where rows come from. */
     public enum Format {
         PARQUET("parquet"), CSV("csv"), JSON("json"), ORC("orc"), IMAGE("image"), BINARY_FILE("binaryFile"),
-        IDX("idx"), TABLE("table");
+        IDX("idx"), TABLE("table"), TEXT("text");
 
         private final String id;
 
@@ -77,7 +79,7 @@ public record IngestConfig(Source source, Columns columns,
                 throw new IllegalArgumentException("--format must be set");
             }
             options = options == null ? Map.of() : new LinkedHashMap<>(options);
-            if (format == Format.IDX || format == Format.TABLE) {
+            if (format == Format.IDX || format == Format.TABLE || format == Format.TEXT) {
                 if (!options.isEmpty()) {
                     throw new IllegalArgumentException("--option applies to Spark file sources, not --format "
                             + format.id() + ", got " + options);
@@ -243,7 +245,8 @@ public record IngestConfig(Source source, Columns columns,
         columns = columns == null ? Columns.NONE : columns;
         preprocessing = preprocessing == null ? new Preprocessing(null, false, null) : preprocessing;
         splits = splits == null ? (source.format() == Format.IDX ? Splits.idxRows(DEFAULT_IDX_VALIDATION)
-                : Splits.oneSet()) : splits;
+                : source.format() == Format.TEXT ? TextConfig.DEFAULT_SPLITS : Splits.oneSet()) : splits;
+        text = TextConfig.check(source.format(), text, columns, preprocessing, splits);
         require(out, "--out");
         mode = PublishMode.wholeOutput(mode, "ingest");
         if (source.format() == Format.IDX) {
@@ -264,8 +267,8 @@ public record IngestConfig(Source source, Columns columns,
 
     /** The Fashion-MNIST IDX ingest: {@code validation} training rows held out, stratified and seeded. */
     public static IngestConfig idx(String directory, String out, int validation, long seed) {
-        return new IngestConfig(new Source(directory, Format.IDX, null), null, null, Splits.idxRows(validation), out,
-                null, seed);
+        return new IngestConfig(new Source(directory, Format.IDX, null), null, null, null, Splits.idxRows(validation),
+                out, null, seed);
     }
 
     /** Where split {@code name} is published. */
@@ -298,6 +301,7 @@ public record IngestConfig(Source source, Columns columns,
         private String scale;
         private boolean standardize;
         private String transformFrom;
+        private TextConfig text;
         private Splits splits;
         private String out;
         private PublishMode mode;
@@ -368,6 +372,12 @@ public record IngestConfig(Source source, Columns columns,
             return this;
         }
 
+        /** {@code --format text}'s documents, windows and vocabulary (null: the defaults). */
+        public Builder text(TextConfig text) {
+            this.text = text;
+            return this;
+        }
+
         public Builder splits(Splits splits) {
             this.splits = splits;
             return this;
@@ -391,7 +401,7 @@ public record IngestConfig(Source source, Columns columns,
         public IngestConfig build() {
             return new IngestConfig(new Source(location, format, options),
                     new Columns(id, idFrom, label, classes, features, featuresPrefix, shape),
-                    new Preprocessing(scale, standardize, transformFrom), splits, out, mode, seed);
+                    new Preprocessing(scale, standardize, transformFrom), text, splits, out, mode, seed);
         }
     }
 

@@ -28,6 +28,7 @@ import org.slf4j.LoggerFactory;
  * checks and transforms every row and writes all splits; before it, a keys pass checks the ids and maps the labels
  * ({@link IngestPlan}). Any bad row fails the run with one line naming the problem, the value and the row id, and
  * nothing is published. Each split's manifest records the class names, the example shape and the transform.
+ * {@code --format text} shares the output checks, kept splits and publication, and runs {@link TextIngest}.
  */
 public final class IngestJob {
     private static final Logger LOG = LoggerFactory.getLogger(IngestJob.class);
@@ -45,7 +46,9 @@ public final class IngestJob {
         DryRun plan = new DryRun("ingest");
         Map<String, Manifest> kept = kept(storage, config);
         Format format = config.source().format();
-        if (format == Format.IDX) {
+        if (format == Format.TEXT) {
+            plan.with("source", TextIngest.describeSource(storage, config));
+        } else if (format == Format.IDX) {
             IdxSource.Loaded train = IdxSource.load(config.source().location(), IdxSource.TRAIN);
             IdxSource.checkValidation(train, config.splits().validationRows());
             IdxSource.Loaded test = IdxSource.load(config.source().location(), IdxSource.TEST);
@@ -77,7 +80,10 @@ public final class IngestJob {
     /** No split may be written where an input lives (the source files, the set the transform is read from). */
     private static void outputRule(Storage storage, IngestConfig config) {
         OutputRule rule = OutputRule.of(storage).input("--transform-from", config.preprocessing().transformFrom());
-        if (config.source().format() != Format.TABLE) {
+        if (config.source().format() == Format.TEXT) {
+            TextCorpus.list(storage, config.source().location()); // refuses a source that matches nothing, first
+            rule.inputs("--source", TextCorpus.roots(storage, config.source().location()));
+        } else if (config.source().format() != Format.TABLE) {
             rule.input("--source", config.source().location());
         }
         rule.check("--out", config.out());
@@ -123,6 +129,9 @@ public final class IngestJob {
         if (complete(kept)) {
             return keptResults(storage, config, kept);
         }
+        if (config.source().format() == Format.TEXT) {
+            return new TextIngest(spark).run(storage, config, kept, start);
+        }
         try (IngestPlan plan = IngestPlan.make(spark, storage, config)) {
             String tmp = besideOut(storage, config.out());
             try {
@@ -137,7 +146,7 @@ public final class IngestJob {
         }
     }
 
-    private static List<JobResult> keptResults(Storage storage, IngestConfig config, Map<String, Manifest> kept) {
+    static List<JobResult> keptResults(Storage storage, IngestConfig config, Map<String, Manifest> kept) {
         List<JobResult> results = new ArrayList<>();
         kept.forEach((name, m) -> {
             LOG.info("{}: already published by this config (manifest {}), kept", name, m.id());

@@ -5,6 +5,9 @@
  * ({@link org.distillery.jobs.ingest.RowIds}), labels and class names ({@link org.distillery.jobs.ingest.ClassMap}),
  * features ({@link org.distillery.jobs.ingest.FeatureColumns}, images by
  * {@link org.distillery.jobs.ingest.ImageDecoder}), splits ({@link org.distillery.jobs.ingest.RowKeys}) and the
- * feature transform (standardization fitted with {@link org.distillery.jobs.ingest.ExactSums}).
+ * feature transform (standardization fitted with {@link org.distillery.jobs.ingest.ExactSums}). Text corpora
+ * ({@code --format text}, {@link org.distillery.jobs.ingest.TextConfig}) take their own path,
+ * {@link org.distillery.jobs.ingest.TextIngest}: files cut into documents ({@link org.distillery.jobs.ingest.TextCorpus},
+ * {@link org.distillery.jobs.ingest.DocumentRule}), split by document, windows of character tokens.
  */
 package org.distillery.jobs.ingest;

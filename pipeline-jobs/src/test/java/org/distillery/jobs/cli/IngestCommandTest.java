@@ -76,7 +76,7 @@ class IngestCommandTest extends SparkTestBase {
         assertThat(idx.err()).contains("--format idx has fixed columns");
         CliRun format = CliRun.of("ingest", "--format", "xls", "--source", "x", "--out", "/o");
         assertThat(format.err().strip()).isEqualTo("distill ingest: error: --format must be one of [parquet, csv,"
-                + " json, orc, image, binaryFile, idx, table], got 'xls'");
+                + " json, orc, image, binaryFile, idx, table, text], got 'xls'");
     }
 
     @Test
