@@ -23,6 +23,7 @@ import org.apache.spark.sql.types.StructType;
 import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.OutputRule;
+import org.distillery.jobs.common.ResolvedInput;
 import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
@@ -52,20 +53,22 @@ public final class AugmentJob {
         this.spark = spark;
     }
 
-    record Checked(Manifest transfer, Augmentation augmentation, long sourceRows) {
+    /** What a run reads, checked: the transfer set resolved once, the transforms, its row count. */
+    record Checked(ResolvedInput transfer, Augmentation augmentation, long sourceRows) {
     }
 
     static Checked check(Storage storage, AugmentConfig c) {
         OutputRule.of(storage).input("--transfer", c.transfer()).check("--out", c.out());
         StagedOutput.check(storage, c.out(), c.mode());
-        Manifest transfer = TransferTables.checkTransfer(storage, c.transfer());
+        ResolvedInput resolved = TransferTables.resolveTransfer(storage, c.transfer());
+        Manifest transfer = resolved.manifest();
         Augmentation a = Augmentation.parse(c.transforms(), TransferSchema.shape(transfer));
         long rows = (long) transfer.number("rows");
         if (c.outputRows(rows) > c.maxRows()) {
             throw new IllegalArgumentException("--copies " + c.copies() + " of " + rows + " rows would write "
                     + c.outputRows(rows) + " rows, more than --max-rows " + c.maxRows());
         }
-        return new Checked(transfer, a, rows);
+        return new Checked(resolved, a, rows);
     }
 
     /**
@@ -91,7 +94,7 @@ public final class AugmentJob {
     public static DryRun dryRun(Storage storage, AugmentConfig c) {
         Checked k = check(storage, c);
         return new DryRun("augment")
-                .with("transfer", storage.qualify(c.transfer()) + " (manifest " + k.transfer().id() + ", "
+                .with("transfer", k.transfer().path() + " (manifest " + k.transfer().manifest().id() + ", "
                         + k.sourceRows() + " rows)")
                 .with("transforms", k.augmentation() + ", " + c.copies() + " copies per row, seed " + c.seed()
                         + (c.keepOriginals() ? ", source rows kept" : ", source rows left out"))
@@ -103,7 +106,7 @@ public final class AugmentJob {
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);
         Checked k = check(storage, c);
-        TransferTables.Transfer transfer = TransferTables.readTransfer(spark, c.transfer());
+        TransferTables.Transfer transfer = TransferTables.readTransfer(spark, k.transfer());
         Dataset<Row> source = transfer.rows().select(col(TransferSchema.ID), col(TransferSchema.FEATURES),
                 col(TransferSchema.LABEL));
         StructType schema = TransferTables.SCHEMA.add(SOURCE_ID, DataTypes.LongType, false)
@@ -149,12 +152,12 @@ public final class AugmentJob {
                     + " " + SOURCE_ID + " = r");
             augmentation.put("labels", "source rows keep their label; copies are unlabelled");
             augmentation.put("sourceRows", k.sourceRows());
-            Map<String, Object> facts = TransferTables.withMeaning(k.transfer(), Manifest.facts("rows", count,
+            Map<String, Object> facts = TransferTables.withMeaning(transfer.manifest(), Manifest.facts("rows", count,
                     TransferSchema.SCHEMA_VERSION, TransferSchema.VERSION,
                     TransferSchema.FEATURE_COUNT, transfer.featureCount(), TransferSchema.CLASSES, transfer.classes(),
                     "augmentation", augmentation));
             Manifest manifest = Manifest.sealed("augment", c,
-                    Map.of("transfer", new Manifest.Input(transfer.path(), k.transfer().id())), facts,
+                    Map.of("transfer", k.transfer().asInput()), facts,
                     Versions.current(), java.time.Instant.now().toString());
             JobResult result = out.publish(manifest, count, start);
             LOG.info("augmented {} rows into {} ({}) in {} s", k.sourceRows(), count, a,

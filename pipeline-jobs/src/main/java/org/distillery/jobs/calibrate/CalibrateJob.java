@@ -11,6 +11,7 @@ import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.LabelledSet;
 import org.distillery.jobs.common.ModelArtifact;
 import org.distillery.jobs.common.OutputRule;
+import org.distillery.jobs.common.ResolvedInput;
 import org.distillery.jobs.common.Scoring;
 import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
@@ -43,8 +44,8 @@ public final class CalibrateJob {
         this.spark = spark;
     }
 
-    /** What a run reads, checked: the model, its output layer, the validation split. */
-    record Checked(ModelArtifact model, MultiLayerNetwork net, Manifest validation) {
+    /** What a run reads, checked: the model, its output layer, the validation split resolved once. */
+    record Checked(ModelArtifact model, MultiLayerNetwork net, ResolvedInput validation) {
     }
 
     static Checked check(Storage storage, CalibrateConfig c) {
@@ -59,7 +60,8 @@ public final class CalibrateJob {
             throw new IllegalArgumentException("calibrate folds into a dense output layer (weights W, bias b), but "
                     + model.zipPath() + " ends with " + last.conf().getLayer().getClass().getSimpleName());
         }
-        Manifest validation = TransferTables.checkTransfer(storage, c.validation());
+        ResolvedInput resolved = TransferTables.resolveTransfer(storage, c.validation());
+        Manifest validation = resolved.manifest();
         LogitModel logits = new LogitModel(net);
         long features = (long) validation.number(TransferSchema.FEATURE_COUNT);
         long classes = (long) validation.number(TransferSchema.CLASSES);
@@ -71,7 +73,7 @@ public final class CalibrateJob {
         if (model.manifest() != null) {
             TransferTables.requireSameMeaning(validation, c.validation(), model.manifest(), model.path());
         }
-        return new Checked(model, net, validation);
+        return new Checked(model, net, resolved);
     }
 
     /** Checks everything a run would, without Spark, and says what the run would do. */
@@ -79,8 +81,8 @@ public final class CalibrateJob {
         Checked k = check(storage, c);
         return new DryRun("calibrate")
                 .with("model", k.model().zipPath() + " (sha256 " + k.model().sha256() + ")")
-                .with("validation", storage.qualify(c.validation()) + " (manifest " + k.validation().id() + ", "
-                        + (long) k.validation().number("rows") + " rows)")
+                .with("validation", k.validation().path() + " (manifest " + k.validation().manifest().id() + ", "
+                        + (long) k.validation().manifest().number("rows") + " rows)")
                 .with("method", c.method().id() + " fitted on validation, folded into the output layer")
                 .with("out", storage.qualify(c.out()) + " (" + StagedOutput.describe(storage, c.out(), c.mode())
                         + ")");
@@ -90,7 +92,7 @@ public final class CalibrateJob {
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);
         Checked k = check(storage, c);
-        LabelledSet validation = LabelledSet.collect(TransferTables.readTransfer(spark, c.validation()));
+        LabelledSet validation = LabelledSet.collect(TransferTables.readTransfer(spark, k.validation()));
         float[][] z = Scoring.logits(new LogitModel(k.net()), validation.features());
         int[] y = validation.labels();
         int classes = z[0].length;

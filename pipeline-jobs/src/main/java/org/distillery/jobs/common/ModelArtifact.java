@@ -35,7 +35,8 @@ public record ModelArtifact(String path, String zipPath, ModelFile file, String 
         String qualified = storage.qualify(file);
         byte[] bytes = storage.readBytes(file);
         ModelFile model = new ModelFile(qualified, bytes, sideFiles(storage, qualified, bytes));
-        return new ModelArtifact(storage.qualify(path), qualified, model, model.sha256(), manifest);
+        return new ModelArtifact(bareFile ? qualified : storage.qualify(path), qualified, model, model.sha256(),
+                manifest);
     }
 
     /** The external data files an ONNX model names, read from beside it; none for other formats. */

@@ -2,6 +2,7 @@ package org.distillery.jobs.common;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +23,8 @@ import org.distillery.model.schema.Manifest;
 public final class OutputRule {
     private final Storage storage;
     private final Map<String, String> inputs = new LinkedHashMap<>();
+    /** Each input's canonical form, computed on the first check: a job checking several outputs resolves it once. */
+    private final Map<String, String> canonical = new HashMap<>();
 
     private OutputRule(Storage storage) {
         this.storage = storage;
@@ -56,7 +59,7 @@ public final class OutputRule {
     public void check(String role, String out) {
         String o = storage.canonical(out);
         for (Map.Entry<String, String> in : inputs.entrySet()) {
-            String i = storage.canonical(in.getValue());
+            String i = canonical.computeIfAbsent(in.getValue(), storage::canonical);
             String what = role + " " + out + " ";
             if (o.equals(i)) {
                 throw new IllegalArgumentException(what + "is the same location as input " + in.getKey());

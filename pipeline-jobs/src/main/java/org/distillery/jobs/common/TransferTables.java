@@ -61,10 +61,14 @@ public final class TransferTables {
         }
     }
 
+    /** The transfer set at {@code path}, resolved and checked ({@link #resolveTransfer}), with its rows. */
     public static Transfer readTransfer(SparkSession spark, String path) {
-        Storage storage = Storage.of(spark);
-        Manifest m = checkTransfer(storage, path);
-        return new Transfer(storage.qualify(path), m, parquet(spark, storage, path, m));
+        return readTransfer(spark, resolveTransfer(Storage.of(spark), path));
+    }
+
+    /** The rows of a transfer set resolved at a job's door: the files its manifest lists, nothing checked again. */
+    public static Transfer readTransfer(SparkSession spark, ResolvedInput in) {
+        return new Transfer(in.path(), in.manifest(), parquet(spark, in));
     }
 
     /**
@@ -72,12 +76,21 @@ public final class TransferTables {
      * columns of its Parquet footer (of each partition's, for a {@link PartitionedTable}). Returns its manifest.
      */
     public static Manifest checkTransfer(Storage storage, String path) {
-        Manifest m = published(storage, path);
-        if (m.facts().get("rows") instanceof Number n && n.longValue() == 0) {
-            throw new IllegalArgumentException("transfer set is empty (0 rows): " + path);
+        return resolveTransfer(storage, path).manifest();
+    }
+
+    /** The transfer set at {@code path}, resolved ({@link ResolvedInput#published}) and checked. */
+    public static ResolvedInput resolveTransfer(Storage storage, String path) {
+        return checkTransfer(storage, ResolvedInput.published(storage, path));
+    }
+
+    /** The checks of {@link #checkTransfer(Storage, String)} on a resolved input's manifest and footers; returns it. */
+    public static ResolvedInput checkTransfer(Storage storage, ResolvedInput in) {
+        if (in.manifest().facts().get("rows") instanceof Number n && n.longValue() == 0) {
+            throw new IllegalArgumentException("transfer set is empty (0 rows): " + in.given());
         }
-        footers(storage, path, m).forEach((dir, schema) -> requireColumns(schema, dir, TRANSFER_COLUMNS));
-        return m;
+        footers(storage, in).forEach((dir, schema) -> requireColumns(schema, dir, TRANSFER_COLUMNS));
+        return in;
     }
 
     /**
@@ -90,50 +103,48 @@ public final class TransferTables {
     }
 
     /**
-     * The schema of every directory of the output at {@code path}, each read from all its part files' footers: the
-     * files its manifest lists, or for an output published before manifests listed files, the Parquet files found.
+     * The schema of every directory of the input {@code in}, each read from all its part files' footers: the files
+     * its manifest lists, or for an output published before manifests listed files, the Parquet files found.
      */
-    private static java.util.Map<String, StructType> footers(Storage storage, String path, Manifest m) {
+    private static java.util.Map<String, StructType> footers(Storage storage, ResolvedInput in) {
         java.util.Map<String, StructType> out = new java.util.LinkedHashMap<>();
-        List<String> files = dataFiles(storage, path, m);
+        List<String> files = dataFiles(in);
         if (files != null) {
             java.util.Map<String, List<String>> byDir = new java.util.TreeMap<>();
             files.forEach(f -> byDir.computeIfAbsent(new org.apache.hadoop.fs.Path(f).getParent().toString(),
                     d -> new ArrayList<>()).add(f));
             byDir.forEach((dir, inDir) -> out.put(dir, ParquetFooters.schema(storage, dir, inDir)));
         } else {
-            dataDirs(storage, path, m).forEach(dir -> out.put(dir, ParquetFooters.schema(storage, dir, null)));
+            dataDirs(in).forEach(dir -> out.put(dir, ParquetFooters.schema(storage, dir, null)));
         }
         return out;
     }
 
     /**
-     * The Parquet data files (full paths) the manifest {@code m} of the output at {@code path} lists, or null when it
-     * lists none (published before manifests listed files: read by directory). Readers read exactly these.
+     * The Parquet data files (full paths) the manifest of {@code in} lists, or null when it lists none (published
+     * before manifests listed files: read by directory). Readers read exactly these.
      */
-    private static List<String> dataFiles(Storage storage, String path, Manifest m) {
-        if (m.files() == null) {
+    private static List<String> dataFiles(ResolvedInput in) {
+        if (in.manifest().files() == null) {
             return null;
         }
-        String root = storage.qualify(path);
-        List<String> parquet = m.files().keySet().stream().filter(n -> n.endsWith(".parquet"))
-                .map(n -> root + "/" + n).toList();
+        List<String> parquet = in.manifest().files().keySet().stream().filter(n -> n.endsWith(".parquet"))
+                .map(n -> in.path() + "/" + n).toList();
         if (parquet.isEmpty()) {
-            throw new IllegalArgumentException("published output " + path + " lists no Parquet data files in its"
+            throw new IllegalArgumentException("published output " + in.given() + " lists no Parquet data files in its"
                     + " manifest");
         }
         return parquet;
     }
 
     /**
-     * The directories holding the Parquet files of the output at {@code path} whose manifest is {@code m}: itself, or
-     * the partitions a partitioned table's combined manifest lists (those that were checked, even if another was
-     * published since).
+     * The directories holding the Parquet files of {@code in}: itself, or the partitions a partitioned table's
+     * combined manifest lists (those that were checked, even if another was published since).
      */
-    private static List<String> dataDirs(Storage storage, String path, Manifest m) {
-        return m.facts().get(PartitionedTable.PARTITIONS) instanceof java.util.Map<?, ?> partitions
-                ? partitions.keySet().stream().map(name -> storage.qualify(path) + "/" + name).toList()
-                : List.of(path);
+    private static List<String> dataDirs(ResolvedInput in) {
+        return in.manifest().facts().get(PartitionedTable.PARTITIONS) instanceof java.util.Map<?, ?> partitions
+                ? partitions.keySet().stream().map(name -> in.path() + "/" + name).toList()
+                : List.of(in.given());
     }
 
     /** A published soft-target table with its manifest (schema version checked) and its storage layout. */
@@ -152,11 +163,15 @@ public final class TransferTables {
         }
     }
 
+    /** The soft-target table at {@code path}, resolved and checked ({@link #resolveSoftTargets}), with its rows. */
     public static SoftTargets readSoftTargets(SparkSession spark, String path) {
-        Storage storage = Storage.of(spark);
-        Manifest m = checkSoftTargets(storage, path);
-        return new SoftTargets(storage.qualify(path), m, SoftTargetLayout.read(m, path),
-                parquet(spark, storage, path, m));
+        return readSoftTargets(spark, resolveSoftTargets(Storage.of(spark), path));
+    }
+
+    /** The rows of a soft-target table resolved at a job's door: the files its manifest lists, not checked again. */
+    public static SoftTargets readSoftTargets(SparkSession spark, ResolvedInput in) {
+        return new SoftTargets(in.path(), in.manifest(), SoftTargetLayout.read(in.manifest(), in.given()),
+                parquet(spark, in));
     }
 
     /**
@@ -164,7 +179,13 @@ public final class TransferTables {
      * or 2), and the footer columns (but {@code soft}) of the layout the manifest records.
      */
     public static Manifest checkSoftTargets(Storage storage, String path) {
-        Manifest m = published(storage, path);
+        return resolveSoftTargets(storage, path).manifest();
+    }
+
+    /** The soft-target table at {@code path} resolved and checked ({@link #checkSoftTargets}). */
+    public static ResolvedInput resolveSoftTargets(Storage storage, String path) {
+        ResolvedInput in = ResolvedInput.published(storage, path);
+        Manifest m = in.manifest();
         if (!"label".equals(m.job())) {
             throw new IllegalArgumentException("not a soft-target output (manifest job is '" + m.job() + "'): " + path);
         }
@@ -172,8 +193,8 @@ public final class TransferTables {
         List<Col> cols = java.util.Arrays.stream(softTargets(layout).fields()) // no reader needs soft or input_hash
                 .filter(f -> !f.name().equals(SoftTargetSchema.SOFT) && !f.name().equals(SoftTargetSchema.INPUT_HASH))
                 .map(f -> new Col(f.name(), f.dataType())).toList();
-        footers(storage, path, m).forEach((dir, schema) -> requireColumns(schema, dir, cols));
-        return m;
+        footers(storage, in).forEach((dir, schema) -> requireColumns(schema, dir, cols));
+        return in;
     }
 
     /**
@@ -236,13 +257,13 @@ public final class TransferTables {
      * The rows of a published output, or of the partitions its combined manifest lists (no partition column): the
      * data files the manifest lists, not whatever the directories hold now.
      */
-    private static Dataset<Row> parquet(SparkSession spark, Storage storage, String path, Manifest m) {
-        List<String> files = dataFiles(storage, path, m);
-        String[] paths = (files != null ? files : dataDirs(storage, path, m)).toArray(String[]::new);
+    private static Dataset<Row> parquet(SparkSession spark, ResolvedInput in) {
+        List<String> files = dataFiles(in);
+        String[] paths = (files != null ? files : dataDirs(in)).toArray(String[]::new);
         try {
             return spark.read().parquet(paths);
         } catch (Exception e) {
-            throw explain(e, path);
+            throw explain(e, in.given());
         }
     }
 
@@ -330,8 +351,7 @@ public final class TransferTables {
 
     /** Whether a published Parquet output has {@code column} (read from its footers, no Spark). */
     public static boolean hasColumn(Storage storage, String path, String column) {
-        Manifest m = storage.publishedManifest(path);
-        return footers(storage, path, m).values().stream()
+        return footers(storage, ResolvedInput.output(storage, path)).values().stream()
                 .allMatch(schema -> java.util.Arrays.asList(schema.fieldNames()).contains(column));
     }
 
@@ -344,8 +364,7 @@ public final class TransferTables {
 
     /** The rows of the published output at {@code path}: the files its verified manifest lists. */
     public static Dataset<Row> readPublished(SparkSession spark, String path) {
-        Storage storage = Storage.of(spark);
-        return parquet(spark, storage, path, storage.publishedManifest(path));
+        return parquet(spark, ResolvedInput.output(Storage.of(spark), path));
     }
 
     /** Rows written under a (hidden, staging) directory: its part files are globbed, Spark skips hidden roots. */

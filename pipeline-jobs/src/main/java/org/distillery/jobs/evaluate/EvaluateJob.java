@@ -10,6 +10,7 @@ import org.distillery.jobs.common.LabelledSet;
 import org.distillery.jobs.common.ModelArtifact;
 import org.distillery.jobs.common.OutputRule;
 import org.distillery.jobs.common.PublishMode;
+import org.distillery.jobs.common.ResolvedInput;
 import org.distillery.jobs.common.Scoring;
 import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
@@ -49,10 +50,12 @@ public final class EvaluateJob {
     }
 
     /**
-     * What a run scores: the models by name, the teacher first when there is one, and the ONNX output the teacher's
-     * soft targets were read from (null: its only output).
+     * What a run scores: the test split and the calibration split (null: none) resolved once, the models by name, the
+     * teacher first when there is one, and the ONNX output the teacher's soft targets were read from (null: its only
+     * output).
      */
-    record Checked(Map<String, ModelArtifact> artifacts, String teacherOutput) {
+    record Checked(ResolvedInput test, ResolvedInput validation, Map<String, ModelArtifact> artifacts,
+                   String teacherOutput) {
     }
 
     /** Every rule a run checks before Spark reads a row: test split, every model against it, the output rule. */
@@ -61,11 +64,14 @@ public final class EvaluateJob {
                 .input("--teacher", config.teacher()).inputs("--model", config.models().values())
                 .check("--out", config.out());
         StagedOutput.check(storage, config.out(), mode);
-        Manifest test = TransferTables.checkTransfer(storage, config.test());
+        ResolvedInput testInput = TransferTables.resolveTransfer(storage, config.test());
+        Manifest test = testInput.manifest();
         int features = (int) test.number(TransferSchema.FEATURE_COUNT);
         int classes = (int) test.number(TransferSchema.CLASSES);
-        if (config.validation() != null) {
-            Manifest validation = TransferTables.checkTransfer(storage, config.validation());
+        ResolvedInput validationInput = config.validation() == null ? null
+                : TransferTables.resolveTransfer(storage, config.validation());
+        if (validationInput != null) {
+            Manifest validation = validationInput.manifest();
             if (validation.id().equals(test.id())) {
                 throw new IllegalArgumentException("calibration must not be fitted on the test split: --validation "
                         + config.validation() + " is the test split (manifest " + test.id() + ")");
@@ -102,7 +108,7 @@ public final class EvaluateJob {
                 TransferTables.requireSameMeaning(test, config.test(), artifact.manifest(), artifact.path());
             }
         });
-        return new Checked(artifacts, teacherOutput);
+        return new Checked(testInput, validationInput, artifacts, teacherOutput);
     }
 
     /**
@@ -159,11 +165,11 @@ public final class EvaluateJob {
 
     /** Checks everything a run would, without Spark, and says what the run would do. */
     public static DryRun dryRun(Storage storage, EvaluateConfig config, PublishMode mode) {
-        Map<String, ModelArtifact> artifacts = check(storage, config, mode).artifacts();
-        Manifest test = storage.publishedManifest(config.test());
-        DryRun plan = new DryRun("evaluate").with("test", storage.qualify(config.test()) + " (manifest " + test.id()
+        Checked checked = check(storage, config, mode);
+        Manifest test = checked.test().manifest();
+        DryRun plan = new DryRun("evaluate").with("test", checked.test().path() + " (manifest " + test.id()
                 + ", " + (long) test.number("rows") + " rows)");
-        artifacts.forEach((name, a) -> plan.with(name, a.zipPath() + " (sha256 " + a.sha256() + ")"));
+        checked.artifacts().forEach((name, a) -> plan.with(name, a.zipPath() + " (sha256 " + a.sha256() + ")"));
         return plan.with("out", storage.qualify(config.out()) + " (" + StagedOutput.describe(storage, config.out(), mode)
                 + ")");
     }
@@ -174,10 +180,10 @@ public final class EvaluateJob {
         Storage storage = Storage.of(spark);
         Checked checked = check(storage, config, mode);
         Map<String, ModelArtifact> artifacts = checked.artifacts();
-        TransferTables.Transfer testSplit = TransferTables.readTransfer(spark, config.test());
+        TransferTables.Transfer testSplit = TransferTables.readTransfer(spark, checked.test());
         LabelledSet test = LabelledSet.collect(testSplit);
-        LabelledSet validation = config.validation() == null ? null
-                : LabelledSet.collect(TransferTables.readTransfer(spark, config.validation()));
+        LabelledSet validation = checked.validation() == null ? null
+                : LabelledSet.collect(TransferTables.readTransfer(spark, checked.validation()));
 
         List<String> classNames = TransferSchema.classNames(testSplit.manifest());
         float[][] teacherLogits = null;

@@ -12,6 +12,7 @@ import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.ModelArtifact;
 import org.distillery.jobs.common.OutputRule;
+import org.distillery.jobs.common.ResolvedInput;
 import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
@@ -53,10 +54,10 @@ public final class ExportJob {
     /**
      * What {@link #check} established without Spark: the model and its plan, the transfer manifest that says the
      * example shape and preprocessing (the model's training transfer set, else the calibration set), and the
-     * calibration and evaluation manifests when given.
+     * calibration set and evaluation output, each resolved once, when given.
      */
     record Checked(ModelArtifact model, MultiLayerNetwork net, NetworkPlan plan, Manifest transfer,
-                   String transferPath, Manifest calibration, Manifest evaluation) {
+                   String transferPath, ResolvedInput calibration, ResolvedInput evaluation) {
         int[] shape() {
             return transfer == null ? new int[] {(int) plan.inputs()} : TransferSchema.shape(transfer);
         }
@@ -89,21 +90,23 @@ public final class ExportJob {
         }
         MultiLayerNetwork net = model.network();
         NetworkPlan plan = NetworkPlan.of(net);
-        Manifest calibration = c.calibration() == null ? null : TransferTables.checkTransfer(storage, c.calibration());
-        if (calibration != null && (long) calibration.number(TransferSchema.FEATURE_COUNT) != plan.inputs()) {
-            throw new IllegalArgumentException("calibration set has " + (long) calibration.number(
+        ResolvedInput calibration = c.calibration() == null ? null
+                : TransferTables.resolveTransfer(storage, c.calibration());
+        if (calibration != null
+                && (long) calibration.manifest().number(TransferSchema.FEATURE_COUNT) != plan.inputs()) {
+            throw new IllegalArgumentException("calibration set has " + (long) calibration.manifest().number(
                     TransferSchema.FEATURE_COUNT) + " features, the model reads " + plan.inputs() + ": "
                     + c.calibration());
         }
-        Manifest evaluation = c.evaluation() == null ? null : storage.publishedManifest(c.evaluation());
-        if (evaluation != null && !"evaluate".equals(evaluation.job())) {
-            throw new IllegalArgumentException("--evaluation must be an evaluate output, got a " + evaluation.job()
-                    + " output: " + c.evaluation());
+        ResolvedInput evaluation = c.evaluation() == null ? null : ResolvedInput.output(storage, c.evaluation());
+        if (evaluation != null && !"evaluate".equals(evaluation.manifest().job())) {
+            throw new IllegalArgumentException("--evaluation must be an evaluate output, got a "
+                    + evaluation.manifest().job() + " output: " + c.evaluation());
         }
         Manifest.Input trainedOn = model.manifest() == null ? null : model.manifest().inputs().get("transfer");
         Manifest transfer = trainedOn == null ? null : readable(storage, trainedOn);
         String transferPath = transfer != null ? trainedOn.path() : c.calibration();
-        transfer = transfer != null ? transfer : calibration;
+        transfer = transfer != null ? transfer : calibration == null ? null : calibration.manifest();
         Checked checked = new Checked(model, net, plan, transfer, transferPath, calibration, evaluation);
         long values = java.util.Arrays.stream(checked.shape()).asLongStream().reduce(1, (a, b) -> a * b);
         if (values != plan.inputs()) {
@@ -133,11 +136,12 @@ public final class ExportJob {
                 .with("exampleShape", TransferSchema.describe(k.shape()))
                 .with("files", c.int8() ? List.of(FP32_FILE, INT8_FILE) : List.of(FP32_FILE));
         if (k.calibration() != null) {
-            plan.with("calibration", storage.qualify(c.calibration()) + " (manifest " + k.calibration().id() + ", up to "
+            plan.with("calibration", k.calibration().path() + " (manifest " + k.calibration().manifest().id()
+                    + ", up to "
                     + c.calibrationRows() + " rows)");
         }
         if (k.evaluation() != null) {
-            plan.with("evaluation", storage.qualify(c.evaluation()) + " (manifest " + k.evaluation().id() + ")");
+            plan.with("evaluation", k.evaluation().path() + " (manifest " + k.evaluation().manifest().id() + ")");
         }
         return plan.with("out", storage.qualify(c.out()) + " (" + StagedOutput.describe(storage, c.out(), c.mode())
                 + ")");
@@ -148,7 +152,7 @@ public final class ExportJob {
         Storage storage = Storage.of(spark);
         Checked k = check(storage, c);
         INDArray rows = c.calibration() == null ? uniform(k.plan().inputs())
-                : sample(c.calibration(), c.calibrationRows(), k.plan().inputs());
+                : sample(k.calibration(), c.calibrationRows(), k.plan().inputs());
         float[][] dl4j = Verification.logits(new LogitModel(k.net()), rows);
         String version = Versions.distillery();
         Map<String, byte[]> files = new LinkedHashMap<>();
@@ -185,10 +189,10 @@ public final class ExportJob {
             Map<String, Manifest.Input> inputs = new LinkedHashMap<>();
             inputs.put("model", k.model().asInput());
             if (k.calibration() != null) {
-                inputs.put("calibration", new Manifest.Input(storage.qualify(c.calibration()), k.calibration().id()));
+                inputs.put("calibration", k.calibration().asInput());
             }
             if (k.evaluation() != null) {
-                inputs.put("evaluation", new Manifest.Input(storage.qualify(c.evaluation()), k.evaluation().id()));
+                inputs.put("evaluation", k.evaluation().asInput());
             }
             Manifest manifest = Manifest.sealed("export", c, inputs, facts, Versions.current(),
                     java.time.Instant.now().toString());
@@ -276,7 +280,7 @@ public final class ExportJob {
             q.put("activations", "int8 per tensor, asymmetric (range widened to hold 0)");
             q.put("method", ranges.percentile() == 100 ? "min/max" : ranges.percentile() + "th percentile");
             q.put("calibrationRows", ranges.rows());
-            q.put("calibrationManifest", k.calibration().id());
+            q.put("calibrationManifest", k.calibration().manifest().id());
             q.put("activationRanges", ranges.describe());
             f.put("quantization", q);
         }
@@ -284,8 +288,9 @@ public final class ExportJob {
     }
 
     /** Up to {@code n} rows of the transfer set, a sample fixed by a hash of the row id (not by partitioning). */
-    private INDArray sample(String path, int n, long width) {
-        TransferTables.Transfer t = TransferTables.readTransfer(spark, path);
+    private INDArray sample(ResolvedInput calibration, int n, long width) {
+        String path = calibration.given();
+        TransferTables.Transfer t = TransferTables.readTransfer(spark, calibration);
         List<Row> rows = t.rows().select(TransferSchema.ID, TransferSchema.FEATURES)
                 .orderBy(functions.xxhash64(functions.col(TransferSchema.ID)), functions.col(TransferSchema.ID))
                 .limit(n).collectAsList();

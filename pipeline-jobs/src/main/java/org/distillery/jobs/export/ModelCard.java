@@ -60,7 +60,7 @@ final class ModelCard {
         if (q instanceof Map<?, ?> quantization) {
             Map<String, Object> cal = new LinkedHashMap<>();
             cal.put("rows", quantization.get("calibrationRows"));
-            cal.put("transfer", storage.qualify(c.calibration()));
+            cal.put("transfer", k.calibration().path());
             cal.put("manifest", quantization.get("calibrationManifest"));
             cal.put("method", quantization.get("method"));
             cal.put("weights", quantization.get("weights"));

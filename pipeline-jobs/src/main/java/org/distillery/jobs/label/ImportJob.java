@@ -30,6 +30,7 @@ import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.OutputRule;
 import org.distillery.jobs.common.PartitionedTable;
 import org.distillery.jobs.common.PublishMode;
+import org.distillery.jobs.common.ResolvedInput;
 import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
@@ -62,8 +63,11 @@ public final class ImportJob {
         this.spark = spark;
     }
 
-    /** The rules checked before Spark reads a row: the output rule, the transfer set, the output's publish mode. */
-    static Manifest check(Storage storage, ImportConfig c) {
+    /**
+     * The rules checked before Spark reads a row: the output rule, the transfer set (resolved here, once, and passed
+     * on), the output's publish mode.
+     */
+    static ResolvedInput check(Storage storage, ImportConfig c) {
         OutputRule rule = OutputRule.of(storage).input("--transfer", c.transfer());
         if (!c.sourceFormat().equals("table")) {
             rule.input("--import", c.source());
@@ -76,7 +80,7 @@ public final class ImportJob {
             throw new IllegalArgumentException("--import takes one published transfer set; " + c.transfer()
                     + " is a partitioned table: import its partitions one by one");
         }
-        Manifest transfer = TransferTables.checkTransfer(storage, c.transfer());
+        ResolvedInput transfer = TransferTables.checkTransfer(storage, ResolvedInput.output(storage, c.transfer()));
         if (!c.sourceFormat().equals("table") && !storage.exists(c.source())) {
             throw new IllegalArgumentException("--import not found: " + c.source());
         }
@@ -85,8 +89,9 @@ public final class ImportJob {
 
     /** Checks what can be checked without Spark and says what the run would do. */
     public static DryRun dryRun(Storage storage, ImportConfig c) {
-        Manifest transfer = check(storage, c);
-        return new DryRun("label").with("transfer", storage.qualify(c.transfer()) + " (manifest " + transfer.id() + ", "
+        ResolvedInput in = check(storage, c);
+        Manifest transfer = in.manifest();
+        return new DryRun("label").with("transfer", in.path() + " (manifest " + transfer.id() + ", "
                         + (long) transfer.number("rows") + " rows, " + (int) transfer.number(TransferSchema.CLASSES)
                         + " classes)")
                 .with("import", c.source() + " (" + c.describe() + ", ids in " + c.idColumn() + ", values in "
@@ -101,16 +106,16 @@ public final class ImportJob {
     public JobResult run(ImportConfig c) {
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);
-        Manifest transferManifest = check(storage, c);
+        ResolvedInput in = check(storage, c);
         String sha256 = sourceSha256(c);
-        Manifest kept = unchanged(storage, c, transferManifest, sha256);
+        Manifest kept = unchanged(storage, c, in.manifest(), sha256);
         if (kept != null) {
             LOG.info("incremental: {} was imported from the same bytes (sha256 {}) for this transfer set and T: kept",
                     storage.qualify(c.out()), sha256);
             return new JobResult("label", storage.qualify(c.out()), kept.id(), (long) kept.number("rows"),
                     (System.nanoTime() - start) / 1e9, Map.of("kept", "unchanged since manifest " + kept.id()));
         }
-        TransferTables.Transfer transfer = TransferTables.readTransfer(spark, c.transfer());
+        TransferTables.Transfer transfer = TransferTables.readTransfer(spark, in);
         int classes = transfer.classes();
         Dataset<Row> values = values(c, read(c), classes);
         LOG.info("importing {} from {} (sha256 {}) for {}", c.describe(), c.source(), sha256, transfer.path());
@@ -138,7 +143,7 @@ public final class ImportJob {
             Map<String, Object> teacher = Map.of("path", c.source(), "sha256", sha256, "format", c.describe(),
                     "weight", 1.0, "name", c.teacherName());
             Map<String, Manifest.Input> inputs = new LinkedHashMap<>();
-            inputs.put("transfer", new Manifest.Input(transfer.path(), transfer.manifest().id()));
+            inputs.put("transfer", in.asInput());
             inputs.put("teacher", new Manifest.Input(c.sourceFormat().equals("table") ? c.source()
                     : storage.qualify(c.source()), null));
             Map<String, Object> facts = Manifest.facts("rows", count,

@@ -14,6 +14,7 @@ import org.distillery.jobs.common.ModelArtifact;
 import org.distillery.jobs.common.OutputRule;
 import org.distillery.jobs.common.PartitionedTable;
 import org.distillery.jobs.common.Progress;
+import org.distillery.jobs.common.ResolvedInput;
 import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
@@ -42,20 +43,23 @@ public final class LabelJob {
         this.spark = spark;
     }
 
-    /** What {@link #check} established without Spark. */
-    record Checked(String transfer, Manifest transferManifest, List<ModelArtifact> teachers, LogitFunction model,
-                   SoftTargetLayout layout) {
+    /** What {@link #check} established without Spark: the transfer set resolved once, and the teachers. */
+    record Checked(ResolvedInput transfer, List<ModelArtifact> teachers, LogitFunction model, SoftTargetLayout layout) {
+        Manifest transferManifest() {
+            return transfer.manifest();
+        }
+
         int featureCount() {
-            return (int) transferManifest.number(TransferSchema.FEATURE_COUNT);
+            return (int) transfer.manifest().number(TransferSchema.FEATURE_COUNT);
         }
 
         ModelArtifact teacher() {
             return teachers.get(0);
         }
 
-        /** These teachers on the transfer set at {@code path} (qualified) with manifest {@code manifest}. */
-        Checked on(String path, Manifest manifest) {
-            return new Checked(path, manifest, teachers, model, layout);
+        /** These teachers on the resolved transfer set {@code transfer}. */
+        Checked on(ResolvedInput transfer) {
+            return new Checked(transfer, teachers, model, layout);
         }
 
         /**
@@ -83,18 +87,21 @@ public final class LabelJob {
         }
     }
 
-    /** Every rule a run checks before Spark reads a row; a dry run stops here. */
+    /**
+     * Every rule a run on one published transfer set checks before Spark reads a row; a dry run stops here. The
+     * transfer set is resolved here, once, and the result carries it to the end of the run.
+     */
     static Checked check(Storage storage, LabelConfig config) {
         StagedOutput.check(storage, config.out(), config.mode());
-        Manifest transfer = TransferTables.checkTransfer(storage, config.transfer());
+        // one published table: a partitioned transfer set took the other way at the door (run, dryRun)
+        ResolvedInput transfer = TransferTables.checkTransfer(storage,
+                ResolvedInput.output(storage, config.transfer()));
         if (!config.partitions().isEmpty()) {
             throw new IllegalArgumentException("--partition needs a partitioned transfer set (a directory of"
                     + " COLUMN=VALUE partitions, each a published transfer set), but " + config.transfer()
                     + " is one published table");
         }
-        Checked teachers = checkTeachers(storage, config, TransferSchema.shape(transfer));
-        return new Checked(storage.qualify(config.transfer()), transfer, teachers.teachers(), teachers.model(),
-                teachers.layout());
+        return checkTeachers(storage, config, TransferSchema.shape(transfer.manifest())).on(transfer);
     }
 
     /**
@@ -126,7 +133,7 @@ public final class LabelJob {
             }
             layout = layout.withHint(config.hintLayer(), dl4j.layerWidth(config.hintLayer()));
         }
-        return new Checked(null, null, teachers, first, layout);
+        return new Checked(null, teachers, first, layout);
     }
 
     /** The output rule: --out is none of the inputs, in none of them, holds none of them, and can be created. */
@@ -143,7 +150,7 @@ public final class LabelJob {
         }
         Checked c = check(storage, config);
         DryRun plan = new DryRun("label")
-                .with("transfer", c.transfer() + " (manifest " + c.transferManifest().id() + ", "
+                .with("transfer", c.transfer().path() + " (manifest " + c.transferManifest().id() + ", "
                         + (long) c.transferManifest().number("rows") + " rows, example shape "
                         + TransferSchema.describe(TransferSchema.shape(c.transferManifest())) + ")");
         double[] w = config.normalisedWeights();
@@ -236,7 +243,7 @@ public final class LabelJob {
     /** Labels one published transfer set ({@code checked}) into {@code config.out()}. */
     JobResult run(LabelConfig config, Checked checked, long start) {
         Storage storage = Storage.of(spark);
-        TransferTables.Transfer transfer = TransferTables.readTransfer(spark, config.transfer());
+        TransferTables.Transfer transfer = TransferTables.readTransfer(spark, checked.transfer());
         Labelling labelling = labelling(config, checked, transfer);
         Incremental incremental = plan(storage, config, checked, transfer);
         Dataset<Row> labelled = label(labelling, incremental, transfer, checked.layout());

@@ -8,6 +8,7 @@ import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.PartitionedTable;
 import org.distillery.jobs.common.PublishMode;
+import org.distillery.jobs.common.ResolvedInput;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.Manifest;
@@ -68,7 +69,9 @@ final class PartitionedLabel {
         List<Step> steps = new ArrayList<>();
         for (String name : names) {
             LabelConfig one = config.forPartition(name);
-            Manifest input = TransferTables.checkTransfer(storage, one.transfer());
+            // the partition's manifest was verified as the table was read: its columns are checked here
+            ResolvedInput input = TransferTables.checkTransfer(storage,
+                    ResolvedInput.partition(one.transfer(), table.partition(name)));
             String target = storage.qualify(one.out());
             String action = "new";
             boolean keep = false;
@@ -79,13 +82,13 @@ final class PartitionedLabel {
                 }
                 Manifest previous = storage.publishedManifest(target);
                 String unchanged = config.mode() == PublishMode.INCREMENTAL
-                        ? Incremental.unchanged(previous, input, teacherSha256, teachers.layout(), config.temperature(),
-                        target) : null;
+                        ? Incremental.unchanged(previous, input.manifest(), teacherSha256, teachers.layout(),
+                        config.temperature(), target) : null;
                 keep = unchanged != null;
                 action = keep ? "kept: " + unchanged : "replaces manifest " + previous.id() + " (mode "
                         + config.mode().id() + ")";
             }
-            steps.add(new Step(name, one, teachers.on(storage.qualify(one.transfer()), input), action, keep));
+            steps.add(new Step(name, one, teachers.on(input), action, keep));
         }
         return new PartitionedLabel(table, steps);
     }

@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
-import org.distillery.jobs.common.PartitionedTable;
+import org.distillery.jobs.common.ResolvedInput;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.Manifest;
@@ -18,19 +18,22 @@ import org.distillery.model.schema.TransferSchema;
 record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.SoftTargets softTargets,
               TransferTables.Transfer validation) {
 
-    /** What {@link #check} established from manifests and Parquet footers alone (no Spark). */
-    record Checked(Manifest.Input transfer, Manifest transferManifest, Manifest.Input softTargets,
-                   Manifest softManifest, Manifest.Input validation, Manifest validationManifest,
+    /** What {@link #check} established from manifests and Parquet footers (no Spark), each input resolved once. */
+    record Checked(ResolvedInput transfer, ResolvedInput softTargets, ResolvedInput validation,
                    List<Double> temperatures, int classes, int featureCount, int teacherLayerWidth) {
+
+        Manifest transferManifest() {
+            return transfer.manifest();
+        }
 
         Map<String, Manifest.Input> manifestInputs() {
             Map<String, Manifest.Input> m = new LinkedHashMap<>();
-            m.put("transfer", transfer);
+            m.put("transfer", transfer.asInput());
             if (softTargets != null) {
-                m.put("softTargets", softTargets);
+                m.put("softTargets", softTargets.asInput());
             }
             if (validation != null) {
-                m.put("validation", validation);
+                m.put("validation", validation.asInput());
             }
             return m;
         }
@@ -38,8 +41,9 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
 
     /** Every input rule, checked before Spark reads a row (and all that a dry run checks). */
     static Checked check(Storage storage, TrainConfig config) {
-        Manifest soft = config.objective().needsTeacher()
-                ? TransferTables.checkSoftTargets(storage, config.data().softTargets()) : null;
+        ResolvedInput softTargets = config.objective().needsTeacher()
+                ? TransferTables.resolveSoftTargets(storage, config.data().softTargets()) : null;
+        Manifest soft = softTargets == null ? null : softTargets.manifest();
         Manifest.Input labelledFrom = soft == null ? null : soft.inputs().get("transfer");
         String transferPath = config.data().transfer();
         if (transferPath == null || transferPath.isBlank()) {
@@ -48,13 +52,14 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
             }
             transferPath = labelledFrom.path();
         }
-        Manifest transfer = TransferTables.checkTransfer(storage, transferPath);
+        ResolvedInput transferInput = TransferTables.resolveTransfer(storage, transferPath);
+        Manifest transfer = transferInput.manifest();
         if (labelledFrom != null && !transfer.id().equals(labelledFrom.manifestId())) {
             throw new IllegalArgumentException("soft targets " + config.data().softTargets() + " were labelled from"
                     + " transfer set " + labelledFrom.path() + " (manifest " + labelledFrom.manifestId()
                     + "), not from "
                     + transferPath + " (manifest " + transfer.id() + ")"
-                    + staleness(storage, config.data().softTargets(), transferPath));
+                    + staleness(softTargets, transferInput));
         }
         int classes = (int) transfer.number(TransferSchema.CLASSES);
         int features = (int) transfer.number(TransferSchema.FEATURE_COUNT);
@@ -62,8 +67,9 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
             throw new IllegalArgumentException("soft targets have " + (int) soft.number(SoftTargetSchema.CLASSES)
                     + " classes but the transfer set has " + classes + ": " + config.data().softTargets());
         }
-        Manifest validation = config.data().validation() == null ? null
-                : TransferTables.checkTransfer(storage, config.data().validation());
+        ResolvedInput validationInput = config.data().validation() == null ? null
+                : TransferTables.resolveTransfer(storage, config.data().validation());
+        Manifest validation = validationInput == null ? null : validationInput.manifest();
         if (validation != null && (int) validation.number(TransferSchema.FEATURE_COUNT) != features) {
             throw new IllegalArgumentException("validation set has " + (int) validation.number(TransferSchema.FEATURE_COUNT)
                     + " features, transfer set " + features + ": " + config.data().validation());
@@ -80,32 +86,26 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
             }
             teacherLayerWidth = layout.hintWidth();
         }
-        return new Checked(input(storage, transferPath, transfer), transfer,
-                soft == null ? null : input(storage, config.data().softTargets(), soft), soft,
-                validation == null ? null : input(storage, config.data().validation(), validation), validation,
-                temperatures(config, soft), classes, features, teacherLayerWidth);
+        return new Checked(transferInput, softTargets, validationInput, temperatures(config, soft), classes, features,
+                teacherLayerWidth);
     }
 
     /** For two partitioned tables, which partitions are out of date (", partitions: ..."); otherwise nothing. */
-    private static String staleness(Storage storage, String softTargets, String transfer) {
-        if (!PartitionedTable.isPartitioned(storage, softTargets) || !PartitionedTable.isPartitioned(storage, transfer)) {
+    private static String staleness(ResolvedInput softTargets, ResolvedInput transfer) {
+        if (!softTargets.partitioned() || !transfer.partitioned()) {
             return "";
         }
-        return "; partitions: " + PartitionedTable.read(storage, softTargets)
-                .staleness(PartitionedTable.read(storage, transfer)) + " (label --mode incremental relabels them)";
+        return "; partitions: " + softTargets.table().staleness(transfer.table())
+                + " (label --mode incremental relabels them)";
     }
 
-    private static Manifest.Input input(Storage storage, String path, Manifest m) {
-        return new Manifest.Input(storage.qualify(path), m.id());
-    }
-
-    /** Opens the checked tables for Spark. */
+    /** Opens the checked tables for Spark: the files their manifests list, read as resolved. */
     static Inputs resolve(SparkSession spark, Checked c) {
         TransferTables.SoftTargets soft = c.softTargets() == null ? null
-                : TransferTables.readSoftTargets(spark, c.softTargets().path());
+                : TransferTables.readSoftTargets(spark, c.softTargets());
         TransferTables.Transfer validation = c.validation() == null ? null
-                : TransferTables.readTransfer(spark, c.validation().path());
-        return new Inputs(c, TransferTables.readTransfer(spark, c.transfer().path()), soft, validation);
+                : TransferTables.readTransfer(spark, c.validation());
+        return new Inputs(c, TransferTables.readTransfer(spark, c.transfer()), soft, validation);
     }
 
     private static List<Double> temperatures(TrainConfig config, Manifest soft) {
