@@ -22,9 +22,17 @@ def main():
     def median(rs, key="seconds"):
         return statistics.median(r[key] for r in rs) if rs else None
 
+    def cpu(plain, ingest):
+        """Median CPU seconds of the JVM per engine and their ratio ("-" for results without them)."""
+        if not all("cpuSeconds" in r for r in plain + ingest):
+            return "- | - |"
+        p, i = median(plain, "cpuSeconds"), median(ingest, "cpuSeconds")
+        return f"{p:.1f} / {i:.1f} | {i / p:.2f}x |"
+
     print(f"\n{header}\n")
-    print("| table | rows | plain Spark read + write (s) | ingest (s) | ingest / plain | target |")
-    print("|---|---|---|---|---|---|")
+    print("| table | rows | plain Spark read + write (s) | ingest (s) | ingest / plain | target |"
+          " CPU s, plain / ingest | CPU ingest / plain |")
+    print("|---|---|---|---|---|---|---|---|")
     for case, what in (("csv", "CSV, 784 numeric columns (header, inferSchema)"),
                        ("parquet", "Parquet, array<float>[784] column")):
         plain, ingest = runs(bench="table", case=case, engine="plain"), runs(bench="table", case=case, engine="ingest")
@@ -32,12 +40,12 @@ def main():
             p, i = median(plain), median(ingest)
             print(f"| {what} | {plain[0]['rows']:,} | {p:.1f} ({each(plain, 'seconds', '.1f')})"
                   f" | {i:.1f} ({each(ingest, 'seconds', '.1f')}) | **{i / p:.2f}x** | <= 1.5x"
-                  f" {'met' if i / p <= 1.5 else 'NOT met'} |")
+                  f" {'met' if i / p <= 1.5 else 'NOT met'} | {cpu(plain, ingest)}")
     plain, ingest = runs(bench="images", engine="plain"), runs(bench="images", engine="ingest")
     if plain and ingest:
         p, i = median(plain), median(ingest)
         print(f"| Parquet, PNG bytes (28x28 grey), decoded to 1x28x28 | {plain[0]['rows']:,} | {p:.1f} | {i:.1f} |"
-              f" {i / p:.2f}x | - |")
+              f" {i / p:.2f}x | - | {cpu(plain, ingest)}")
     decode = [l for l in lines if l.get("bench") == "decode"]
     if decode:
         print("\n| PNG decoding, 1 thread, same bytes | images | rows/s (median) | passes |")

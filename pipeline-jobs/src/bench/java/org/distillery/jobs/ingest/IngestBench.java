@@ -155,6 +155,15 @@ public final class IngestBench {
         return out;
     }
 
+    /**
+     * CPU time of this JVM (every thread), beside each run's wall time: on a machine other work shares, wall time
+     * moves with the load, CPU time much less.
+     */
+    static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
     private static long size(Path p) throws IOException {
         try (Stream<Path> files = Files.walk(p)) {
             return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
@@ -198,6 +207,7 @@ public final class IngestBench {
             for (String engine : run % 2 == 0 ? List.of("plain", "ingest") : List.of("ingest", "plain")) {
                 delete(out);
                 long t0 = System.nanoTime();
+                long c0 = cpuNanos();
                 if (engine.equals("plain")) {
                     plain(spark, source, format, out.toString());
                 } else {
@@ -206,7 +216,8 @@ public final class IngestBench {
                 double s = (System.nanoTime() - t0) / 1e9;
                 if (run >= 0) {
                     System.out.println(Manifest.oneLine(Map.of("bench", "table", "case", kind, "engine", engine,
-                            "run", run, "rows", n, "seconds", s, "rowsPerSecond", n / s)));
+                            "run", run, "rows", n, "seconds", s, "cpuSeconds", (cpuNanos() - c0) / 1e9,
+                            "rowsPerSecond", n / s)));
                 }
             }
         }
@@ -246,6 +257,7 @@ public final class IngestBench {
             for (String engine : run % 2 == 0 ? List.of("plain", "ingest") : List.of("ingest", "plain")) {
                 delete(out);
                 long t0 = System.nanoTime();
+                long c0 = cpuNanos();
                 if (engine.equals("plain")) {
                     spark.read().parquet(source).write().parquet(out.toString());
                 } else {
@@ -256,7 +268,8 @@ public final class IngestBench {
                 double s = (System.nanoTime() - t0) / 1e9;
                 if (run >= 0) {
                     System.out.println(Manifest.oneLine(Map.of("bench", "images", "engine", engine, "run", run,
-                            "rows", rows, "seconds", s, "rowsPerSecond", rows / s)));
+                            "rows", rows, "seconds", s, "cpuSeconds", (cpuNanos() - c0) / 1e9,
+                            "rowsPerSecond", rows / s)));
                 }
             }
         }

@@ -122,6 +122,11 @@ class IngestBadInputTest extends SparkTestBase {
                 .endsWith("feature value NaN at index 1 of column 'f' is not finite in float32: row id 'r9'");
         Files.walk(dir.resolve("in.parquet")).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         rows = good(20);
+        rows.set(6, row("r6", "dog", new double[] {1, 2, -1e39})); // a finite double, -infinity in float32
+        assertThat(refused(parquet(rows), "--id", "id", "--features", "f", "--label", "y"))
+                .endsWith("feature value -Infinity at index 2 of column 'f' is not finite in float32: row id 'r6'");
+        Files.walk(dir.resolve("in.parquet")).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        rows = good(20);
         rows.set(13, row("r13", "cat", new double[] {1, 2}));
         assertThat(refused(parquet(rows), "--id", "id", "--features", "f", "--label", "y"))
                 .endsWith("vector length mismatch: column 'f' has 2 values in this row, 3 in the first row: row id"
@@ -193,6 +198,19 @@ class IngestBadInputTest extends SparkTestBase {
         assertThat(r.code()).as(r.err()).isEqualTo(2);
         assertThat(r.err().strip()).isEqualTo("distill ingest: error: feature value 'oops' in column 'b' is not a"
                 + " number: row id 'k2'");
+        assertThat(dir.resolve("out")).doesNotExist();
+    }
+
+    @Test
+    void aCsvValueBeyondFloat32() throws IOException {
+        Path csv = dir.resolve("in.csv");
+        Files.writeString(csv, "key,label,a,b\nk1,x,1,2\nk2,y,3,4\nk3,x,5e40,6\n");
+        CliRun r = CliRun.of("ingest", "--format", "csv", "--option", "header=true", "--option", "inferSchema=true",
+                "--source", csv.toString(), "--id", "key", "--label", "label", "--features", "a,b", "--out",
+                dir.resolve("out").toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(2);
+        assertThat(r.err().strip()).isEqualTo("distill ingest: error: feature value 5.0E40 in column 'a' is not"
+                + " finite in float32: row id 'k3'");
         assertThat(dir.resolve("out")).doesNotExist();
     }
 }
