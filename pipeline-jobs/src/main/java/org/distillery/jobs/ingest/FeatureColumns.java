@@ -38,10 +38,13 @@ import org.apache.spark.sql.types.UserDefinedType;
  * @param columns the source column(s)
  * @param raw     the untransformed values, array&lt;float&gt;
  * @param problem the row's first problem, or null: a string column (null when {@code kind} needs no check)
+ * @param problemButInfinity the same without the infinity check, for a pass that checks finiteness in Java as it
+ *                transforms the values (an array or vector column; for other kinds, {@code problem})
  * @param count   values per row
  * @param shape   the example shape, channels first for images
  */
-record FeatureColumns(Kind kind, List<String> columns, Column raw, Column problem, int count, List<Integer> shape) {
+record FeatureColumns(Kind kind, List<String> columns, Column raw, Column problem, Column problemButInfinity,
+                      int count, List<Integer> shape) {
     enum Kind { ARRAY, VECTOR, COLUMNS, IMAGE_BYTES, IMAGE_ROWS }
 
     /** How the manifest describes it. */
@@ -99,7 +102,8 @@ record FeatureColumns(Kind kind, List<String> columns, Column raw, Column proble
                                 DataTypes.createArrayType(DataTypes.FloatType, false)).apply(functions.col(c), idText)
                         : functions.udf((UDF2<Row, String, float[]>) decoder::fromImageRow,
                                 DataTypes.createArrayType(DataTypes.FloatType, false)).apply(functions.col(c), idText);
-                return new FeatureColumns(kind, cols, decoded, null, decoder.shape().size(), decoder.shape().dims());
+                return new FeatureColumns(kind, cols, decoded, null, null, decoder.shape().size(),
+                        decoder.shape().dims());
             }
             if (!SourceTable.numericOrText(t)) {
                 throw new IllegalArgumentException("features column '" + c + "' has type " + t.simpleString()
@@ -125,7 +129,7 @@ record FeatureColumns(Kind kind, List<String> columns, Column raw, Column proble
         Column firstBad = array_position(functions.transform(raw, x -> x.isNull()), true).cast("int");
         Column nonFinite = array_position(functions.transform(raw,
                 x -> isnan(x).or(abs(x).equalTo(lit(Float.POSITIVE_INFINITY)))), true).cast("int");
-        Column anyBad = source.isNull().or(size(raw).notEqual(lit(n))).or(nullOrNaN(raw)).or(infinite(raw));
+        Column structure = source.isNull().or(size(raw).notEqual(lit(n))).or(nullOrNaN(raw));
         Column detail = when(source.isNull(), lit("null features in column '" + c + "'"))
                 .when(size(raw).notEqual(lit(n)), concat(lit("vector length mismatch: column '" + c + "' has "),
                         size(raw).cast("string"), lit(" values in this row, " + n + " in the first row")))
@@ -134,7 +138,8 @@ record FeatureColumns(Kind kind, List<String> columns, Column raw, Column proble
                 .otherwise(concat(lit("feature value "), element_at(raw, nonFinite).cast("string"),
                         lit(" at index "), nonFinite.minus(1).cast("string"), lit(" of column '" + c
                                 + "' is not finite in float32")));
-        return new FeatureColumns(kind, List.of(c), raw, when(anyBad, detail), n, List.of(n));
+        return new FeatureColumns(kind, List.of(c), raw, when(structure.or(infinite(raw)), detail),
+                when(structure, detail), n, List.of(n));
     }
 
     /**
@@ -144,6 +149,20 @@ record FeatureColumns(Kind kind, List<String> columns, Column raw, Column proble
      */
     static Column nullOrNaN(Column floats) {
         return coalesce(array_contains(floats, lit(Float.NaN)), lit(true));
+    }
+
+    /**
+     * The message of a value {@link #problem} would refuse as infinite, for the pass that checks {@code x} in Java
+     * (the words Spark's check uses); null when every value is finite.
+     */
+    static String nonFinite(float[] x, String column) {
+        for (int j = 0; j < x.length; j++) {
+            if (!Float.isFinite(x[j])) {
+                return "feature value " + x[j] + " at index " + j + " of column '" + column
+                        + "' is not finite in float32";
+            }
+        }
+        return null;
     }
 
     /** Whether a float array (nulls and NaN aside) holds an infinity: its largest or smallest value is one. */
@@ -179,6 +198,7 @@ record FeatureColumns(Kind kind, List<String> columns, Column raw, Column proble
                         lit(" in column '"),
                         element_at(array(cols.stream().map(functions::lit).toArray(Column[]::new)), nonFinite),
                         lit("' is not finite in float32")));
-        return new FeatureColumns(Kind.COLUMNS, cols, raw, when(anyBad, detail), n, List.of(n));
+        Column problem = when(anyBad, detail);
+        return new FeatureColumns(Kind.COLUMNS, cols, raw, problem, problem, n, List.of(n));
     }
 }

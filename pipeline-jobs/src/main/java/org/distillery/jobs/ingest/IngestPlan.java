@@ -222,7 +222,8 @@ final class IngestPlan implements AutoCloseable {
             return new ImageDecoder(ImageDecoder.shapeOf(p), false);
         }, ids.text());
         if (format == Format.IDX) {
-            f = new FeatureColumns(f.kind(), f.columns(), f.raw(), f.problem(), f.count(), IdxSource.shape(f.count()));
+            f = new FeatureColumns(f.kind(), f.columns(), f.raw(), f.problem(), f.problemButInfinity(), f.count(),
+                    IdxSource.shape(f.count()));
         }
         if (c.shape() != null && f.kind() != FeatureColumns.Kind.IMAGE_BYTES
                 && f.kind() != FeatureColumns.Kind.IMAGE_ROWS) {
@@ -277,30 +278,44 @@ final class IngestPlan implements AutoCloseable {
 
     /** The raw features, or the row's first problem raised as an error naming the row id. */
     static Column checked(FeatureColumns f, RowIds ids) {
-        if (f.problem() == null) {
-            return f.raw();
+        return checked(f.raw(), f.problem(), ids);
+    }
+
+    private static Column checked(Column raw, Column problem, RowIds ids) {
+        if (problem == null) {
+            return raw;
         }
-        return when(f.problem().isNotNull(), raise_error(concat(lit(IngestJob.ROW_ERROR), f.problem(),
-                lit(": row id "), ids.text()))).otherwise(f.raw());
+        return when(problem.isNotNull(), raise_error(concat(lit(IngestJob.ROW_ERROR), problem,
+                lit(": row id "), ids.text()))).otherwise(raw);
     }
 
     /**
-     * The transfer rows of every split: id, features (checked by Spark's expressions, then transformed by
-     * {@link FeatureTransform#applyInPlace} in a typed map, the very code an export can run), label, split.
+     * The transfer rows of every split: id, features (checked, then transformed by {@link
+     * FeatureTransform#applyInPlace} in a typed map, the very code an export can run), label, split. With a
+     * transform, Spark's expressions check each row's structure (null features, length, null values, NaN) and the
+     * map checks that every value is finite as it transforms them: one Java loop over a copied float array instead of
+     * two more passes over Spark's array (which the benchmark in docs/PERFORMANCE.md measured).
      */
     Dataset<Row> rows() {
-        Dataset<Row> rows = table.rows().select(ids.id().as(TransferSchema.ID),
-                checked(features, ids).as(TransferSchema.FEATURES), classes.index(label).as(TransferSchema.LABEL),
-                split.as("split"));
+        Column id = ids.id().as(TransferSchema.ID);
+        Column classIndex = classes.index(label).as(TransferSchema.LABEL);
         if (transform.equals(FeatureTransform.IDENTITY)) {
-            return rows;
+            return table.rows().select(id, checked(features, ids).as(TransferSchema.FEATURES), classIndex,
+                    split.as("split"));
         }
         FeatureTransform t = transform;
+        String column = features.columns().get(0); // the column a non-finite value can come from (arrays, vectors)
         Encoder<TransferRowBean> bean = Encoders.bean(TransferRowBean.class);
-        return rows.as(bean).map((MapFunction<TransferRowBean, TransferRowBean>) r -> {
-            t.applyInPlace(r.getFeatures());
-            return r;
-        }, bean).toDF().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL, "split");
+        return table.rows().select(id, checked(features.raw(), features.problemButInfinity(), ids)
+                        .as(TransferSchema.FEATURES), classIndex, split.as("split"), ids.text().as("idText"))
+                .as(bean).map((MapFunction<TransferRowBean, TransferRowBean>) r -> {
+                    String problem = FeatureColumns.nonFinite(r.getFeatures(), column);
+                    if (problem != null) {
+                        throw new IllegalArgumentException(IngestJob.ROW_ERROR + problem + ": row id " + r.getIdText());
+                    }
+                    t.applyInPlace(r.getFeatures());
+                    return r;
+                }, bean).toDF().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL, "split");
     }
 
     @Override

@@ -14,6 +14,7 @@ public final class TransferRowBean implements Serializable {
     private float[] features;
     private Integer label;
     private String split;
+    private String idText;
 
     public TransferRowBean() {
     }
@@ -48,5 +49,14 @@ public final class TransferRowBean implements Serializable {
 
     public void setSplit(String split) {
         this.split = split;
+    }
+
+    /** The row id as messages name it (the source's value), for a row's error. */
+    public String getIdText() {
+        return idText;
+    }
+
+    public void setIdText(String idText) {
+        this.idText = idText;
     }
 }

@@ -123,8 +123,14 @@ class IngestBadInputTest extends SparkTestBase {
         Files.walk(dir.resolve("in.parquet")).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         rows = good(20);
         rows.set(6, row("r6", "dog", new double[] {1, 2, -1e39})); // a finite double, -infinity in float32
-        assertThat(refused(parquet(rows), "--id", "id", "--features", "f", "--label", "y"))
-                .endsWith("feature value -Infinity at index 2 of column 'f' is not finite in float32: row id 'r6'");
+        String source = parquet(rows);
+        String infinite = "feature value -Infinity at index 2 of column 'f' is not finite in float32: row id 'r6'";
+        assertThat(refused(source, "--id", "id", "--features", "f", "--label", "y")).endsWith(infinite);
+        // with a transform the typed map checks finiteness, in the same words
+        assertThat(refused(source, "--id", "id", "--features", "f", "--label", "y", "--scale", "1/255"))
+                .endsWith(infinite);
+        assertThat(refused(source, "--id", "id", "--features", "f", "--label", "y", "--standardize"))
+                .endsWith(infinite);
         Files.walk(dir.resolve("in.parquet")).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         rows = good(20);
         rows.set(13, row("r13", "cat", new double[] {1, 2}));
