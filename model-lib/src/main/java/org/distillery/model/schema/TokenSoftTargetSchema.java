@@ -106,6 +106,14 @@ public final class TokenSoftTargetSchema {
         }
     }
 
+    /** One line for plans, logs and reports, e.g. {@code fp16, top 16 of 159 logits + tail_lse per scored token (token
+     * soft-target schema v1)}. */
+    public static String describe(SoftTargetLayout layout) {
+        return layout.precision().id() + ", " + (layout.topKOnly() ? "top " + layout.topK() + " of " + layout.classes()
+                + " logits + tail_lse" : "all " + layout.classes() + " logits") + " per scored token (token soft-target"
+                + " schema v" + VERSION + ")";
+    }
+
     /** The manifest facts that record {@code layout} for this schema. */
     public static java.util.Map<String, Object> facts(SoftTargetLayout layout) {
         java.util.Map<String, Object> f = new java.util.LinkedHashMap<>();

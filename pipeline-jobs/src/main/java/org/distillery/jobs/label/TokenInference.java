@@ -86,13 +86,19 @@ final class TokenInference implements FlatMapFunction<Iterator<Row>, Row> {
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
         TokenLogitFunction lm = teacher(key, file.value(), output, vocabulary);
+        long[] nanos = new long[3]; // teacher, storing, windows: where a partition's time goes, logged at its end
         return new Iterator<>() {
             private Iterator<Row> batch = List.<Row>of().iterator();
 
             @Override
             public boolean hasNext() {
                 while (!batch.hasNext() && rows.hasNext()) {
-                    batch = label(lm, take(rows)).iterator();
+                    batch = label(lm, take(rows), nanos).iterator();
+                }
+                if (!batch.hasNext() && nanos[2] > 0) {
+                    LOG.info("labelled {} windows: {} s in the teacher, {} s storing their logits", nanos[2],
+                            String.format("%.2f", nanos[0] / 1e9), String.format("%.2f", nanos[1] / 1e9));
+                    nanos[2] = 0;
                 }
                 return batch.hasNext();
             }
@@ -136,14 +142,18 @@ final class TokenInference implements FlatMapFunction<Iterator<Row>, Row> {
         return w;
     }
 
-    private List<Row> label(TokenLogitFunction lm, List<In> batch) {
+    private List<Row> label(TokenLogitFunction lm, List<In> batch, long[] nanos) {
         int n = batch.size();
         int[][] inputs = new int[n][];
         for (int i = 0; i < n; i++) {
             inputs[i] = java.util.Arrays.copyOf(batch.get(i).tokens(), length);
         }
+        long start = System.nanoTime();
         INDArray logits = lm.logits(inputs); // [n, V, T]
         float[] z = logits.dup('c').data().asFloat();
+        long inferred = System.nanoTime();
+        nanos[0] += inferred - start;
+        nanos[2] += n;
         List<Row> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             In w = batch.get(i);
@@ -178,6 +188,7 @@ final class TokenInference implements FlatMapFunction<Iterator<Row>, Row> {
             values[8 + stored.length] = w.hash();
             out.add(RowFactory.create(values));
         }
+        nanos[1] += System.nanoTime() - inferred;
         return out;
     }
 

@@ -153,8 +153,7 @@ final class TokenLabel {
                         + c.teacher().sha256() + ", " + c.lm().describe() + "; vocabulary " + c.vocabularyRecord()
                         + ")")
                 .with("temperature", config.temperature())
-                .with("storage", c.layout().describe().replace(", no soft column (schema v2)", "")
-                        + " per scored token (token soft-target schema v" + TokenSoftTargetSchema.VERSION + ")")
+                .with("storage", TokenSoftTargetSchema.describe(c.layout()))
                 .with("out", storage.qualify(config.out()) + " ("
                         + StagedOutput.describe(storage, config.out(), config.mode()) + ")");
     }
@@ -165,18 +164,18 @@ final class TokenLabel {
         Checked c = check(storage, config);
         String sha = c.sha256(config);
         TokenInference.share(sha, c.lm());
-        Dataset<Row> input = TransferTables.readTransfer(spark, c.transfer()).rows()
+        Dataset<Row> input = spread(TransferTables.readTransfer(spark, c.transfer()).rows()
                 .select(TokenTables.INPUT.stream().map(org.apache.spark.sql.functions::col)
                         .toArray(org.apache.spark.sql.Column[]::new))
-                .withColumn(TokenSoftTargetSchema.INPUT_HASH, TokenTables.inputHash());
+                .withColumn(TokenSoftTargetSchema.INPUT_HASH, TokenTables.inputHash()));
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Broadcast<ModelFile> file = jsc.broadcast(c.teacher().file());
         int windowsPerCall = Math.max(1, config.batchSize() / c.windowing().length());
         TokenInference inference = new TokenInference(sha, file, config.teacherOutput(0), c.vocabulary().size(),
                 c.windowing().length(), windowsPerCall, new TokenSoftTargetCodec(c.layout()));
-        LOG.info("labeling text {} with teacher LM {} (sha256 {}), T={}, storing {} per scored token, {} windows per"
-                + " call; {}", c.transfer().path(), c.teacher().zipPath(), sha, config.temperature(),
-                c.layout().describe(), windowsPerCall, c.lm().describe());
+        LOG.info("labeling text {} with teacher LM {} (sha256 {}), T={}, storing {}, {} windows per call; {}",
+                c.transfer().path(), c.teacher().zipPath(), sha, config.temperature(),
+                TokenSoftTargetSchema.describe(c.layout()), windowsPerCall, c.lm().describe());
         String fullRelabel = fullRelabelReason(storage, config, c, sha);
         if (config.mode() == PublishMode.INCREMENTAL) {
             LOG.info("incremental: {}", fullRelabel == null ? "reusing the stored rows of unchanged windows of "
@@ -213,6 +212,15 @@ final class TokenLabel {
         } finally {
             file.destroy();
         }
+    }
+
+    /**
+     * The windows spread over at least as many partitions as Spark runs tasks at once: a split is often one Parquet
+     * file, and the teacher is the whole cost (the shuffle moves a few hundred bytes per window).
+     */
+    private Dataset<Row> spread(Dataset<Row> input) {
+        int parallelism = spark.sparkContext().defaultParallelism();
+        return input.rdd().getNumPartitions() >= parallelism ? input : input.repartition(parallelism);
     }
 
     private Dataset<Row> labelAll(TokenInference inference, Dataset<Row> input, SoftTargetLayout layout) {

@@ -120,7 +120,7 @@ final class TokenReports {
         m.put("teacherEntropyBitsPerToken", perToken(q.teacherEntropy, q.tokens) / LN2);
         m.put("teacherTop1Accuracy", q.tokens == 0 ? null : q.top1 / (double) q.tokens);
         m.put("temperature", t);
-        m.put("storage", layout.describe());
+        m.put("storage", TokenSoftTargetSchema.describe(layout));
         m.put("storedEntropyBitsPerTokenAtT", perToken(q.storedEntropy, q.tokens) / LN2);
         m.put("entropyHistogram", Map.of("binsOf", "entropy of softmax(stored logits / T) / ln(V), in [0, 1]",
                 "counts", q.entropy));
