@@ -94,6 +94,10 @@ public final class LabelJob {
      */
     static Checked check(Storage storage, LabelConfig config) {
         StagedOutput.check(storage, config.out(), config.mode());
+        if (config.vocabularySha256() != null) {
+            throw new IllegalArgumentException("--vocabulary-sha256 checks the vocabulary of a text transfer set, but "
+                    + config.transfer() + " is a transfer set of feature rows");
+        }
         // one published table: a partitioned transfer set took the other way at the door (run, dryRun)
         ResolvedInput transfer = TransferTables.checkTransfer(storage,
                 ResolvedInput.output(storage, config.transfer()));

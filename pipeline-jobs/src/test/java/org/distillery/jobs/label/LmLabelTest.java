@@ -343,6 +343,13 @@ class LmLabelTest extends SparkTestBase {
     }
 
     @Test
+    void aVocabularyHashForATransferSetOfFeatureRowsIsRefused() throws IOException {
+        String rows = org.distillery.jobs.Fixtures.transferSet(spark(), dir.resolve("data/rows").toString(), 20, 1, 0);
+        refused("--vocabulary-sha256 checks the vocabulary of a text transfer set, but " + rows + " is a transfer set"
+                + " of feature rows", label(rows, gpt2(), "--vocabulary-sha256", "0".repeat(64)));
+    }
+
+    @Test
     void topKLargerThanTheVocabularyIsRefused() throws IOException {
         refused("--top-k " + (vocabulary + 1) + " is larger than the vocabulary of " + transfer + " (" + vocabulary
                 + " tokens)", label(transfer, gpt2(), "--top-k", Integer.toString(vocabulary + 1)));
