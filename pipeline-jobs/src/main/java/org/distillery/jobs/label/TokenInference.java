@@ -150,7 +150,7 @@ final class TokenInference implements FlatMapFunction<Iterator<Row>, Row> {
         }
         long start = System.nanoTime();
         INDArray logits = lm.logits(inputs); // [n, V, T]
-        float[] z = logits.dup('c').data().asFloat();
+        float[] z = logits.permute(0, 2, 1).dup('c').data().asFloat(); // [n, T, V]: a position's logits in a row
         long inferred = System.nanoTime();
         nanos[0] += inferred - start;
         nanos[2] += n;
@@ -162,8 +162,8 @@ final class TokenInference implements FlatMapFunction<Iterator<Row>, Row> {
             double entropy = 0;
             for (int t = w.from(); t < w.to(); t++) {
                 float[] row = new float[vocabulary];
+                System.arraycopy(z, (i * length + t) * vocabulary, row, 0, vocabulary);
                 for (int v = 0; v < vocabulary; v++) {
-                    row[v] = z[(i * vocabulary + v) * length + t];
                     if (!Float.isFinite(row[v])) {
                         throw new IllegalStateException("teacher produced a non-finite logit (" + row[v]
                                 + ") at position " + t + " of window id " + w.id());
