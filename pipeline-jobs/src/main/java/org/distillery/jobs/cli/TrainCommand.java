@@ -18,11 +18,12 @@ import picocli.CommandLine.Option;
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Train a model with Spark parameter averaging: a KD student (kd), a hard-label model (hard: the"
                 + " baseline or the teacher) or a pseudo-label student (pseudo_label); with --task lm, a character-level"
-                + " LSTM language model on a text transfer set (objective hard).")
+                + " LSTM language model on a text transfer set (objective hard) or on token soft targets (kd).")
 final class TrainCommand implements Callable<Integer> {
     @Option(names = "--task", defaultValue = TrainConfig.DEFAULT_TASK, paramLabel = "classifier|lm",
             description = "classifier (feature vectors and class labels) or lm (a character-level LSTM language model on"
-                    + " a text transfer set from ingest --format text; --objective hard) (default: ${DEFAULT-VALUE}).")
+                    + " a text transfer set from ingest --format text: --objective hard, or kd with --soft-targets, token"
+                    + " soft targets of a teacher LM, one -T and one --alpha) (default: ${DEFAULT-VALUE}).")
     String task;
     @Option(names = "--embedding", defaultValue = "" + TrainConfig.DEFAULT_LM_EMBEDDING, paramLabel = "E",
             description = "--task lm: width of the token embedding (default: ${DEFAULT-VALUE}).")
@@ -36,7 +37,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--objective", defaultValue = TrainConfig.DEFAULT_OBJECTIVE,
             description = "kd | hard | pseudo_label (default: ${DEFAULT-VALUE}).")
     String objective;
-    @Option(names = "--soft-targets", paramLabel = "DIR", description = "Published soft targets (kd, pseudo_label).")
+    @Option(names = "--soft-targets", paramLabel = "DIR", description = "Published soft targets (kd, pseudo_label; --task lm: token soft targets).")
     String softTargets;
     @Option(names = "--transfer", paramLabel = "DIR",
             description = "Published transfer set (default: the one the soft targets were labelled from).")

@@ -34,16 +34,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code train --task lm}: a character-level LSTM language model ({@link LstmArchitecture}) trained on a text transfer
- * set with the same parameter-averaging engine as the classifiers, on next-token cross-entropy over the scored
- * positions only (the burn-in and padding masked, {@link TokenDistillationLoss#hardLabelsOnly}). Each epoch is scored
+ * set with the same parameter-averaging engine as the classifiers, over the scored positions only (the burn-in and
+ * padding masked): next-token cross-entropy for objective hard ({@link TokenDistillationLoss#hardLabelsOnly}), and for
+ * kd the token-level distillation loss against the teacher's stored logits at one temperature and alpha
+ * ({@link TokenDistillationLoss}: forward KL, reverse KL or JSD per token, plus (1 - alpha) cross-entropy; the windows
+ * are read from the token soft targets, which carry them). Each epoch is scored
  * on the validation windows in bits per character, the best epoch is kept (early stopping by patience, checkpoints
  * and resume as for classifiers), and the published manifest records the vocabulary (code points and SHA-256), the
  * windowing and the architecture, so that a label job can check a text set against its teacher.
  */
 final class LmTraining {
     private static final Logger LOG = LoggerFactory.getLogger(LmTraining.class);
-    /** The one trial of an LM run (no temperature or alpha grid), as checkpoints name it. */
-    private static final String TRIAL = Checkpoints.trialName(1.0, 0.0);
     private final SparkSession spark;
 
     LmTraining(SparkSession spark) {
@@ -77,6 +78,7 @@ final class LmTraining {
                 .with("model", arch.spec() + " over " + in.vocabulary().size() + " tokens, "
                         + arch.parameters(in.vocabulary().size()) + " parameters; windows of "
                         + in.windowing().length() + " tokens, burn-in " + in.windowing().burnIn())
+                .with("loss", loss(config, in).name())
                 .with("epochs", "up to " + config.schedule().epochs())
                 .with("trainer", TrainJob.describe(config.settings()) + ", " + config.averaging().engine())
                 .with("checkpoints", config.checkpointing().dir() == null ? "none"
@@ -108,33 +110,35 @@ final class LmTraining {
                 in.transfer().path(), validation == null ? "no" : validation.size());
 
         Checkpoints checkpoints = checked.checkpoints();
-        Checkpoints.State resumed = checkpoints == null ? null : checkpoints.latest(TRIAL);
+        String trial = Checkpoints.trialName(in.temperature(), alpha(config));
+        Checkpoints.State resumed = checkpoints == null ? null : checkpoints.latest(trial);
+        TokenDistillationLoss loss = loss(config, in);
         MultiLayerNetwork net = resumed != null ? resumed.network()
-                : arch.build(vocabulary, TokenDistillationLoss.hardLabelsOnly(), config.schedule().learningRate(),
-                config.seed());
-        double initial = validation == null ? Double.NaN : LmWindows.score(net, validation).bitsPerChar();
+                : arch.build(vocabulary, loss, config.schedule().learningRate(), config.seed());
+        double initial = validation == null ? Double.NaN : LmWindows.score(resumed == null ? net // the untrained LM's
+                : arch.build(vocabulary, loss, config.schedule().learningRate(), config.seed()), validation).bitsPerChar();
         List<String> lines = resumed == null ? new ArrayList<>() : new ArrayList<>(resumed.scoreLines());
         Best best = resumed == null ? new Best(0, Double.POSITIVE_INFINITY, null)
                 : new Best(resumed.bestEpoch(), -resumed.bestAccuracy(), resumed.bestParams());
         if (resumed == null || !resumed.finished()) {
-            JavaRDD<DataSet> batches = LmWindows.minibatches(TransferTables.readTransfer(spark, in.transfer()).rows(),
-                    in.windows(), vocabulary, windowLength, settings,
-                    StorageLevel.fromString(config.averaging().engine().storageLevel()));
-            best = train(config, net, batches, validation, checkpoints, resumed, lines, best);
+            var table = TransferTables.readTransfer(spark, in.trainingTable()).rows();
+            long windows = in.softTargets() == null ? in.windows() : table.count();
+            JavaRDD<DataSet> batches = LmWindows.minibatches(table, windows, vocabulary, windowLength, in.layout(),
+                    in.temperature(), settings, StorageLevel.fromString(config.averaging().engine().storageLevel()));
+            best = train(config, net, batches, validation, checkpoints, trial, resumed, lines, best);
             batches.unpersist(false);
         } else {
             LOG.info("LM training finished before (checkpoint epoch {}), not retrained", resumed.epoch());
         }
-        MultiLayerNetwork published = arch.build(vocabulary, TokenDistillationLoss.hardLabelsOnly(),
-                config.schedule().learningRate(), config.seed());
+        MultiLayerNetwork published = arch.build(vocabulary, loss, config.schedule().learningRate(), config.seed());
         published.setParams(best.params());
         return publish(storage, config, in, arch, published, best, initial, lines, start);
     }
 
     /** The epochs from the first not yet trained: the best epoch by validation bits/char (the last without one). */
     private Best train(TrainConfig config, MultiLayerNetwork net, JavaRDD<DataSet> batches,
-                       List<Windowing.Window> validation, Checkpoints checkpoints, Checkpoints.State resumed,
-                       List<String> lines, Best best) {
+                       List<Windowing.Window> validation, Checkpoints checkpoints, String trial,
+                       Checkpoints.State resumed, List<String> lines, Best best) {
         DistributedTrainer trainer = new ParameterAveragingTrainer(
                 JavaSparkContext.fromSparkContext(spark.sparkContext()), net, config.settings(),
                 config.averaging().engine());
@@ -162,7 +166,7 @@ final class LmTraining {
                 stop = true;
             }
             if (checkpoints != null) { // the checkpoint's "best accuracy" is minus bits/char: higher is better
-                checkpoints.save(TRIAL, new Checkpoints.State(epoch, best.epoch(), -best.bitsPerChar(), best.params(),
+                checkpoints.save(trial, new Checkpoints.State(epoch, best.epoch(), -best.bitsPerChar(), best.params(),
                         lines, stop || epoch == schedule.epochs(), trainer.network()), config.seed());
             }
             if (stop) {
@@ -180,6 +184,7 @@ final class LmTraining {
             storage.writeText(out.path(TrainJob.SCORES), String.join("\n", lines) + "\n");
             Manifest manifest = Manifest.sealed("train", config, in.manifestInputs(), Manifest.facts(
                     "task", Task.LM.id(), "objective", config.objective().id(),
+                    "loss", loss(config, in).name(), "temperature", in.temperature(), "alpha", alpha(config),
                     TextTransferSchema.VOCABULARY, in.vocabulary().codePoints(),
                     TextTransferSchema.VOCABULARY_SIZE, in.vocabulary().size(),
                     TextTransferSchema.VOCABULARY_SHA256, in.vocabulary().sha256(),
@@ -197,6 +202,18 @@ final class LmTraining {
                     String.format("%.4f", initialBits));
             return result;
         }
+    }
+
+    /** kd's token distillation loss at the run's temperature and alpha; next-token cross-entropy for hard. */
+    private static TokenDistillationLoss loss(TrainConfig config, LmInputs in) {
+        return config.objective() == Objective.KD
+                ? new TokenDistillationLoss(in.temperature(), alpha(config), config.loss().divergence())
+                : TokenDistillationLoss.hardLabelsOnly();
+    }
+
+    /** The one alpha of the run (the config's default: 1 for kd, 0 for hard). */
+    private static double alpha(TrainConfig config) {
+        return config.loss().alphas().get(0);
     }
 
     private static String scoreLine(int epoch, double lr, double score, NextTokenMetrics m, double seconds,

@@ -5,6 +5,7 @@ import static org.apache.spark.sql.functions.col;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.functions;
@@ -12,14 +13,15 @@ import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.distillery.jobs.train.averaging.TrainerSettings;
 import org.distillery.model.nn.LanguageModels;
+import org.distillery.model.schema.SoftTargetLayout;
 import org.distillery.model.schema.TextTransferSchema;
 import org.distillery.model.text.NextTokenMetrics;
 import org.distillery.model.text.Windowing;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The windows of an LM run: the training windows as minibatches cut into averaging rounds, exactly as
+ * The windows of an LM run: the training windows (with the teacher's logits for kd) as minibatches cut into averaging rounds, exactly as
  * {@link TrainingRows#minibatches} cuts classifier rows (a seeded hash order of the ids, blocks of batch x averaging
  * frequency windows, one partition each), and the validation windows on the driver, scored as bits per character.
  */
@@ -31,12 +33,16 @@ final class LmWindows {
     private LmWindows() {
     }
 
-    /** The training windows {@code rows} ({@code count} of them) as persisted minibatches, partitioned into rounds. */
+    /**
+     * The training windows {@code rows} ({@code count} of them, with the teacher's stored logits in {@code layout} for
+     * kd, null for hard) as persisted minibatches, partitioned into rounds.
+     */
     static JavaRDD<DataSet> minibatches(Dataset<Row> rows, long count, int vocabulary, int windowLength,
-                                        TrainerSettings settings, StorageLevel storageLevel) {
+                                        SoftTargetLayout layout, double temperature, TrainerSettings settings,
+                                        StorageLevel storageLevel) {
         long perPartition = (long) settings.batchSize() * settings.averagingFrequency();
         int partitions = settings.partitionsFor(count);
-        return rows.select(COLUMNS[0], COLUMNS[1], COLUMNS[2], COLUMNS[3])
+        return rows.select(ToWindowBatches.columns(layout).stream().map(functions::col).toArray(Column[]::new))
                 .orderBy(functions.xxhash64(col(TextTransferSchema.ID), functions.lit(settings.seed())))
                 .javaRDD()
                 .zipWithIndex()
@@ -44,7 +50,7 @@ final class LmWindows {
                 .partitionBy(new TrainingRows.ExactPartitioner(partitions))
                 .values()
                 .mapPartitions(new ToWindowBatches(vocabulary, windowLength, settings.batchSize(),
-                        settings.averagingFrequency()))
+                        settings.averagingFrequency(), layout, temperature))
                 .persist(storageLevel);
     }
 

@@ -6,16 +6,22 @@ import java.util.List;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Row;
 import org.distillery.jobs.common.TransferTables;
+import org.distillery.model.schema.SoftTargetLayout;
 import org.distillery.model.schema.TextTransferSchema;
+import org.distillery.model.schema.TokenSoftTargetCodec;
+import org.distillery.model.schema.TokenSoftTargetSchema;
 import org.distillery.model.text.WindowBatches;
 import org.distillery.model.text.Windowing;
 import org.nd4j.linalg.dataset.DataSet;
 
 /**
- * Rows (id, tokens, scored_from, scored_to) of a text transfer set's partition to LM minibatches
- * ({@link WindowBatches}: ids [N, T], one-hot next tokens [N, 2V, T], the scored positions as the labels mask, so
- * burn-in and padding carry no loss). Each row is checked as it is read and a bad one refused naming its id: tokens of
- * another length, an id outside the vocabulary, a scored range outside the window.
+ * Rows (id, tokens, scored_from, scored_to[, the teacher's stored logit columns]) of a partition to LM minibatches
+ * ({@link WindowBatches}: ids [N, T], softened teacher distributions and one-hot next tokens [N, 2V, T], the scored
+ * positions as the labels mask, so burn-in and padding carry no loss). With a soft-target layout each row's stored
+ * logits are decoded position by position ({@link TokenSoftTargetCodec}: a top-K position's tail mass spread evenly
+ * over the tokens left out) and softened at the temperature. Each row is checked as it is read and a bad one refused
+ * naming its id: tokens of another length, an id outside the vocabulary, a scored range outside the window, stored
+ * logits that do not fit the layout.
  */
 final class ToWindowBatches implements FlatMapFunction<Iterator<Row>, DataSet> {
     private static final long serialVersionUID = 1L;
@@ -23,27 +29,46 @@ final class ToWindowBatches implements FlatMapFunction<Iterator<Row>, DataSet> {
     private final int windowLength;
     private final int batchSize;
     private final int maxBatches;
+    private final SoftTargetLayout layout; // null: hard targets only
+    private final double temperature;
 
-    ToWindowBatches(int vocabulary, int windowLength, int batchSize, int maxBatches) {
+    ToWindowBatches(int vocabulary, int windowLength, int batchSize, int maxBatches, SoftTargetLayout layout,
+                    double temperature) {
         this.vocabulary = vocabulary;
         this.windowLength = windowLength;
         this.batchSize = batchSize;
         this.maxBatches = maxBatches;
+        this.layout = layout;
+        this.temperature = temperature;
+    }
+
+    /** The columns this function reads, in order. */
+    static List<String> columns(SoftTargetLayout layout) {
+        List<String> c = new ArrayList<>(List.of(TextTransferSchema.ID, TextTransferSchema.TOKENS,
+                TextTransferSchema.SCORED_FROM, TextTransferSchema.SCORED_TO));
+        if (layout != null) {
+            c.addAll(layout.logitColumns());
+        }
+        return c;
     }
 
     @Override
     public Iterator<DataSet> call(Iterator<Row> rows) {
+        TokenSoftTargetCodec codec = layout == null ? null : new TokenSoftTargetCodec(layout);
         List<DataSet> out = new ArrayList<>();
         List<WindowBatches.Example> batch = new ArrayList<>(batchSize);
         while (rows.hasNext()) {
-            batch.add(WindowBatches.Example.of(window(rows.next(), vocabulary, windowLength)));
+            Row row = rows.next();
+            Windowing.Window w = window(row, vocabulary, windowLength);
+            batch.add(codec == null ? WindowBatches.Example.of(w) : WindowBatches.Example.of(w)
+                    .withTeacher(teacher(codec, row, w)));
             if (batch.size() == batchSize) {
-                out.add(WindowBatches.toDataSet(batch, vocabulary, 1.0));
+                out.add(WindowBatches.toDataSet(batch, vocabulary, temperature));
                 batch.clear();
             }
         }
         if (!batch.isEmpty()) {
-            out.add(WindowBatches.toDataSet(batch, vocabulary, 1.0));
+            out.add(WindowBatches.toDataSet(batch, vocabulary, temperature));
         }
         if (out.size() > maxBatches) { // the worker would silently skip the rest
             throw new RuntimeException("internal error: a training partition holds " + out.size() + " minibatches, more"
@@ -52,7 +77,7 @@ final class ToWindowBatches implements FlatMapFunction<Iterator<Row>, DataSet> {
         return out.iterator();
     }
 
-    /** A row (id, tokens, scored_from, scored_to) as a window, checked; errors name the row's id. */
+    /** A row (id, tokens, scored_from, scored_to, ...) as a window, checked; errors name the row's id. */
     static Windowing.Window window(Row row, int vocabulary, int windowLength) {
         long id = row.getLong(0);
         if (row.isNullAt(1)) {
@@ -73,5 +98,37 @@ final class ToWindowBatches implements FlatMapFunction<Iterator<Row>, DataSet> {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(e.getMessage() + " (window id " + id + ")", e);
         }
+    }
+
+    /** The teacher's dense logits at each scored position of {@code w} (null elsewhere: masked, no soft term). */
+    private float[][] teacher(TokenSoftTargetCodec codec, Row row, Windowing.Window w) {
+        float[][] perPosition = new float[windowLength][];
+        try {
+            float[][] scored = codec.decode(w.scored(), stored(row, 4));
+            System.arraycopy(scored, 0, perPosition, w.scoredFrom(), scored.length);
+        } catch (IllegalStateException | IllegalArgumentException | ClassCastException e) {
+            throw new IllegalStateException("token soft targets of window id " + row.getLong(0) + ": " + e.getMessage(),
+                    e);
+        }
+        return perPosition;
+    }
+
+    /** The stored logit columns of the layout, from field {@code from} on, as the codec takes them. */
+    private Object[] stored(Row r, int from) {
+        boolean fp16 = layout.precision() == SoftTargetLayout.Precision.FP16;
+        List<String> columns = layout.logitColumns();
+        Object[] v = new Object[columns.size()];
+        for (int k = 0; k < v.length; k++) {
+            int i = from + k;
+            if (r.isNullAt(i)) {
+                throw new IllegalStateException("null " + columns.get(k));
+            }
+            v[k] = switch (columns.get(k)) {
+                case TokenSoftTargetSchema.TOPK_INDEX -> TransferTables.ints(r, i);
+                case TokenSoftTargetSchema.TAIL_LSE -> TransferTables.floats(r, i);
+                default -> fp16 ? r.<byte[]>getAs(i) : TransferTables.floats(r, i);
+            };
+        }
+        return v;
     }
 }

@@ -279,24 +279,28 @@ public record TrainConfig(Objective objective, String out, PublishMode mode, lon
     }
 
     /**
-     * What an LM run takes: hard next-token targets from a text transfer set (token soft targets are not read yet),
-     * none of the classifier's soft-target, labelled-row or feature-term options.
+     * What an LM run takes: hard next-token targets from a text transfer set, or (kd) token-level soft targets with
+     * one temperature and one alpha; none of the classifier's labelled-row or feature-term options.
      */
     private static void checkLm(Objective objective, Data data, Loss loss, Lm lm) {
         if (lm == null) {
             throw new IllegalArgumentException("task lm needs the LM's shape (--embedding, --hidden, --layers)");
         }
-        if (objective != Objective.HARD) {
-            throw new IllegalArgumentException("task lm trains with --objective hard (next-token cross-entropy); "
-                    + "objective " + objective.id() + " is not supported for language models yet");
+        if (objective == Objective.PSEUDO_LABEL) {
+            throw new IllegalArgumentException("task lm trains with --objective hard (next-token cross-entropy) or kd"
+                    + " (token soft targets); objective pseudo_label is not supported for language models");
         }
-        if (blank(data.transfer())) {
-            throw new IllegalArgumentException("task lm needs --transfer, a text transfer set (ingest --format text)");
+        if (objective == Objective.HARD && (blank(data.transfer()) || !blank(data.softTargets()))) {
+            throw new IllegalArgumentException("task lm with objective hard needs --transfer, a text transfer set"
+                    + " (ingest --format text), and no --soft-targets");
         }
-        if (!blank(data.softTargets()) || data.labelled() != null || loss.features() != null
-                || !loss.temperatures().isEmpty() || loss.alphas().size() > 1 || loss.retemper()) {
-            throw new IllegalArgumentException("task lm with objective hard takes no --soft-targets, --labelled,"
-                    + " temperatures, alphas, --retemper or hint and relation terms");
+        if (data.labelled() != null || loss.features() != null || loss.temperatures().size() > 1
+                || loss.alphas().size() > 1) {
+            throw new IllegalArgumentException("task lm takes one temperature and one alpha, and no --labelled or hint"
+                    + " and relation terms");
+        }
+        if (objective == Objective.HARD && !loss.temperatures().isEmpty()) {
+            throw new IllegalArgumentException("task lm with objective hard takes no temperature");
         }
     }
 

@@ -153,10 +153,49 @@ class LmTrainJobTest extends SparkTestBase {
         assertRefused(classifier, "bad-classifier", "--transfer " + text + "/train is a text transfer set: train a"
                 + " language model on it with --task lm");
 
-        List<String> kd = args("bad-kd", "--epochs", "1");
+        List<String> kd = args("bad-kd", "--epochs", "1", "--soft-targets", text + "/train");
         kd.set(kd.indexOf("hard"), "kd");
-        assertRefused(CliRun.of(kd), "bad-kd", "task lm trains with --objective hard (next-token cross-entropy);"
-                + " objective kd is not supported for language models yet");
+        assertRefused(CliRun.of(kd), "bad-kd", "--soft-targets " + text + "/train are not token-level soft targets"
+                + " (label a text transfer set with a teacher LM to make them); --task lm --objective kd reads those");
+
+        List<String> pseudo = args("bad-pseudo", "--epochs", "1", "--soft-targets", text + "/train");
+        pseudo.set(pseudo.indexOf("hard"), "pseudo_label");
+        assertRefused(CliRun.of(pseudo), "bad-pseudo", "task lm trains with --objective hard (next-token"
+                + " cross-entropy) or kd (token soft targets); objective pseudo_label is not supported for language"
+                + " models");
+    }
+
+    /**
+     * kd with alpha 1: the student sees no next token, only the teacher's top-4 logits per scored position, softened
+     * at T = 2; it still learns the corpus, so the soft targets reach the loss position by position.
+     */
+    @Test
+    void aKdStudentLearnsTheCorpusFromTheTeachersTokenSoftTargetsAlone() {
+        CliRun teacherRun = CliRun.of(args("teacher", "--epochs", "6"));
+        assertThat(teacherRun.code()).as(teacherRun.err()).isZero();
+        MultiLayerNetwork teacher = ModelArtifact.read(Storage.of(spark()), dir.resolve("teacher").toString())
+                .network();
+        String soft = TokenSoftTargetFixtures.publish(spark(), text + "/train", teacher, 4, 2.0,
+                dir.resolve("soft").toString());
+        List<String> kd = args("kd", "--epochs", "6", "--alpha", "1");
+        kd.set(kd.indexOf("--hidden") + 1, "16");
+        kd.set(kd.indexOf("hard"), "kd");
+        kd.set(kd.indexOf("--transfer"), "--soft-targets"); // the transfer set: the one they were labelled from
+        kd.set(kd.indexOf(text + "/train"), soft);
+        long t0 = System.nanoTime();
+        CliRun run = CliRun.of(kd);
+        assertThat(run.code()).as(run.err()).isZero();
+        Manifest m = manifest("kd");
+        double uniform = Math.log(m.number(TextTransferSchema.VOCABULARY_SIZE)) / Math.log(2);
+        System.out.printf("KD student (top-4, T=2, alpha=1) %s: validation bits/char %.3f -> %.3f, teacher %.3f"
+                + " (log2 V = %.3f) in %.1f s%n", m.text("architecture"), m.number("initialValidationBitsPerChar"),
+                m.number("validationBitsPerChar"), manifest("teacher").number("validationBitsPerChar"), uniform,
+                (System.nanoTime() - t0) / 1e9);
+        assertThat(m.facts()).containsEntry("objective", "kd").containsEntry("temperature", 2.0)
+                .containsEntry("alpha", 1.0).containsEntry("architecture", "lstm:8:16");
+        assertThat(m.inputs()).containsKeys("transfer", "softTargets", "validation");
+        assertThat(m.inputs().get("transfer").path()).endsWith("/text/train");
+        assertThat(m.number("validationBitsPerChar")).isLessThan(0.5 * uniform);
     }
 
     private static void assertRefused(CliRun run, String out, String message) {
