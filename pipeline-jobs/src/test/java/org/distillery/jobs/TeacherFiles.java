@@ -81,6 +81,18 @@ public final class TeacherFiles {
         return run("gpt2_lm_teacher.py", out.toString());
     }
 
+    /**
+     * The tiny GPT-2 of {@link #gpt2} over {@code vocabulary} ids ({@code gpt2_text_teacher.py}): in {@code out},
+     * {@code gpt2_dynamic.onnx} ({@code positions} positions, symbolic axes) and {@code gpt2_fixed.onnx} (a fixed
+     * context of {@code context} tokens).
+     */
+    public static Path gpt2Text(int vocabulary, int positions, int context, Path out) throws IOException,
+            InterruptedException {
+        Files.createDirectories(out);
+        return run("gpt2_text_teacher.py", Integer.toString(vocabulary), Integer.toString(positions),
+                Integer.toString(context), out.toString());
+    }
+
     private static Path run(String script, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of("python3", SCRIPTS.resolve(script).toString()));
         command.addAll(List.of(args));

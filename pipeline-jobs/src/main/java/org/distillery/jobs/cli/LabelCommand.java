@@ -50,7 +50,8 @@ final class LabelCommand implements Callable<Integer> {
     @Mixin
     SoftTemperature temperature = new SoftTemperature(LabelConfig.DEFAULT_TEMPERATURE);
     @Option(names = "--batch-size", defaultValue = "" + LabelConfig.DEFAULT_BATCH,
-            description = "Rows per inference call (default: ${DEFAULT-VALUE}).")
+            description = "Rows per inference call; with a text transfer set, tokens per call (windows of T tokens,"
+                    + " at least one) (default: ${DEFAULT-VALUE}).")
     int batchSize;
     @Option(names = "--teacher-sha256", paramLabel = "HEX", split = ",",
             description = "Refuse to run unless the teacher has this SHA-256 (one per --teacher, in order): that of"
@@ -61,6 +62,12 @@ final class LabelCommand implements Callable<Integer> {
             description = "The output of an ONNX teacher with several outputs to read (one per --teacher, in order;"
                     + " empty for a teacher that needs none). A model with several outputs is refused without it.")
     List<String> teacherOutputs;
+    @Option(names = "--vocabulary-sha256", paramLabel = "HEX",
+            description = "With a text transfer set: the SHA-256 of the vocabulary the teacher LM was trained with;"
+                    + " the run is refused unless the transfer set's vocabulary has it. A teacher whose manifest records"
+                    + " its vocabulary (an LM trained by distillery) is checked against that record anyway; a bare"
+                    + " ONNX or DL4J file without this option is checked by vocabulary size only.")
+    String vocabularySha256;
     @Option(names = "--precision", paramLabel = "fp32|fp16",
             description = "How logits are stored: fp32 (default) or fp16, IEEE half floats packed little-endian in a"
                     + " binary column (|logit| > 65504 is clamped to 65504).")
@@ -136,7 +143,7 @@ final class LabelCommand implements Callable<Integer> {
         LabelConfig config = LabelConfig.builder(transfer, out).teachers(teachers).weights(weights).ensemble(ensemble)
                 .temperature(temperature.value).batchSize(batchSize).teacherSha256s(teacherSha256)
                 .mode(PublishMode.parse(mode)).precision(precision).topK(topK).soft(soft).hintLayer(hintLayer)
-                .partitions(partitions).teacherOutputs(teacherOutputs).build();
+                .partitions(partitions).teacherOutputs(teacherOutputs).vocabularySha256(vocabularySha256).build();
         return run.dryRunOrRun(() -> LabelJob.dryRun(Storage.standalone(), config), () -> labelled(config));
     }
 

@@ -33,6 +33,9 @@ import org.distillery.model.schema.SoftTargetLayout;
  *                    partitions to label, as {@code COLUMN=VALUE}; empty: every partition (left out of the JSON)
  * @param teacherOutputs for ONNX teachers with several outputs, the output read, one entry per teacher in order
  *                    ("" for a teacher that needs none); empty: none named (left out of the JSON)
+ * @param vocabularySha256 for a text transfer set, the SHA-256 of the vocabulary the teacher LM was trained with
+ *                    (what a teacher that records none, e.g. an ONNX file, is checked against); null: only the
+ *                    teacher's own record, when it has one, is checked (left out of the JSON)
  */
 public record LabelConfig(String transfer, List<String> teachers, List<Double> weights, String ensemble, String out,
                           double temperature, int batchSize, List<String> teacherSha256s, PublishMode mode,
@@ -41,7 +44,8 @@ public record LabelConfig(String transfer, List<String> teachers, List<Double> w
                           @JsonInclude(JsonInclude.Include.NON_NULL) Boolean soft,
                           @JsonInclude(JsonInclude.Include.NON_NULL) Integer hintLayer,
                           @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> partitions,
-                          @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> teacherOutputs) {
+                          @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> teacherOutputs,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) String vocabularySha256) {
     public static final double DEFAULT_TEMPERATURE = 2.0;
     public static final int DEFAULT_BATCH = 1024;
 
@@ -103,6 +107,10 @@ public record LabelConfig(String transfer, List<String> teachers, List<Double> w
                 .map(o -> o == null ? "" : o.strip()).toList();
         if (teacherOutputs.stream().allMatch(String::isEmpty)) {
             teacherOutputs = List.of();
+        }
+        if (vocabularySha256 != null && !vocabularySha256.matches("[0-9a-f]{64}")) {
+            throw new IllegalArgumentException("vocabulary SHA-256 must be 64 lower-case hex digits, got '"
+                    + vocabularySha256 + "'");
         }
         if (!teacherOutputs.isEmpty() && teacherOutputs.size() != teachers.size()) {
             throw new IllegalArgumentException("got " + teacherOutputs.size() + " --teacher-output values for "

@@ -24,6 +24,7 @@ public final class LabelConfigBuilder {
     private Integer hintLayer;
     private List<String> partitions = List.of();
     private List<String> teacherOutputs = List.of();
+    private String vocabularySha256;
 
     LabelConfigBuilder(String transfer, String out) {
         this.transfer = transfer;
@@ -35,7 +36,8 @@ public final class LabelConfigBuilder {
         teachers(c.teachers()).weights(c.weights()).ensemble(c.ensemble()).temperature(c.temperature())
                 .batchSize(c.batchSize()).teacherSha256s(c.teacherSha256s()).mode(c.mode())
                 .precision(c.precision()).topK(c.topK()).soft(c.soft()).hintLayer(c.hintLayer())
-                .partitions(c.partitions()).teacherOutputs(c.teacherOutputs());
+                .partitions(c.partitions()).teacherOutputs(c.teacherOutputs())
+                .vocabularySha256(c.vocabularySha256());
     }
 
     public LabelConfigBuilder transfer(String path) {
@@ -134,8 +136,14 @@ public final class LabelConfigBuilder {
     }
 
     /** The validated config. */
+    /** For a text transfer set: the SHA-256 of the vocabulary the teacher LM was trained with (null: unchecked). */
+    public LabelConfigBuilder vocabularySha256(String sha256) {
+        this.vocabularySha256 = sha256;
+        return this;
+    }
+
     public LabelConfig build() {
         return new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode,
-                precision, topK, soft, hintLayer, partitions, teacherOutputs);
+                precision, topK, soft, hintLayer, partitions, teacherOutputs, vocabularySha256);
     }
 }

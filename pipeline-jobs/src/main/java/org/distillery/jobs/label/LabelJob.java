@@ -34,6 +34,7 @@ import org.slf4j.LoggerFactory;
  * Labels a transfer set with a frozen teacher: raw logits (all in fp32, as version 1, or in the layout of the run's
  * storage options: fp16, top-K) and optionally softmax(logits / T) per row, written as Parquet and published with a
  * manifest that names the teacher by SHA-256, records the storage layout and chains to the transfer set's manifest.
+ * A text transfer set is labelled by a teacher LM with token-level soft targets ({@link TokenLabel}).
  */
 public final class LabelJob {
     private static final Logger LOG = LoggerFactory.getLogger(LabelJob.class);
@@ -145,6 +146,9 @@ public final class LabelJob {
     /** Checks everything a run would, without Spark, and says what the run would do. */
     public static DryRun dryRun(Storage storage, LabelConfig config) {
         checkOutput(storage, config);
+        if (TokenLabel.isText(storage, config.transfer())) {
+            return TokenLabel.dryRun(storage, config);
+        }
         if (PartitionedTable.isPartitioned(storage, config.transfer())) {
             return PartitionedLabel.plan(storage, config).dryRun(storage, config);
         }
@@ -215,6 +219,9 @@ public final class LabelJob {
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);
         checkOutput(storage, config);
+        if (TokenLabel.isText(storage, config.transfer())) {
+            return new TokenLabel(spark).run(config, start);
+        }
         if (PartitionedTable.isPartitioned(storage, config.transfer())) {
             return PartitionedLabel.plan(storage, config).run(this, storage, config, start);
         }
