@@ -5,11 +5,11 @@ import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Row;
+import org.distillery.jobs.common.TokenTables;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.SoftTargetLayout;
 import org.distillery.model.schema.TextTransferSchema;
 import org.distillery.model.schema.TokenSoftTargetCodec;
-import org.distillery.model.schema.TokenSoftTargetSchema;
 import org.distillery.model.text.WindowBatches;
 import org.distillery.model.text.Windowing;
 import org.nd4j.linalg.dataset.DataSet;
@@ -104,31 +104,12 @@ final class ToWindowBatches implements FlatMapFunction<Iterator<Row>, DataSet> {
     private float[][] teacher(TokenSoftTargetCodec codec, Row row, Windowing.Window w) {
         float[][] perPosition = new float[windowLength][];
         try {
-            float[][] scored = codec.decode(w.scored(), stored(row, 4));
+            float[][] scored = codec.decode(w.scored(), TokenTables.stored(row, 4, layout));
             System.arraycopy(scored, 0, perPosition, w.scoredFrom(), scored.length);
         } catch (IllegalStateException | IllegalArgumentException | ClassCastException e) {
             throw new IllegalStateException("token soft targets of window id " + row.getLong(0) + ": " + e.getMessage(),
                     e);
         }
         return perPosition;
-    }
-
-    /** The stored logit columns of the layout, from field {@code from} on, as the codec takes them. */
-    private Object[] stored(Row r, int from) {
-        boolean fp16 = layout.precision() == SoftTargetLayout.Precision.FP16;
-        List<String> columns = layout.logitColumns();
-        Object[] v = new Object[columns.size()];
-        for (int k = 0; k < v.length; k++) {
-            int i = from + k;
-            if (r.isNullAt(i)) {
-                throw new IllegalStateException("null " + columns.get(k));
-            }
-            v[k] = switch (columns.get(k)) {
-                case TokenSoftTargetSchema.TOPK_INDEX -> TransferTables.ints(r, i);
-                case TokenSoftTargetSchema.TAIL_LSE -> TransferTables.floats(r, i);
-                default -> fp16 ? r.<byte[]>getAs(i) : TransferTables.floats(r, i);
-            };
-        }
-        return v;
     }
 }

@@ -139,6 +139,15 @@ class LmTrainJobTest extends SparkTestBase {
     }
 
     @Test
+    void aDryRunSaysWhatTheRunWouldTrain() {
+        CliRun plan = CliRun.of(args("dry", "--epochs", "2", "--dry-run"));
+        assertThat(plan.code()).as(plan.err()).isZero();
+        assertThat(plan.out()).contains("task", "lm").containsPattern("lstm:8:32 over 30 tokens, \\d+ parameters;"
+                + " windows of 16 tokens, burn-in 4").contains("TokenDistillationLoss(T=1.0, alpha=0.0");
+        assertThat(dir.resolve("dry")).doesNotExist();
+    }
+
+    @Test
     void refusesATransferSetOfTheOtherKindInOneLineAndPublishesNothing() {
         String vectors = Fixtures.transferSet(spark(), dir.resolve("vectors").toString(), 64, 3, 0);
         List<String> lm = args("bad-lm", "--epochs", "1");
@@ -166,17 +175,19 @@ class LmTrainJobTest extends SparkTestBase {
     }
 
     /**
-     * kd with alpha 1: the student sees no next token, only the teacher's top-4 logits per scored position, softened
-     * at T = 2; it still learns the corpus, so the soft targets reach the loss position by position.
+     * The LM chain end to end: a teacher trained here, {@code label} over the training windows (top-4 logits per
+     * scored position, T = 2; it checks the text set against the vocabulary SHA-256 the teacher's manifest records),
+     * then kd with alpha 1: the student sees no next token, only the teacher's top-4 logits softened at T = 2, and
+     * still learns the corpus, so the soft targets reach the loss position by position.
      */
     @Test
     void aKdStudentLearnsTheCorpusFromTheTeachersTokenSoftTargetsAlone() {
         CliRun teacherRun = CliRun.of(args("teacher", "--epochs", "6"));
         assertThat(teacherRun.code()).as(teacherRun.err()).isZero();
-        MultiLayerNetwork teacher = ModelArtifact.read(Storage.of(spark()), dir.resolve("teacher").toString())
-                .network();
-        String soft = TokenSoftTargetFixtures.publish(spark(), text + "/train", teacher, 4, 2.0,
-                dir.resolve("soft").toString());
+        String soft = dir.resolve("soft").toString();
+        CliRun label = CliRun.of("label", "--transfer", text + "/train", "--teacher", dir.resolve("teacher").toString(),
+                "-T", "2", "--top-k", "4", "--out", soft, "--local-master", "local[2]");
+        assertThat(label.code()).as(label.err()).isZero();
         List<String> kd = args("kd", "--epochs", "6", "--alpha", "1");
         kd.set(kd.indexOf("--hidden") + 1, "16");
         kd.set(kd.indexOf("hard"), "kd");
