@@ -11,6 +11,7 @@ import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.label.LabelConfig;
 import org.distillery.jobs.train.FeatureTerms;
 import org.distillery.jobs.train.Objective;
+import org.distillery.jobs.train.Task;
 import org.distillery.jobs.train.TrainConfig;
 import org.distillery.jobs.train.averaging.EngineConfig;
 import org.distillery.model.loss.Divergence;
@@ -57,6 +58,20 @@ class ConfigJsonShapeTest {
                 .mode(PublishMode.INCREMENTAL).precision("fp16").topK(3).soft(true).hintLayer(1)
                 .partitions(List.of("day=2", "day=1")).teacherOutputs(List.of("logits")).build();
         assertThat(Manifest.json(label)).isEqualTo(resource("label-every-value.json"));
+    }
+
+    /**
+     * An LM config is a classifier config's object plus {@code task} and {@code lm} at its end; a classifier's has
+     * neither (the golden teacher above), so the configs of published classifiers keep their hashes.
+     */
+    @Test
+    void lmConfigAddsItsTaskAndShapeAtTheEnd() throws Exception {
+        TrainConfig lm = TrainConfig.builder(Objective.HARD).task(Task.LM).lm(16, 64, 2).transfer("text/train")
+                .validation("text/validation").out("lm").build();
+        assertThat(Manifest.json(lm)).isEqualTo(resource("train-lm.json"));
+        assertThat(lm.toBuilder().build()).isEqualTo(lm);
+        assertThat(Manifest.json(lm.toBuilder().task(Task.CLASSIFIER).build()))
+                .doesNotContain("\"task\" :", "\"lm\" :");
     }
 
     /** The JSON of a config, as this build's predecessor wrote it (src/test/resources/configs). */

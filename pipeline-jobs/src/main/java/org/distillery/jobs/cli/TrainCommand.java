@@ -5,6 +5,7 @@ import java.util.concurrent.Callable;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.train.FeatureTerms;
 import org.distillery.jobs.train.Objective;
+import org.distillery.jobs.train.Task;
 import org.distillery.jobs.train.TrainConfig;
 import org.distillery.jobs.train.TrainJob;
 import org.distillery.jobs.train.averaging.EngineConfig;
@@ -16,12 +17,27 @@ import picocli.CommandLine.Option;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Train a model with Spark parameter averaging: a KD student (kd), a hard-label model (hard: the"
-                + " baseline or the teacher) or a pseudo-label student (pseudo_label).")
+                + " baseline or the teacher) or a pseudo-label student (pseudo_label); with --task lm, a character-level"
+                + " LSTM language model on a text transfer set (objective hard) or on token soft targets (kd).")
 final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--task", defaultValue = TrainConfig.DEFAULT_TASK, paramLabel = "classifier|lm",
+            description = "classifier (feature vectors and class labels) or lm (a character-level LSTM language model on"
+                    + " a text transfer set from ingest --format text: --objective hard, or kd with --soft-targets, token"
+                    + " soft targets of a teacher LM, one -T and one --alpha) (default: ${DEFAULT-VALUE}).")
+    String task;
+    @Option(names = "--embedding", defaultValue = "" + TrainConfig.DEFAULT_LM_EMBEDDING, paramLabel = "E",
+            description = "--task lm: width of the token embedding (default: ${DEFAULT-VALUE}).")
+    int embedding;
+    @Option(names = "--hidden", defaultValue = "" + TrainConfig.DEFAULT_LM_HIDDEN, paramLabel = "H",
+            description = "--task lm: width of each LSTM layer (default: ${DEFAULT-VALUE}).")
+    int hidden;
+    @Option(names = "--layers", defaultValue = "" + TrainConfig.DEFAULT_LM_LAYERS, paramLabel = "L",
+            description = "--task lm: number of LSTM layers (default: ${DEFAULT-VALUE}).")
+    int layers;
     @Option(names = "--objective", defaultValue = TrainConfig.DEFAULT_OBJECTIVE,
             description = "kd | hard | pseudo_label (default: ${DEFAULT-VALUE}).")
     String objective;
-    @Option(names = "--soft-targets", paramLabel = "DIR", description = "Published soft targets (kd, pseudo_label).")
+    @Option(names = "--soft-targets", paramLabel = "DIR", description = "Published soft targets (kd, pseudo_label; --task lm: token soft targets).")
     String softTargets;
     @Option(names = "--transfer", paramLabel = "DIR",
             description = "Published transfer set (default: the one the soft targets were labelled from).")
@@ -155,7 +171,8 @@ final class TrainCommand implements Callable<Integer> {
                 .averagingFrequency(engine.averagingFrequency).engine(new EngineConfig(prefetch, approach, exportDir,
                         repartition, repartitionStrategy, aggregationDepth, storageLevel, trainingStats, workerStep,
                         rounds))
-                .checkpointDir(checkpointDir).resume(resume).build();
+                .checkpointDir(checkpointDir).resume(resume).task(Task.parse(task)).lm(embedding, hidden, layers)
+                .build();
         return run.dryRunOrRun(() -> TrainJob.dryRun(Storage.standalone(), config),
                 () -> new TrainJob(spark.session("train")).run(config).summaryJson());
     }

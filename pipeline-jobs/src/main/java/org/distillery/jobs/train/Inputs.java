@@ -9,6 +9,7 @@ import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.Manifest;
 import org.distillery.model.schema.SoftTargetSchema;
+import org.distillery.model.schema.TextTransferSchema;
 import org.distillery.model.schema.TransferSchema;
 
 /**
@@ -52,7 +53,8 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
             }
             transferPath = labelledFrom.path();
         }
-        ResolvedInput transferInput = TransferTables.resolveTransfer(storage, transferPath);
+        ResolvedInput transferInput = TransferTables.checkTransfer(storage,
+                notText(ResolvedInput.published(storage, transferPath), "--transfer"));
         Manifest transfer = transferInput.manifest();
         if (labelledFrom != null && !transfer.id().equals(labelledFrom.manifestId())) {
             throw new IllegalArgumentException("soft targets " + config.data().softTargets() + " were labelled from"
@@ -67,8 +69,8 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
             throw new IllegalArgumentException("soft targets have " + (int) soft.number(SoftTargetSchema.CLASSES)
                     + " classes but the transfer set has " + classes + ": " + config.data().softTargets());
         }
-        ResolvedInput validationInput = config.data().validation() == null ? null
-                : TransferTables.resolveTransfer(storage, config.data().validation());
+        ResolvedInput validationInput = config.data().validation() == null ? null : TransferTables.checkTransfer(
+                storage, notText(ResolvedInput.published(storage, config.data().validation()), "--validation"));
         Manifest validation = validationInput == null ? null : validationInput.manifest();
         if (validation != null && (int) validation.number(TransferSchema.FEATURE_COUNT) != features) {
             throw new IllegalArgumentException("validation set has " + (int) validation.number(TransferSchema.FEATURE_COUNT)
@@ -88,6 +90,15 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
         }
         return new Checked(transferInput, softTargets, validationInput, temperatures(config, soft), classes, features,
                 teacherLayerWidth);
+    }
+
+    /** A text transfer set trains a language model: refused here, with the option that takes it. */
+    private static ResolvedInput notText(ResolvedInput in, String option) {
+        if (in.manifest().facts().containsKey(TextTransferSchema.SCHEMA_VERSION)) {
+            throw new IllegalArgumentException(option + " " + in.given() + " is a text transfer set: train a language"
+                    + " model on it with --task lm");
+        }
+        return in;
     }
 
     /** For two partitioned tables, which partitions are out of date (", partitions: ..."); otherwise nothing. */

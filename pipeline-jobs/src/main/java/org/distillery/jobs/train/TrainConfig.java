@@ -7,6 +7,7 @@ import org.distillery.jobs.train.averaging.EngineConfig;
 import org.distillery.jobs.train.averaging.TrainerSettings;
 import org.distillery.model.loss.Divergence;
 import org.distillery.model.nn.Architecture;
+import org.distillery.model.nn.LstmArchitecture;
 
 /**
  * Validated configuration of the train job, grouped by concern. Build it by name with {@link #builder}; the defaults
@@ -25,9 +26,13 @@ import org.distillery.model.nn.Architecture;
  * @param loss          the soft term of kd and the (T, alpha) grid tried
  * @param averaging     the parameter-averaging trainer's settings
  * @param checkpointing where epochs are checkpointed and whether a run resumes
+ * @param task          a classifier (the default) or a language model over a text transfer set
+ * @param lm            the LSTM LM's shape for {@code task} lm; null for a classifier
  */
 public record TrainConfig(Objective objective, String out, PublishMode mode, long seed, Data data, Student student,
-                          Schedule schedule, Loss loss, Averaging averaging, Checkpointing checkpointing) {
+                          Schedule schedule, Loss loss, Averaging averaging, Checkpointing checkpointing, Task task,
+                          Lm lm) {
+    public static final String DEFAULT_TASK = "classifier";
     public static final String DEFAULT_OBJECTIVE = "kd";
     public static final String DEFAULT_ARCHITECTURE = "mlp:64";
     public static final double DEFAULT_DROPOUT = 0;
@@ -40,6 +45,9 @@ public record TrainConfig(Objective objective, String out, PublishMode mode, lon
     public static final int DEFAULT_AVERAGING_FREQUENCY = 10;
     public static final String DEFAULT_LR_SCHEDULE = LearningRates.CONSTANT;
     public static final String DEFAULT_DIVERGENCE = "forward";
+    public static final int DEFAULT_LM_EMBEDDING = 32;
+    public static final int DEFAULT_LM_HIDDEN = 256;
+    public static final int DEFAULT_LM_LAYERS = 2;
 
     /**
      * What the model learns from.
@@ -120,9 +128,35 @@ public record TrainConfig(Objective objective, String out, PublishMode mode, lon
         }
     }
 
+    /**
+     * The shape of an LSTM language model ({@link LstmArchitecture}); its vocabulary comes from the transfer set.
+     *
+     * @param embedding width of the token embedding
+     * @param hidden    width of every LSTM layer
+     * @param layers    how many LSTM layers
+     */
+    public record Lm(int embedding, int hidden, int layers) {
+        public Lm {
+            if (embedding < 1 || hidden < 1 || layers < 1) {
+                throw new IllegalArgumentException("an LM needs --embedding, --hidden and --layers >= 1, got "
+                        + embedding + ", " + hidden + " and " + layers);
+            }
+        }
+
+        /** The LSTM architecture of this shape. */
+        public LstmArchitecture architecture() {
+            return new LstmArchitecture(embedding, java.util.Collections.nCopies(layers, hidden));
+        }
+    }
+
     public TrainConfig {
         if (objective == null) {
             throw new IllegalArgumentException("objective must be set");
+        }
+        task = task == null ? Task.CLASSIFIER : task;
+        lm = task == Task.LM ? lm : null;
+        if (task == Task.LM) {
+            checkLm(objective, data, loss, lm);
         }
         if (objective.needsTeacher() && blank(data.softTargets())) {
             throw new IllegalArgumentException("objective " + objective.id() + " needs --soft-targets");
@@ -241,6 +275,32 @@ public record TrainConfig(Objective objective, String out, PublishMode mode, lon
         }
         if (loss.features() != null) {
             loss.features().guided(Architecture.parse(student.architecture(), student.dropout()).hidden().size());
+        }
+    }
+
+    /**
+     * What an LM run takes: hard next-token targets from a text transfer set, or (kd) token-level soft targets with
+     * one temperature and one alpha; none of the classifier's labelled-row or feature-term options.
+     */
+    private static void checkLm(Objective objective, Data data, Loss loss, Lm lm) {
+        if (lm == null) {
+            throw new IllegalArgumentException("task lm needs the LM's shape (--embedding, --hidden, --layers)");
+        }
+        if (objective == Objective.PSEUDO_LABEL) {
+            throw new IllegalArgumentException("task lm trains with --objective hard (next-token cross-entropy) or kd"
+                    + " (token soft targets); objective pseudo_label is not supported for language models");
+        }
+        if (objective == Objective.HARD && (blank(data.transfer()) || !blank(data.softTargets()))) {
+            throw new IllegalArgumentException("task lm with objective hard needs --transfer, a text transfer set"
+                    + " (ingest --format text), and no --soft-targets");
+        }
+        if (data.labelled() != null || loss.features() != null || loss.temperatures().size() > 1
+                || loss.alphas().size() > 1) {
+            throw new IllegalArgumentException("task lm takes one temperature and one alpha, and no --labelled or hint"
+                    + " and relation terms");
+        }
+        if (objective == Objective.HARD && !loss.temperatures().isEmpty()) {
+            throw new IllegalArgumentException("task lm with objective hard takes no temperature");
         }
     }
 

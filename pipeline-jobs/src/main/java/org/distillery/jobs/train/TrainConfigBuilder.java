@@ -35,6 +35,10 @@ public final class TrainConfigBuilder {
     private EngineConfig engine = EngineConfig.DEFAULT;
     private String checkpointDir;
     private boolean resume;
+    private Task task = Task.parse(TrainConfig.DEFAULT_TASK);
+    private int lmEmbedding = TrainConfig.DEFAULT_LM_EMBEDDING;
+    private int lmHidden = TrainConfig.DEFAULT_LM_HIDDEN;
+    private int lmLayers = TrainConfig.DEFAULT_LM_LAYERS;
 
     TrainConfigBuilder(Objective objective) {
         this.objective = objective;
@@ -52,6 +56,10 @@ public final class TrainConfigBuilder {
         TrainConfig.Averaging a = c.averaging();
         workers(a.workers()).batchSize(a.batchSize()).averagingFrequency(a.averagingFrequency()).engine(a.engine());
         checkpointDir(c.checkpointing().dir()).resume(c.checkpointing().resume());
+        task(c.task());
+        if (c.lm() != null) {
+            lm(c.lm().embedding(), c.lm().hidden(), c.lm().layers());
+        }
     }
 
     public TrainConfigBuilder softTargets(String path) {
@@ -182,6 +190,20 @@ public final class TrainConfigBuilder {
         return this;
     }
 
+    /** A classifier (the default) or a language model over a text transfer set. */
+    public TrainConfigBuilder task(Task task) {
+        this.task = task;
+        return this;
+    }
+
+    /** The LSTM LM's embedding width, LSTM layer width and number of LSTM layers (task lm). */
+    public TrainConfigBuilder lm(int embedding, int hidden, int layers) {
+        this.lmEmbedding = embedding;
+        this.lmHidden = hidden;
+        this.lmLayers = layers;
+        return this;
+    }
+
     /** The validated config. */
     public TrainConfig build() {
         return new TrainConfig(objective, out, mode, seed,
@@ -190,7 +212,8 @@ public final class TrainConfigBuilder {
                 new TrainConfig.Schedule(epochs, patience, learningRate, lrSchedule),
                 new TrainConfig.Loss(divergence, temperatures, alphas, retemper, features),
                 new TrainConfig.Averaging(workers, batchSize, averagingFrequency, engine),
-                new TrainConfig.Checkpointing(checkpointDir, resume));
+                new TrainConfig.Checkpointing(checkpointDir, resume), task,
+                task == Task.LM ? new TrainConfig.Lm(lmEmbedding, lmHidden, lmLayers) : null);
     }
 
     private TrainConfigBuilder data(TrainConfig.Data d) {

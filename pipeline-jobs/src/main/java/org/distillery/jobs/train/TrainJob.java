@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Trains a network with the distributed trainer: a KD student on soft targets, a hard-label baseline (or the teacher
  * itself), or a pseudo-label student. For each (T, alpha) in the grid it keeps the epoch with the best validation
- * accuracy, then publishes the best grid point's model with every point's scores.
+ * accuracy, then publishes the best grid point's model with every point's scores. {@code --task lm} trains a language
+ * model on a text transfer set instead ({@link LmTraining}).
  */
 public final class TrainJob {
     private static final Logger LOG = LoggerFactory.getLogger(TrainJob.class);
@@ -78,6 +79,9 @@ public final class TrainJob {
 
     /** Checks everything a run would, without Spark, and says what the run would do. */
     public static DryRun dryRun(Storage storage, TrainConfig config) {
+        if (config.task() == Task.LM) {
+            return LmTraining.dryRun(storage, config);
+        }
         Inputs.Checked in = check(storage, config).inputs();
         DryRun plan = new DryRun("train").with("objective", config.objective().id());
         in.manifestInputs().forEach((role, input) -> plan.with(role, input.path() + " (manifest " + input.manifestId()
@@ -99,6 +103,9 @@ public final class TrainJob {
     }
 
     public JobResult run(TrainConfig config) {
+        if (config.task() == Task.LM) {
+            return new LmTraining(spark).run(config);
+        }
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);
         OffHeapLimits.check(spark.sparkContext().getConf());
@@ -240,7 +247,7 @@ public final class TrainJob {
         return Scoring.accuracy(z, validation.labels());
     }
 
-    private static String describe(TrainerSettings s) {
+    static String describe(TrainerSettings s) {
         return "parameter-averaging(workers=" + s.workers() + ", batch=" + s.batchSize() + ", averaging="
                 + s.averagingFrequency() + ")";
     }

@@ -276,6 +276,7 @@ final class AveragingExchange implements Closeable {
                 throw new Ended("stage attempt " + next.attempt() + " started");
             }
         };
+        RoundProgress progress = new RoundProgress("averaging exchange", rounds);
         for (int r = 0; r < rounds; r++) {
             RoundSum total = RoundSum.EMPTY;
             for (Peer p : peers) { // in worker order, as a round job sums its partitions
@@ -287,6 +288,7 @@ final class AveragingExchange implements Closeable {
                 withData++;
             }
             scores[r] = score;
+            progress.averaged(r + 1, score);
             if (r == rounds - 1) {
                 outcome = new Outcome(attempt, averages, withData, scores);
             }

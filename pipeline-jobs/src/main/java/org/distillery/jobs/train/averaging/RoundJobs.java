@@ -38,9 +38,11 @@ final class RoundJobs implements RoundRunner {
         MultiLayerNetwork net = spark.getNetwork();
         int epochs = net.getEpochCount();
         double[] scores = new double[rounds.size()];
+        RoundProgress progress = new RoundProgress("round jobs", rounds.size());
         for (int i = 0; i < rounds.size(); i++) {
             fit.accept(rounds.get(i));
             scores[i] = spark.getScore();
+            progress.averaged(i + 1, scores[i]);
             net.setEpochCount(epochs);
         }
         return scores;
