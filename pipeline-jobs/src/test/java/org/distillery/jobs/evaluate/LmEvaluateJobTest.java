@@ -153,6 +153,15 @@ class LmEvaluateJobTest extends SparkTestBase {
         assertThat(plan.out()).contains("none: agreement and KL not measured", "text windows");
         assertThat(dir.resolve("dry")).doesNotExist();
 
+        // kd's soft targets pin their teacher: --teacher may name it, and another LM is refused
+        ok(evaluate("kd-teacher", "--model", "kd=" + path("kd"), "--teacher", path("teacher")));
+        assertThat(report("kd-teacher").get("teacher").get("kl_teacher_student").asDouble()).isCloseTo(0, within(1e-6));
+        CliRun other = evaluate("kd-other", "--model", "kd=" + path("kd"), "--teacher", path("hard"));
+        assertThat(other.code()).as(other.err()).isEqualTo(2);
+        assertThat(other.err().strip()).startsWith("distill evaluate: error: --teacher ")
+                .contains("is not the teacher kd was distilled from");
+        assertThat(dir.resolve("kd-other")).doesNotExist();
+
         // with --teacher the hard student is compared with it (no soft targets pin another)
         ok(evaluate("hard-teacher", "--model", "hard=" + path("hard"), "--teacher", path("teacher")));
         assertThat(report("hard-teacher").get("hard").get("top1_agreement").asDouble()).isBetween(0.0, 1.0);
