@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.distillery.jobs.common.PublishMode;
+import org.distillery.jobs.evaluate.EvaluateConfig;
 import org.distillery.jobs.label.LabelConfig;
 import org.distillery.jobs.train.FeatureTerms;
 import org.distillery.jobs.train.Objective;
@@ -72,6 +73,21 @@ class ConfigJsonShapeTest {
         assertThat(lm.toBuilder().build()).isEqualTo(lm);
         assertThat(Manifest.json(lm.toBuilder().task(Task.CLASSIFIER).build()))
                 .doesNotContain("\"task\" :", "\"lm\" :");
+    }
+
+    /**
+     * An evaluate config records the LM settings only when one differs from its default, so classifier evaluations
+     * keep the config (and hash) they had.
+     */
+    @Test
+    void evaluateConfigRecordsLmSettingsOnlyWhenSet() throws Exception {
+        EvaluateConfig plain = new EvaluateConfig("test", null, Map.of("s", "s"), "out", 10, null, false,
+                EvaluateConfig.Lm.DEFAULTS);
+        assertThat(Manifest.json(plain)).isEqualTo(Manifest.json(new EvaluateConfig("test", null, Map.of("s", "s"),
+                "out", 10))).doesNotContain("\"lm\"");
+        EvaluateConfig lm = plain.withLm(EvaluateConfig.Lm.DEFAULTS.withSamples(5, 40));
+        assertThat(Manifest.json(lm)).contains("\"lm\"", "\"samples\" : 5", "\"sampleTokens\" : 40");
+        assertThat(lm.lmSettings().samples()).isEqualTo(5);
     }
 
     /** The JSON of a config, as this build's predecessor wrote it (src/test/resources/configs). */

@@ -1,5 +1,7 @@
 package org.distillery.jobs;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -129,5 +131,25 @@ public final class Fixtures {
     public static String saveZip(SparkSession spark, MultiLayerNetwork net, String path) {
         Storage.of(spark).writeBytes(path, Models.toBytes(net, false));
         return path;
+    }
+
+    /** The sentence the text fixture's documents are cut from. */
+    public static final String SENTENCE = "the quick brown fox jumps over the lazy dog. ";
+
+    /**
+     * A tiny learnable corpus in {@code dir}/corpus: 120 one-line documents, each a slice of {@link #SENTENCE}
+     * repeated, from a seeded offset and length; returns the folder (ingest it with --window 16 --burn-in 4).
+     */
+    public static Path textCorpus(Path dir) throws java.io.IOException {
+        Random r = new Random(20);
+        StringBuilder lines = new StringBuilder();
+        String repeated = SENTENCE.repeat(4);
+        for (int i = 0; i < 120; i++) {
+            int from = r.nextInt(SENTENCE.length());
+            lines.append(repeated, from, from + 30 + r.nextInt(50)).append('\n');
+        }
+        Files.createDirectories(dir.resolve("corpus"));
+        Files.writeString(dir.resolve("corpus").resolve("lines.txt"), lines.toString());
+        return dir.resolve("corpus");
     }
 }

@@ -35,8 +35,31 @@ final class EvaluateCommand implements Callable<Integer> {
             description = "Published validation split: fit temperature scaling and per-class bias correction on it and"
                     + " report ECE before and after on the test split.")
     String validation;
-    @Option(names = "--latency-runs", defaultValue = "200", description = "Timed single-example calls per model (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--latency-runs", defaultValue = "200",
+            description = "Timed single-example calls per model; for language models, tokens per timed"
+                    + " repetition of one-stream generation (default: ${DEFAULT-VALUE}).")
     int latencyRuns;
+    @Option(names = "--samples", defaultValue = "" + EvaluateConfig.Lm.SAMPLES,
+            description = "Language models: texts sampled per model from a fixed prompt of the test split (default:"
+                    + " ${DEFAULT-VALUE}).")
+    int samples;
+    @Option(names = "--sample-tokens", defaultValue = "" + EvaluateConfig.Lm.SAMPLE_TOKENS,
+            description = "Language models: tokens per sample (default: ${DEFAULT-VALUE}).")
+    int sampleTokens;
+    @Option(names = "--sample-temperature", defaultValue = "" + EvaluateConfig.Lm.SAMPLE_TEMPERATURE,
+            description = "Language models: sampling temperature, 0 for greedy (default: ${DEFAULT-VALUE}).")
+    double sampleTemperature;
+    @Option(names = "--top-p", defaultValue = "" + EvaluateConfig.Lm.TOP_P,
+            description = "Language models: nucleus of sampling, in (0, 1] (default: ${DEFAULT-VALUE}).")
+    double topP;
+    @Option(names = "--seed", defaultValue = "" + EvaluateConfig.Lm.SEED,
+            description = "Language models: sample i is seeded with seed + i, for every model (default:"
+                    + " ${DEFAULT-VALUE}).")
+    long seed;
+    @Option(names = "--throughput-batch", defaultValue = "" + EvaluateConfig.Lm.THROUGHPUT_BATCH,
+            description = "Language models: windows per forward pass when timing tokens per second (default:"
+                    + " ${DEFAULT-VALUE}).")
+    int throughputBatch;
     @Mixin
     OutputMode mode;
     @Mixin
@@ -47,7 +70,8 @@ final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         EvaluateConfig config = new EvaluateConfig(test, teacher, models, out, latencyRuns, validation,
-                allowOtherTeacher);
+                allowOtherTeacher, new EvaluateConfig.Lm(samples, sampleTokens, sampleTemperature, topP, seed,
+                throughputBatch));
         PublishMode publish = PublishMode.wholeOutput(mode.parsed(), "evaluate");
         return run.dryRunOrRun(() -> EvaluateJob.dryRun(Storage.standalone(), config, publish), () -> {
             EvaluateJob.Result r = new EvaluateJob(spark.session("evaluate")).run(config, publish);

@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Scores the teacher and each model on the test split: accuracy (overall and per class), top-1 agreement with the
  * teacher, mean KL(teacher || model), calibration (ECE), parameter count, model bytes and single-example latency.
- * Publishes {@code report.json} and prints a table.
+ * Publishes {@code report.json} and prints a table. A text test split (its manifest says so) is scored by language
+ * models instead: {@link LmEvaluation}.
  */
 public final class EvaluateJob {
     private static final Logger LOG = LoggerFactory.getLogger(EvaluateJob.class);
@@ -89,6 +90,12 @@ public final class EvaluateJob {
         }
         Map<String, ModelArtifact> models = new LinkedHashMap<>();
         config.models().forEach((name, path) -> models.put(name, ModelArtifact.read(storage, path)));
+        models.forEach((name, artifact) -> {
+            if (artifact.manifest() != null && "lm".equals(artifact.manifest().facts().get("task"))) {
+                throw new IllegalArgumentException("model " + name + " is a language model: " + artifact.path()
+                        + "; score it on a text test split (ingest --format text), not on " + config.test());
+            }
+        });
         Map<String, ModelArtifact> artifacts = new LinkedHashMap<>();
         Reference teacher = teacher(storage, config, models);
         String teacherOutput = teacher == null ? null : teacher.output();
@@ -126,7 +133,7 @@ public final class EvaluateJob {
      * (unless allowed otherwise), or without it that teacher, read from where it was labelled from; null when their
      * soft targets were imported (the teacher does not run here: no agreement or KL).
      */
-    private static Reference teacher(Storage storage, EvaluateConfig config, Map<String, ModelArtifact> models) {
+    static Reference teacher(Storage storage, EvaluateConfig config, Map<String, ModelArtifact> models) {
         if (config.teacher() != null && config.allowOtherTeacher()) {
             return new Reference(ModelArtifact.read(storage, config.teacher()), null);
         }
@@ -160,11 +167,14 @@ public final class EvaluateJob {
     }
 
     /** The teacher scored as the reference, and the ONNX output read from it (null: its only output). */
-    private record Reference(ModelArtifact artifact, String output) {
+    record Reference(ModelArtifact artifact, String output) {
     }
 
     /** Checks everything a run would, without Spark, and says what the run would do. */
     public static DryRun dryRun(Storage storage, EvaluateConfig config, PublishMode mode) {
+        if (LmEvaluation.isText(storage, config.test())) {
+            return LmEvaluation.dryRun(storage, config, mode);
+        }
         Checked checked = check(storage, config, mode);
         Manifest test = checked.test().manifest();
         DryRun plan = new DryRun("evaluate").with("test", checked.test().path() + " (manifest " + test.id()
@@ -178,6 +188,9 @@ public final class EvaluateJob {
     public Result run(EvaluateConfig config, PublishMode mode) {
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);
+        if (LmEvaluation.isText(storage, config.test())) {
+            return LmEvaluation.run(spark, config, mode);
+        }
         Checked checked = check(storage, config, mode);
         Map<String, ModelArtifact> artifacts = checked.artifacts();
         TransferTables.Transfer testSplit = TransferTables.readTransfer(spark, checked.test());

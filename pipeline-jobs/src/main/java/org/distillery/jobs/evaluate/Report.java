@@ -56,4 +56,38 @@ final class Report {
         });
         return sb.toString();
     }
+
+    /** The LM table: next-token quality, agreement with the teacher ("-" without one), size and speed. */
+    static String lmTable(Map<String, Map<String, Object>> models) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format("%-14s %9s %10s %8s %8s %9s %7s %10s %10s %12s %11s%n", "model", "bits/char",
+                "perplexity", "top1", "top5", "KL(t||m)", "ECE", "params", "bytes", "ms/token", "tokens/s"));
+        models.forEach((name, m) -> sb.append(String.format("%-14s %9.4f %10.4f %8s %8s %9s %7.4f %10d %10d %12.4f"
+                + " %11.0f%n", name, (double) m.get("bits_per_char"), (double) m.get("perplexity"),
+                number(m.get("top1_agreement")), number(m.get("top5_agreement")), number(m.get("kl_teacher_student")),
+                (double) m.get("ece"), (long) m.get("parameters"), (long) m.get("bytes"),
+                (double) m.get("latency_ms_per_token"), (double) m.get("tokens_per_second"))));
+        return sb.toString();
+    }
+
+    /** Each model's samples after the prompt, one per line, line breaks shown as a return symbol. */
+    static String samplesTable(Map<String, Map<String, Object>> models, String prompt, EvaluateConfig.Lm settings) {
+        if (settings.samples() == 0) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder(String.format("samples (T = %s, top-p %s, seed %d) after \"%s\"%n",
+                settings.sampleTemperature(), settings.topP(), settings.seed(), oneLine(prompt)));
+        models.forEach((name, m) -> {
+            @SuppressWarnings("unchecked")
+            java.util.List<String> samples = (java.util.List<String>) m.get("samples");
+            for (String text : samples) {
+                sb.append(String.format("%-14s %s%n", name, oneLine(text)));
+            }
+        });
+        return sb.toString();
+    }
+
+    private static String oneLine(String text) {
+        return text.replace("\r", "").replace("\n", "\u23ce");
+    }
 }

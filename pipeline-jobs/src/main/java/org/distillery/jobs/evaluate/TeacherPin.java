@@ -68,6 +68,12 @@ record TeacherPin(String teacherSha256, List<Member> members, boolean imported, 
                 }
             }
         }
+        Manifest.Input one = reference.inputs().get("teacher");
+        if (members.isEmpty() && one != null) { // token soft targets: one teacher LM, named by the label inputs
+            Object output = reference.facts().get("teacherOutput");
+            members.add(new Member(one.path(), String.valueOf(reference.facts().get("teacherSha256")),
+                    output == null ? null : String.valueOf(output)));
+        }
         return new TeacherPin(String.valueOf(reference.facts().get("teacherSha256")), List.copyOf(members),
                 reference.facts().containsKey("imported"), List.copyOf(labels.keySet()));
     }

@@ -1,2 +1,5 @@
-/** Evaluate: what each student kept of the teacher, on the test split, as report.json and a printed table. */
+/**
+ * Evaluate: what each student kept of the teacher, on the test split, as report.json and a printed table; classifiers
+ * on a vector test split, language models on a text one ({@link org.distillery.jobs.evaluate.LmEvaluation}).
+ */
 package org.distillery.jobs.evaluate;

@@ -25,7 +25,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@link TrainingRows#minibatches} cuts classifier rows (a seeded hash order of the ids, blocks of batch x averaging
  * frequency windows, one partition each), and the validation windows on the driver, scored as bits per character.
  */
-final class LmWindows {
+public final class LmWindows {
     private static final String[] COLUMNS = {TextTransferSchema.ID, TextTransferSchema.TOKENS,
         TextTransferSchema.SCORED_FROM, TextTransferSchema.SCORED_TO};
     private static final int SCORING_BATCH = 64;
@@ -54,8 +54,11 @@ final class LmWindows {
                 .persist(storageLevel);
     }
 
-    /** Every window of {@code rows}, checked, on the driver (a validation split: small next to training). */
-    static List<Windowing.Window> collect(Dataset<Row> rows, int vocabulary, int windowLength) {
+    /**
+     * Every window of {@code rows} in id order, checked, on the driver (a validation or test split: small next to
+     * training).
+     */
+    public static List<Windowing.Window> collect(Dataset<Row> rows, int vocabulary, int windowLength) {
         List<Windowing.Window> out = new ArrayList<>();
         for (Row r : rows.select(COLUMNS[0], COLUMNS[1], COLUMNS[2], COLUMNS[3]).orderBy(TextTransferSchema.ID)
                 .collectAsList()) {
@@ -65,7 +68,7 @@ final class LmWindows {
     }
 
     /** Next-token metrics of {@code lm} over the scored positions of {@code windows} (burn-in and padding left out). */
-    static NextTokenMetrics score(MultiLayerNetwork lm, List<Windowing.Window> windows) {
+    public static NextTokenMetrics score(MultiLayerNetwork lm, List<Windowing.Window> windows) {
         NextTokenMetrics metrics = new NextTokenMetrics(NextTokenMetrics.DEFAULT_BINS);
         for (int from = 0; from < windows.size(); from += SCORING_BATCH) {
             List<Windowing.Window> batch = windows.subList(from, Math.min(windows.size(), from + SCORING_BATCH));

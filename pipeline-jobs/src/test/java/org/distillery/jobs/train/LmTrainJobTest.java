@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Random;
 import java.util.stream.Stream;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.distillery.jobs.Fixtures;
@@ -33,23 +32,14 @@ import org.junit.jupiter.api.io.TempDir;
  * with the parameters of an uninterrupted one; bad input is refused in one line, exit 2, nothing published.
  */
 class LmTrainJobTest extends SparkTestBase {
-    private static final String SENTENCE = "the quick brown fox jumps over the lazy dog. ";
     @TempDir
     static Path dir;
     static String text;
 
-    /** 120 one-line documents, each a slice of the sentence repeated, from a seeded offset and length. */
+    /** The text fixture's corpus ({@link Fixtures#textCorpus}), ingested. */
     @BeforeAll
     static void corpus() throws Exception {
-        Random r = new Random(20);
-        StringBuilder lines = new StringBuilder();
-        String repeated = SENTENCE.repeat(4);
-        for (int i = 0; i < 120; i++) {
-            int from = r.nextInt(SENTENCE.length());
-            lines.append(repeated, from, from + 30 + r.nextInt(50)).append('\n');
-        }
-        Files.createDirectories(dir.resolve("corpus"));
-        Files.writeString(dir.resolve("corpus").resolve("lines.txt"), lines.toString());
+        Fixtures.textCorpus(dir);
         text = dir.resolve("text").toString();
         CliRun ingest = CliRun.of("ingest", "--format", "text", "--source", dir.resolve("corpus").toString(),
                 "--window", "16", "--burn-in", "4", "--split", "validation=0.15,test=0.15", "--seed", "7", "--out",
