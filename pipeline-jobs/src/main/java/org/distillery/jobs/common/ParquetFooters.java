@@ -16,9 +16,10 @@ import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * A Parquet table's schema read from its data files' footers, without a SparkSession. Every file's footer is read
- * (footers are small): a table whose part files disagree is refused before any row is touched, where Spark, which
- * takes the schema of one file, would fail or misread mid-job. Dry runs and every read check columns this way.
+ * A Parquet table's schema (and row count) read from its data files' footers, without a SparkSession. Every file's
+ * footer is read (footers are small): a table whose part files disagree is refused before any row is touched, where
+ * Spark, which takes the schema of one file, would fail or misread mid-job. Dry runs and every read check columns
+ * this way.
  */
 final class ParquetFooters {
     private ParquetFooters() {
@@ -50,6 +51,27 @@ final class ParquetFooters {
             }
         }
         return first;
+    }
+
+    /**
+     * The rows of every Parquet file in {@code dir}, summed from their footers' row-group counts: what a Spark count
+     * of the directory returns, without scheduling a job.
+     */
+    static long rows(Storage storage, String dir) {
+        long rows = 0;
+        for (String path : list(storage, dir)) {
+            FileSystem fs = storage.fs(path);
+            try {
+                FileStatus status = fs.getFileStatus(new Path(path));
+                try (ParquetFileReader r = ParquetFileReader.open(HadoopInputFile.fromStatus(status, fs.getConf()))) {
+                    rows += r.getRecordCount();
+                }
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalArgumentException("corrupt Parquet output " + path + ": "
+                        + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
+            }
+        }
+        return rows;
     }
 
     private static String name(String path) {

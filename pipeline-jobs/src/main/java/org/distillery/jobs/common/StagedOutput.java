@@ -153,12 +153,8 @@ public final class StagedOutput implements AutoCloseable {
     /** Removes the staging directory unless it was published. */
     @Override
     public void close() {
-        if (!published) {
-            awaitRunningTasks();
-            if (storage.exists(staging)) {
-                storage.delete(staging);
-                LOG.warn("discarded unpublished staging output {}", staging);
-            }
+        if (!published && deleteAfterTasks(storage, staging)) {
+            LOG.warn("discarded unpublished staging output {}", staging);
         }
     }
 
@@ -168,7 +164,32 @@ public final class StagedOutput implements AutoCloseable {
      * label run left its staging directory behind). So wait, at most a minute, until this JVM's Spark context runs no
      * task before deleting.
      */
-    public static void awaitRunningTasks() {
+    /**
+     * Deletes {@code dir} once this JVM's Spark context runs no task ({@link #awaitRunningTasks}), and again if a task
+     * of the failed job, still closing its file, created it anew within the next half second (seen in CI: the
+     * scheduler can count a killed task finished before its thread is). Returns whether there was anything to delete.
+     */
+    public static boolean deleteAfterTasks(Storage storage, String dir) {
+        awaitRunningTasks();
+        boolean deleted = false;
+        for (int look = 0; look < 6; look++) {
+            if (storage.exists(dir)) {
+                storage.delete(dir);
+                deleted = true;
+            }
+            if (look < 5) {
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        return deleted;
+    }
+
+    static void awaitRunningTasks() {
         scala.Option<org.apache.spark.SparkContext> active = org.apache.spark.SparkContext$.MODULE$.getActive();
         if (active.isEmpty()) {
             return;

@@ -372,8 +372,9 @@ public final class TransferTables {
         return spark.read().parquet(dir + "/part-*");
     }
 
+    /** The rows a job wrote to {@code dir}, from the Parquet footers (no Spark job). */
     public static long countRows(SparkSession spark, String dir) {
-        return readStaged(spark, dir).count();
+        return ParquetFooters.rows(Storage.of(spark), dir);
     }
 
     /**

@@ -145,7 +145,8 @@ record FeatureColumns(Kind kind, List<String> columns, Column raw, Column proble
     /**
      * Whether a float array holds a null or a NaN: {@code array_contains} finds NaN (Spark's equality holds for NaN)
      * and is null when it meets a null element first. One compiled loop over the row: the every-row checks use no
-     * higher-order function ({@code array_compact}, {@code transform}), which Spark runs interpreted, element by element.
+     * higher-order function ({@code array_compact}, {@code transform}), which Spark runs interpreted, element by
+     * element.
      */
     static Column nullOrNaN(Column floats) {
         return coalesce(array_contains(floats, lit(Float.NaN)), lit(true));

@@ -134,15 +134,17 @@ public final class IngestJob {
         }
         try (IngestPlan plan = IngestPlan.make(spark, storage, config)) {
             String tmp = besideOut(storage, config.out());
+            List<JobResult> results;
             try {
-                Map<String, String> written = write(storage, plan, tmp);
-                return publish(storage, plan, written, kept, start);
-            } finally {
-                if (storage.exists(tmp)) {
-                    StagedOutput.awaitRunningTasks(); // a failed job's other tasks may still be writing there
-                    storage.delete(tmp);
-                }
+                results = publish(storage, plan, write(storage, plan, tmp), kept, start);
+            } catch (RuntimeException e) {
+                StagedOutput.deleteAfterTasks(storage, tmp); // a failed job's other tasks may still be writing there
+                throw e;
             }
+            if (storage.exists(tmp)) {
+                storage.delete(tmp);
+            }
+            return results;
         }
     }
 

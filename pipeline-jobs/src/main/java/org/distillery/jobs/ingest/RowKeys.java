@@ -87,12 +87,17 @@ final class RowKeys implements AutoCloseable {
                     + " (every row needs an id)");
         }
         Column[] by = uniquePerSplit ? new Column[] {col("k_split"), col("k_id")} : new Column[] {col("k_id")};
-        List<Row> dup = keys.groupBy(by).agg(count(lit(1)).as("n"), min("k_text").as("a"), max("k_text").as("b"))
-                .where(col("n").gt(1)).limit(1).collectAsList();
+        // counts by id alone (a hash aggregation of longs); the texts only of a repeated id, for the message
+        List<Row> dup = keys.groupBy(by).agg(count(lit(1)).as("n")).where(col("n").gt(1)).limit(1).collectAsList();
         if (!dup.isEmpty()) {
             Row d = dup.get(0);
-            String a = d.getString(d.fieldIndex("a"));
-            String b = d.getString(d.fieldIndex("b"));
+            Column same = col("k_id").equalTo(lit(d.getLong(d.fieldIndex("k_id"))));
+            if (uniquePerSplit) {
+                same = same.and(col("k_split").eqNullSafe(lit(d.getString(d.fieldIndex("k_split")))));
+            }
+            Row texts = keys.where(same).agg(min("k_text"), max("k_text")).first();
+            String a = texts.getString(0);
+            String b = texts.getString(1);
             long n = d.getLong(d.fieldIndex("n"));
             throw new IllegalArgumentException(a.equals(b)
                     ? "duplicate id " + a + ": " + n + " rows have it in " + ids.describe() + " (ids must be unique)"
@@ -166,20 +171,45 @@ final class RowKeys implements AutoCloseable {
         }
         Column idx = classes.index(col("k_label"));
         Column stratum = when(idx.isNull(), lit(c)).otherwise(idx);
-        Column wantTest = element_at(lit(testRank), stratum.plus(1));
-        Column wantValidation = element_at(lit(validationRank), stratum.plus(1));
-        Dataset<Row> ranked = keys.select(stratum.as("s"), xxhash64(lit(seed), col("k_id")).as("h"))
-                .withColumn("rn", row_number().over(Window.partitionBy("s").orderBy("h")));
+        Dataset<Row> hashed = keys.select(stratum.as("s"), xxhash64(lit(seed), col("k_id")).as("h"));
+        // The r-th smallest of n hashes (uniform over the 64-bit range) lies near the r/n quantile: rank only the rows
+        // below a bound a little above each stratum's largest wanted rank (all of a stratum's rows that rank first),
+        // and all rows in the rare case the bound kept too few. Exact either way; the sort is of a fraction F of rows.
+        long[] bound = new long[c + 1];
+        for (int s = 0; s <= c; s++) {
+            long want = Math.max(testRank[s], validationRank[s]);
+            double q = n[s] == 0 ? 0 : (want + 6 * Math.sqrt(want) + 16) / n[s];
+            bound[s] = want == 0 ? Long.MIN_VALUE : q >= 1 ? Long.MAX_VALUE : (long) ((q - 0.5) * 0x1p64);
+        }
         long[] testBelow = new long[c + 1];
         long[] validationBelow = new long[c + 1];
-        for (Row r : ranked.where(col("rn").equalTo(wantTest).or(col("rn").equalTo(wantValidation)))
-                .collectAsList()) {
-            int s = r.getInt(0);
-            if (r.getInt(2) == testRank[s]) {
-                testBelow[s] = r.getLong(1);
+        boolean[] found = new boolean[c + 1];
+        for (boolean everyRow : new boolean[] {false, true}) {
+            Dataset<Row> candidates = everyRow ? hashed
+                    : hashed.where(col("h").leq(element_at(lit(bound), col("s").plus(1))));
+            Dataset<Row> ranked = candidates.withColumn("rn", row_number().over(Window.partitionBy("s").orderBy("h")));
+            for (int s = 0; s <= c; s++) {
+                found[s] = testRank[s] == 0 && validationRank[s] == 0;
             }
-            if (r.getInt(2) == validationRank[s]) {
-                validationBelow[s] = r.getLong(1);
+            Column rank = col("rn");
+            Column at = col("s").plus(1);
+            for (Row r : ranked.where(rank.equalTo(element_at(lit(testRank), at))
+                    .or(rank.equalTo(element_at(lit(validationRank), at)))).collectAsList()) {
+                int s = r.getInt(0);
+                if (r.getInt(2) == testRank[s]) {
+                    testBelow[s] = r.getLong(1);
+                }
+                if (r.getInt(2) == validationRank[s]) {
+                    validationBelow[s] = r.getLong(1);
+                }
+                found[s] |= r.getInt(2) == Math.max(testRank[s], validationRank[s]);
+            }
+            boolean all = true;
+            for (boolean f : found) {
+                all &= f;
+            }
+            if (all) {
+                break;
             }
         }
         boolean[] hasTest = new boolean[c + 1];

@@ -128,6 +128,17 @@ class IngestSourcesTest extends SparkTestBase {
                     assertThat(counts.get(c)).isEqualTo(Math.round(0.1 * perClass.get(names.get(c))));
                 }
                 assertThat(counts.get(-1)).isEqualTo(Math.round(0.1 * perClass.get("null")));
+                // and they are the rows whose xxhash64(seed, id) ranks first in their class, computed here directly
+                List<Row> ranked = t.select(functions.coalesce(functions.col("species"), functions.lit("null"))
+                                .as("c"), functions.xxhash64(functions.lit(a.build().seed()),
+                                functions.xxhash64(functions.col("key"))).as("h"),
+                        functions.xxhash64(functions.col("key")).as("id")).collectAsList();
+                Map<String, List<Row>> byClass = new HashMap<>();
+                ranked.forEach(r -> byClass.computeIfAbsent(r.getString(0), k -> new ArrayList<>()).add(r));
+                java.util.Set<Long> smallest = new java.util.HashSet<>();
+                byClass.forEach((c, rs) -> rs.stream().sorted(java.util.Comparator.comparingLong(r -> r.getLong(1)))
+                        .limit(Math.round(0.1 * rs.size())).forEach(r -> smallest.add(r.getLong(2))));
+                assertThat(ra.keySet()).isEqualTo(smallest);
             }
         }
         // another seed, other rows
