@@ -159,15 +159,9 @@ public final class StagedOutput implements AutoCloseable {
     }
 
     /**
-     * When a Spark job fails, its failure reaches the driver while Spark is still killing the job's other tasks, and a
-     * task finishing its file after the staging directory was deleted would create it again (seen in CI: a failed
-     * label run left its staging directory behind). So wait, at most a minute, until this JVM's Spark context runs no
-     * task before deleting.
-     */
-    /**
      * Deletes {@code dir} once this JVM's Spark context runs no task ({@link #awaitRunningTasks}), and again if a task
-     * of the failed job, still closing its file, created it anew within the next half second (seen in CI: the
-     * scheduler can count a killed task finished before its thread is). Returns whether there was anything to delete.
+     * of the failed job, still closing its file, created it anew within the next half second (the scheduler can count
+     * a killed task finished before its thread is). Returns whether there was anything to delete.
      */
     public static boolean deleteAfterTasks(Storage storage, String dir) {
         awaitRunningTasks();
@@ -189,6 +183,11 @@ public final class StagedOutput implements AutoCloseable {
         return deleted;
     }
 
+    /**
+     * When a Spark job fails, its failure reaches the driver while Spark is still killing the job's other tasks, and a
+     * task finishing its file after the staging directory was deleted would create it again. So wait, at most a
+     * minute, until this JVM's Spark context runs no task before deleting.
+     */
     static void awaitRunningTasks() {
         scala.Option<org.apache.spark.SparkContext> active = org.apache.spark.SparkContext$.MODULE$.getActive();
         if (active.isEmpty()) {
