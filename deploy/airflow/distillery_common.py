@@ -11,8 +11,9 @@ import os
 from datetime import datetime, timedelta, timezone
 
 from airflow.models.param import Param
-from airflow.operators.python import PythonOperator
+from airflow.operators.python import PythonOperator, ShortCircuitOperator
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sensors.python import PythonSensor
 
 import distillery_tasks
 
@@ -103,4 +104,28 @@ def summary_task(task_id: str, out: str, job: str) -> PythonOperator:
         task_id=f"summary_{task_id}",
         python_callable=distillery_tasks.read_summary,
         op_kwargs={"out": out, "job": job},
+    )
+
+
+def optional_step(task_id: str, python_callable) -> ShortCircuitOperator:
+    """A switch that, when its callable returns False, skips only the tasks directly after it: the next task with
+    trigger_rule "none_failed" still runs, after the optional step or after its skip."""
+    return ShortCircuitOperator(
+        task_id=task_id,
+        python_callable=python_callable,
+        ignore_downstream_trigger_rules=False,
+    )
+
+
+def wait_for_published(task_id: str, op_kwargs: dict, python_callable=distillery_tasks.is_published) -> PythonSensor:
+    """Waits (reschedule mode: no worker slot held) for inputs' `_SUCCESS`, every 10 minutes for up to 18 hours; runs
+    after the task before it or after its skip (an optional ingest)."""
+    return PythonSensor(
+        task_id=task_id,
+        python_callable=python_callable,
+        op_kwargs=op_kwargs,
+        mode="reschedule",
+        poke_interval=10 * 60,
+        timeout=18 * 60 * 60,
+        trigger_rule="none_failed",
     )

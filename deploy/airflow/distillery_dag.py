@@ -55,7 +55,6 @@ import sys
 from airflow import DAG
 from airflow.models.param import Param
 from airflow.operators.python import ShortCircuitOperator
-from airflow.sensors.python import PythonSensor
 
 # The callables live beside this file in distillery_tasks.py (no Airflow import, unit-testable), the helpers it shares
 # with distillery_lm_dag.py in distillery_common.py. Airflow puts the dags folder itself on sys.path but not its
@@ -65,7 +64,9 @@ if _HERE not in sys.path:
     sys.path.append(_HERE)
 
 import distillery_tasks  # noqa: E402
-from distillery_common import CONFIG, DAG_SETTINGS, ROOT, common_params, spark_task, summary_task  # noqa: E402
+from distillery_common import (  # noqa: E402
+    CONFIG, DAG_SETTINGS, ROOT, common_params, optional_step, spark_task, summary_task, wait_for_published,
+)
 
 # --- Parse-time settings --------------------------------------------------------------------------------------------
 # application_args is a list whose elements Airflow renders one by one: a template can change an element's text but
@@ -197,12 +198,8 @@ with DAG(
     },
     tags=["distillery", "spark"],
 ) as dag:
-    ingest_requested = ShortCircuitOperator(
-        task_id="ingest_requested",
-        python_callable=distillery_tasks.ingest_requested,
-        # skip only ingest and its summary when no source is given: wait_for_transfer still runs
-        ignore_downstream_trigger_rules=False,
-    )
+    # skips only ingest and its summary when no source is given: wait_for_transfer still runs
+    ingest_requested = optional_step("ingest_requested", distillery_tasks.ingest_requested)
 
     ingest = spark_task(
         "ingest",
@@ -212,15 +209,7 @@ with DAG(
     )
     summary_ingest = summary_task("ingest", TRANSFER, "ingest")
 
-    wait_for_transfer = PythonSensor(
-        task_id="wait_for_transfer",
-        python_callable=distillery_tasks.is_published,
-        op_kwargs={"path": TRANSFER},
-        mode="reschedule",
-        poke_interval=10 * 60,
-        timeout=18 * 60 * 60,
-        trigger_rule="none_failed",  # after ingest, or after it was skipped
-    )
+    wait_for_transfer = wait_for_published("wait_for_transfer", {"path": TRANSFER})
 
     label = spark_task(
         "label",

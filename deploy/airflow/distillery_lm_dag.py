@@ -44,8 +44,6 @@ import sys
 
 from airflow import DAG
 from airflow.models.param import Param
-from airflow.operators.python import ShortCircuitOperator
-from airflow.sensors.python import PythonSensor
 
 # The callables and helpers live beside this file (see distillery_dag.py for why its directory is added).
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -53,7 +51,9 @@ if _HERE not in sys.path:
     sys.path.append(_HERE)
 
 import distillery_tasks  # noqa: E402
-from distillery_common import DAG_SETTINGS, ROOT, common_params, spark_task, summary_task  # noqa: E402
+from distillery_common import (  # noqa: E402
+    DAG_SETTINGS, ROOT, common_params, optional_step, spark_task, summary_task, wait_for_published,
+)
 
 # --- Run-scoped paths (templates; rendered per task instance) -------------------------------------------------------
 LM = ROOT + "/lm"
@@ -125,12 +125,8 @@ with DAG(
     },
     tags=["distillery", "spark", "lm"],
 ) as dag:
-    ingest_requested = ShortCircuitOperator(
-        task_id="ingest_requested",
-        python_callable=distillery_tasks.ingest_requested,
-        # skip only ingest and its summary when no source is given: wait_for_corpus still runs
-        ignore_downstream_trigger_rules=False,
-    )
+    # skips only ingest and its summary when no source is given: wait_for_corpus still runs
+    ingest_requested = optional_step("ingest_requested", distillery_tasks.ingest_requested)
 
     ingest = spark_task(
         "ingest",
@@ -138,22 +134,11 @@ with DAG(
     )
     summary_ingest = summary_task("ingest", SPLITS["train"], "ingest")
 
-    wait_for_corpus = PythonSensor(
-        task_id="wait_for_corpus",
-        python_callable=distillery_tasks.all_published,
-        op_kwargs={"paths": list(SPLITS.values())},
-        mode="reschedule",
-        poke_interval=10 * 60,
-        timeout=18 * 60 * 60,
-        trigger_rule="none_failed",  # after ingest, or after it was skipped
-    )
+    wait_for_corpus = wait_for_published("wait_for_corpus", {"paths": list(SPLITS.values())},
+                                         distillery_tasks.all_published)
 
-    teacher_requested = ShortCircuitOperator(
-        task_id="teacher_requested",
-        python_callable=distillery_tasks.teacher_requested,
-        # skip only the teacher's training and its summary: label still runs, with the given teacher
-        ignore_downstream_trigger_rules=False,
-    )
+    # skips only the teacher's training and its summary: label still runs, with the given teacher
+    teacher_requested = optional_step("teacher_requested", distillery_tasks.teacher_requested)
 
     train_teacher = spark_task(
         "train_teacher",
