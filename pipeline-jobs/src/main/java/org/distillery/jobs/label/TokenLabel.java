@@ -87,14 +87,16 @@ final class TokenLabel {
         Windowing windowing = TextTransferSchema.windowing(m);
         CharVocabulary vocabulary = TextTransferSchema.vocabulary(m);
         int v = vocabulary.size();
-        if (config.topK() != null && config.topK() > v) {
-            throw new IllegalArgumentException("--top-k " + config.topK() + " is larger than the vocabulary of "
+        Integer topK = config.stored().topK();
+        if (topK != null && topK > v) {
+            throw new IllegalArgumentException("--top-k " + topK + " is larger than the vocabulary of "
                     + config.transfer() + " (" + v + " tokens): K must be in [1, " + v + "]");
         }
-        ModelArtifact teacher = ModelArtifact.read(storage, config.teachers().get(0));
-        if (!config.teacherSha256s().isEmpty() && !config.teacherSha256s().get(0).equals(teacher.sha256())) {
-            throw new IllegalArgumentException("teacher SHA-256 mismatch: --teacher-sha256 "
-                    + config.teacherSha256s().get(0) + " but " + teacher.zipPath() + " has " + teacher.sha256());
+        ModelArtifact teacher = ModelArtifact.read(storage, config.teachers().paths().get(0));
+        List<String> pins = config.teachers().sha256s();
+        if (!pins.isEmpty() && !pins.get(0).equals(teacher.sha256())) {
+            throw new IllegalArgumentException("teacher SHA-256 mismatch: --teacher-sha256 " + pins.get(0) + " but "
+                    + teacher.zipPath() + " has " + teacher.sha256());
         }
         String record = checkVocabulary(config, teacher, vocabulary);
         TokenLogitFunction lm = LanguageModels.teacher(teacher.file(), config.teacherOutput(0), v);
@@ -103,14 +105,16 @@ final class TokenLabel {
                     + " tokens) are longer than the fixed context of teacher LM " + teacher.zipPath() + " ("
                     + lm.context().getAsInt() + " tokens)");
         }
-        SoftTargetLayout layout = TokenSoftTargetSchema.layout(v, config.precision(), config.topK());
+        SoftTargetLayout layout = TokenSoftTargetSchema.layout(v, config.stored().precision(), config.stored().topK());
         return new Checked(transfer, windowing, vocabulary, teacher, lm, record, layout);
     }
 
     private static void refuseImageOptions(LabelConfig config) {
-        String refused = config.teachers().size() > 1 ? config.teachers().size() + " teachers (an ensemble)"
-                : config.hintLayer() != null ? "--hint-layer " + config.hintLayer()
-                : Boolean.TRUE.equals(config.soft()) ? "--soft"
+        int teachers = config.teachers().paths().size();
+        LabelConfig.Stored stored = config.stored();
+        String refused = teachers > 1 ? teachers + " teachers (an ensemble)"
+                : stored.hintLayer() != null ? "--hint-layer " + stored.hintLayer()
+                : Boolean.TRUE.equals(stored.soft()) ? "--soft"
                 : !config.partitions().isEmpty() ? "--partition " + String.join(",", config.partitions()) : null;
         if (refused != null) {
             throw new IllegalArgumentException(config.transfer() + " is a text transfer set, labelled by one teacher"
@@ -133,11 +137,12 @@ final class TokenLabel {
                     + " on vocabulary " + recorded + " (its manifest), but " + config.transfer() + " has vocabulary "
                     + have);
         }
-        if (config.vocabularySha256() != null && !config.vocabularySha256().equals(have)) {
-            throw new IllegalArgumentException("vocabulary mismatch: --vocabulary-sha256 " + config.vocabularySha256()
+        String given = config.teachers().vocabularySha256();
+        if (given != null && !given.equals(have)) {
+            throw new IllegalArgumentException("vocabulary mismatch: --vocabulary-sha256 " + given
                     + " (the teacher LM's), but " + config.transfer() + " has vocabulary " + have);
         }
-        return recorded != null ? "teacher manifest" : config.vocabularySha256() != null ? "--vocabulary-sha256"
+        return recorded != null ? "teacher manifest" : given != null ? "--vocabulary-sha256"
                 : "not recorded (only the size was checked)";
     }
 
