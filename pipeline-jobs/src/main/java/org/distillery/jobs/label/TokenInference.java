@@ -3,8 +3,6 @@ package org.distillery.jobs.label;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
@@ -28,10 +26,8 @@ import org.slf4j.LoggerFactory;
 final class TokenInference implements FlatMapFunction<Iterator<Row>, Row> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(TokenInference.class);
-    /** Teacher LMs on this JVM by SHA-256 and output: loaded once per executor, shared when thread-safe. */
-    private static final Map<String, TokenLogitFunction> SHARED = new ConcurrentHashMap<>();
-    private static final ThreadLocal<Map<String, TokenLogitFunction>> PER_THREAD =
-            ThreadLocal.withInitial(java.util.HashMap::new);
+    /** Teacher LMs on this JVM by SHA-256 and output. */
+    private static final PerJvm<TokenLogitFunction> TEACHERS = new PerJvm<>(TokenLogitFunction::threadSafe);
     private final String key;
     private final Broadcast<ModelFile> file;
     private final String output;
@@ -61,16 +57,16 @@ final class TokenInference implements FlatMapFunction<Iterator<Row>, Row> {
      * thread. The driver's check puts the instance it loaded here ({@link #share}), so local runs load it once.
      */
     static TokenLogitFunction teacher(String key, ModelFile file, String output, int vocabulary) {
-        TokenLogitFunction shared = SHARED.computeIfAbsent(key, k -> load(file, output, vocabulary));
-        return shared.threadSafe() ? shared
-                : PER_THREAD.get().computeIfAbsent(key, k -> LanguageModels.teacher(file, output, vocabulary));
+        return TEACHERS.forThisThread(key, () -> load(file, output, vocabulary),
+                shared -> LanguageModels.teacher(file, output, vocabulary));
     }
 
-    /** Registers {@code lm}, loaded by the driver's check, as this JVM's instance of teacher {@code key}. */
-    static void share(String key, TokenLogitFunction lm) {
-        if (lm.threadSafe()) {
-            SHARED.putIfAbsent(key, lm);
-        }
+    /**
+     * Registers {@code lm}, loaded by the driver's check, as this JVM's instance of teacher {@code key}; false when it
+     * was not kept (not thread-safe, or an instance is already there), so the caller still owns it.
+     */
+    static boolean share(String key, TokenLogitFunction lm) {
+        return TEACHERS.offer(key, lm);
     }
 
     private static TokenLogitFunction load(ModelFile file, String output, int vocabulary) {

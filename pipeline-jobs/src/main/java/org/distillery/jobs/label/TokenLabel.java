@@ -101,6 +101,7 @@ final class TokenLabel {
         String record = checkVocabulary(config, teacher, vocabulary);
         TokenLogitFunction lm = LanguageModels.teacher(teacher.file(), config.teacherOutput(0), v);
         if (lm.context().isPresent() && lm.context().getAsInt() < windowing.length()) {
+            lm.close();
             throw new IllegalArgumentException("the windows of " + config.transfer() + " (" + windowing.length()
                     + " tokens) are longer than the fixed context of teacher LM " + teacher.zipPath() + " ("
                     + lm.context().getAsInt() + " tokens)");
@@ -149,13 +150,15 @@ final class TokenLabel {
     /** Checks everything a run would, without Spark, and says what it would do. */
     static DryRun dryRun(Storage storage, LabelConfig config) {
         Checked c = check(storage, config);
+        String lm = c.lm().describe();
+        c.lm().close(); // a dry run only describes the teacher
         Manifest m = c.transfer().manifest();
         return new DryRun("label")
                 .with("transfer", c.transfer().path() + " (text, manifest " + m.id() + ", " + (long) m.number("rows")
                         + " windows of " + c.windowing().length() + " tokens, vocabulary " + c.vocabulary().size()
                         + " ids, sha256 " + c.vocabulary().sha256() + ")")
                 .with("teacher", c.teacher().zipPath() + " (" + c.teacher().format().label() + ", sha256 "
-                        + c.teacher().sha256() + ", " + c.lm().describe() + "; vocabulary " + c.vocabularyRecord()
+                        + c.teacher().sha256() + ", " + lm + "; vocabulary " + c.vocabularyRecord()
                         + ")")
                 .with("temperature", config.temperature())
                 .with("storage", TokenSoftTargetSchema.describe(c.layout()))
@@ -168,7 +171,10 @@ final class TokenLabel {
         Storage storage = Storage.of(spark);
         Checked c = check(storage, config);
         String sha = c.sha256(config);
-        TokenInference.share(sha, c.lm());
+        String teacherLm = c.lm().describe();
+        if (!TokenInference.share(sha, c.lm())) {
+            c.lm().close(); // the executors load their own
+        }
         Dataset<Row> input = spread(TransferTables.readTransfer(spark, c.transfer()).rows()
                 .select(TokenTables.INPUT.stream().map(org.apache.spark.sql.functions::col)
                         .toArray(org.apache.spark.sql.Column[]::new))
@@ -180,7 +186,7 @@ final class TokenLabel {
                 c.windowing().length(), windowsPerCall, new TokenSoftTargetCodec(c.layout()));
         LOG.info("labeling text {} with teacher LM {} (sha256 {}), T={}, storing {}, {} windows per call; {}",
                 c.transfer().path(), c.teacher().zipPath(), sha, config.temperature(),
-                TokenSoftTargetSchema.describe(c.layout()), windowsPerCall, c.lm().describe());
+                TokenSoftTargetSchema.describe(c.layout()), windowsPerCall, teacherLm);
         String fullRelabel = fullRelabelReason(storage, config, c, sha);
         if (config.mode() == PublishMode.INCREMENTAL) {
             LOG.info("incremental: {}", fullRelabel == null ? "reusing the stored rows of unchanged windows of "
