@@ -51,24 +51,22 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timedelta, timezone
 
 from airflow import DAG
 from airflow.models.param import Param
-from airflow.operators.python import PythonOperator, ShortCircuitOperator
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.sensors.python import PythonSensor
+from airflow.operators.python import ShortCircuitOperator
 
-# The callables live beside this file in distillery_tasks.py (no Airflow import, unit-testable). Airflow puts the
-# dags folder itself on sys.path but not its subfolders, so add this file's directory when it is missing (appended,
-# so it never shadows an installed module).
+# The callables live beside this file in distillery_tasks.py (no Airflow import, unit-testable), the helpers it shares
+# with distillery_lm_dag.py in distillery_common.py. Airflow puts the dags folder itself on sys.path but not its
+# subfolders, so add this file's directory when it is missing (appended, so it never shadows an installed module).
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:
     sys.path.append(_HERE)
 
 import distillery_tasks  # noqa: E402
-
-JAVA_CLASS = "org.distillery.jobs.cli.Distill"
+from distillery_common import (  # noqa: E402
+    CONFIG, DAG_SETTINGS, ROOT, common_params, optional_step, spark_task, summary_task, wait_for_published,
+)
 
 # --- Parse-time settings --------------------------------------------------------------------------------------------
 # application_args is a list whose elements Airflow renders one by one: a template can change an element's text but
@@ -81,12 +79,7 @@ JAVA_CLASS = "org.distillery.jobs.cli.Distill"
 # A pin can also live in the pipeline config file (label.teacher-sha256), which applies when no flag is given.
 TEACHER_SHA256 = os.environ.get("DISTILLERY_TEACHER_SHA256", "").strip()
 
-# SparkSubmitOperator's conn_id is not a templated field, so the connection is also fixed at parse time; the
-# spark_conn_id param shows it and its schema admits only that value, for the same reason as above.
-SPARK_CONN_ID = os.environ.get("DISTILLERY_SPARK_CONN_ID", "").strip() or "spark_default"
-
 # --- Run-scoped paths (templates; rendered per task instance) -------------------------------------------------------
-ROOT = "{{ params.root.rstrip('/') }}"
 TRANSFER = ROOT + "/transfer/dt={{ ds }}"
 VALIDATION = ROOT + "/reference/validation"
 TEST = ROOT + "/reference/test"
@@ -117,7 +110,6 @@ INGEST_FLAGS = {
 }
 # An empty teacher param means the teacher published under the storage root.
 TEACHER = "{{ params.teacher or params.root.rstrip('/') ~ '/models/teacher' }}"
-CONFIG = "{{ params.config }}"
 
 if TEACHER_SHA256:
     TEACHER_PIN_ARGS = ["--teacher-sha256", "{{ params.teacher_sha256 }}"]
@@ -138,75 +130,14 @@ else:
         "--teacher-sha256 and only an empty value is accepted (or pin it in the config file: label.teacher-sha256).",
     )
 
-SPARK_CONF = {
-    # Airflow owns the retries: YARN must not start a second application attempt behind the task's back.
-    "spark.yarn.maxAppAttempts": "1",
-}
-
-
-def spark_task(task_id: str, args: list[str]) -> SparkSubmitOperator:
-    """One `distill <job> ...` run of the shaded jar; every job also reads the pipeline config file."""
-    job = args[0]
-    return SparkSubmitOperator(
-        task_id=task_id,
-        conn_id=SPARK_CONN_ID,
-        application="{{ params.jar }}",
-        java_class=JAVA_CLASS,
-        # the same merged spark-defaults the spark-submit scripts use (module flags, ND4J off-heap limits, OpenMP)
-        properties_file="{{ params.properties_file }}",
-        name=f"distillery-{task_id}-{{{{ ds }}}}",
-        conf=dict(SPARK_CONF),
-        application_args=[job, "--config", CONFIG, *args[1:]],
-    )
-
-
-def summary_task(task_id: str, out: str, job: str) -> PythonOperator:
-    """Reads `<out>/_SUCCESS` and returns the job's summary (XCom return_value)."""
-    return PythonOperator(
-        task_id=f"summary_{task_id}",
-        python_callable=distillery_tasks.read_summary,
-        op_kwargs={"out": out, "job": job},
-    )
-
-
 with DAG(
     dag_id="distillery",
     description="Knowledge distillation: label the day's transfer set, train a student and a baseline, evaluate, export"
     " the student to ONNX with its model card.",
     doc_md=__doc__,
-    schedule="@daily",
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
-    catchup=False,
-    max_active_runs=1,
-    default_args={
-        "owner": "distillery",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=10),
-    },
+    **DAG_SETTINGS,
     params={
-        "root": Param(
-            "hdfs:///distillery",
-            type="string",
-            pattern="^([A-Za-z][A-Za-z0-9+.-]*:)?/",
-            description="Storage root: a URI or an absolute path, e.g. hdfs:///distillery or file:///data/distillery.",
-        ),
-        "jar": Param(
-            "/opt/distillery/distillery.jar",
-            type="string",
-            description="The shaded jar pipeline-jobs-*-shaded.jar (main class org.distillery.jobs.cli.Distill), as "
-            "spark-submit sees it; the default is where deploy/spark-submit installs it.",
-        ),
-        "properties_file": Param(
-            "/opt/distillery/conf/spark.conf",
-            type="string",
-            description="Spark properties for every task: the output of deploy/spark-submit/spark-properties.sh for "
-            "this cluster (DISTILLERY_ENV, DISTILLERY_EXECUTORS), installed at deploy time.",
-        ),
-        "config": Param(
-            "/opt/distillery/conf/pipeline.conf",
-            type="string",
-            description="Pipeline HOCON file (keys <job>.<option>), read by the Spark driver.",
-        ),
+        **common_params(root="hdfs:///distillery", config="/opt/distillery/conf/pipeline.conf"),
         "ingest_source": Param(
             "",
             type="string",
@@ -264,21 +195,11 @@ with DAG(
             type="boolean",
             description="Only relabel (e.g. the teacher changed): skip training and evaluation.",
         ),
-        "spark_conn_id": Param(
-            SPARK_CONN_ID,
-            type="string",
-            enum=[SPARK_CONN_ID],
-            description="Spark connection; fixed when the DAG is parsed (DISTILLERY_SPARK_CONN_ID).",
-        ),
     },
     tags=["distillery", "spark"],
 ) as dag:
-    ingest_requested = ShortCircuitOperator(
-        task_id="ingest_requested",
-        python_callable=distillery_tasks.ingest_requested,
-        # skip only ingest and its summary when no source is given: wait_for_transfer still runs
-        ignore_downstream_trigger_rules=False,
-    )
+    # skips only ingest and its summary when no source is given: wait_for_transfer still runs
+    ingest_requested = optional_step("ingest_requested", distillery_tasks.ingest_requested)
 
     ingest = spark_task(
         "ingest",
@@ -288,15 +209,7 @@ with DAG(
     )
     summary_ingest = summary_task("ingest", TRANSFER, "ingest")
 
-    wait_for_transfer = PythonSensor(
-        task_id="wait_for_transfer",
-        python_callable=distillery_tasks.is_published,
-        op_kwargs={"path": TRANSFER},
-        mode="reschedule",
-        poke_interval=10 * 60,
-        timeout=18 * 60 * 60,
-        trigger_rule="none_failed",  # after ingest, or after it was skipped
-    )
+    wait_for_transfer = wait_for_published("wait_for_transfer", {"path": TRANSFER})
 
     label = spark_task(
         "label",

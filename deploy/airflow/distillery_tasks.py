@@ -114,3 +114,13 @@ def _as_bool(value, name: str) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     raise ValueError(f"param {name} must be a boolean, got {value!r}")
+
+
+def all_published(paths: list[str]) -> bool:
+    """The PythonSensor callable for several outputs (e.g. a corpus's splits): each ``<path>/_SUCCESS`` exists."""
+    return all(is_published(p) for p in paths)
+
+
+def teacher_requested(params) -> bool:
+    """The ShortCircuitOperator's callable: train the day's teacher LM only when ``train_teacher`` is true."""
+    return _as_bool(params["train_teacher"], "train_teacher")

@@ -23,15 +23,15 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 import distillery_tasks  # noqa: E402
 
 
-def render(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def render(*args: str, env: dict | None = None, dag: str = DAG) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DISTILLERY_")}
     environment.update(env or {})
-    return subprocess.run([sys.executable, RENDER, "--dag", DAG, "--ds", DS, *args],
+    return subprocess.run([sys.executable, RENDER, "--dag", dag, "--ds", DS, *args],
                           capture_output=True, text=True, env=environment)
 
 
-def rendered(*args: str, env: dict | None = None) -> dict:
-    done = render(*args, env=env)
+def rendered(*args: str, env: dict | None = None, dag: str = DAG) -> dict:
+    done = render(*args, env=env, dag=dag)
     if done.returncode != 0:
         raise AssertionError(f"render_dag exited {done.returncode}: {done.stderr}")
     return json.loads(done.stdout)

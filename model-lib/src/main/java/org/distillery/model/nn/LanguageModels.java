@@ -45,9 +45,7 @@ public final class LanguageModels {
                     + "; a DL4J zip of an LSTM LM or an ONNX causal LM is read");
         };
         if (lm.vocabulary() != vocabulary) {
-            if (lm instanceof OnnxLanguageModel onnx) {
-                onnx.close();
-            }
+            lm.close();
             throw new IllegalArgumentException("teacher LM " + file.source() + " scores " + lm.vocabulary()
                     + " tokens, but the vocabulary has " + vocabulary);
         }

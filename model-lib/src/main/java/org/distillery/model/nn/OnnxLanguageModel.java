@@ -222,8 +222,9 @@ final class OnnxLanguageModel implements TokenLogitFunction {
         }
     }
 
-    /** Releases the session, for a model refused after loading. */
-    void close() {
+    /** Releases the session. */
+    @Override
+    public void close() {
         OnnxTeacher.close(session);
     }
 

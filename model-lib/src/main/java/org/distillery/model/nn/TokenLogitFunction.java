@@ -8,7 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * whatever it was saved as: a DL4J LSTM LM built by {@link LstmArchitecture} or a causal LM exported to ONNX.
  * {@link LanguageModels#teacher} reads one from a model file; {@link LanguageModels#of} wraps a network in memory.
  */
-public interface TokenLogitFunction {
+public interface TokenLogitFunction extends AutoCloseable {
     /**
      * Logits [N, {@link #vocabulary()}, T] (float32) for windows {@code ids} [N][T] of equal length:
      * {@code [n, v, t]} scores token v as the successor of {@code ids[n][0..t]}, in inference mode (no dropout).
@@ -28,4 +28,12 @@ public interface TokenLogitFunction {
 
     /** How {@link #logits} computes, for logs. */
     String describe();
+
+    /**
+     * Releases what the model holds outside the Java heap (an ONNX Runtime session; a DL4J LM holds nothing to
+     * release). For the owner that drops the model: an instance shared by a cache is never closed.
+     */
+    @Override
+    default void close() {
+    }
 }

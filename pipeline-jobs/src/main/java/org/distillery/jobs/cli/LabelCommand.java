@@ -41,7 +41,7 @@ final class LabelCommand implements Callable<Integer> {
     @Option(names = "--teacher-weight", paramLabel = "W", split = ",",
             description = "Weights of the teachers, in --teacher order (default: equal).")
     List<Double> weights;
-    @Option(names = "--ensemble", defaultValue = "prob",
+    @Option(names = "--ensemble", defaultValue = LabelConfig.DEFAULT_ENSEMBLE,
             description = "How several teachers are averaged: prob (softmax(z/T), stored as logits T log p) or logit"
                     + " (default: ${DEFAULT-VALUE}).")
     String ensemble;

@@ -1,8 +1,5 @@
 package org.distillery.jobs.common;
 
-import java.util.HashMap;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.distillery.model.nn.LanguageModels;
 import org.distillery.model.nn.ModelFile;
 import org.distillery.model.nn.TokenLogitFunction;
@@ -19,9 +16,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class TeacherLms {
     private static final Logger LOG = LoggerFactory.getLogger(TeacherLms.class);
-    private static final Map<String, TokenLogitFunction> SHARED = new ConcurrentHashMap<>();
-    private static final ThreadLocal<Map<String, TokenLogitFunction>> PER_THREAD =
-            ThreadLocal.withInitial(HashMap::new);
+    private static final PerJvm<TokenLogitFunction> TEACHERS = new PerJvm<>(TokenLogitFunction::threadSafe);
 
     private TeacherLms() {
     }
@@ -31,16 +26,16 @@ public final class TeacherLms {
      * thread. The driver's check puts the instance it loaded here ({@link #share}), so local runs load it once.
      */
     public static TokenLogitFunction get(String key, ModelFile file, String output, int vocabulary) {
-        TokenLogitFunction shared = SHARED.computeIfAbsent(key, k -> load(file, output, vocabulary));
-        return shared.threadSafe() ? shared
-                : PER_THREAD.get().computeIfAbsent(key, k -> LanguageModels.teacher(file, output, vocabulary));
+        return TEACHERS.forThisThread(key, () -> load(file, output, vocabulary),
+                shared -> LanguageModels.teacher(file, output, vocabulary));
     }
 
-    /** Registers {@code lm}, loaded by the driver's check, as this JVM's instance of teacher {@code key}. */
-    public static void share(String key, TokenLogitFunction lm) {
-        if (lm.threadSafe()) {
-            SHARED.putIfAbsent(key, lm);
-        }
+    /**
+     * Registers {@code lm}, loaded by the driver's check, as this JVM's instance of teacher {@code key}; false when it
+     * was not kept (not thread-safe, or an instance is already there), so the caller still owns it and closes it.
+     */
+    public static boolean share(String key, TokenLogitFunction lm) {
+        return TEACHERS.offer(key, lm);
     }
 
     private static TokenLogitFunction load(ModelFile file, String output, int vocabulary) {

@@ -146,13 +146,7 @@ final class LmEvaluation {
     }
 
     private static void close(Loaded loaded) {
-        if (loaded.lm() instanceof AutoCloseable c) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                LOG.warn("closing {}: {}", loaded.lm().describe(), e.toString());
-            }
-        }
+        loaded.lm().close();
     }
 
     static DryRun dryRun(Storage storage, EvaluateConfig config, PublishMode mode) {

@@ -9,6 +9,7 @@ import org.distillery.jobs.common.OutputRule;
 import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.Stages;
 import org.distillery.jobs.common.Storage;
+import org.distillery.jobs.common.TransferTables;
 import org.distillery.jobs.evaluate.EvaluateConfig;
 import org.distillery.jobs.evaluate.EvaluateJob;
 import org.distillery.jobs.label.LabelConfig;
@@ -36,11 +37,23 @@ public final class BornAgainJob {
     public record Result(EvaluateJob.Result evaluation, String path, String architecture) {
     }
 
-    public Result run(BornAgainConfig c) {
-        Storage storage = Storage.of(spark);
+    /**
+     * The output rule and the inputs resolved once at the start (transfer sets checked, the teacher read), so that a
+     * bad input stops the run before the first generation; returns the students' architecture.
+     */
+    static String check(Storage storage, BornAgainConfig c) {
         OutputRule.of(storage).input("--transfer", c.transfer()).input("--validation", c.validation())
                 .input("--test", c.test()).input("--teacher", c.teacher()).check("--out", c.out());
-        String arch = c.architecture() != null ? c.architecture() : teacherArchitecture(storage, c.teacher());
+        for (String split : new String[] {c.transfer(), c.validation(), c.test()}) {
+            TransferTables.resolveTransfer(storage, split);
+        }
+        ModelArtifact teacher = ModelArtifact.read(storage, c.teacher());
+        return c.architecture() != null ? c.architecture() : teacherArchitecture(teacher);
+    }
+
+    public Result run(BornAgainConfig c) {
+        Storage storage = Storage.of(spark);
+        String arch = check(storage, c);
         Stages stages = new Stages(storage);
         String teacher = c.teacher();
         Map<String, String> models = new LinkedHashMap<>();
@@ -73,11 +86,10 @@ public final class BornAgainJob {
         return new Result(eval, storage.qualify(path), arch);
     }
 
-    private static String teacherArchitecture(Storage storage, String teacher) {
-        ModelArtifact t = ModelArtifact.read(storage, teacher);
+    private static String teacherArchitecture(ModelArtifact t) {
         if (t.manifest() == null || !t.manifest().facts().containsKey("architecture")) {
-            throw new IllegalArgumentException("teacher " + teacher + " has no manifest naming its architecture (a bare"
-                    + " zip?): pass --arch");
+            throw new IllegalArgumentException("teacher " + t.path() + " has no manifest naming its architecture (a"
+                    + " bare zip?): pass --arch");
         }
         return t.manifest().text("architecture");
     }

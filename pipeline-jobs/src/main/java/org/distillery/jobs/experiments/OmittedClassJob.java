@@ -10,6 +10,7 @@ import org.distillery.jobs.common.ModelArtifact;
 import org.distillery.jobs.common.OutputRule;
 import org.distillery.jobs.common.Scoring;
 import org.distillery.jobs.common.PublishMode;
+import org.distillery.jobs.common.ResolvedInput;
 import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Stages;
 import org.distillery.jobs.common.Storage;
@@ -46,23 +47,36 @@ public final class OmittedClassJob {
     public record Result(Map<String, Map<String, Object>> models, String table, String path) {
     }
 
-    public Result run(OmittedClassConfig c) {
-        Storage storage = Storage.of(spark);
+    /** The experiment's inputs, resolved and checked at its start. */
+    record Inputs(ResolvedInput transfer, ResolvedInput validation, ResolvedInput test, ModelArtifact teacher) {
+    }
+
+    /** The output rule, every input resolved once (transfer sets checked, the teacher read) and the omitted class. */
+    static Inputs check(Storage storage, OmittedClassConfig c) {
         OutputRule.of(storage).input("--transfer", c.transfer()).input("--validation", c.validation())
                 .input("--test", c.test()).input("--teacher", c.teacher()).check("--out", c.out());
-        String o = c.out();
-        int classes = (int) TransferTables.checkTransfer(storage, c.transfer()).number(TransferSchema.CLASSES);
+        Inputs in = new Inputs(TransferTables.resolveTransfer(storage, c.transfer()),
+                TransferTables.resolveTransfer(storage, c.validation()),
+                TransferTables.resolveTransfer(storage, c.test()), ModelArtifact.read(storage, c.teacher()));
+        int classes = (int) in.transfer().manifest().number(TransferSchema.CLASSES);
         if (c.omittedClass() >= classes) {
             throw new IllegalArgumentException("omitted class " + c.omittedClass() + " is not one of the transfer set's "
                     + classes + " classes");
         }
+        return in;
+    }
+
+    public Result run(OmittedClassConfig c) {
+        Storage storage = Storage.of(spark);
+        Inputs in = check(storage, c);
+        String o = c.out();
         Stages stages = new Stages(storage);
         String transfer = o + "/transfer-without-" + c.omittedClass();
         String validation = o + "/validation-without-" + c.omittedClass();
         stages.run("omit from transfer", transfer, Map.of("from", c.transfer(), "omit", c.omittedClass()),
-                () -> omit(storage, c.transfer(), transfer, c));
+                () -> omit(storage, in.transfer(), transfer, c));
         stages.run("omit from validation", validation, Map.of("from", c.validation(), "omit", c.omittedClass()),
-                () -> omit(storage, c.validation(), validation, c));
+                () -> omit(storage, in.validation(), validation, c));
         LabelConfig label = LabelConfig.builder(transfer, o + "/soft-targets").teacher(c.teacher())
                 .temperature(c.temperature()).batchSize(LabelConfig.DEFAULT_BATCH).build();
         stages.run("label", label.out(), label, () -> new LabelJob(spark).run(label));
@@ -81,7 +95,7 @@ public final class OmittedClassJob {
                 o + "/evaluation", 20, c.validation()), PublishMode.OVERWRITE);
         Map<String, Map<String, Object>> rows = new LinkedHashMap<>();
         eval.models().forEach((name, m) -> rows.put(name, row(m, c.omittedClass())));
-        hintonCorrection(storage, c, models, rows);
+        hintonCorrection(storage, c, in, models, rows);
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("omitted_class", c.omittedClass());
         doc.put("temperature", c.temperature());
@@ -93,7 +107,7 @@ public final class OmittedClassJob {
     }
 
     /** Publishes {@code from} without the rows whose label is the omitted class. */
-    private Object omit(Storage storage, String from, String to, OmittedClassConfig c) {
+    private Object omit(Storage storage, ResolvedInput from, String to, OmittedClassConfig c) {
         long start = System.nanoTime();
         TransferTables.Transfer in = TransferTables.readTransfer(spark, from);
         try (StagedOutput out = StagedOutput.begin(storage, to)) {
@@ -103,7 +117,7 @@ public final class OmittedClassJob {
             Map<String, Object> facts = new LinkedHashMap<>(in.manifest().facts());
             facts.put("rows", rows);
             facts.put("omittedClass", c.omittedClass());
-            return out.publish(Manifest.sealed("omit-class", Map.of("from", from, "omit", c.omittedClass()),
+            return out.publish(Manifest.sealed("omit-class", Map.of("from", from.given(), "omit", c.omittedClass()),
                     Map.of("transfer", new Manifest.Input(in.path(), in.manifest().id())), facts, Versions.current(),
                     java.time.Instant.now().toString()), rows, start);
         }
@@ -114,15 +128,15 @@ public final class OmittedClassJob {
      * amount that maximises accuracy on the validation split (which holds the omitted class; never the test split),
      * then applied to the test split.
      */
-    private void hintonCorrection(Storage storage, OmittedClassConfig c, Map<String, String> models,
+    private void hintonCorrection(Storage storage, OmittedClassConfig c, Inputs in, Map<String, String> models,
                                   Map<String, Map<String, Object>> rows) {
-        LabelledSet validation = LabelledSet.collect(TransferTables.readTransfer(spark, c.validation()));
-        LabelledSet test = LabelledSet.collect(TransferTables.readTransfer(spark, c.test()));
-        Map<String, String> all = new LinkedHashMap<>();
-        all.put("teacher", c.teacher());
-        all.putAll(models);
-        all.forEach((name, path) -> {
-            LogitModel model = new LogitModel(ModelArtifact.read(storage, path).network());
+        LabelledSet validation = LabelledSet.collect(TransferTables.readTransfer(spark, in.validation()));
+        LabelledSet test = LabelledSet.collect(TransferTables.readTransfer(spark, in.test()));
+        Map<String, ModelArtifact> all = new LinkedHashMap<>();
+        all.put("teacher", in.teacher());
+        models.forEach((name, path) -> all.put(name, ModelArtifact.read(storage, path))); // trained by this run
+        all.forEach((name, artifact) -> {
+            LogitModel model = new LogitModel(artifact.network());
             double b = Calibration.fitClassBias(Scoring.logits(model, validation.features()), validation.labels(),
                     c.omittedClass());
             float[][] z = Scoring.logits(model, test.features());

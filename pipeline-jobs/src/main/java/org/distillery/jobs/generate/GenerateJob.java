@@ -110,6 +110,7 @@ public final class GenerateJob {
         String record = TeacherLms.checkVocabulary(teacher, c.vocabularySha256(), c.prompts(), vocabulary);
         TokenLogitFunction lm = LanguageModels.teacher(teacher.file(), c.teacherOutput(), vocabulary.size());
         if (lm.context().isPresent() && lm.context().getAsInt() < windowing.length()) {
+            lm.close();
             throw new IllegalArgumentException("the generated windows (" + windowing.length() + " tokens, those of "
                     + c.prompts() + ") are longer than the fixed context of teacher LM " + teacher.zipPath() + " ("
                     + lm.context().getAsInt() + " tokens)");
@@ -122,7 +123,7 @@ public final class GenerateJob {
         Checked k = check(storage, c);
         Manifest m = k.prompts().manifest();
         long prompts = k.promptWindows(c);
-        return new DryRun("generate")
+        DryRun dry = new DryRun("generate")
                 .with("prompts", k.prompts().path() + " (text, manifest " + m.id() + ", " + (long) m.number("rows")
                         + " windows of " + k.windowing().length() + " tokens, burn-in " + k.windowing().burnIn()
                         + ", vocabulary " + k.vocabulary().size() + " ids, sha256 " + k.vocabulary().sha256() + ")")
@@ -137,6 +138,8 @@ public final class GenerateJob {
                         + " documents")
                 .with("out", storage.qualify(c.out()) + " (" + StagedOutput.describe(storage, c.out(), c.mode())
                         + ")");
+        k.lm().close(); // a dry run only describes the teacher
+        return dry;
     }
 
     /** Samples the teacher's continuations of the prompts and publishes them as a text transfer set. */
@@ -145,7 +148,9 @@ public final class GenerateJob {
         Storage storage = Storage.of(spark);
         Checked k = check(storage, c);
         String sha = k.sha256(c);
-        TeacherLms.share(sha, k.lm());
+        if (!TeacherLms.share(sha, k.lm())) {
+            k.lm().close(); // the executors load their own
+        }
         int partitions = c.partitions() > 0 ? c.partitions() : spark.sparkContext().defaultParallelism();
         Dataset<Row> prompts = TransferTables.readTransfer(spark, k.prompts()).rows()
                 .select(col(TextTransferSchema.ID), col(TextTransferSchema.TOKENS), col(TextTransferSchema.SCORED_TO));

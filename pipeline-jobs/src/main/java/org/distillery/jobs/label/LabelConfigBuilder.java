@@ -13,7 +13,7 @@ public final class LabelConfigBuilder {
     private String out;
     private List<String> teachers = List.of();
     private List<Double> weights = List.of();
-    private String ensemble = "prob";
+    private String ensemble = LabelConfig.DEFAULT_ENSEMBLE;
     private double temperature = LabelConfig.DEFAULT_TEMPERATURE;
     private int batchSize = LabelConfig.DEFAULT_BATCH;
     private List<String> teacherSha256s = List.of();
@@ -33,11 +33,13 @@ public final class LabelConfigBuilder {
 
     LabelConfigBuilder(LabelConfig c) {
         this(c.transfer(), c.out());
-        teachers(c.teachers()).weights(c.weights()).ensemble(c.ensemble()).temperature(c.temperature())
-                .batchSize(c.batchSize()).teacherSha256s(c.teacherSha256s()).mode(c.mode())
-                .precision(c.precision()).topK(c.topK()).soft(c.soft()).hintLayer(c.hintLayer())
-                .partitions(c.partitions()).teacherOutputs(c.teacherOutputs())
-                .vocabularySha256(c.vocabularySha256());
+        LabelConfig.Teachers t = c.teachers();
+        LabelConfig.Stored s = c.stored();
+        teachers(t.paths()).weights(t.weights()).ensemble(t.ensemble()).teacherSha256s(t.sha256s())
+                .teacherOutputs(t.outputs()).vocabularySha256(t.vocabularySha256())
+                .temperature(c.temperature()).batchSize(c.batchSize()).mode(c.mode())
+                .precision(s.precision()).topK(s.topK()).soft(s.soft()).hintLayer(s.hintLayer())
+                .partitions(c.partitions());
     }
 
     public LabelConfigBuilder transfer(String path) {
@@ -135,15 +137,16 @@ public final class LabelConfigBuilder {
         return this;
     }
 
-    /** The validated config. */
     /** For a text transfer set: the SHA-256 of the vocabulary the teacher LM was trained with (null: unchecked). */
     public LabelConfigBuilder vocabularySha256(String sha256) {
         this.vocabularySha256 = sha256;
         return this;
     }
 
+    /** The validated config. */
     public LabelConfig build() {
-        return new LabelConfig(transfer, teachers, weights, ensemble, out, temperature, batchSize, teacherSha256s, mode,
-                precision, topK, soft, hintLayer, partitions, teacherOutputs, vocabularySha256);
+        return new LabelConfig(transfer, partitions,
+                new LabelConfig.Teachers(teachers, weights, ensemble, teacherSha256s, teacherOutputs, vocabularySha256),
+                temperature, batchSize, new LabelConfig.Stored(precision, topK, soft, hintLayer), out, mode);
     }
 }

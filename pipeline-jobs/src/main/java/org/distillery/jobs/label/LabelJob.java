@@ -72,7 +72,7 @@ public final class LabelJob {
             if (teachers.size() == 1) {
                 return member(config, 0);
             }
-            StringBuilder b = new StringBuilder(config.ensemble());
+            StringBuilder b = new StringBuilder(config.teachers().ensemble());
             double[] w = config.normalisedWeights();
             for (int i = 0; i < teachers.size(); i++) {
                 b.append(',').append(member(config, i)).append(':').append(w[i]);
@@ -94,7 +94,7 @@ public final class LabelJob {
      */
     static Checked check(Storage storage, LabelConfig config) {
         StagedOutput.check(storage, config.out(), config.mode());
-        if (config.vocabularySha256() != null) {
+        if (config.teachers().vocabularySha256() != null) {
             throw new IllegalArgumentException("--vocabulary-sha256 checks the vocabulary of a text transfer set, but "
                     + config.transfer() + " is a transfer set of feature rows");
         }
@@ -116,11 +116,12 @@ public final class LabelJob {
     static Checked checkTeachers(Storage storage, LabelConfig config, int[] shape) {
         List<ModelArtifact> teachers = new java.util.ArrayList<>();
         LogitFunction first = null;
-        for (int i = 0; i < config.teachers().size(); i++) {
-            ModelArtifact teacher = ModelArtifact.read(storage, config.teachers().get(i));
-            if (!config.teacherSha256s().isEmpty() && !config.teacherSha256s().get(i).equals(teacher.sha256())) {
-                throw new IllegalArgumentException("teacher SHA-256 mismatch: --teacher-sha256 "
-                        + config.teacherSha256s().get(i) + " but " + teacher.zipPath() + " has " + teacher.sha256());
+        List<String> pins = config.teachers().sha256s();
+        for (int i = 0; i < config.teachers().paths().size(); i++) {
+            ModelArtifact teacher = ModelArtifact.read(storage, config.teachers().paths().get(i));
+            if (!pins.isEmpty() && !pins.get(i).equals(teacher.sha256())) {
+                throw new IllegalArgumentException("teacher SHA-256 mismatch: --teacher-sha256 " + pins.get(i)
+                        + " but " + teacher.zipPath() + " has " + teacher.sha256());
             }
             LogitFunction model = teacher.teacher(shape, config.teacherOutput(i));
             if (first != null && model.classes() != first.classes()) {
@@ -131,19 +132,19 @@ public final class LabelJob {
             teachers.add(teacher);
         }
         SoftTargetLayout layout = config.layout(first.classes());
-        if (config.hintLayer() != null) {
+        if (config.stored().hintLayer() != null) {
             if (!(first instanceof LogitModel dl4j)) {
                 throw new IllegalArgumentException("--hint-layer reads the layers of a DL4J or Keras teacher, but "
                         + teachers.get(0).zipPath() + " is " + teachers.get(0).format().label());
             }
-            layout = layout.withHint(config.hintLayer(), dl4j.layerWidth(config.hintLayer()));
+            layout = layout.withHint(config.stored().hintLayer(), dl4j.layerWidth(config.stored().hintLayer()));
         }
         return new Checked(null, teachers, first, layout);
     }
 
     /** The output rule: --out is none of the inputs, in none of them, holds none of them, and can be created. */
     static void checkOutput(Storage storage, LabelConfig config) {
-        OutputRule.of(storage).input("--transfer", config.transfer()).inputs("--teacher", config.teachers())
+        OutputRule.of(storage).input("--transfer", config.transfer()).inputs("--teacher", config.teachers().paths())
                 .check("--out", config.out());
     }
 
@@ -171,7 +172,7 @@ public final class LabelJob {
                     + (c.teachers().size() > 1 ? ", weight " + w[i] : "") + ")");
         }
         if (c.teachers().size() > 1) {
-            plan.with("ensemble", config.ensemble() + " averaging");
+            plan.with("ensemble", config.teachers().ensemble() + " averaging");
         }
         return plan.with("temperature", config.temperature())
                 .with("storage", c.layout().describe())
@@ -286,7 +287,7 @@ public final class LabelJob {
     private Labelling labelling(LabelConfig config, Checked checked, TransferTables.Transfer transfer) {
         LOG.info("labeling {} with {} (sha256 {}), T={}, storing {}", transfer.path(), checked.teachers().size() == 1
                 ? "teacher " + checked.teacher().zipPath() : checked.teachers().size() + " teachers ("
-                + config.ensemble() + " averaging)", checked.sha256(config), config.temperature(),
+                + config.teachers().ensemble() + " averaging)", checked.sha256(config), config.temperature(),
                 checked.layout().describe());
         LOG.info("teacher inference: {}", checked.model().describe());
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -298,7 +299,7 @@ public final class LabelJob {
         }
         TeacherEnsemble teachers = new TeacherEnsemble(checked.teachers().stream().map(ModelArtifact::sha256).toList(),
                 files, outputs, TransferSchema.shape(transfer.manifest()), config.normalisedWeights(),
-                config.ensemble(), config.temperature());
+                config.teachers().ensemble(), config.temperature());
         SoftTargetCodec codec = new SoftTargetCodec(checked.layout());
         return new Labelling(teachers, new TeacherInference(teachers, transfer.featureCount(), config.temperature(),
                 config.batchSize(), codec, checked.layout().hintLayer()), codec);
@@ -308,7 +309,7 @@ public final class LabelJob {
     private Incremental plan(Storage storage, LabelConfig config, Checked checked, TransferTables.Transfer transfer) {
         return Incremental.plan(spark, storage, config, storage.qualify(config.out()), transfer.manifest().id(),
                 checked.sha256(config), checked.layout(),
-                checked.teachers().size() > 1 && config.ensemble().equals("prob"));
+                checked.teachers().size() > 1 && config.teachers().ensemble().equals("prob"));
     }
 
     private Dataset<Row> label(Labelling labelling, Incremental incremental, TransferTables.Transfer transfer,
@@ -366,7 +367,7 @@ public final class LabelJob {
         Map<String, Object> facts = Manifest.facts("rows", written.count(),
                 SoftTargetSchema.TEMPERATURE, config.temperature(),
                 SoftTargetSchema.CLASSES, checked.model().classes(), "teacherSha256", checked.sha256(config),
-                "teachers", members, "ensemble", members.size() == 1 ? "none" : config.ensemble(),
+                "teachers", members, "ensemble", members.size() == 1 ? "none" : config.teachers().ensemble(),
                 "contentHash", TransferTables.contentHash(written.summary()),
                 TransferSchema.FEATURE_COUNT, transfer.featureCount(),
                 "classesMissingFromTransferSet", reports.missing(),

@@ -98,7 +98,7 @@ final class PartitionedLabel {
         DryRun plan = new DryRun("label").with("transfer", transfer.toString());
         if (c != null) {
             plan.with("teacher", c.teachers().size() == 1 ? c.teacher().zipPath() + " (sha256 " + c.teacher().sha256()
-                    + ")" : c.teachers().size() + " teachers (" + config.ensemble() + " averaging, sha256 "
+                    + ")" : c.teachers().size() + " teachers (" + config.teachers().ensemble() + " averaging, sha256 "
                     + c.sha256(config) + ")");
             plan.with("storage", c.layout().describe());
         }

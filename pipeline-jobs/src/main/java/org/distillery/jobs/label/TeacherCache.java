@@ -1,9 +1,7 @@
 package org.distillery.jobs.label;
 
-import java.util.HashMap;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.broadcast.Broadcast;
+import org.distillery.jobs.common.PerJvm;
 import org.distillery.model.nn.LogitFunction;
 import org.distillery.model.nn.LogitModel;
 import org.distillery.model.nn.ModelFile;
@@ -20,16 +18,14 @@ import org.slf4j.LoggerFactory;
  */
 final class TeacherCache {
     private static final Logger LOG = LoggerFactory.getLogger(TeacherCache.class);
-    private static final Map<String, LogitFunction> SHARED = new ConcurrentHashMap<>();
-    private static final ThreadLocal<Map<String, LogitModel>> PER_THREAD = ThreadLocal.withInitial(HashMap::new);
+    private static final PerJvm<LogitFunction> TEACHERS = new PerJvm<>(LogitFunction::threadSafe);
 
     private TeacherCache() {
     }
 
     /** The teacher for this thread: the executor's one instance when it is thread-safe, else a clone per task thread. */
     static LogitFunction get(String key, Broadcast<ModelFile> file, int[] exampleShape, String output) {
-        LogitFunction shared = shared(key, file, exampleShape, output);
-        return shared.threadSafe() ? shared : ownedByThisThread(key, file, exampleShape);
+        return TEACHERS.forThisThread(key, () -> load(key, file, exampleShape, output), TeacherCache::cloned);
     }
 
     /**
@@ -39,19 +35,21 @@ final class TeacherCache {
      * @throws IllegalStateException for an ONNX teacher, which has no DL4J layers (LabelJob.check refuses that first)
      */
     static LogitModel ownedByThisThread(String key, Broadcast<ModelFile> file, int[] exampleShape) {
-        return PER_THREAD.get().computeIfAbsent(key, k -> {
-            if (shared(key, file, exampleShape, null) instanceof LogitModel model) {
-                return new LogitModel(model.network().clone());
-            }
-            throw new IllegalStateException("teacher " + key + " is not a DL4J network: its layers cannot be read");
-        });
+        return (LogitModel) TEACHERS.ownedByThisThread(key,
+                () -> cloned(TEACHERS.shared(key, () -> load(key, file, exampleShape, null))));
     }
 
-    private static LogitFunction shared(String key, Broadcast<ModelFile> file, int[] exampleShape, String output) {
-        return SHARED.computeIfAbsent(key, k -> {
-            LogitFunction teacher = Models.teacher(file.value(), exampleShape, output);
-            LOG.info("loaded teacher {} on this executor: {}", key.substring(0, 12), teacher.describe());
-            return teacher;
-        });
+    private static LogitModel cloned(LogitFunction teacher) {
+        if (teacher instanceof LogitModel model) {
+            return new LogitModel(model.network().clone());
+        }
+        throw new IllegalStateException("teacher " + teacher.describe() + " is not a DL4J network: its layers cannot be"
+                + " read");
+    }
+
+    private static LogitFunction load(String key, Broadcast<ModelFile> file, int[] exampleShape, String output) {
+        LogitFunction teacher = Models.teacher(file.value(), exampleShape, output);
+        LOG.info("loaded teacher {} on this executor: {}", key.substring(0, 12), teacher.describe());
+        return teacher;
     }
 }

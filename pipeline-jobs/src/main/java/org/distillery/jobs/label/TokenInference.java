@@ -56,8 +56,8 @@ final class TokenInference implements FlatMapFunction<Iterator<Row>, Row> {
     }
 
     /** Registers {@code lm}, loaded by the driver's check, as this JVM's instance of teacher {@code key}. */
-    static void share(String key, TokenLogitFunction lm) {
-        TeacherLms.share(key, lm);
+    static boolean share(String key, TokenLogitFunction lm) {
+        return TeacherLms.share(key, lm);
     }
 
     /** One window as read, copied out of Spark's row. */

@@ -88,30 +88,35 @@ final class TokenLabel {
         Windowing windowing = TextTransferSchema.windowing(m);
         CharVocabulary vocabulary = TextTransferSchema.vocabulary(m);
         int v = vocabulary.size();
-        if (config.topK() != null && config.topK() > v) {
-            throw new IllegalArgumentException("--top-k " + config.topK() + " is larger than the vocabulary of "
+        Integer topK = config.stored().topK();
+        if (topK != null && topK > v) {
+            throw new IllegalArgumentException("--top-k " + topK + " is larger than the vocabulary of "
                     + config.transfer() + " (" + v + " tokens): K must be in [1, " + v + "]");
         }
-        ModelArtifact teacher = ModelArtifact.read(storage, config.teachers().get(0));
-        if (!config.teacherSha256s().isEmpty() && !config.teacherSha256s().get(0).equals(teacher.sha256())) {
-            throw new IllegalArgumentException("teacher SHA-256 mismatch: --teacher-sha256 "
-                    + config.teacherSha256s().get(0) + " but " + teacher.zipPath() + " has " + teacher.sha256());
+        ModelArtifact teacher = ModelArtifact.read(storage, config.teachers().paths().get(0));
+        List<String> pins = config.teachers().sha256s();
+        if (!pins.isEmpty() && !pins.get(0).equals(teacher.sha256())) {
+            throw new IllegalArgumentException("teacher SHA-256 mismatch: --teacher-sha256 " + pins.get(0) + " but "
+                    + teacher.zipPath() + " has " + teacher.sha256());
         }
         String record = checkVocabulary(config, teacher, vocabulary);
         TokenLogitFunction lm = LanguageModels.teacher(teacher.file(), config.teacherOutput(0), v);
         if (lm.context().isPresent() && lm.context().getAsInt() < windowing.length()) {
+            lm.close();
             throw new IllegalArgumentException("the windows of " + config.transfer() + " (" + windowing.length()
                     + " tokens) are longer than the fixed context of teacher LM " + teacher.zipPath() + " ("
                     + lm.context().getAsInt() + " tokens)");
         }
-        SoftTargetLayout layout = TokenSoftTargetSchema.layout(v, config.precision(), config.topK());
+        SoftTargetLayout layout = TokenSoftTargetSchema.layout(v, config.stored().precision(), config.stored().topK());
         return new Checked(transfer, windowing, vocabulary, teacher, lm, record, layout);
     }
 
     private static void refuseImageOptions(LabelConfig config) {
-        String refused = config.teachers().size() > 1 ? config.teachers().size() + " teachers (an ensemble)"
-                : config.hintLayer() != null ? "--hint-layer " + config.hintLayer()
-                : Boolean.TRUE.equals(config.soft()) ? "--soft"
+        int teachers = config.teachers().paths().size();
+        LabelConfig.Stored stored = config.stored();
+        String refused = teachers > 1 ? teachers + " teachers (an ensemble)"
+                : stored.hintLayer() != null ? "--hint-layer " + stored.hintLayer()
+                : Boolean.TRUE.equals(stored.soft()) ? "--soft"
                 : !config.partitions().isEmpty() ? "--partition " + String.join(",", config.partitions()) : null;
         if (refused != null) {
             throw new IllegalArgumentException(config.transfer() + " is a text transfer set, labelled by one teacher"
@@ -121,19 +126,21 @@ final class TokenLabel {
 
     /** The vocabulary rule ({@link TeacherLms#checkVocabulary}); where the teacher's vocabulary came from. */
     private static String checkVocabulary(LabelConfig config, ModelArtifact teacher, CharVocabulary vocabulary) {
-        return TeacherLms.checkVocabulary(teacher, config.vocabularySha256(), config.transfer(), vocabulary);
+        return TeacherLms.checkVocabulary(teacher, config.teachers().vocabularySha256(), config.transfer(), vocabulary);
     }
 
     /** Checks everything a run would, without Spark, and says what it would do. */
     static DryRun dryRun(Storage storage, LabelConfig config) {
         Checked c = check(storage, config);
+        String lm = c.lm().describe();
+        c.lm().close(); // a dry run only describes the teacher
         Manifest m = c.transfer().manifest();
         return new DryRun("label")
                 .with("transfer", c.transfer().path() + " (text, manifest " + m.id() + ", " + (long) m.number("rows")
                         + " windows of " + c.windowing().length() + " tokens, vocabulary " + c.vocabulary().size()
                         + " ids, sha256 " + c.vocabulary().sha256() + ")")
                 .with("teacher", c.teacher().zipPath() + " (" + c.teacher().format().label() + ", sha256 "
-                        + c.teacher().sha256() + ", " + c.lm().describe() + "; vocabulary " + c.vocabularyRecord()
+                        + c.teacher().sha256() + ", " + lm + "; vocabulary " + c.vocabularyRecord()
                         + ")")
                 .with("temperature", config.temperature())
                 .with("storage", TokenSoftTargetSchema.describe(c.layout()))
@@ -146,7 +153,10 @@ final class TokenLabel {
         Storage storage = Storage.of(spark);
         Checked c = check(storage, config);
         String sha = c.sha256(config);
-        TokenInference.share(sha, c.lm());
+        String teacherLm = c.lm().describe();
+        if (!TokenInference.share(sha, c.lm())) {
+            c.lm().close(); // the executors load their own
+        }
         Dataset<Row> input = spread(TransferTables.readTransfer(spark, c.transfer()).rows()
                 .select(TokenTables.INPUT.stream().map(org.apache.spark.sql.functions::col)
                         .toArray(org.apache.spark.sql.Column[]::new))
@@ -158,7 +168,7 @@ final class TokenLabel {
                 c.windowing().length(), windowsPerCall, new TokenSoftTargetCodec(c.layout()));
         LOG.info("labeling text {} with teacher LM {} (sha256 {}), T={}, storing {}, {} windows per call; {}",
                 c.transfer().path(), c.teacher().zipPath(), sha, config.temperature(),
-                TokenSoftTargetSchema.describe(c.layout()), windowsPerCall, c.lm().describe());
+                TokenSoftTargetSchema.describe(c.layout()), windowsPerCall, teacherLm);
         String fullRelabel = fullRelabelReason(storage, config, c, sha);
         if (config.mode() == PublishMode.INCREMENTAL) {
             LOG.info("incremental: {}", fullRelabel == null ? "reusing the stored rows of unchanged windows of "

@@ -28,16 +28,22 @@ record Inputs(Checked checked, TransferTables.Transfer transfer, TransferTables.
         }
 
         Map<String, Manifest.Input> manifestInputs() {
-            Map<String, Manifest.Input> m = new LinkedHashMap<>();
-            m.put("transfer", transfer.asInput());
-            if (softTargets != null) {
-                m.put("softTargets", softTargets.asInput());
-            }
-            if (validation != null) {
-                m.put("validation", validation.asInput());
-            }
-            return m;
+            return Inputs.manifestInputs(transfer, softTargets, validation);
         }
+    }
+
+    /** The inputs a trained model's manifest lists: transfer, then soft targets and validation when given. */
+    static Map<String, Manifest.Input> manifestInputs(ResolvedInput transfer, ResolvedInput softTargets,
+                                                      ResolvedInput validation) {
+        Map<String, Manifest.Input> m = new LinkedHashMap<>();
+        m.put("transfer", transfer.asInput());
+        if (softTargets != null) {
+            m.put("softTargets", softTargets.asInput());
+        }
+        if (validation != null) {
+            m.put("validation", validation.asInput());
+        }
+        return m;
     }
 
     /** Every input rule, checked before Spark reads a row (and all that a dry run checks). */

@@ -1,6 +1,5 @@
 package org.distillery.jobs.train;
 
-import java.util.LinkedHashMap;
 import java.util.Map;
 import org.distillery.jobs.common.ResolvedInput;
 import org.distillery.jobs.common.Storage;
@@ -119,14 +118,6 @@ record LmInputs(ResolvedInput transfer, ResolvedInput softTargets, ResolvedInput
     }
 
     Map<String, Manifest.Input> manifestInputs() {
-        Map<String, Manifest.Input> m = new LinkedHashMap<>();
-        m.put("transfer", transfer.asInput());
-        if (softTargets != null) {
-            m.put("softTargets", softTargets.asInput());
-        }
-        if (validation != null) {
-            m.put("validation", validation.asInput());
-        }
-        return m;
+        return Inputs.manifestInputs(transfer, softTargets, validation);
     }
 }

@@ -16,6 +16,7 @@ import org.distillery.jobs.SparkTestBase;
 import org.distillery.jobs.cli.CliRun;
 import org.distillery.jobs.common.Storage;
 import org.distillery.model.schema.Manifest;
+import org.distillery.model.schema.SoftTargetSchema;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DagContractTest extends SparkTestBase {
     private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
     private static final Path DAG = REPO.resolve("deploy/airflow/distillery_dag.py");
+    private static final Path LM_DAG = REPO.resolve("deploy/airflow/distillery_lm_dag.py");
     private static final String DS = "2026-11-24";
     private static final String OTHER_DS = "2026-11-23";
     @TempDir
@@ -68,20 +70,7 @@ class DagContractTest extends SparkTestBase {
         assertThat(CliRun.of(args(otherLabel)).code()).isZero();
         String otherId = manifestId(lake.resolve("soft-targets/dt=" + OTHER_DS));
 
-        for (JsonNode t : dag.get("tasks")) {
-            String id = t.get("task_id").asText();
-            switch (t.get("kind").asText()) {
-                case "SparkSubmitOperator" -> runSparkTask(t);
-                case "PythonSensor", "ShortCircuitOperator" ->
-                        assertThat(call(DS, params, id).get("return_value").asBoolean()).as(id).isTrue();
-                case "PythonOperator" -> {
-                    JsonNode summary = call(DS, params, id).get("return_value");
-                    Path out = Path.of(java.net.URI.create(summary.get("path").asText().replace("file:/", "file:///")));
-                    assertThat(summary.get("manifest").asText()).as(id).isEqualTo(manifestId(out));
-                }
-                default -> throw new AssertionError("task kind the contract test does not know: " + t);
-            }
-        }
+        runTasks(DAG, dag, params);
         Manifest ingested = Storage.of(spark()).publishedManifest(lake.resolve("transfer/dt=" + DS).toString());
         assertThat(ingested.job()).isEqualTo("ingest");
         assertThat(org.distillery.model.schema.TransferSchema.classNames(ingested)).containsExactly("c0", "c1", "c2",
@@ -111,6 +100,51 @@ class DagContractTest extends SparkTestBase {
         List<String> relabel = new ArrayList<>(params);
         relabel.addAll(List.of("--param", "relabel_only=true"));
         assertThat(call(DS, relabel, "continue_to_training").get("return_value").asBoolean()).isFalse();
+    }
+
+    /**
+     * The LM DAG the same way, on a small corpus: ingest --format text, a teacher LM trained that day, top-4 fp16
+     * token soft targets, a kd student, the LM evaluation; each summary is the published output's.
+     */
+    @Test
+    void theLmDagRunsThroughTheRealCli() throws Exception {
+        requirePython();
+        Path lake = dir.resolve("lake");
+        Path corpus = Fixtures.textCorpus(dir.resolve("raw-" + DS));
+        Path conf = dir.resolve("pipeline-lm.conf");
+        Files.writeString(conf, "ingest { window = 16, burn-in = 4, split = \"validation=0.15,test=0.15\" }\n"
+                + "train { epochs = 2, batch-size = 16, averaging-frequency = 4, learning-rate = 0.02 }\n"
+                + "evaluate { latency-runs = 10, samples = 1, sample-tokens = 16 }\n");
+        List<String> params = List.of("--param", "root=" + lake.toUri(), "--param", "config=" + conf,
+                "--param", "ingest_source=" + corpus.toString().replace(DS, "<ds>"), "--param", "train_teacher=true",
+                "--param", "top_k=4", "--param", "precision=fp16", "--param", "teacher_embedding=8",
+                "--param", "teacher_hidden=32", "--param", "teacher_layers=1", "--param", "student_embedding=8",
+                "--param", "student_hidden=16", "--param", "student_layers=1");
+
+        JsonNode dag = render(LM_DAG, DS, params);
+        assertThat(dag.get("dag_id").asText()).isEqualTo("distillery_lm");
+        runTasks(LM_DAG, dag, params);
+        Path lm = lake.resolve("lm");
+        Manifest soft = Storage.of(spark()).publishedManifest(lm.resolve("soft-targets/dt=" + DS).toString());
+        assertThat(soft.number(SoftTargetSchema.TOP_K)).isEqualTo(4.0);
+        assertThat(soft.text(SoftTargetSchema.PRECISION)).isEqualTo("fp16");
+        JsonNode report = new ObjectMapper().readTree(lm.resolve("evaluations/dt=" + DS + "/report.json").toFile());
+        assertThat(report.get("models").fieldNames()).toIterable().containsExactlyInAnyOrder("teacher", "student");
+        assertThat(report.path("models").path("student").path("bits_per_char").asDouble()).isPositive();
+
+        // a retried label task keeps the day's rows; without train_teacher, label takes the given teacher
+        String contentHash = fact(lm.resolve("soft-targets/dt=" + DS), "contentHash");
+        CliRun retry = CliRun.of(args(task(dag, "label")));
+        assertThat(retry.code()).as(retry.err()).isZero();
+        assertThat(fact(lm.resolve("soft-targets/dt=" + DS), "contentHash")).isEqualTo(contentHash);
+        List<String> given = new ArrayList<>(params);
+        given.subList(given.indexOf("train_teacher=true") - 1, given.indexOf("train_teacher=true") + 1).clear();
+        given.addAll(List.of("--param", "teacher=" + lm.resolve("teachers/dt=" + DS)));
+        assertThat(call(LM_DAG, DS, given, "teacher_requested").get("return_value").asBoolean()).isFalse();
+        List<String> label = new ArrayList<>(args(task(render(LM_DAG, DS, given), "label")));
+        label.add("--dry-run");
+        CliRun plan = CliRun.of(label);
+        assertThat(plan.code()).as(plan.err()).isZero();
     }
 
     /** A day's raw table: order (string id), y (class index), f0..f15, the rows of {@link Fixtures#transferSet}. */
@@ -147,10 +181,30 @@ class DagContractTest extends SparkTestBase {
     }
 
     @Test
-    void theShippedPipelineConfigHasOnlyKnownKeys() {
-        CliRun r = CliRun.of("config", "--print", "--config", REPO.resolve("deploy/conf/pipeline.conf").toString());
-        assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).containsPattern("averaging-frequency = 10 +# file");
+    void theShippedPipelineConfigsHaveOnlyKnownKeys() {
+        for (String file : List.of("pipeline.conf", "pipeline-lm.conf")) {
+            CliRun r = CliRun.of("config", "--print", "--config", REPO.resolve("deploy/conf/" + file).toString());
+            assertThat(r.code()).as(file + ": " + r.err()).isZero();
+            assertThat(r.out()).as(file).containsPattern("averaging-frequency = 10 +# file");
+        }
+    }
+
+    /** Every task of {@code dag} in its order: Spark tasks through the CLI, callables through render_dag.py. */
+    private void runTasks(Path file, JsonNode dag, List<String> params) throws Exception {
+        for (JsonNode t : dag.get("tasks")) {
+            String id = t.get("task_id").asText();
+            switch (t.get("kind").asText()) {
+                case "SparkSubmitOperator" -> runSparkTask(t);
+                case "PythonSensor", "ShortCircuitOperator" ->
+                        assertThat(call(file, DS, params, id).get("return_value").asBoolean()).as(id).isTrue();
+                case "PythonOperator" -> {
+                    JsonNode summary = call(file, DS, params, id).get("return_value");
+                    Path out = Path.of(java.net.URI.create(summary.get("path").asText().replace("file:/", "file:///")));
+                    assertThat(summary.get("manifest").asText()).as(id).isEqualTo(manifestId(out));
+                }
+                default -> throw new AssertionError("task kind the contract test does not know: " + t);
+            }
+        }
     }
 
     private static void runSparkTask(JsonNode t) {
@@ -192,16 +246,24 @@ class DagContractTest extends SparkTestBase {
     }
 
     private static JsonNode render(String ds, List<String> params) throws Exception {
-        return python(ds, params, null);
+        return render(DAG, ds, params);
+    }
+
+    private static JsonNode render(Path file, String ds, List<String> params) throws Exception {
+        return python(file, ds, params, null);
     }
 
     private static JsonNode call(String ds, List<String> params, String taskId) throws Exception {
-        return python(ds, params, taskId);
+        return call(DAG, ds, params, taskId);
     }
 
-    private static JsonNode python(String ds, List<String> params, String callTask) throws Exception {
+    private static JsonNode call(Path file, String ds, List<String> params, String taskId) throws Exception {
+        return python(file, ds, params, taskId);
+    }
+
+    private static JsonNode python(Path file, String ds, List<String> params, String callTask) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("python3",
-                REPO.resolve("deploy/airflow/contract/render_dag.py").toString(), "--dag", DAG.toString(), "--ds", ds));
+                REPO.resolve("deploy/airflow/contract/render_dag.py").toString(), "--dag", file.toString(), "--ds", ds));
         cmd.addAll(params);
         if (callTask != null) {
             cmd.addAll(List.of("--call", callTask));

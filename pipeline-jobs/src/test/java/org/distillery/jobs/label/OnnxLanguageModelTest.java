@@ -129,6 +129,17 @@ class OnnxLanguageModelTest {
                 + " two_outputs.onnx (its outputs: ");
     }
 
+    /** What a job does with a teacher LM it drops (e.g. one it refuses): its ONNX Runtime session is released. */
+    @Test
+    void closingReleasesTheSession() throws IOException {
+        TokenLogitFunction gpt2 = teacher("gpt2_dynamic.onnx");
+        int[][] ids = {{1, 2, 3}};
+        assertThat(gpt2.logits(ids).shape()).containsExactly(1, vocabulary, 3);
+        gpt2.close();
+        assertThatThrownBy(() -> gpt2.logits(ids)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("closed");
+    }
+
     @Test
     void theLogitsOutputCanBeNamed() throws IOException {
         TokenLogitFunction named = LanguageModels.teacher(file("two_outputs.onnx"), "scores", vocabulary);
