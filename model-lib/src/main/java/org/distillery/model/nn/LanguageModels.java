@@ -53,6 +53,14 @@ public final class LanguageModels {
     }
 
     /**
+     * A stepper over {@code streams} streams of {@code lm} when it is a DL4J LSTM LM (whose network then carries the
+     * streams' state: one stepper at a time per network); null for any other LM, which has no step state.
+     */
+    public static Stepper stepper(TokenLogitFunction lm, int streams) {
+        return lm instanceof LstmLanguageModel lstm ? new Stepper(lstm.network(), streams) : null;
+    }
+
+    /**
      * The raw next-token logits, [N, V, T] (float32): {@code [n, v, t]} scores token v as the successor of
      * {@code ids[n][0..t]}. Inference mode (no dropout), from a fresh state: the network's stored step state is neither
      * used nor changed.
