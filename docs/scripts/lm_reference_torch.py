@@ -292,7 +292,7 @@ def parse():
     a.add_argument("--test", required=True, help="the text test split")
     a.add_argument("--test-soft-targets", help="token soft targets of the test split: the teacher's stored logits")
     a.add_argument("--objective", choices=["kd", "hard"], default="kd")
-    a.add_argument("--divergence", choices=["forward", "reverse", "jsd"], default="forward")
+    a.add_argument("--divergence", choices=["forward", "reverse", "js"], default="forward")
     a.add_argument("--temperature", "-T", type=float, help="default: the soft targets' (1 for hard)")
     a.add_argument("--alpha", type=float, help="default: 1 for kd, 0 for hard")
     a.add_argument("--embedding", type=int, default=32)
