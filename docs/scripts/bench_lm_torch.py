@@ -3,8 +3,9 @@
 layer shapes (an embedding of E, L LSTM layers of width H, a linear layer to V), random weights and random token
 ids, the same windows (128 tokens, burn-in 32) and batches. One JSON line per timed run, wall and CPU seconds.
 
-    bench_lm_torch.py label V WINDOWS RUNS THREADS   the teacher (E=32, H=256, L=2), inference_mode, calls of
-                                                     8 windows (the label job's 1024 positions per call)
+    bench_lm_torch.py label V WINDOWS RUNS THREADS [PER_CALL=8]
+                                                     the teacher (E=32, H=256, L=2), inference_mode, calls of
+                                                     PER_CALL windows (8: the label job's 1024 positions per call)
     bench_lm_torch.py train V WINDOWS EPOCHS RUNS THREADS
                                                      the student (E=32, H=128, L=1), kd: forward KL at T=2 on the
                                                      teacher's softened logits (given, random) plus cross-entropy,
@@ -36,11 +37,10 @@ def line(**kv):
     print(json.dumps(kv), flush=True)
 
 
-def label(v, windows, runs, threads):
+def label(v, windows, runs, threads, per=1024 // WINDOW):
     torch.manual_seed(42)
     lm = Lstm(v, 32, 256, 2).eval()
     ids = torch.randint(0, v, (windows, WINDOW))
-    per = 1024 // WINDOW
     engine = f"PyTorch {torch.__version__.split('+')[0]}, {threads} thread{'s' if threads > 1 else ''}"
 
     def one_pass(x):
@@ -101,7 +101,7 @@ def train(v, windows, epochs, runs, threads):
 
 def main():
     mode, args = sys.argv[1], [int(a) for a in sys.argv[2:]]
-    threads = args[-1]
+    threads = args[3] if mode == "label" else args[-1]
     torch.set_num_threads(threads)
     if mode == "label":
         label(*args)

@@ -41,8 +41,7 @@ def main():
         rs = [r["tokensPerSecond"] / pairs[r["run"]] for r in a if r["run"] in pairs]
         return statistics.median(rs) if rs else None
 
-    for n in notes:
-        print(n)
+    print("\n\n".join(notes) + "\n")
     for d in (l for l in lines if l.get("bench") == "data"):
         print(f"- {d['dir'].rsplit('/', 1)[-1]} set: {d['source']}, vocabulary V = {d['vocabulary']}, "
               f"{d['trainWindows']:,} training windows of {d['window']} tokens (burn-in {d['burnIn']}, "

@@ -150,9 +150,12 @@ public final class LmBench {
                 .number("scoredTokens");
     }
 
-    /** Windows per teacher call in the label job: its default batch of positions over the window length. */
+    /**
+     * Windows per teacher call: the label job's, its default batch of positions over the window length, unless
+     * {@code -Dbench.windowsPerCall} sets another for the raw runs (what a larger {@code label --batch-size} would do).
+     */
     static int windowsPerCall() {
-        return Math.max(1, LabelConfig.DEFAULT_BATCH / WINDOW);
+        return Integer.getInteger("bench.windowsPerCall", Math.max(1, LabelConfig.DEFAULT_BATCH / WINDOW));
     }
 
     /**
