@@ -130,7 +130,8 @@ public final class LmBench {
 
     private static LabelConfig labelConfig(Path dir, String split, String out) {
         return LabelConfig.builder(dir.resolve("text").resolve(split).toString(), out)
-                .teachers(List.of(dir.resolve("teacher.zip").toString())).temperature(TEMPERATURE).build();
+                .teachers(List.of(dir.resolve("teacher.zip").toString())).temperature(TEMPERATURE)
+                .batchSize(labelBatch()).build();
     }
 
     /** The inputs of every window of {@code split}, in id order. */
@@ -150,12 +151,14 @@ public final class LmBench {
                 .number("scoredTokens");
     }
 
-    /**
-     * Windows per teacher call: the label job's, its default batch of positions over the window length, unless
-     * {@code -Dbench.windowsPerCall} sets another for the raw runs (what a larger {@code label --batch-size} would do).
-     */
+    /** The label job's batch of positions: its default unless {@code -Dbench.labelBatch} sets another. */
+    static int labelBatch() {
+        return Integer.getInteger("bench.labelBatch", LabelConfig.DEFAULT_BATCH);
+    }
+
+    /** Windows per teacher call, as the label job cuts its batch of positions into windows. */
     static int windowsPerCall() {
-        return Integer.getInteger("bench.windowsPerCall", Math.max(1, LabelConfig.DEFAULT_BATCH / WINDOW));
+        return Math.max(1, labelBatch() / WINDOW);
     }
 
     /**
