@@ -62,7 +62,9 @@ import org.nd4j.linalg.dataset.DataSet;
  *                                    then the train job itself once (reading, minibatches, validation, publishing)
  * </pre>
  * Tokens are input positions through the network (windows x 128: an LSTM runs every position, burn-in included);
- * {@code scoredTokens} (windows x scored positions) is what the label job stores and the loss counts.
+ * {@code scoredTokens} (windows x scored positions) is what the label job stores and the loss counts. The label job's
+ * batch is its default, 1,024 positions (8 windows per teacher call, and the raw runs' calls alike), unless
+ * {@code -Dbench.labelBatch} sets another.
  */
 public final class LmBench {
     static final int WINDOW = 128;
