@@ -96,9 +96,12 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--slice-epochs", defaultValue = "" + LmDemoConfig.DEFAULT_SLICE_EPOCHS,
             description = "--task lm: maximum epochs of the students on the slice (default: ${DEFAULT-VALUE}).")
     int sliceEpochs;
-    @Option(names = "--lm-batch", defaultValue = "" + LmDemoConfig.DEFAULT_BATCH,
-            description = "--task lm: windows per minibatch per worker (default: ${DEFAULT-VALUE}).")
-    int lmBatch;
+    @Option(names = "--teacher-lm-batch", defaultValue = "" + LmDemoConfig.DEFAULT_TEACHER_BATCH,
+            description = "--task lm: the teacher's windows per minibatch per worker (default: ${DEFAULT-VALUE}).")
+    int teacherLmBatch;
+    @Option(names = "--student-lm-batch", defaultValue = "" + LmDemoConfig.DEFAULT_STUDENT_BATCH,
+            description = "--task lm: the students' windows per minibatch per worker (default: ${DEFAULT-VALUE}).")
+    int studentLmBatch;
     @Option(names = "--learning-rate", defaultValue = "" + LmDemoConfig.DEFAULT_LEARNING_RATE,
             description = "--task lm: Adam's learning rate of every LM (default: ${DEFAULT-VALUE}).")
     double learningRate;
@@ -126,7 +129,8 @@ final class DemoCommand implements Callable<Integer> {
             "--teacher-dropout", "--teacher-epochs", "--teacher-batch", "--student-arch", "--student-epochs",
             "--baseline-epochs", "--student-batch", "--label-temperature", "--temperature", "--alpha");
     private static final List<String> LM_ONLY = List.of("--documents", "--window", "--burn-in", "--teacher-lm",
-            "--teacher-lm-epochs", "--student-lm", "--student-lm-epochs", "--slice-epochs", "--lm-batch",
+            "--teacher-lm-epochs", "--student-lm", "--student-lm-epochs", "--slice-epochs", "--teacher-lm-batch",
+            "--student-lm-batch",
             "--learning-rate", "--slice-windows", "--top-k", "--kd-temperature", "--kd-alpha");
 
     @Override
@@ -152,8 +156,8 @@ final class DemoCommand implements Callable<Integer> {
     private Integer lm() {
         LmDemoConfig config = new LmDemoConfig(out == null ? LmDemoConfig.DEFAULT_OUT : out,
                 source == null ? TextConfig.DEFAULT_SOURCE : source, documents, window, burnIn, engine.seed,
-                new LmDemoConfig.Model(teacherLm, teacherLmEpochs, 1, lmBatch, learningRate),
-                new LmDemoConfig.Model(studentLm, studentLmEpochs, sliceEpochs, lmBatch, learningRate),
+                new LmDemoConfig.Model(teacherLm, teacherLmEpochs, 1, teacherLmBatch, learningRate),
+                new LmDemoConfig.Model(studentLm, studentLmEpochs, sliceEpochs, studentLmBatch, learningRate),
                 sliceWindows, topK, kdTemperature, kdAlpha, engine.workers, engine.averagingFrequency);
         return run.dryRunOrRun(() -> LmDemoJob.dryRun(Storage.standalone(), config),
                 () -> print(new LmDemoJob(spark.session("demo")).run(config)));

@@ -34,7 +34,8 @@ public record LmDemoConfig(String out, String source, List<String> documents, in
     public static final int DEFAULT_TEACHER_EPOCHS = 1;
     public static final int DEFAULT_STUDENT_EPOCHS = 1;
     public static final int DEFAULT_SLICE_EPOCHS = 8;
-    public static final int DEFAULT_BATCH = 64;
+    public static final int DEFAULT_TEACHER_BATCH = 64;
+    public static final int DEFAULT_STUDENT_BATCH = 64;
     public static final double DEFAULT_LEARNING_RATE = 0.003;
     public static final int DEFAULT_WINDOW = 64;
     public static final int DEFAULT_BURN_IN = 16;
@@ -96,8 +97,8 @@ public record LmDemoConfig(String out, String source, List<String> documents, in
     /** The defaults over {@code source} (null: Debian's corpus), written to {@code out}. */
     public static LmDemoConfig defaults(String out, String source) {
         return new LmDemoConfig(out, source, null, DEFAULT_WINDOW, DEFAULT_BURN_IN, 42,
-                new Model(DEFAULT_TEACHER, DEFAULT_TEACHER_EPOCHS, 1, DEFAULT_BATCH, DEFAULT_LEARNING_RATE),
-                new Model(DEFAULT_STUDENT, DEFAULT_STUDENT_EPOCHS, DEFAULT_SLICE_EPOCHS, DEFAULT_BATCH,
+                new Model(DEFAULT_TEACHER, DEFAULT_TEACHER_EPOCHS, 1, DEFAULT_TEACHER_BATCH, DEFAULT_LEARNING_RATE),
+                new Model(DEFAULT_STUDENT, DEFAULT_STUDENT_EPOCHS, DEFAULT_SLICE_EPOCHS, DEFAULT_STUDENT_BATCH,
                         DEFAULT_LEARNING_RATE),
                 DEFAULT_SLICE_WINDOWS, DEFAULT_TOP_K, DEFAULT_TEMPERATURE, DEFAULT_ALPHA, 2, 10);
     }
