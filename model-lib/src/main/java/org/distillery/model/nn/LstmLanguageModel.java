@@ -15,6 +15,11 @@ final class LstmLanguageModel implements TokenLogitFunction {
         this.lm = lm;
     }
 
+    /** The network, for stepping it ({@link LmDecoder}). */
+    MultiLayerNetwork network() {
+        return lm;
+    }
+
     @Override
     public INDArray logits(int[][] ids) {
         return LanguageModels.logits(lm, ids);

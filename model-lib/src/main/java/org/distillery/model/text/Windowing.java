@@ -17,9 +17,12 @@ import java.util.List;
  *   j = kS + B .. kS + T - 1); its first B positions repeat the end of window k - 1 as burn-in, so the LSTM's state has
  *   seen B tokens of context before the first target it is scored on, and their loss is masked.</li>
  * </ul>
- * Consecutive windows overlap by B tokens. The last window is padded with {@link CharVocabulary#BOUNDARY} inputs and
- * targets past the stream's end, masked: a causal model's outputs at the real positions do not depend on them. A
- * stream of n targets gives 1 window when n &le; T, else 1 + ceil((n - T) / S).
+ * Consecutive windows overlap by B tokens. A last window with r &lt; T real positions takes the stream's last token as
+ * its input at position r too (that position has no target), and {@link CharVocabulary#BOUNDARY} inputs and targets
+ * after it, all masked: a causal model's outputs at the real positions do not depend on them, and the stored form
+ * (inputs and the last target, {@code TextTransferSchema#tokens}) keeps the last real target of any stream, one that
+ * does not end on a boundary (a truncated generated sample) too. A stream of n targets gives 1 window when n &le; T,
+ * else 1 + ceil((n - T) / S).
  *
  * @param length T, tokens per window, &ge; 1
  * @param burnIn B, masked context tokens at the start of every window after a document's first, in [0, T)
@@ -75,7 +78,7 @@ public record Windowing(int length, int burnIn) {
             Arrays.fill(inputs, CharVocabulary.BOUNDARY);
             Arrays.fill(next, CharVocabulary.BOUNDARY);
             int real = Math.min(length, targets - start); // positions whose target exists
-            System.arraycopy(stream, start, inputs, 0, real);
+            System.arraycopy(stream, start, inputs, 0, Math.min(length, real + 1));
             System.arraycopy(stream, start + 1, next, 0, real);
             out.add(new Window(k, start, inputs, next, k == 0 ? 0 : burnIn, real));
         }

@@ -36,6 +36,23 @@ class TextTransferSchemaTest {
         }
     }
 
+    /** A stream that does not end on a boundary (a generated sample cut at N tokens) keeps its last target too. */
+    @Test
+    void storedTokensKeepTheLastTargetOfAStreamThatDoesNotEndOnABoundary() {
+        Windowing windowing = new Windowing(6, 2);
+        for (int n = 2; n < 30; n++) {
+            int[] stream = java.util.stream.IntStream.range(10, 10 + n).toArray();
+            for (Windowing.Window w : windowing.cut(stream)) {
+                Windowing.Window back = TextTransferSchema.window(w.index(), w.start(), TextTransferSchema.tokens(w),
+                        w.scoredFrom(), w.scoredTo());
+                for (int p = w.scoredFrom(); p < w.scoredTo(); p++) {
+                    assertThat(back.targets()[p]).as("n=%d window %d position %d", n, w.index(), p)
+                            .isEqualTo(stream[w.start() + p + 1]);
+                }
+            }
+        }
+    }
+
     @Test
     void readersTakeTheRecordedVocabularyOnlyWhenItsHashMatches() {
         CharVocabulary v = CharVocabulary.of(List.of(10, 32, 97));

@@ -36,7 +36,7 @@ class WindowingTest {
         List<Windowing.Window> w = new Windowing(4, 1).cut(stream(12)); // 11 targets
         assertThat(w).hasSize(4);
         Windowing.Window last = w.get(3);
-        assertThat(last.inputs()).containsExactly(109, 110, B, B);
+        assertThat(last.inputs()).containsExactly(109, 110, 111, B); // 111: the last token, an input without target
         assertThat(last.targets()).containsExactly(110, 111, B, B);
         assertThat(last.mask()).containsExactly(0f, 1f, 0f, 0f);
         assertThat(new Windowing(8, 2).cut(stream(3))).singleElement()

@@ -5,9 +5,9 @@ import picocli.CommandLine;
 
 /** {@code distill}: the pipeline's command line. Each subcommand builds one validated config and runs one job. */
 @Command(name = "distill", mixinStandardHelpOptions = true, versionProvider = Distill.Version.class,
-        description = "Knowledge distillation on Spark: ingest -> label -> train -> evaluate -> export.",
-        subcommands = {IngestCommand.class, LabelCommand.class, TrainCommand.class, EvaluateCommand.class,
-            ExportCommand.class, CalibrateCommand.class, AugmentCommand.class, DemoCommand.class,
+        description = "Knowledge distillation on Spark: ingest -> label (or generate) -> train -> evaluate -> export.",
+        subcommands = {IngestCommand.class, LabelCommand.class, GenerateCommand.class, TrainCommand.class,
+            EvaluateCommand.class, ExportCommand.class, CalibrateCommand.class, AugmentCommand.class, DemoCommand.class,
             OmittedClassCommand.class, BornAgainCommand.class, ConfigCommand.class})
 public final class Distill implements Runnable {
     @CommandLine.Spec

@@ -18,6 +18,7 @@ import org.distillery.jobs.common.Versions;
 import org.distillery.jobs.export.OnnxModels;
 import org.distillery.jobs.train.LmWindows;
 import org.distillery.model.nn.LanguageModels;
+import org.distillery.model.nn.LmDecoder;
 import org.distillery.model.nn.ModelFormat;
 import org.distillery.model.nn.TokenLogitFunction;
 import org.distillery.model.schema.Manifest;

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import org.distillery.model.nn.LmDecoder;
 import org.distillery.model.nn.Sampling;
 import org.distillery.model.nn.TokenLogitFunction;
 import org.distillery.model.text.CharVocabulary;

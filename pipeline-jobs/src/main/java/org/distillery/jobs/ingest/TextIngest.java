@@ -17,14 +17,12 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
+import org.distillery.jobs.common.TextWindows;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.jobs.common.Versions;
 import org.distillery.model.schema.Manifest;
@@ -51,12 +49,6 @@ final class TextIngest {
     static final String SPLIT_TEXT = "splitText";
     private static final List<String> STATS = List.of("documents", "characters", "unknownCharacters", "windows",
             "scoredTokens");
-    private static final StructType WINDOWS = new StructType().add("key", DataTypes.StringType, false)
-            .add(TextTransferSchema.WINDOW, DataTypes.IntegerType, false)
-            .add(TextTransferSchema.START, DataTypes.IntegerType, false)
-            .add(TextTransferSchema.TOKENS, DataTypes.createArrayType(DataTypes.IntegerType, false), false)
-            .add(TextTransferSchema.SCORED_FROM, DataTypes.IntegerType, false)
-            .add(TextTransferSchema.SCORED_TO, DataTypes.IntegerType, false);
 
     private final SparkSession spark;
 
@@ -212,17 +204,11 @@ final class TextIngest {
                     String key = r.getString(0);
                     List<Row> out = new ArrayList<>();
                     for (Windowing.Window w : windowing.cut(Documents.stream(vocabulary, key, r.getString(1)))) {
-                        out.add(RowFactory.create(key, w.index(), w.start(), TextTransferSchema.tokens(w),
-                                w.scoredFrom(), w.scoredTo()));
+                        out.add(TextWindows.keyed(key, w));
                     }
                     return out.iterator();
                 });
-        Column key = col("key");
-        return spark.createDataFrame(rows, WINDOWS).select(
-                xxhash64(key, col(TextTransferSchema.WINDOW)).as(TextTransferSchema.ID),
-                xxhash64(key).as(TextTransferSchema.DOCUMENT), key.as(TextTransferSchema.DOCUMENT_KEY),
-                col(TextTransferSchema.WINDOW), col(TextTransferSchema.START), col(TextTransferSchema.TOKENS),
-                col(TextTransferSchema.SCORED_FROM), col(TextTransferSchema.SCORED_TO));
+        return TextWindows.table(spark, rows);
     }
 
     private List<JobResult> publish(Storage storage, IngestConfig config, Dataset<Row> assigned,

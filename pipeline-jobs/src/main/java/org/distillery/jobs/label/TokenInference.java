@@ -3,14 +3,12 @@ package org.distillery.jobs.label;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.distillery.jobs.common.TeacherLms;
 import org.distillery.jobs.common.TransferTables;
-import org.distillery.model.nn.LanguageModels;
 import org.distillery.model.nn.ModelFile;
 import org.distillery.model.nn.TokenLogitFunction;
 import org.distillery.model.schema.TokenSoftTargetCodec;
@@ -28,10 +26,6 @@ import org.slf4j.LoggerFactory;
 final class TokenInference implements FlatMapFunction<Iterator<Row>, Row> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(TokenInference.class);
-    /** Teacher LMs on this JVM by SHA-256 and output: loaded once per executor, shared when thread-safe. */
-    private static final Map<String, TokenLogitFunction> SHARED = new ConcurrentHashMap<>();
-    private static final ThreadLocal<Map<String, TokenLogitFunction>> PER_THREAD =
-            ThreadLocal.withInitial(java.util.HashMap::new);
     private final String key;
     private final Broadcast<ModelFile> file;
     private final String output;
@@ -56,27 +50,14 @@ final class TokenInference implements FlatMapFunction<Iterator<Row>, Row> {
         this.codec = codec;
     }
 
-    /**
-     * The teacher on this JVM: loaded from {@code file} once; a DL4J LM (not thread-safe) is loaded once per task
-     * thread. The driver's check puts the instance it loaded here ({@link #share}), so local runs load it once.
-     */
+    /** The teacher on this JVM ({@link TeacherLms#get}). */
     static TokenLogitFunction teacher(String key, ModelFile file, String output, int vocabulary) {
-        TokenLogitFunction shared = SHARED.computeIfAbsent(key, k -> load(file, output, vocabulary));
-        return shared.threadSafe() ? shared
-                : PER_THREAD.get().computeIfAbsent(key, k -> LanguageModels.teacher(file, output, vocabulary));
+        return TeacherLms.get(key, file, output, vocabulary);
     }
 
     /** Registers {@code lm}, loaded by the driver's check, as this JVM's instance of teacher {@code key}. */
     static void share(String key, TokenLogitFunction lm) {
-        if (lm.threadSafe()) {
-            SHARED.putIfAbsent(key, lm);
-        }
-    }
-
-    private static TokenLogitFunction load(ModelFile file, String output, int vocabulary) {
-        TokenLogitFunction lm = LanguageModels.teacher(file, output, vocabulary);
-        LOG.info("loaded teacher LM {} on this executor: {}", file.source(), lm.describe());
-        return lm;
+        TeacherLms.share(key, lm);
     }
 
     /** One window as read, copied out of Spark's row. */

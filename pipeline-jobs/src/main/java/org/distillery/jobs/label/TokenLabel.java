@@ -18,6 +18,7 @@ import org.distillery.jobs.common.Progress;
 import org.distillery.jobs.common.PublishMode;
 import org.distillery.jobs.common.ResolvedInput;
 import org.distillery.jobs.common.StagedOutput;
+import org.distillery.jobs.common.TeacherLms;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TokenTables;
 import org.distillery.jobs.common.TransferTables;
@@ -118,27 +119,9 @@ final class TokenLabel {
         }
     }
 
-    /**
-     * The vocabulary rule: the vocabulary SHA-256 the teacher's manifest records (a teacher LM trained by distillery),
-     * and {@code --vocabulary-sha256} when given, must equal the transfer set's. Returns where the teacher's vocabulary
-     * came from, for the manifest: "teacher manifest", "--vocabulary-sha256", or "not recorded" (a bare model file and
-     * no option: only the vocabulary size is checked, against the teacher's output width).
-     */
+    /** The vocabulary rule ({@link TeacherLms#checkVocabulary}); where the teacher's vocabulary came from. */
     private static String checkVocabulary(LabelConfig config, ModelArtifact teacher, CharVocabulary vocabulary) {
-        String have = vocabulary.sha256();
-        String recorded = teacher.manifest() == null ? null
-                : teacher.manifest().facts().get(TextTransferSchema.VOCABULARY_SHA256) instanceof String s ? s : null;
-        if (recorded != null && !recorded.equals(have)) {
-            throw new IllegalArgumentException("vocabulary mismatch: teacher LM " + teacher.zipPath() + " was trained"
-                    + " on vocabulary " + recorded + " (its manifest), but " + config.transfer() + " has vocabulary "
-                    + have);
-        }
-        if (config.vocabularySha256() != null && !config.vocabularySha256().equals(have)) {
-            throw new IllegalArgumentException("vocabulary mismatch: --vocabulary-sha256 " + config.vocabularySha256()
-                    + " (the teacher LM's), but " + config.transfer() + " has vocabulary " + have);
-        }
-        return recorded != null ? "teacher manifest" : config.vocabularySha256() != null ? "--vocabulary-sha256"
-                : "not recorded (only the size was checked)";
+        return TeacherLms.checkVocabulary(teacher, config.vocabularySha256(), config.transfer(), vocabulary);
     }
 
     /** Checks everything a run would, without Spark, and says what it would do. */

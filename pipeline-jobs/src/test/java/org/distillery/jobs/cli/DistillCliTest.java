@@ -18,7 +18,7 @@ class DistillCliTest extends SparkTestBase {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"ingest", "label", "train", "evaluate", "export", "calibrate", "augment", "demo", "omitted-class", "born-again", "config"})
+    @ValueSource(strings = {"ingest", "label", "generate", "train", "evaluate", "export", "calibrate", "augment", "demo", "omitted-class", "born-again", "config"})
     void everySubcommandHasHelp(String sub) {
         CliRun r = run(sub, "--help");
         assertThat(r.code()).isZero();

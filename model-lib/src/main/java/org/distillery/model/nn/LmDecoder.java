@@ -1,9 +1,7 @@
-package org.distillery.jobs.evaluate;
+package org.distillery.model.nn;
 
 import java.util.Arrays;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.distillery.model.nn.LanguageModels;
-import org.distillery.model.nn.TokenLogitFunction;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -11,18 +9,36 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * One stream of generation, as a user of the model would run it: prime with a prompt, then feed one token at a time and
  * read the next-token logits. A DL4J LSTM LM carries its state from step to step ({@link LanguageModels.Stepper}); any
  * other LM (an ONNX causal LM, which has no step state here) recomputes its last {@code context} tokens at every step,
- * which is what generating with it costs.
+ * which is what generating with it costs. Evaluate's latency and samples and the generate job decode with it; a decoder is
+ * one stream, used by one thread.
  */
-abstract class LmDecoder {
+public abstract class LmDecoder {
     /** Feeds the prompt (at least one token) from a cleared state; the logits of the token after it. */
-    abstract float[] prime(int[] prompt);
+    public abstract float[] prime(int[] prompt);
 
     /** Feeds one token; the logits of the next. */
-    abstract float[] step(int token);
+    public abstract float[] step(int token);
 
     /** The decoder of {@code lm}: stepped when {@code network} (its DL4J network) is given, else recomputed. */
-    static LmDecoder of(TokenLogitFunction lm, MultiLayerNetwork network, int context) {
+    public static LmDecoder of(TokenLogitFunction lm, MultiLayerNetwork network, int context) {
         return network != null ? new Stepped(network) : new Recomputed(lm, context);
+    }
+
+    /**
+     * The decoder of {@code lm}: stepped when it is a DL4J LSTM LM ({@link LanguageModels#of}, {@link
+     * LanguageModels#teacher}), whose network then carries this stream's state; else recomputed over the last
+     * {@code context} tokens (at most the model's fixed context).
+     */
+    public static LmDecoder of(TokenLogitFunction lm, int context) {
+        return of(lm, lm instanceof LstmLanguageModel lstm ? lstm.network() : null, context);
+    }
+
+    /**
+     * Whether {@link #of(TokenLogitFunction, int)} steps {@code lm} (one LSTM step per token) rather than recomputing
+     * its context at every token.
+     */
+    public static boolean steps(TokenLogitFunction lm) {
+        return lm instanceof LstmLanguageModel;
     }
 
     private static final class Stepped extends LmDecoder {
@@ -33,13 +49,13 @@ abstract class LmDecoder {
         }
 
         @Override
-        float[] prime(int[] prompt) {
+        public float[] prime(int[] prompt) {
             stepper.reset();
             return stepper.prime(new int[][] {prompt})[0];
         }
 
         @Override
-        float[] step(int token) {
+        public float[] step(int token) {
             return stepper.step(token)[0];
         }
     }
@@ -55,14 +71,14 @@ abstract class LmDecoder {
         }
 
         @Override
-        float[] prime(int[] prompt) {
+        public float[] prime(int[] prompt) {
             tokens = prompt.length > context ? Arrays.copyOfRange(prompt, prompt.length - context, prompt.length)
                     : prompt.clone();
             return last();
         }
 
         @Override
-        float[] step(int token) {
+        public float[] step(int token) {
             int keep = Math.min(tokens.length, context - 1);
             int[] next = Arrays.copyOfRange(tokens, tokens.length - keep, tokens.length + 1);
             next[keep] = token;
