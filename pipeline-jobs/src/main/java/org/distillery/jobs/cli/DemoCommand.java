@@ -118,6 +118,13 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--kd-alpha", defaultValue = "" + LmDemoConfig.DEFAULT_ALPHA,
             description = "--task lm: weight of the KD students' soft term (default: ${DEFAULT-VALUE}).")
     double kdAlpha;
+    @Option(names = "--generated-prompts", defaultValue = "" + LmDemoConfig.DEFAULT_GENERATED_PROMPTS, paramLabel = "N",
+            description = "--task lm: prompts (windows of the training split) the teacher continues for the student"
+                    + " trained on generated text (default: ${DEFAULT-VALUE}).")
+    int generatedPrompts;
+    @Option(names = "--generated-tokens", defaultValue = "" + LmDemoConfig.DEFAULT_GENERATED_TOKENS, paramLabel = "N",
+            description = "--task lm: tokens the teacher samples per prompt at most (default: ${DEFAULT-VALUE}).")
+    int generatedTokens;
     @Mixin
     EngineOptions engine;
     @Mixin
@@ -131,7 +138,8 @@ final class DemoCommand implements Callable<Integer> {
     private static final List<String> LM_ONLY = List.of("--documents", "--window", "--burn-in", "--teacher-lm",
             "--teacher-lm-epochs", "--student-lm", "--student-lm-epochs", "--slice-epochs", "--teacher-lm-batch",
             "--student-lm-batch",
-            "--learning-rate", "--slice-windows", "--top-k", "--kd-temperature", "--kd-alpha");
+            "--learning-rate", "--slice-windows", "--top-k", "--kd-temperature", "--kd-alpha", "--generated-prompts",
+            "--generated-tokens");
 
     @Override
     public Integer call() {
@@ -158,7 +166,8 @@ final class DemoCommand implements Callable<Integer> {
                 source == null ? TextConfig.DEFAULT_SOURCE : source, documents, window, burnIn, engine.seed,
                 new LmDemoConfig.Model(teacherLm, teacherLmEpochs, 1, teacherLmBatch, learningRate),
                 new LmDemoConfig.Model(studentLm, studentLmEpochs, sliceEpochs, studentLmBatch, learningRate),
-                sliceWindows, topK, kdTemperature, kdAlpha, engine.workers, engine.averagingFrequency);
+                sliceWindows, topK, kdTemperature, kdAlpha, generatedPrompts, generatedTokens, engine.workers,
+                engine.averagingFrequency);
         return run.dryRunOrRun(() -> LmDemoJob.dryRun(Storage.standalone(), config),
                 () -> print(new LmDemoJob(spark.session("demo")).run(config)));
     }

@@ -8,7 +8,9 @@ import org.distillery.model.nn.LstmArchitecture;
  * The LM demo's scenario, the language-model counterpart of {@link DemoConfig}'s scarce labels: a teacher LM trained on
  * the whole training split of a text corpus; a baseline student trained on a small slice of that real text (the first
  * {@code sliceWindows} windows of a seeded order); a KD student on the same slice with the teacher's token soft targets;
- * a KD student with soft targets on the whole split. Every student has the same shape.
+ * a KD student with soft targets on the whole split; a student on text the teacher generated (black-box: sampled
+ * continuations of {@code generatedPrompts} prompts of the split, cross-entropy only). Every student has the same
+ * shape.
  *
  * @param out          run directory
  * @param source       the corpus: comma-separated files or globs ({@link TextConfig#DEFAULT_SOURCE}: Debian's)
@@ -22,12 +24,14 @@ import org.distillery.model.nn.LstmArchitecture;
  * @param topK         logits the label job keeps per position (the rest as one tail log-sum-exp)
  * @param temperature  T of the KD students' soft term
  * @param alpha        weight of the soft term (1 - alpha on the next token's cross-entropy)
+ * @param generatedPrompts prompts the teacher continues for the black-box student (the split's smallest window ids)
+ * @param generatedTokens  tokens the teacher samples per prompt at most
  * @param workers      parallel training workers
  * @param averagingFrequency minibatches per worker between parameter averagings
  */
 public record LmDemoConfig(String out, String source, List<String> documents, int window, int burnIn, long seed,
                            Model teacher, Model student, int sliceWindows, int topK, double temperature, double alpha,
-                           int workers, int averagingFrequency) {
+                           int generatedPrompts, int generatedTokens, int workers, int averagingFrequency) {
     public static final String DEFAULT_OUT = "runs/lm-demo";
     public static final String DEFAULT_TEACHER = "lstm:32:256";
     public static final String DEFAULT_STUDENT = "lstm:16:64";
@@ -43,6 +47,8 @@ public record LmDemoConfig(String out, String source, List<String> documents, in
     public static final int DEFAULT_TOP_K = 16;
     public static final double DEFAULT_TEMPERATURE = 1;
     public static final double DEFAULT_ALPHA = 0.5;
+    public static final int DEFAULT_GENERATED_PROMPTS = 1000;
+    public static final int DEFAULT_GENERATED_TOKENS = 128;
 
     /**
      * One LM of the demo and how it trains.
@@ -89,6 +95,10 @@ public record LmDemoConfig(String out, String source, List<String> documents, in
         if (!(temperature > 0) || Double.isInfinite(temperature)) {
             throw new IllegalArgumentException("temperature must be a finite number > 0, got " + temperature);
         }
+        if (generatedPrompts < 1 || generatedTokens < 1) {
+            throw new IllegalArgumentException("--generated-prompts and --generated-tokens must be >= 1, got "
+                    + generatedPrompts + " and " + generatedTokens);
+        }
         if (!(alpha >= 0 && alpha <= 1)) {
             throw new IllegalArgumentException("alpha must be in [0, 1], got " + alpha);
         }
@@ -100,6 +110,7 @@ public record LmDemoConfig(String out, String source, List<String> documents, in
                 new Model(DEFAULT_TEACHER, DEFAULT_TEACHER_EPOCHS, 1, DEFAULT_TEACHER_BATCH, DEFAULT_LEARNING_RATE),
                 new Model(DEFAULT_STUDENT, DEFAULT_STUDENT_EPOCHS, DEFAULT_SLICE_EPOCHS, DEFAULT_STUDENT_BATCH,
                         DEFAULT_LEARNING_RATE),
-                DEFAULT_SLICE_WINDOWS, DEFAULT_TOP_K, DEFAULT_TEMPERATURE, DEFAULT_ALPHA, 2, 10);
+                DEFAULT_SLICE_WINDOWS, DEFAULT_TOP_K, DEFAULT_TEMPERATURE, DEFAULT_ALPHA, DEFAULT_GENERATED_PROMPTS,
+                DEFAULT_GENERATED_TOKENS, 2, 10);
     }
 }

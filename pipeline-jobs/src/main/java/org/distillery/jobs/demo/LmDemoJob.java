@@ -11,6 +11,8 @@ import org.distillery.jobs.common.Stages;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.evaluate.EvaluateConfig;
 import org.distillery.jobs.evaluate.EvaluateJob;
+import org.distillery.jobs.generate.GenerateConfig;
+import org.distillery.jobs.generate.GenerateJob;
 import org.distillery.jobs.ingest.IngestConfig;
 import org.distillery.jobs.ingest.IngestJob;
 import org.distillery.jobs.ingest.TextConfig;
@@ -28,15 +30,15 @@ import org.distillery.model.schema.Manifest;
  * {@code demo --task lm}: the language-model chain in one Spark application, as {@link DemoJob} runs the image one:
  * ingest the corpus as text windows -> teacher LM on the whole training split -> token soft targets over that split
  * -> students of one shape: the baseline (next-token cross-entropy) and a KD student on the same slice of real text,
- * a KD student on the whole split -> evaluate every model on the test split, the teacher pinned. The slice is the
+ * a KD student on the whole split, and a student trained with cross-entropy on text the teacher generated from
+ * prompts of the split (black-box: no logits) -> evaluate every model on the test split, the teacher pinned. The slice is the
  * first {@code sliceWindows} windows of the seeded order, so the slice's KD student reads the soft targets of exactly
  * the baseline's windows from the one label output. Each stage publishes under {@code out} and a rerun reuses those
  * already published with the same config.
  */
 public final class LmDemoJob {
     /** The report's model names, in report order after the teacher, each with its directory under the run. */
-    static final Map<String, String> STUDENTS = new LinkedHashMap<>(Map.of("baseline", "students/baseline",
-            "kd_slice", "students/kd_slice", "kd_corpus", "students/kd_corpus"));
+    static final List<String> STUDENTS = List.of("baseline", "kd_slice", "kd_corpus", "kd_generated");
     /**
      * The trainings over the whole split keep only what fits of their minibatches in memory and recompute the rest
      * each epoch: serialising one-hot sequence targets of a whole corpus to disk costs more than rebuilding them.
@@ -60,7 +62,8 @@ public final class LmDemoJob {
         IngestJob.dryRun(storage, ingest(c));
         DryRun plan = new DryRun("demo").with("task", "lm").with("source", c.source());
         for (String stage : List.of("data/test", "models/teacher", "soft-targets/train", "students/baseline",
-                "students/kd_slice", "students/kd_corpus", "evaluation")) {
+                "students/kd_slice", "students/kd_corpus", "generated/train", "students/kd_generated",
+                "evaluation")) {
             String dir = c.out() + "/" + stage;
             plan.with(stage, storage.qualify(dir) + (storage.exists(dir)
                     ? " (published: reused if its config matches, else the run stops)" : " (new)"));
@@ -97,9 +100,17 @@ public final class LmDemoJob {
                 .build();
         stages.run("kd_corpus", kdCorpus.out(), kdCorpus, () -> new TrainJob(spark).run(kdCorpus));
 
+        // black-box: the teacher's sampled text only, no logits; the student trains on it with cross-entropy
+        GenerateConfig generate = GenerateConfig.builder(train, teacher.out(), o + "/generated/train")
+                .limit(c.generatedPrompts()).tokens(c.generatedTokens()).seed(c.seed()).build();
+        stages.run("generate", generate.out(), generate, () -> new GenerateJob(spark).run(generate));
+        TrainConfig kdGenerated = student(c, Objective.HARD, "kd_generated").transfer(generate.out())
+                .epochs(c.student().sliceEpochs()).build();
+        stages.run("kd_generated", kdGenerated.out(), kdGenerated, () -> new TrainJob(spark).run(kdGenerated));
+
         Map<String, String> models = new LinkedHashMap<>();
-        for (String name : List.of("baseline", "kd_slice", "kd_corpus")) {
-            models.put(name, o + "/" + STUDENTS.get(name));
+        for (String name : STUDENTS) {
+            models.put(name, o + "/students/" + name);
         }
         EvaluateConfig eval = new EvaluateConfig(o + "/data/test", teacher.out(), models, o + "/evaluation",
                 LATENCY_TOKENS, null);
@@ -135,7 +146,7 @@ public final class LmDemoJob {
 
     /** A student: the one shape every row shares, its epoch picked on the validation split. */
     private static TrainConfigBuilder student(LmDemoConfig c, Objective objective, String name) {
-        return lm(c, c.student(), objective, c.out() + "/" + STUDENTS.get(name)).validation(c.out() + "/data/validation")
+        return lm(c, c.student(), objective, c.out() + "/students/" + name).validation(c.out() + "/data/validation")
                 .patience(PATIENCE);
     }
 

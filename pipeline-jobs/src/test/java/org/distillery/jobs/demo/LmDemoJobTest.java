@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.distillery.jobs.SparkTestBase;
+import org.distillery.jobs.cli.CliRun;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.ingest.TextFixtures;
 import org.distillery.model.schema.Manifest;
@@ -21,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code demo --task lm} on a tiny corpus in the Debian corpus's layout: every stage publishes, the report scores the
- * teacher and the three students of one shape, the slice students saw the same windows, a rerun reuses every stage;
+ * teacher and the four students of one shape, the slice students saw the same windows, the black-box student only
+ * the teacher's generated text, a rerun reuses every stage;
  * and notebook 05 runs against that run (one run shared, to keep the test short).
  */
 class LmDemoJobTest extends SparkTestBase {
@@ -35,7 +37,7 @@ class LmDemoJobTest extends SparkTestBase {
     static LmDemoConfig config(int sliceWindows) {
         return new LmDemoConfig(dir.resolve("run").toString(), dir.resolve("corpus").toString(),
                 TextFixtures.rules(), 16, 4, 5, new LmDemoConfig.Model("lstm:8:32", 2, 1, 16, 0.02),
-                new LmDemoConfig.Model("lstm:4:8", 1, 2, 16, 0.02), sliceWindows, 4, 1.0, 0.5, 2, 4);
+                new LmDemoConfig.Model("lstm:4:8", 1, 2, 16, 0.02), sliceWindows, 4, 1.0, 0.5, 6, 24, 2, 4);
     }
 
     @BeforeAll
@@ -50,9 +52,9 @@ class LmDemoJobTest extends SparkTestBase {
         assertThat(report.path("task").asText()).isEqualTo("lm");
         assertThat(report.path("slice_windows").asInt()).isEqualTo(SLICE);
         JsonNode models = report.path("models");
-        assertThat(models.fieldNames()).toIterable().containsExactlyInAnyOrder("teacher", "baseline", "kd_slice",
-                "kd_corpus");
-        for (String name : List.of("teacher", "baseline", "kd_slice", "kd_corpus")) {
+        List<String> names = List.of("teacher", "baseline", "kd_slice", "kd_corpus", "kd_generated");
+        assertThat(models.fieldNames()).toIterable().containsExactlyInAnyOrderElementsOf(names);
+        for (String name : names) {
             JsonNode m = models.path(name);
             assertThat(m.path("bits_per_char").asDouble(-1)).as(name).isPositive();
             assertThat(m.path("perplexity").asDouble(-1)).as(name).isGreaterThan(1.0);
@@ -65,9 +67,10 @@ class LmDemoJobTest extends SparkTestBase {
         long studentParams = models.path("baseline").path("parameters").asLong();
         assertThat(models.path("kd_slice").path("parameters").asLong()).isEqualTo(studentParams);
         assertThat(models.path("kd_corpus").path("parameters").asLong()).isEqualTo(studentParams);
+        assertThat(models.path("kd_generated").path("parameters").asLong()).isEqualTo(studentParams);
         assertThat(models.path("teacher").path("parameters").asLong()).isGreaterThan(studentParams);
         assertThat(first.stageSeconds()).containsKeys("ingest", "teacher", "label", "baseline", "kd_slice",
-                "kd_corpus", "evaluate");
+                "kd_corpus", "generate", "kd_generated", "evaluate");
         assertThat(report.path("stage_seconds").path("teacher").asDouble()).isPositive();
 
         // the slice students trained on the same windows of real text, the corpus student on every window
@@ -81,15 +84,36 @@ class LmDemoJobTest extends SparkTestBase {
         assertThat((long) kdCorpus.number("rows")).isEqualTo((long) train.number("rows")).isGreaterThan(SLICE);
         assertThat(kdSlice.inputs().get("softTargets").manifestId()).isEqualTo(kdCorpus.inputs().get("softTargets")
                 .manifestId());
+        // the black-box student read only the teacher's sampled text, published with its provenance
+        Manifest kdGenerated = storage.publishedManifest(dir.resolve("run/students/kd_generated").toString());
+        Manifest generated = storage.publishedManifest(kdGenerated.inputs().get("transfer").path());
+        assertThat(generated.job()).isEqualTo("generate");
+        assertThat(kdGenerated.inputs()).doesNotContainKey("softTargets");
 
         DemoJob.Result second = new LmDemoJob(spark()).run(config(SLICE));
         assertThat(second.stageSeconds()).containsEntry("ingest", 0.0).containsEntry("teacher", 0.0)
                 .containsEntry("label", 0.0).containsEntry("baseline", 0.0).containsEntry("kd_slice", 0.0)
-                .containsEntry("kd_corpus", 0.0);
+                .containsEntry("kd_corpus", 0.0).containsEntry("generate", 0.0).containsEntry("kd_generated", 0.0);
         assertThat(storage.publishedManifest(dir.resolve("run/students/kd_slice").toString()).id())
                 .isEqualTo(kdSlice.id());
         assertThatThrownBy(() -> new LmDemoJob(spark()).run(config(SLICE + 1)))
                 .hasMessageContaining("exists with a different config");
+    }
+
+    @Test
+    void optionsOfTheOtherDemoAreRefusedInOneLine() {
+        Path out = dir.resolve("refused");
+        CliRun lm = CliRun.of("demo", "--task", "lm", "--labelled", "5", "--alpha", "1", "--out", out.toString());
+        assertThat(lm.code()).isEqualTo(2);
+        assertThat(lm.err().strip()).isEqualTo("distill demo: error: --labelled, --alpha do not apply to --task lm");
+        CliRun image = CliRun.of("demo", "--slice-windows", "5", "--out", out.toString());
+        assertThat(image.code()).isEqualTo(2);
+        assertThat(image.err().strip())
+                .isEqualTo("distill demo: error: --slice-windows does not apply to the image demo (--task image)");
+        CliRun task = CliRun.of("demo", "--task", "text", "--out", out.toString());
+        assertThat(task.code()).isEqualTo(2);
+        assertThat(task.err().strip()).isEqualTo("distill demo: error: --task must be image or lm, got 'text'");
+        assertThat(out).doesNotExist();
     }
 
     @Test
