@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """README's LM demo table, printed as Markdown from an LM demo run's own outputs (standard library only).
 
-Usage: lm_readme_md.py RUN_DIR      the table from RUN_DIR/report.json (`bin/distill demo --task lm`)
+Usage: lm_readme_md.py RUN_DIR [EARLIER_REPORT...]
+       the table from RUN_DIR/report.json (`bin/distill demo --task lm`); a rerun that reused stages records 0 s
+       for them, so copies of the run's earlier report.json files may be given: each stage's seconds are then
+       those of the report that ran it (the first non-zero, the current report first)
 
 One row per model of the report (teacher first): test bits per character and perplexity, top-1 next-token
 agreement with the teacher, mean per-token KL(teacher || model), parameters and batched tokens per second; then the
@@ -53,7 +56,17 @@ def number(value, fmt):
     return "-" if value is None else fmt.format(value)
 
 
-def table(run):
+def stage_seconds(reports):
+    """Each stage's seconds from the first report that ran it (reused stages record 0)."""
+    out = {}
+    for r in reports:
+        for k, v in r.get("stage_seconds", {}).items():
+            if out.get(k, 0) == 0:
+                out[k] = v
+    return out
+
+
+def table(run, earlier):
     report = load(os.path.join(run, "report.json"))
     models = report["models"]
     order = [k for k in ROWS if k in models] + sorted(k for k in models if k not in ROWS)
@@ -64,10 +77,11 @@ def table(run):
         print(f"| {label(run, name)} | {m['bits_per_char']:.3f} | {m['perplexity']:.2f} |"
               f" {number(m.get('top1_agreement'), '{:.2%}')} | {number(m.get('kl_teacher_student'), '{:.3f}')} |"
               f" {m['parameters']:,} | {m['tokens_per_second']:,.0f} |")
-    stages = report.get("stage_seconds", {})
+    stages = stage_seconds([report] + [load(p) for p in earlier])
     if stages:
         total = sum(stages.values())
-        print("\nStage seconds (`stage_seconds`, 0 for a stage the run reused): "
+        print("\nStage seconds (`stage_seconds`" + (", each from the report of the run that ran it" if earlier
+                                                    else ", 0 for a stage the run reused") + "): "
               + ", ".join(f"{k} {stages[k]:,.0f}" for k in STAGES if k in stages)
               + f"; {total:,.0f} s in all ({int(total // 60)} min {int(total % 60)} s).")
     if "baseline" in models:
@@ -83,9 +97,9 @@ def table(run):
 
 
 def main(argv):
-    if len(argv) != 1:
+    if not argv:
         sys.exit(__doc__)
-    table(argv[0])
+    table(argv[0], argv[1:])
 
 
 if __name__ == "__main__":
