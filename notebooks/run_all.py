@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Execute every notebooks/*.ipynb against a run directory; exit non-zero if any notebook fails.
 
-    python3 notebooks/run_all.py RUN_DIR [--out OUTDIR] [--timeout SECONDS]
+    python3 notebooks/run_all.py RUN_DIR [--out OUTDIR] [--timeout SECONDS] [--only GLOB]
 
 Each notebook runs in a fresh python3 kernel, with its working directory set to notebooks/ and the environment
 variable DISTILLERY_RUN set to the absolute RUN_DIR (the notebooks' first code cell reads it). Executed copies,
 with their outputs, are written to OUTDIR (default: a new temporary directory); the notebooks in notebooks/ are
-never modified. One line is printed per notebook: "ok" or "FAILED", and the seconds it took.
+never modified. --only GLOB runs only the notebooks whose file name matches (e.g. '05-*' for an LM run).
+One line is printed per notebook: "ok" or "FAILED", and the seconds it took.
 
 Exit codes: 0 all notebooks ran, 1 at least one failed, 2 bad arguments, 3 jupyter/nbconvert not installed.
 """
@@ -25,6 +26,7 @@ def main(argv=None):
     parser.add_argument("run_dir", help="a pipeline run directory, e.g. runs/demo")
     parser.add_argument("--out", help="directory for the executed notebooks (default: a new temporary directory)")
     parser.add_argument("--timeout", type=int, default=300, help="seconds allowed per cell (default 300)")
+    parser.add_argument("--only", default="*.ipynb", help="run only the notebooks matching this file-name glob")
     args = parser.parse_args(argv)
 
     try:
@@ -46,9 +48,9 @@ def main(argv=None):
         return 2
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    notebooks = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+    notebooks = sorted(p for p in NOTEBOOKS_DIR.glob("*.ipynb") if p.match(args.only))
     if not notebooks:
-        print(f"run_all: no notebooks in {NOTEBOOKS_DIR}", file=sys.stderr)
+        print(f"run_all: no notebooks matching {args.only} in {NOTEBOOKS_DIR}", file=sys.stderr)
         return 2
 
     # The kernel inherits this process's environment.

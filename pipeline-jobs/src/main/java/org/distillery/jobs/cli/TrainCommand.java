@@ -101,6 +101,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--labelled", paramLabel = "N",
             description = "Keep hard labels for only N transfer rows, stratified and seeded (default: all).")
     Integer labelled;
+    @Option(names = "--windows", paramLabel = "N",
+            description = "--task lm: train on only N windows, the first of a seeded order of their ids, so that hard"
+                    + " and kd runs with one --seed see the same text (default: all).")
+    Integer windows;
     @Option(names = "--batch-size", defaultValue = "" + TrainConfig.DEFAULT_BATCH_SIZE,
             description = "Minibatch size per worker (default: ${DEFAULT-VALUE}).")
     int batchSize;
@@ -162,7 +166,7 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         TrainConfig config = TrainConfig.builder(Objective.parse(objective)).softTargets(softTargets)
-                .transfer(transfer).validation(validation).labelled(labelled).out(out).mode(mode.parsed())
+                .transfer(transfer).validation(validation).labelled(labelled).windows(windows).out(out).mode(mode.parsed())
                 .student(arch, dropout).epochs(epochs).patience(patience).learningRate(learningRate)
                 .lrSchedule(lrSchedule).divergence(Divergence.parse(divergence)).temperatures(temperatures)
                 .alphas(alphas).retemper(retemper).features(new FeatureTerms(hintWeight, hintSchedule, guidedLayer,

@@ -105,14 +105,21 @@ public final class DemoJob {
         // cheap to redo, and it must reflect the models above; the old report stays until the new one is complete
         EvaluateJob.Result result = new EvaluateJob(spark).run(eval, PublishMode.OVERWRITE);
         stages.record("evaluate", (System.nanoTime() - t0) / 1e9);
-        Map<String, Double> seconds = stages.seconds();
+        return writeReport(storage, o, result, stages.seconds(), Map.of());
+    }
 
-        Map<String, Object> report = new LinkedHashMap<>();
+    /**
+     * Writes {@code out/report.json}: the evaluation's models, each stage's seconds, the evaluation's path and
+     * {@code facts} of the demo; replaced only once the new one is complete.
+     */
+    static Result writeReport(Storage storage, String out, EvaluateJob.Result result, Map<String, Double> seconds,
+                              Map<String, Object> facts) {
+        Map<String, Object> report = new LinkedHashMap<>(facts);
         report.put("models", result.models());
         report.put("stage_seconds", seconds);
         report.put("evaluation", result.job().path());
-        String reportPath = o + "/" + EvaluateJob.REPORT;
-        String tmp = o + "/." + EvaluateJob.REPORT + ".tmp";
+        String reportPath = out + "/" + EvaluateJob.REPORT;
+        String tmp = out + "/." + EvaluateJob.REPORT + ".tmp";
         storage.writeText(tmp, Manifest.json(report));
         if (storage.exists(reportPath)) {
             storage.delete(reportPath);

@@ -74,7 +74,8 @@ final class LmTraining {
         in.manifestInputs().forEach((role, input) -> plan.with(role, input.path() + " (manifest " + input.manifestId()
                 + ")"));
         LstmArchitecture arch = config.lm().architecture();
-        plan.with("windows", in.windows())
+        plan.with("windows", in.windows() + (config.data().windows() == null ? ""
+                        : " (trains on the first " + config.data().windows() + " of the seeded order)"))
                 .with("model", arch.spec() + " over " + in.vocabulary().size() + " tokens, "
                         + arch.parameters(in.vocabulary().size()) + " parameters; windows of "
                         + in.windowing().length() + " tokens, burn-in " + in.windowing().burnIn())
@@ -120,9 +121,13 @@ final class LmTraining {
         List<String> lines = resumed == null ? new ArrayList<>() : new ArrayList<>(resumed.scoreLines());
         Best best = resumed == null ? new Best(0, Double.POSITIVE_INFINITY, null)
                 : new Best(resumed.bestEpoch(), -resumed.bestAccuracy(), resumed.bestParams());
+        var table = LmWindows.slice(TransferTables.readTransfer(spark, in.trainingTable()).rows(),
+                config.data().windows(), config.seed());
+        long windows = config.data().windows() != null || in.softTargets() != null ? table.count() : in.windows();
+        long tokens = LmWindows.scoredTokens(table);
+        LOG.info("training on {} windows, {} scored tokens{}", windows, tokens, config.data().windows() == null ? ""
+                : " (the first " + config.data().windows() + " of the seeded order)");
         if (resumed == null || !resumed.finished()) {
-            var table = TransferTables.readTransfer(spark, in.trainingTable()).rows();
-            long windows = in.softTargets() == null ? in.windows() : table.count();
             JavaRDD<DataSet> batches = LmWindows.minibatches(table, windows, vocabulary, windowLength, in.layout(),
                     in.temperature(), settings, StorageLevel.fromString(config.averaging().engine().storageLevel()));
             best = train(config, net, batches, validation, checkpoints, trial, resumed, lines, best);
@@ -132,7 +137,8 @@ final class LmTraining {
         }
         MultiLayerNetwork published = arch.build(vocabulary, loss, config.schedule().learningRate(), config.seed());
         published.setParams(best.params());
-        return publish(storage, config, in, arch, published, best, initial, lines, start);
+        return publish(storage, config, in, arch, published, best, initial, lines, new long[] {windows, tokens},
+                start);
     }
 
     /** The epochs from the first not yet trained: the best epoch by validation bits/char (the last without one). */
@@ -178,7 +184,8 @@ final class LmTraining {
     }
 
     private JobResult publish(Storage storage, TrainConfig config, LmInputs in, LstmArchitecture arch,
-                              MultiLayerNetwork net, Best best, double initialBits, List<String> lines, long start) {
+                              MultiLayerNetwork net, Best best, double initialBits, List<String> lines,
+                              long[] windowsAndTokens, long start) {
         try (StagedOutput out = StagedOutput.begin(storage, config.out(), config.mode())) {
             storage.writeBytes(out.path("model.zip"), Models.toBytes(net, false));
             storage.writeText(out.path(TrainJob.SCORES), String.join("\n", lines) + "\n");
@@ -194,9 +201,10 @@ final class LmTraining {
                     "parameters", net.numParams(), "bestEpoch", best.epoch(),
                     "validationBitsPerChar", Double.isNaN(best.bitsPerChar()) ? null : best.bitsPerChar(),
                     "initialValidationBitsPerChar", Double.isNaN(initialBits) ? null : initialBits,
-                    "rows", in.windows(), "trainer", TrainJob.describe(config.settings())),
+                    "rows", windowsAndTokens[0], "trainingTokens", windowsAndTokens[1],
+                    "trainer", TrainJob.describe(config.settings())),
                     Versions.current(), java.time.Instant.now().toString());
-            JobResult result = out.publish(manifest, in.windows(), start);
+            JobResult result = out.publish(manifest, windowsAndTokens[0], start);
             LOG.info("trained LM {} in {} s: epoch {}, validation {} bits/char (untrained: {})", arch.spec(),
                     String.format("%.1f", result.seconds()), best.epoch(), String.format("%.4f", best.bitsPerChar()),
                     String.format("%.4f", initialBits));

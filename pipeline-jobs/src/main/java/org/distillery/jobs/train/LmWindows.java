@@ -42,8 +42,8 @@ public final class LmWindows {
                                         StorageLevel storageLevel) {
         long perPartition = (long) settings.batchSize() * settings.averagingFrequency();
         int partitions = settings.partitionsFor(count);
-        return rows.select(ToWindowBatches.columns(layout).stream().map(functions::col).toArray(Column[]::new))
-                .orderBy(functions.xxhash64(col(TextTransferSchema.ID), functions.lit(settings.seed())))
+        return seededOrder(rows.select(ToWindowBatches.columns(layout).stream().map(functions::col)
+                        .toArray(Column[]::new)), settings.seed())
                 .javaRDD()
                 .zipWithIndex()
                 .mapToPair(rowAndIndex -> new scala.Tuple2<>(rowAndIndex._2() / perPartition, rowAndIndex._1()))
@@ -52,6 +52,26 @@ public final class LmWindows {
                 .mapPartitions(new ToWindowBatches(vocabulary, windowLength, settings.batchSize(),
                         settings.averagingFrequency(), layout, temperature))
                 .persist(storageLevel);
+    }
+
+    /** {@code rows} in the seeded order of their ids that every LM run of that seed trains in. */
+    static Dataset<Row> seededOrder(Dataset<Row> rows, long seed) {
+        return rows.orderBy(functions.xxhash64(col(TextTransferSchema.ID), functions.lit(seed)));
+    }
+
+    /**
+     * The first {@code windows} windows of {@code rows} in the seeded order (all of them when null): the same windows
+     * whether {@code rows} is a text transfer set or token soft targets labelled from it.
+     */
+    static Dataset<Row> slice(Dataset<Row> rows, Integer windows, long seed) {
+        return windows == null ? rows : seededOrder(rows, seed).limit(windows);
+    }
+
+    /** The scored tokens (characters predicted) of {@code rows}. */
+    static long scoredTokens(Dataset<Row> rows) {
+        Row sum = rows.agg(functions.sum(col(TextTransferSchema.SCORED_TO).minus(col(TextTransferSchema.SCORED_FROM))))
+                .first();
+        return sum.isNullAt(0) ? 0 : sum.getLong(0);
     }
 
     /**

@@ -56,8 +56,10 @@ public record TrainConfig(Objective objective, String out, PublishMode mode, lon
      * @param transfer    published transfer set (features, labels); defaults to the soft targets' own input
      * @param validation  published validation set, used to pick the epoch and (T, alpha); never the test split
      * @param labelled    keep hard labels for only this many transfer rows (stratified, seeded); null keeps all
+     * @param windows     task lm: train on only this many windows, the first of the seeded order of their ids (the
+     *                    same windows for hard and kd runs with one seed over one transfer set); null trains on all
      */
-    public record Data(String softTargets, String transfer, String validation, Integer labelled) {
+    public record Data(String softTargets, String transfer, String validation, Integer labelled, Integer windows) {
     }
 
     /**
@@ -157,6 +159,8 @@ public record TrainConfig(Objective objective, String out, PublishMode mode, lon
         lm = task == Task.LM ? lm : null;
         if (task == Task.LM) {
             checkLm(objective, data, loss, lm);
+        } else if (data.windows() != null) {
+            throw new IllegalArgumentException("--windows applies to --task lm, not " + task.id());
         }
         if (objective.needsTeacher() && blank(data.softTargets())) {
             throw new IllegalArgumentException("objective " + objective.id() + " needs --soft-targets");
@@ -293,6 +297,9 @@ public record TrainConfig(Objective objective, String out, PublishMode mode, lon
         if (objective == Objective.HARD && (blank(data.transfer()) || !blank(data.softTargets()))) {
             throw new IllegalArgumentException("task lm with objective hard needs --transfer, a text transfer set"
                     + " (ingest --format text), and no --soft-targets");
+        }
+        if (data.windows() != null && data.windows() < 1) {
+            throw new IllegalArgumentException("--windows must be >= 1, got " + data.windows());
         }
         if (data.labelled() != null || loss.features() != null || loss.temperatures().size() > 1
                 || loss.alphas().size() > 1) {

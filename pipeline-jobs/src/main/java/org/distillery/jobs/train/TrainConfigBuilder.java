@@ -15,6 +15,7 @@ public final class TrainConfigBuilder {
     private String transfer;
     private String validation;
     private Integer labelled;
+    private Integer windows;
     private String out;
     private PublishMode mode = PublishMode.FAIL_IF_EXISTS;
     private long seed = TrainConfig.DEFAULT_SEED;
@@ -80,6 +81,12 @@ public final class TrainConfigBuilder {
     /** Keep hard labels for only {@code rows} transfer rows (null: all). */
     public TrainConfigBuilder labelled(Integer rows) {
         this.labelled = rows;
+        return this;
+    }
+
+    /** Task lm: train on only {@code count} windows, the first of the seeded order (null: all). */
+    public TrainConfigBuilder windows(Integer count) {
+        this.windows = count;
         return this;
     }
 
@@ -207,7 +214,7 @@ public final class TrainConfigBuilder {
     /** The validated config. */
     public TrainConfig build() {
         return new TrainConfig(objective, out, mode, seed,
-                new TrainConfig.Data(softTargets, transfer, validation, labelled),
+                new TrainConfig.Data(softTargets, transfer, validation, labelled, windows),
                 new TrainConfig.Student(architecture, dropout),
                 new TrainConfig.Schedule(epochs, patience, learningRate, lrSchedule),
                 new TrainConfig.Loss(divergence, temperatures, alphas, retemper, features),
@@ -217,6 +224,7 @@ public final class TrainConfigBuilder {
     }
 
     private TrainConfigBuilder data(TrainConfig.Data d) {
-        return softTargets(d.softTargets()).transfer(d.transfer()).validation(d.validation()).labelled(d.labelled());
+        return softTargets(d.softTargets()).transfer(d.transfer()).validation(d.validation()).labelled(d.labelled())
+                .windows(d.windows());
     }
 }

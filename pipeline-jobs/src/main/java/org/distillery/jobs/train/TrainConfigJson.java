@@ -11,7 +11,8 @@ import org.distillery.model.loss.Divergence;
  * since the first train job. {@link org.distillery.model.schema.Manifest#madeBy} compares it and checkpoint run hashes
  * hash its text, so a key renamed or moved here makes every published model and checkpoint a stranger to its rerun.
  * {@code features} is left out when null, so that configs without hint or relation terms keep their run hashes;
- * {@code task} and {@code lm} likewise for classifiers (the task before there were others).
+ * {@code task} and {@code lm} likewise for classifiers (the task before there were others), and {@code windows}
+ * when an LM trains on all its windows.
  */
 record TrainConfigJson(Objective objective, String softTargets, String transfer, String validation, String out,
                        String architecture, double dropout, int epochs, int patience, double learningRate,
@@ -20,7 +21,8 @@ record TrainConfigJson(Objective objective, String softTargets, String transfer,
                        boolean resume, String lrSchedule, EngineConfig engine, Divergence divergence,
                        @JsonInclude(JsonInclude.Include.NON_NULL) FeatureTerms features,
                        @JsonInclude(JsonInclude.Include.NON_NULL) String task,
-                       @JsonInclude(JsonInclude.Include.NON_NULL) TrainConfig.Lm lm) {
+                       @JsonInclude(JsonInclude.Include.NON_NULL) TrainConfig.Lm lm,
+                       @JsonInclude(JsonInclude.Include.NON_NULL) Integer windows) {
 
     static TrainConfigJson of(TrainConfig c) {
         TrainConfig.Data d = c.data();
@@ -31,6 +33,7 @@ record TrainConfigJson(Objective objective, String softTargets, String transfer,
                 c.student().architecture(), c.student().dropout(), s.epochs(), s.patience(), s.learningRate(),
                 l.temperatures(), l.alphas(), l.retemper(), d.labelled(), c.seed(), a.workers(), a.batchSize(),
                 a.averagingFrequency(), c.mode(), c.checkpointing().dir(), c.checkpointing().resume(), s.lrSchedule(),
-                a.engine(), l.divergence(), l.features(), c.task() == Task.CLASSIFIER ? null : c.task().id(), c.lm());
+                a.engine(), l.divergence(), l.features(), c.task() == Task.CLASSIFIER ? null : c.task().id(), c.lm(),
+                d.windows());
     }
 }

@@ -14,9 +14,9 @@ import java.util.zip.GZIPOutputStream;
  * A small seeded corpus in the demo corpus's two layouts: a fortune-style file ({@code %} lines between entries) and a
  * gzipped file of paragraphs; {@link #documents} is what ingest must find in them, worked out here independently.
  */
-final class TextFixtures {
+public final class TextFixtures {
     /** A document as ingest must key it: {@code FILE#ENTRY}, and its text. */
-    record Doc(String file, int entry, String text) {
+    public record Doc(String file, int entry, String text) {
     }
 
     private static final String WORDS = "the quick brown fox jumps over lazy dog hacker kludge cruft frob"
@@ -38,7 +38,7 @@ final class TextFixtures {
      * Writes {@code fortunes} ({@code entries} entries, one of them holding the rare 'é' once and one 'ß' once) and
      * {@code jargon.txt.gz} ({@code paragraphs} paragraphs) under {@code dir}; returns the documents in file order.
      */
-    static List<Doc> write(Path dir, int entries, int paragraphs, long seed) throws IOException {
+    public static List<Doc> write(Path dir, int entries, int paragraphs, long seed) throws IOException {
         Random r = new Random(seed);
         Files.createDirectories(dir);
         List<Doc> docs = new ArrayList<>();
@@ -67,7 +67,7 @@ final class TextFixtures {
     }
 
     /** The rules that cut {@link #write}'s files as the demo corpus is cut. */
-    static List<String> rules() {
+    public static List<String> rules() {
         return TextConfig.DEFAULT_SOURCE_DOCUMENTS;
     }
 
