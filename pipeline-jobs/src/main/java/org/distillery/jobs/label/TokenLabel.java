@@ -208,12 +208,13 @@ final class TokenLabel {
     }
 
     /**
-     * The windows spread over at least as many partitions as Spark runs tasks at once: a split is often one Parquet
-     * file, and the teacher is the whole cost (the shuffle moves a few hundred bytes per window).
+     * The windows spread evenly over at least as many partitions as Spark runs tasks at once, always through a
+     * shuffle: a split is often one Parquet file of one row group, which Spark may cut into several partitions of
+     * which one holds every row, and the teacher is the whole cost (the shuffle moves a few hundred bytes per window).
      */
     private Dataset<Row> spread(Dataset<Row> input) {
         int parallelism = spark.sparkContext().defaultParallelism();
-        return input.rdd().getNumPartitions() >= parallelism ? input : input.repartition(parallelism);
+        return input.repartition(Math.max(parallelism, input.rdd().getNumPartitions()));
     }
 
     private Dataset<Row> labelAll(TokenInference inference, Dataset<Row> input, SoftTargetLayout layout) {
