@@ -64,7 +64,7 @@ class DeployIT extends SparkTestBase {
         }
         assertThat(found).as("class references found").anyMatch(s -> s.startsWith("deploy/spark-submit/common.sh"))
                 .anyMatch(s -> s.startsWith("deploy/k8s/train.yaml"))
-                .anyMatch(s -> s.startsWith("deploy/airflow/distillery_dag.py"));
+                .anyMatch(s -> s.startsWith("deploy/airflow/distillery_common.py"));
     }
 
     @Test
