@@ -11,7 +11,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
+import java.util.function.ToLongBiFunction;
 import java.util.stream.Stream;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.distillery.jobs.Fixtures;
@@ -29,6 +32,7 @@ import org.distillery.model.loss.TokenDistillationLoss;
 import org.distillery.model.nn.LanguageModels;
 import org.distillery.model.nn.LmDecoder;
 import org.distillery.model.nn.LstmArchitecture;
+import org.distillery.model.nn.ModelFile;
 import org.distillery.model.nn.Models;
 import org.distillery.model.nn.Sampling;
 import org.distillery.model.schema.Manifest;
@@ -40,8 +44,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code generate} on a tiny seeded corpus with a small DL4J LSTM teacher LM (random weights: these tests check the
- * mechanics, not the teacher's prose). Each sample is recomputed here on the driver from its seed rule, and the
- * published documents, read back from their windows, equal them whatever the partitioning; the output is a text
+ * mechanics, not the teacher's prose). The published documents equal those of the job's own sampler run again on the
+ * driver (the same batched code, so exactly), whatever the partitioning; each sample's draws are those of its seed
+ * rule, checked against the teacher stepped one stream at a time within a stated tolerance; the output is a text
  * transfer set that {@code train --task lm} and {@code label} read; bad input is refused through the real command
  * line in one line, exit 2, nothing published; a dry run says what it would generate.
  */
@@ -128,36 +133,75 @@ class GenerateJobTest extends SparkTestBase {
     }
 
     /**
-     * The documents {@code c} must produce, worked out here on the driver: the {@code limit} prompt windows with the
-     * smallest ids, each sample drawn from Random(rank(rank(seed, id), sample)) with the teacher stepped token by
-     * token, stopping at N tokens or a boundary.
+     * The documents {@code c} must produce, by key: the job's own sampler ({@link Continuations}, a DL4J teacher's
+     * {@value Continuations#STREAMS} streams stepped together) run here on the driver over the {@code limit} prompt
+     * windows with the smallest ids, all in one call as the job's one-task run gets them.
      */
-    private static Map<String, int[]> expected(GenerateConfig c) {
-        List<Row> windows = TransferTables.readPublished(spark(), prompts).orderBy(TextTransferSchema.ID)
-                .limit(c.limit()).collectAsList();
+    private static Map<String, int[]> sampled(GenerateConfig c) {
+        List<Row> rows = TransferTables.readPublished(spark(), prompts).orderBy(TextTransferSchema.ID)
+                .limit(c.limit()).select(TextTransferSchema.ID, TextTransferSchema.TOKENS, TextTransferSchema.SCORED_TO)
+                .collectAsList();
+        ModelArtifact lm = ModelArtifact.read(Storage.of(spark()), teacher);
+        Broadcast<ModelFile> file = JavaSparkContext.fromSparkContext(spark().sparkContext()).broadcast(lm.file());
+        Continuations sampler = new Continuations("driver:" + lm.sha256(), file, c.teacherOutput(), vocabulary.size(),
+                WINDOW, c);
+        Map<String, int[]> docs = new TreeMap<>();
+        sampler.call(rows.iterator()).forEachRemaining(r -> docs.put(r.getString(0), (int[]) r.get(4)));
+        return docs;
+    }
+
+    /** How far a single-stream step's probabilities may be from the batched step's (float rounding of the gemms). */
+    private static final double TOLERANCE = 1e-5;
+
+    /**
+     * How many of the sampled tokens of {@code docs} (made under {@code c}, top-p 1) the generator {@code rng} of each
+     * document explains: replayed against the teacher stepped one stream at a time ({@link LmDecoder}), token t at a
+     * step is explained when the uniform draw u of that step falls in t's interval of the cumulative distribution in
+     * {@link Sampling}'s order (falling probability), widened by {@link #TOLERANCE} at both ends and by the mass of
+     * the tokens whose probability is within {@link #TOLERANCE} of t's (their order against t may differ between the
+     * batched and single-stream probabilities). Returns {explained, sampled}.
+     */
+    private static long[] explained(GenerateConfig c, Map<String, int[]> docs,
+                                    ToLongBiFunction<Long, Integer> seedOf) {
         LmDecoder decoder = LmDecoder.of(LanguageModels.teacher(ModelArtifact.read(Storage.of(spark()), teacher)
                 .file(), null, vocabulary.size()), WINDOW);
-        Map<String, int[]> docs = new TreeMap<>();
-        for (Row w : windows) {
-            long id = w.getLong(0);
-            int[] prompt = Arrays.copyOf(TransferTables.ints(w, 5), Math.min(c.promptTokens(), w.getInt(7)));
-            for (int s = 1; s <= c.samplesPerPrompt(); s++) {
-                Random rng = new Random(Stratified.rank(Stratified.rank(c.seed(), id), s));
-                List<Integer> stream = new ArrayList<>(Arrays.stream(prompt).boxed().toList());
-                float[] z = decoder.prime(prompt);
-                for (int k = 0; k < c.tokens(); k++) {
-                    int next = Sampling.next(z, c.temperature(), c.topP(), rng);
-                    stream.add(next);
-                    if (next == CharVocabulary.BOUNDARY) {
-                        break;
+        Map<Long, Integer> realInputs = new TreeMap<>();
+        TransferTables.readPublished(spark(), prompts).collectAsList().forEach(r -> realInputs.put(r.getLong(0),
+                r.getInt(7)));
+        long ok = 0;
+        long sampled = 0;
+        for (Map.Entry<String, int[]> e : docs.entrySet()) {
+            String key = e.getKey();
+            long id = Long.parseLong(key.substring(key.indexOf("prompt=") + 7, key.indexOf('#')));
+            int sample = Integer.parseInt(key.substring(key.indexOf('#') + 1));
+            int[] stream = e.getValue();
+            int p = Math.min(c.promptTokens(), realInputs.get(id));
+            Random rng = new Random(seedOf.applyAsLong(id, sample));
+            float[] z = decoder.prime(Arrays.copyOf(stream, p));
+            for (int k = p; k < stream.length; k++) {
+                double u = rng.nextDouble();
+                double[] q = Sampling.distribution(z, c.temperature(), c.topP());
+                int t = stream[k];
+                double before = 0;
+                double either = 0;
+                for (int j = 0; j < q.length; j++) {
+                    if (j == t) {
+                        continue;
                     }
-                    z = decoder.step(next);
+                    if (Math.abs(q[j] - q[t]) <= TOLERANCE) {
+                        either += q[j];
+                    } else if (q[j] > q[t]) {
+                        before += q[j];
+                    }
                 }
-                docs.put("generate:seed=" + c.seed() + ":prompt=" + id + "#" + s,
-                        stream.stream().mapToInt(Integer::intValue).toArray());
+                ok += u >= before - TOLERANCE && u < before + either + q[t] + TOLERANCE ? 1 : 0;
+                sampled++;
+                if (k + 1 < stream.length) {
+                    z = decoder.step(t);
+                }
             }
         }
-        return docs;
+        return new long[] {ok, sampled};
     }
 
     @Test
@@ -166,11 +210,14 @@ class GenerateJobTest extends SparkTestBase {
         GenerateConfig three = run(config("gen/three-tasks").partitions(3).build());
         GenerateConfig other = run(config("gen/other-seed").partitions(2).seed(43).build());
 
-        assertThat(windows(three.out())).isEqualTo(windows(one.out()));
+        // the job's one task and the sampler run again on the driver: the same code on the same rows
         Map<String, int[]> got = documents(one.out());
-        Map<String, int[]> want = expected(one);
+        Map<String, int[]> want = sampled(one);
         assertThat(got.keySet()).isEqualTo(want.keySet()).hasSize(24);
         want.forEach((key, stream) -> assertThat(got.get(key)).as(key).containsExactly(stream));
+        // three tasks put other streams side by side; every step is still STREAMS rows wide (same shapes, so the
+        // same arithmetic for each row whatever its neighbours), and each sample keeps its own generator and state
+        assertThat(windows(three.out())).isEqualTo(windows(one.out()));
         List<int[]> otherTexts = new ArrayList<>(documents(other.out()).values());
         List<int[]> texts = new ArrayList<>(got.values());
         int same = 0;
@@ -215,6 +262,26 @@ class GenerateJobTest extends SparkTestBase {
         assertThat(((Number) g.get("tokensPerPrompt")).intValue()).isEqualTo(40);
         assertThat(m.inputs().get("prompts").manifestId()).isEqualTo(p.id());
         assertThat(m.inputs().get("teacher").path()).isEqualTo(storage.qualify(teacher));
+    }
+
+    /**
+     * Sample s of the prompt in window i draws from Random(rank(rank(seed, i), s)): replayed one stream at a time,
+     * that generator explains every sampled token (within {@link #TOLERANCE} of the batched probabilities), and the
+     * next sample's generator, or one seeded by the window alone, explains few of them.
+     */
+    @Test
+    void eachSampleDrawsFromItsOwnSeedRule() {
+        GenerateConfig c = config("gen/seed-rule").topP(1).build(); // no nucleus edge to cross by rounding
+        Map<String, int[]> docs = sampled(c);
+        long[] rule = explained(c, docs, (id, s) -> Stratified.rank(Stratified.rank(c.seed(), id), s));
+        long[] sibling = explained(c, docs, (id, s) -> Stratified.rank(Stratified.rank(c.seed(), id), s + 1));
+        long[] window = explained(c, docs, (id, s) -> Stratified.rank(c.seed(), id));
+        System.out.printf("generate seed rule: %d of %d sampled tokens explained by the rule, %d by the next"
+                + " sample's generator, %d by the window's%n", rule[0], rule[1], sibling[0], window[0]);
+        assertThat(rule[1]).as("sampled tokens").isGreaterThan(200);
+        assertThat(rule[0]).as("tokens the seed rule explains").isEqualTo(rule[1]);
+        assertThat(sibling[0]).as("tokens the next sample's generator explains").isLessThan(rule[1] / 2);
+        assertThat(window[0]).as("tokens the window's generator explains").isLessThan(rule[1] / 2);
     }
 
     @Test
