@@ -51,8 +51,8 @@ def main(work):
           f"{teacher.get('bits_per_char', float('nan')):.3f} bits/char on the test split.")
     print()
     print("| soft targets | T | bytes/token | vs dense | teacher mass outside top K (T = 1) | bits/char | Δ vs dense "
-          "| top-1 agreement | Δ | ECE | KL(teacher ‖ student) | Δ |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| top-1 agreement | Δ (points) | ECE | Δ | KL(teacher ‖ student) | Δ |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for temp in temps:
         base = runs.get(("dense", temp, first))
         for t in targets:
@@ -70,7 +70,7 @@ def main(work):
             print(f"| {label} | {temp} | {f['bytes_per_token']:.1f} | {f['bytes_per_token'] / dense_bpt:.3f} "
                   f"| {f['tail']:.4f} | {m['bits_per_char']:.3f} | {delta('bits_per_char')} "
                   f"| {100 * m['top1_agreement']:.2f}% | {delta('top1_agreement', 100, '{:+.2f}')} "
-                  f"| {m['ece']:.4f} | {m['kl_teacher_student']:.4f} | {delta('kl_teacher_student', 1, '{:+.4f}')} |")
+                  f"| {m['ece']:.4f} | {delta('ece', 1, '{:+.4f}')} | {m['kl_teacher_student']:.4f} | {delta('kl_teacher_student', 1, '{:+.4f}')} |")
     print()
     print(f"Δ: against the dense student of the same T (seed {first}); lower bits/char, ECE and KL are better.")
     for s in seeds[1:]:
