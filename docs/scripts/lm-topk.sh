@@ -3,12 +3,12 @@
 # language-model student"). One teacher LM labels the same training windows densely (fp32, every logit) and with
 # `label --top-k K` for each K; the same student (same shape, seed, windows and schedule) is distilled from each, at
 # T = 1 (where a top-K row's tail is exact in mass: only its shape is spread evenly) and at T = 2 (the tail's mass is
-# approximate too); a second student seed at the largest K and dense measures seed noise. Evaluate scores every
+# approximate too); a second student seed at the last K given and dense measures seed noise. Evaluate scores every
 # student on the test split with the teacher pinned; docs/scripts/lm_topk_md.py prints the table.
 # Usage: docs/scripts/lm-topk.sh WORK_DIR [K...]          (K default: 1 4 8 16)
 # Environment (defaults in brackets): TOPK_SOURCE [three fortunes files: people, science, politics, ~410 k chars],
 #   TOPK_TEACHER [lstm:32:128] TOPK_TEACHER_EPOCHS [3] TOPK_STUDENT [lstm:16:64] TOPK_STUDENT_EPOCHS [2]
-#   TOPK_TEMPERATURES [1 2] TOPK_SEEDS [42 43] (the first trains every student, the others only the largest K and dense)
+#   TOPK_TEMPERATURES [1 2] TOPK_SEEDS [42 43] (the first trains every student, the others only the last K given and dense)
 #   TOPK_ALPHA [1: the soft term only, so that the students differ by their targets alone].
 # A rerun reuses every published output under WORK_DIR (delete one to redo it) and evaluates again: evaluate scores every
 # published student under WORK_DIR/students, so a run stopped part way (or continued with other K, T or seeds) still
