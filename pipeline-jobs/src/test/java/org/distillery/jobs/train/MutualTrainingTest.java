@@ -101,7 +101,57 @@ class MutualTrainingTest extends SparkTestBase {
         }
         assertThat(maxDiff).as("the two students' logits differ").isGreaterThan(0.1);
         assertThat(run.toJson()).contains("student-1 (manifest ", "student-2 (manifest ");
+        evaluateScoresEachPeerAndTheirEnsemble(out);
         assertThat(storage.readText(out + "/" + TrainJob.SCORES).lines().count()).isEqualTo(4);
+    }
+
+    /**
+     * Evaluate scores each peer as the model it is, and adds their ensemble: its accuracy vs the mean of the two
+     * published students' softmax outputs computed here (the same logits; float vs double means may break a near tie
+     * differently, so within one row of 200).
+     */
+    private static void evaluateScoresEachPeerAndTheirEnsemble(String run) {
+        String test = Fixtures.transferSet(spark(), dir.resolve("test").toString(), 200, 33, 20_000);
+        java.util.Map<String, String> models = new java.util.LinkedHashMap<>();
+        models.put("peer_1", run + "/student-1");
+        models.put("peer_2", run + "/student-2");
+        var result = new org.distillery.jobs.evaluate.EvaluateJob(spark()).run(
+                new org.distillery.jobs.evaluate.EvaluateConfig(test, null, models, dir.resolve("eval").toString(), 2));
+        var report = result.models();
+        assertThat(report).containsOnlyKeys("peer_1", "peer_2", "mutual_ensemble");
+        assertThat(((Number) report.get("peer_1").get("peer")).intValue()).isEqualTo(1);
+        assertThat(report.get("mutual_ensemble").get("members")).isEqualTo(List.of("peer_1", "peer_2"));
+        LabelledSet t = LabelledSet.collect(TransferTables.readTransfer(spark(), test));
+        Storage storage = Storage.of(spark());
+        float[][] a = Scoring.logits(new LogitModel(ModelArtifact.read(storage, run + "/student-1").network()),
+                t.features());
+        float[][] b = Scoring.logits(new LogitModel(ModelArtifact.read(storage, run + "/student-2").network()),
+                t.features());
+        int right = 0;
+        for (int i = 0; i < a.length; i++) {
+            double[] p = new double[Fixtures.CLASSES];
+            int best = 0;
+            for (float[] z : new float[][] {a[i], b[i]}) {
+                double max = Double.NEGATIVE_INFINITY;
+                for (float v : z) {
+                    max = Math.max(max, v);
+                }
+                double sum = 0;
+                for (float v : z) {
+                    sum += Math.exp(v - max);
+                }
+                for (int c = 0; c < z.length; c++) {
+                    p[c] += Math.exp(z[c] - max) / sum / 2;
+                }
+            }
+            for (int c = 1; c < p.length; c++) {
+                best = p[c] > p[best] ? c : best;
+            }
+            right += best == t.labels()[i] ? 1 : 0;
+        }
+        assertThat((double) report.get("mutual_ensemble").get("accuracy")).isCloseTo(right / 200.0, within(0.005));
+        assertThat((long) report.get("mutual_ensemble").get("params"))
+                .isEqualTo((long) report.get("peer_1").get("params") + (long) report.get("peer_2").get("params"));
     }
 
     /** Every transfer row trains the peers: no teacher part, a hard label on the 40 selected rows only. */
