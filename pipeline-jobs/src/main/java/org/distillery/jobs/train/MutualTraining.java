@@ -1,6 +1,7 @@
 package org.distillery.jobs.train;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -145,7 +146,7 @@ final class MutualTraining {
             double[] roundScores = trainer.fitEpoch(batches, epoch);
             double seconds = (System.nanoTime() - t0) / 1e9;
             double[] acc = validation == null ? null : accuracies(trainer.network(), validation, k, classes);
-            double mean = acc == null ? Double.NaN : java.util.Arrays.stream(acc, 0, k).average().orElseThrow();
+            double mean = acc == null ? Double.NaN : Arrays.stream(acc, 0, k).average().orElseThrow();
             lines.add(scoreLine(config, epoch, lr, trainer.lastScore(), acc, seconds, roundScores));
             LOG.info("mutual epoch {}/{}: lr {} score {} validation accuracy per student {} ({} s)", epoch,
                     schedule.epochs(), lr, String.format("%.4f", trainer.lastScore()),
@@ -170,7 +171,7 @@ final class MutualTraining {
         for (int s = 0; s < peers; s++) {
             float[][] student = new float[z.length][];
             for (int i = 0; i < z.length; i++) {
-                student[i] = java.util.Arrays.copyOfRange(z[i], s * classes, (s + 1) * classes);
+                student[i] = Arrays.copyOfRange(z[i], s * classes, (s + 1) * classes);
                 float[] p = org.distillery.model.loss.SoftTargets.soften(student[i], 1.0);
                 for (int c = 0; c < classes; c++) {
                     ensemble[i][c] += p[c] / peers;
@@ -184,7 +185,7 @@ final class MutualTraining {
 
     private static double[] nans(int n) {
         double[] a = new double[n];
-        java.util.Arrays.fill(a, Double.NaN);
+        Arrays.fill(a, Double.NaN);
         return a;
     }
 
@@ -213,7 +214,7 @@ final class MutualTraining {
         f.put("alpha", alpha(config));
         f.put("bestEpoch", best.epoch());
         double[] acc = best.accuracies();
-        f.put("validationAccuracy", s > 0 ? nullIfNaN(acc[s - 1]) : java.util.Arrays.stream(acc, 0, config.peers())
+        f.put("validationAccuracy", s > 0 ? nullIfNaN(acc[s - 1]) : Arrays.stream(acc, 0, config.peers())
                 .mapToObj(MutualTraining::nullIfNaN).toList());
         f.put("ensembleValidationAccuracy", nullIfNaN(acc[config.peers()]));
         f.put("rows", rows.count());
@@ -244,7 +245,7 @@ final class MutualTraining {
         m.put("learningRate", lr);
         m.put("trainScore", score); // the sum of the K students' losses
         m.put("validationAccuracy", acc == null ? null
-                : java.util.Arrays.stream(acc, 0, config.peers()).boxed().toList());
+                : Arrays.stream(acc, 0, config.peers()).boxed().toList());
         m.put("ensembleValidationAccuracy", acc == null ? null : acc[config.peers()]);
         m.put("seconds", seconds);
         m.put("roundScores", roundScores);

@@ -16,7 +16,7 @@ import org.distillery.model.nn.LstmArchitecture;
  * <p>Manifests record it, reruns compare it and checkpoint run hashes are taken of it as the flat JSON object it has
  * always serialised to ({@link TrainConfigJson}), so outputs published before the grouping are still recognised.
  *
- * @param objective     kd, hard or pseudo_label
+ * @param objective     kd, hard, pseudo_label or mutual
  * @param out           output directory for the model
  * @param mode          what to do when {@code out} is already published
  * @param seed          seed of initialisation, labelled selection and data splits
