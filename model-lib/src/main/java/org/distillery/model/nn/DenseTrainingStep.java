@@ -40,7 +40,7 @@ import org.nd4j.linalg.lossfunctions.ILossFunction;
  * stay in DL4J's layout: checkpoints, parameter averaging and {@code fit} can take over at any step.
  *
  * <p>It covers networks of plain {@link DenseLayer}s ending in an {@link OutputLayer}: no dropout, weight noise,
- * layer norm, regularization, constraints, gradient normalization, preprocessors, frozen layers or listeners; standard
+ * layer norm, regularization, constraints other than {@link BlockDiagonal}, gradient normalization, preprocessors, frozen layers or listeners; standard
  * backprop, SGD with minibatches, no features mask. Anything else gets a reason from {@link #unsupported} and stays on
  * {@code fit}. {@code DenseTrainingStepTest} checks it takes DL4J's steps.
  *
@@ -150,8 +150,8 @@ public final class DenseTrainingStep {
         if (!base.getRegularization().isEmpty() || !base.getRegularizationBias().isEmpty()) {
             return "layer " + i + " has regularization";
         }
-        if (base.getConstraints() != null && !base.getConstraints().isEmpty()) {
-            return "layer " + i + " has constraints";
+        if (base.getConstraints() != null && !base.getConstraints().stream().allMatch(BlockDiagonal.class::isInstance)) {
+            return "layer " + i + " has constraints other than peers' block-diagonal weights";
         }
         if (base.getGradientNormalization() != null && base.getGradientNormalization() != GradientNormalization.None) {
             return "layer " + i + " has gradient normalization " + base.getGradientNormalization();
@@ -212,6 +212,7 @@ public final class DenseTrainingStep {
             net.getUpdater().update(net, gradient, iteration, epoch, (int) n, LayerWorkspaceMgr.noWorkspaces());
             INDArray params = net.params();
             params.subi(net.getFlattenedGradients().reshape(params.shape())); // DL4J's SGD step: params -= update
+            net.applyConstraints(iteration, epoch); // as DL4J's SGD after its step (peers' block-diagonal weights)
             net.setScore(score);
             BaseOptimizer.incrementIterationCount(net, 1);
             for (Layer layer : net.getLayers()) { // as fit's synchronizeIterEpochCounts

@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Train a model with Spark parameter averaging: a KD student (kd), a hard-label model (hard: the"
-                + " baseline or the teacher) or a pseudo-label student (pseudo_label); with --task lm, a character-level"
+                + " baseline or the teacher) or a pseudo-label student (pseudo_label), or K students that learn from each other and no teacher (mutual); with --task lm, a character-level"
                 + " LSTM language model on a text transfer set (objective hard) or on token soft targets (kd).")
 final class TrainCommand implements Callable<Integer> {
     @Option(names = "--task", defaultValue = TrainConfig.DEFAULT_TASK, paramLabel = "classifier|lm",
@@ -35,7 +35,7 @@ final class TrainCommand implements Callable<Integer> {
             description = "--task lm: number of LSTM layers (default: ${DEFAULT-VALUE}).")
     int layers;
     @Option(names = "--objective", defaultValue = TrainConfig.DEFAULT_OBJECTIVE,
-            description = "kd | hard | pseudo_label (default: ${DEFAULT-VALUE}).")
+            description = "kd | hard | pseudo_label | mutual (default: ${DEFAULT-VALUE}).")
     String objective;
     @Option(names = "--soft-targets", paramLabel = "DIR", description = "Published soft targets (kd, pseudo_label; --task lm: token soft targets).")
     String softTargets;
@@ -49,8 +49,15 @@ final class TrainCommand implements Callable<Integer> {
             description = "Output directory (must not exist, unless --mode overwrite).")
     String out;
     @Option(names = "--arch", defaultValue = TrainConfig.DEFAULT_ARCHITECTURE,
-            description = "Network shape (default: ${DEFAULT-VALUE}).")
+            description = "Network shape; objective mutual: one for every peer or one per peer, comma-separated"
+                    + " (mlp:64,mlp:32) (default: ${DEFAULT-VALUE}).")
     String arch;
+    @Option(names = "--peers", defaultValue = "" + TrainConfig.DEFAULT_PEERS, paramLabel = "K",
+            description = "Objective mutual: students trained together, each pulled towards the mean of the others'"
+                    + " softened predictions (T^2 KL, weight --alpha, default " + TrainConfig.DEFAULT_MUTUAL_ALPHA
+                    + ") and to hard labels where a row has one (weight 1 - alpha); -T defaults to "
+                    + TrainConfig.DEFAULT_MUTUAL_TEMPERATURE + " (default: ${DEFAULT-VALUE}).")
+    int peers;
     @Option(names = "--dropout", defaultValue = "" + TrainConfig.DEFAULT_DROPOUT,
             description = "Dropout rate of hidden activations (default: ${DEFAULT-VALUE}).")
     double dropout;
@@ -175,7 +182,7 @@ final class TrainCommand implements Callable<Integer> {
                 .averagingFrequency(engine.averagingFrequency).engine(new EngineConfig(prefetch, approach, exportDir,
                         repartition, repartitionStrategy, aggregationDepth, storageLevel, trainingStats, workerStep,
                         rounds))
-                .checkpointDir(checkpointDir).resume(resume).task(Task.parse(task)).lm(embedding, hidden, layers)
+                .checkpointDir(checkpointDir).resume(resume).task(Task.parse(task)).lm(embedding, hidden, layers).peers(peers)
                 .build();
         return run.dryRunOrRun(() -> TrainJob.dryRun(Storage.standalone(), config),
                 () -> new TrainJob(spark.session("train")).run(config).summaryJson());

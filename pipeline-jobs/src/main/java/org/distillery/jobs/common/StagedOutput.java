@@ -87,6 +87,22 @@ public final class StagedOutput implements AutoCloseable {
     }
 
     /**
+     * Seals the sub-directory {@code relative} of this output as a published output of its own (its manifest, listing
+     * its files, and {@code _SUCCESS}), readable at {@code target/relative} once this output is published: one run's
+     * several models, each an input in its own right, published together by one rename.
+     */
+    public Manifest sealWithin(String relative, Manifest unlisted, long rows, long startNanos) {
+        String dir = path(relative);
+        storage.mkdirs(dir);
+        Manifest manifest = unlisted.withFiles(storage.files(dir));
+        JobResult result = new JobResult(manifest.job(), target + "/" + relative, manifest.id(), rows,
+                (System.nanoTime() - startNanos) / 1e9);
+        storage.writeText(dir + "/" + Manifest.FILE_NAME, manifest.toJson());
+        storage.writeText(dir + "/" + Manifest.SUCCESS, result.summaryJson() + "\n");
+        return manifest;
+    }
+
+    /**
      * Writes the manifest, listing every data file written so far with its size ({@link Manifest#files}), and
      * {@code _SUCCESS}, then moves the staging directory into place. {@code _SUCCESS} holds the job's one-line JSON
      * summary (the line the job prints last), so a sensor or an XCom push can read it.

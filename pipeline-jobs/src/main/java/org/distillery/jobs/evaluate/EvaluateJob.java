@@ -142,6 +142,11 @@ public final class EvaluateJob {
             ModelArtifact teacher = ModelArtifact.read(storage, config.teacher());
             return new Reference(teacher, pin == null ? null : pin.check(teacher).output());
         }
+        if (pin == null && mutualPeers(models)) {
+            LOG.info("no --teacher, and mutual-learning peers among the models (they learnt without one): no agreement"
+                    + " or KL");
+            return null;
+        }
         if (pin == null) {
             throw new IllegalArgumentException("--teacher is needed: no --model was distilled from soft targets that"
                     + " name their teacher");
@@ -164,6 +169,12 @@ public final class EvaluateJob {
         }
         LOG.info("teacher: {} (sha256 {}), the one {} came from", member.path(), member.sha256(), pin.students());
         return new Reference(teacher, member.output());
+    }
+
+    /** Whether a model is a peer of a mutual-learning run, which has no teacher to compare with. */
+    private static boolean mutualPeers(Map<String, ModelArtifact> models) {
+        return models.values().stream().anyMatch(a -> a.manifest() != null
+                && "mutual".equals(a.manifest().facts().get("objective")));
     }
 
     /** The teacher scored as the reference, and the ONNX output read from it (null: its only output). */
@@ -206,24 +217,29 @@ public final class EvaluateJob {
         if (validation != null) {
             inputs.put("validation", new Manifest.Input(validation.path(), validation.manifestId()));
         }
+        Map<String, float[][]> testLogits = new LinkedHashMap<>();
+        Map<String, float[][]> validationLogits = new LinkedHashMap<>();
         for (Map.Entry<String, ModelArtifact> e : artifacts.entrySet()) {
             ModelArtifact artifact = e.getValue();
             LogitFunction model = model(e.getKey(), artifact, TransferSchema.shape(testSplit.manifest()),
                     checked.teacherOutput());
             float[][] logits = Scoring.logits(model, test.features());
+            testLogits.put(e.getKey(), logits);
             if (teacherLogits == null && e.getKey().equals("teacher")) {
                 teacherLogits = logits;
             }
             Map<String, Object> entry = entry(artifact, model, logits, teacherLogits, test, classNames,
                     config.latencyRuns());
             if (validation != null) {
-                entry.put("calibration", Calibrated.fit(Scoring.logits(model, validation.features()),
-                        validation.labels(), logits, test.labels(), testSplit.classes()));
+                validationLogits.put(e.getKey(), Scoring.logits(model, validation.features()));
+                entry.put("calibration", Calibrated.fit(validationLogits.get(e.getKey()), validation.labels(), logits,
+                        test.labels(), testSplit.classes()));
             }
             report.put(e.getKey(), entry);
             inputs.put(e.getKey(), artifact.asInput());
             LOG.info("scored {}: accuracy {}", e.getKey(), report.get(e.getKey()).get("accuracy"));
         }
+        Ensembles.add(report, artifacts, testLogits, validationLogits, teacherLogits, test, validation, classNames);
         String table = Report.table(report) + Report.perClassTable(report, classNames)
                 + (validation == null ? "" : Report.calibrationTable(report));
         try (StagedOutput out = StagedOutput.begin(storage, config.out(), mode)) {
@@ -269,7 +285,8 @@ public final class EvaluateJob {
         m.put("per_class", Metrics.perClass(classNames, perClass, test.labels()));
         if (artifact.manifest() != null) {
             Map<String, Object> f = artifact.manifest().facts();
-            for (String k : new String[] {"objective", "temperature", "alpha", "architecture", "labelledRows", "rows"}) {
+            for (String k : new String[] {"objective", "temperature", "alpha", "architecture", "labelledRows", "rows",
+                "peers", "peer"}) {
                 if (f.containsKey(k)) {
                     m.put(k, f.get(k));
                 }

@@ -10,14 +10,19 @@ public enum Objective {
     /** Hard labels only, on the rows that have one: the baseline, and how the teacher itself is trained. */
     HARD,
     /** The teacher's argmax as a hard label on rows without one, the true label elsewhere (no soft targets). */
-    PSEUDO_LABEL;
+    PSEUDO_LABEL,
+    /**
+     * No teacher: K peers trained together, each from hard labels where a row has one and from the mean of the other
+     * peers' softened predictions on every row (deep mutual learning, Zhang et al. 2018).
+     */
+    MUTUAL;
 
     public String id() {
         return name().toLowerCase(Locale.ROOT);
     }
 
     public boolean needsTeacher() {
-        return this != HARD;
+        return this == KD || this == PSEUDO_LABEL;
     }
 
     public static Objective parse(String s) {

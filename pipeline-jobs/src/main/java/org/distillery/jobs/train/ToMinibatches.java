@@ -13,7 +13,8 @@ import org.nd4j.linalg.dataset.DataSet;
 /**
  * Rows (id, features, teacher logits, label[, teacher layer]) of one partition to minibatches in distillery's target
  * layout. The objective decides the targets: kd keeps softmax(logits / T) and the hard label where there is one;
- * pseudo_label replaces a missing label by the teacher's argmax; hard uses the label alone. Each row is checked as it
+ * pseudo_label replaces a missing label by the teacher's argmax; hard uses the label alone, and so does mutual, which
+ * also keeps the rows without one (their targets are the peers'). Each row is checked as it
  * is read, and a bad one is refused naming its id: features of another width or not finite, a label outside
  * [0, classes) (null is unlabelled, as everywhere).
  */
@@ -81,7 +82,7 @@ final class ToMinibatches implements FlatMapFunction<Iterator<Row>, DataSet> {
         float[] layer = row.size() > 4 ? TransferTables.floats(row, 4) : null; // the stored teacher layer, if joined
         return switch (objective) {
             case KD -> new Batches.Example(features, logits, label, layer);
-            case HARD -> new Batches.Example(features, null, label);
+            case HARD, MUTUAL -> new Batches.Example(features, null, label);
             case PSEUDO_LABEL -> new Batches.Example(features, null, label >= 0 ? label : SoftTargets.argmax(logits));
         };
     }

@@ -16,7 +16,7 @@ import org.distillery.model.nn.LstmArchitecture;
  * <p>Manifests record it, reruns compare it and checkpoint run hashes are taken of it as the flat JSON object it has
  * always serialised to ({@link TrainConfigJson}), so outputs published before the grouping are still recognised.
  *
- * @param objective     kd, hard or pseudo_label
+ * @param objective     kd, hard, pseudo_label or mutual
  * @param out           output directory for the model
  * @param mode          what to do when {@code out} is already published
  * @param seed          seed of initialisation, labelled selection and data splits
@@ -28,10 +28,11 @@ import org.distillery.model.nn.LstmArchitecture;
  * @param checkpointing where epochs are checkpointed and whether a run resumes
  * @param task          a classifier (the default) or a language model over a text transfer set
  * @param lm            the LSTM LM's shape for {@code task} lm; null for a classifier
+ * @param peers         objective mutual: how many students learn together (other objectives train one)
  */
 public record TrainConfig(Objective objective, String out, PublishMode mode, long seed, Data data, Student student,
                           Schedule schedule, Loss loss, Averaging averaging, Checkpointing checkpointing, Task task,
-                          Lm lm) {
+                          Lm lm, int peers) {
     public static final String DEFAULT_TASK = "classifier";
     public static final String DEFAULT_OBJECTIVE = "kd";
     public static final String DEFAULT_ARCHITECTURE = "mlp:64";
@@ -48,6 +49,13 @@ public record TrainConfig(Objective objective, String out, PublishMode mode, lon
     public static final int DEFAULT_LM_EMBEDDING = 32;
     public static final int DEFAULT_LM_HIDDEN = 256;
     public static final int DEFAULT_LM_LAYERS = 2;
+    public static final int DEFAULT_PEERS = 2;
+    /** Objective mutual's temperature: 1, as in Zhang et al. 2018. */
+    public static final double DEFAULT_MUTUAL_TEMPERATURE = 1.0;
+    /** Objective mutual's weight of the peers' term: equal weights of it and the hard term, as in Zhang et al. */
+    public static final double DEFAULT_MUTUAL_ALPHA = 0.5;
+    /** Peers' architectures in one {@code --arch} value: specs separated by commas, each starting with its kind. */
+    private static final java.util.regex.Pattern ARCH_LIST = java.util.regex.Pattern.compile(",(?=\\s*(mlp|cnn):)");
 
     /**
      * What the model learns from.
@@ -65,7 +73,8 @@ public record TrainConfig(Objective objective, String out, PublishMode mode, lon
     /**
      * The network trained.
      *
-     * @param architecture shape, e.g. {@code mlp:64}
+     * @param architecture shape, e.g. {@code mlp:64}; objective mutual: one shape for every peer or one per peer,
+     *                     comma-separated ({@code mlp:64,mlp:32})
      * @param dropout      dropout rate on hidden activations
      */
     public record Student(String architecture, double dropout) {
@@ -157,6 +166,9 @@ public record TrainConfig(Objective objective, String out, PublishMode mode, lon
         }
         task = task == null ? Task.CLASSIFIER : task;
         lm = task == Task.LM ? lm : null;
+        if (objective == Objective.MUTUAL) {
+            checkMutual(peers, data, loss, checkpointing, task);
+        }
         if (task == Task.LM) {
             checkLm(objective, data, loss, lm);
         } else if (data.windows() != null) {
@@ -171,7 +183,7 @@ public record TrainConfig(Objective objective, String out, PublishMode mode, lon
         if (blank(out)) {
             throw new IllegalArgumentException("output directory must be set, got '" + out + "'");
         }
-        Architecture.parse(student.architecture(), student.dropout());
+        architectures(objective, student, peers);
         checkSchedule(schedule);
         loss = withDefaultAlpha(loss, objective);
         checkGrid(loss, objective, data);
@@ -223,8 +235,80 @@ public record TrainConfig(Objective objective, String out, PublishMode mode, lon
     }
 
     private static Loss withDefaultAlpha(Loss loss, Objective objective) {
-        List<Double> alphas = loss.alphas().isEmpty() ? List.of(objective == Objective.KD ? 1.0 : 0.0) : loss.alphas();
-        return new Loss(loss.divergence(), loss.temperatures(), alphas, loss.retemper(), loss.features());
+        double alpha = switch (objective) {
+            case KD -> 1.0;
+            case MUTUAL -> DEFAULT_MUTUAL_ALPHA;
+            default -> 0.0;
+        };
+        List<Double> alphas = loss.alphas().isEmpty() ? List.of(alpha) : loss.alphas();
+        List<Double> ts = objective == Objective.MUTUAL && loss.temperatures().isEmpty()
+                ? List.of(DEFAULT_MUTUAL_TEMPERATURE) : loss.temperatures();
+        return new Loss(loss.divergence(), ts, alphas, loss.retemper(), loss.features());
+    }
+
+    /** The architectures trained: one, or for objective mutual one per peer (a single one is every peer's). */
+    public List<Architecture> architectures() {
+        return architectures(objective, student, peers);
+    }
+
+    private static List<Architecture> architectures(Objective objective, Student student, int peers) {
+        String spec = student.architecture();
+        String[] specs = spec == null ? new String[] {null} : ARCH_LIST.split(spec.trim());
+        if (objective != Objective.MUTUAL) {
+            if (specs.length > 1) {
+                throw new IllegalArgumentException("--arch lists " + specs.length + " architectures, but only objective"
+                        + " mutual trains several; got '" + spec + "'");
+            }
+            return List.of(Architecture.parse(spec, student.dropout()));
+        }
+        if (specs.length != 1 && specs.length != peers) {
+            throw new IllegalArgumentException("--arch lists " + specs.length + " architectures for " + peers
+                    + " peers: give one (every peer's) or " + peers + "; got '" + spec + "'");
+        }
+        List<Architecture> archs = new java.util.ArrayList<>();
+        for (int k = 0; k < peers; k++) {
+            archs.add(Architecture.parse(specs[specs.length == 1 ? 0 : k].trim(), student.dropout()));
+        }
+        String reason = org.distillery.model.nn.PeerNetworks.unsupported(archs);
+        if (reason != null) {
+            throw new IllegalArgumentException(reason + " (--arch '" + spec + "')");
+        }
+        return archs;
+    }
+
+    /**
+     * What objective mutual takes: a transfer set without soft targets (the peers teach each other), at least two
+     * peers, one temperature and one alpha; a classifier, without the kd-only options or checkpoints.
+     */
+    private static void checkMutual(int peers, Data data, Loss loss, Checkpointing checkpointing, Task task) {
+        if (peers < 2) {
+            throw new IllegalArgumentException("objective mutual needs --peers >= 2, got " + peers);
+        }
+        if (task == Task.LM) {
+            throw new IllegalArgumentException("objective mutual trains classifiers, not --task lm");
+        }
+        if (blank(data.transfer())) {
+            throw new IllegalArgumentException("objective mutual needs --transfer");
+        }
+        if (data.labelled() != null && data.labelled() == 0) {
+            throw new IllegalArgumentException("objective mutual needs labelled rows, got --labelled 0");
+        }
+        if (!blank(data.softTargets())) {
+            throw new IllegalArgumentException("--soft-targets does not apply to objective mutual (the peers teach each"
+                    + " other; give --transfer), got " + data.softTargets());
+        }
+        if (loss.temperatures().size() > 1 || loss.alphas().size() > 1) {
+            throw new IllegalArgumentException("objective mutual takes one temperature and one alpha, got "
+                    + loss.temperatures() + " and " + loss.alphas());
+        }
+        if (loss.retemper()) {
+            throw new IllegalArgumentException("--retemper does not apply to objective mutual (there are no stored"
+                    + " logits to re-soften)");
+        }
+        if (checkpointing.dir() != null) {
+            throw new IllegalArgumentException("--checkpoint-dir does not apply to objective mutual, got "
+                    + checkpointing.dir());
+        }
     }
 
     private static void checkGrid(Loss loss, Objective objective, Data data) {
@@ -239,7 +323,8 @@ public record TrainConfig(Objective objective, String out, PublishMode mode, lon
             }
         }
         int points = loss.temperatures().size() * loss.alphas().size();
-        if (objective != Objective.KD && (loss.temperatures().size() > 1 || loss.alphas().size() > 1)) {
+        if (objective != Objective.KD && objective != Objective.MUTUAL
+                && (loss.temperatures().size() > 1 || loss.alphas().size() > 1)) {
             throw new IllegalArgumentException("temperature and alpha grids only apply to objective kd, not "
                     + objective.id());
         }
@@ -278,7 +363,7 @@ public record TrainConfig(Objective objective, String out, PublishMode mode, lon
                     + objective.id());
         }
         if (loss.features() != null) {
-            loss.features().guided(Architecture.parse(student.architecture(), student.dropout()).hidden().size());
+            loss.features().guided(architectures(objective, student, 1).get(0).hidden().size());
         }
     }
 

@@ -40,6 +40,7 @@ public final class TrainConfigBuilder {
     private int lmEmbedding = TrainConfig.DEFAULT_LM_EMBEDDING;
     private int lmHidden = TrainConfig.DEFAULT_LM_HIDDEN;
     private int lmLayers = TrainConfig.DEFAULT_LM_LAYERS;
+    private int peers = TrainConfig.DEFAULT_PEERS;
 
     TrainConfigBuilder(Objective objective) {
         this.objective = objective;
@@ -57,7 +58,7 @@ public final class TrainConfigBuilder {
         TrainConfig.Averaging a = c.averaging();
         workers(a.workers()).batchSize(a.batchSize()).averagingFrequency(a.averagingFrequency()).engine(a.engine());
         checkpointDir(c.checkpointing().dir()).resume(c.checkpointing().resume());
-        task(c.task());
+        task(c.task()).peers(c.peers());
         if (c.lm() != null) {
             lm(c.lm().embedding(), c.lm().hidden(), c.lm().layers());
         }
@@ -211,6 +212,12 @@ public final class TrainConfigBuilder {
         return this;
     }
 
+    /** Objective mutual: how many students learn together. */
+    public TrainConfigBuilder peers(int peers) {
+        this.peers = peers;
+        return this;
+    }
+
     /** The validated config. */
     public TrainConfig build() {
         return new TrainConfig(objective, out, mode, seed,
@@ -220,7 +227,7 @@ public final class TrainConfigBuilder {
                 new TrainConfig.Loss(divergence, temperatures, alphas, retemper, features),
                 new TrainConfig.Averaging(workers, batchSize, averagingFrequency, engine),
                 new TrainConfig.Checkpointing(checkpointDir, resume), task,
-                task == Task.LM ? new TrainConfig.Lm(lmEmbedding, lmHidden, lmLayers) : null);
+                task == Task.LM ? new TrainConfig.Lm(lmEmbedding, lmHidden, lmLayers) : null, peers);
     }
 
     private TrainConfigBuilder data(TrainConfig.Data d) {

@@ -11,8 +11,8 @@ import org.distillery.model.loss.Divergence;
  * since the first train job. {@link org.distillery.model.schema.Manifest#madeBy} compares it and checkpoint run hashes
  * hash its text, so a key renamed or moved here makes every published model and checkpoint a stranger to its rerun.
  * {@code features} is left out when null, so that configs without hint or relation terms keep their run hashes;
- * {@code task} and {@code lm} likewise for classifiers (the task before there were others), and {@code windows}
- * when an LM trains on all its windows.
+ * {@code task} and {@code lm} likewise for classifiers (the task before there were others), {@code windows}
+ * when an LM trains on all its windows, and {@code peers} for objectives other than mutual.
  */
 record TrainConfigJson(Objective objective, String softTargets, String transfer, String validation, String out,
                        String architecture, double dropout, int epochs, int patience, double learningRate,
@@ -22,7 +22,8 @@ record TrainConfigJson(Objective objective, String softTargets, String transfer,
                        @JsonInclude(JsonInclude.Include.NON_NULL) FeatureTerms features,
                        @JsonInclude(JsonInclude.Include.NON_NULL) String task,
                        @JsonInclude(JsonInclude.Include.NON_NULL) TrainConfig.Lm lm,
-                       @JsonInclude(JsonInclude.Include.NON_NULL) Integer windows) {
+                       @JsonInclude(JsonInclude.Include.NON_NULL) Integer windows,
+                       @JsonInclude(JsonInclude.Include.NON_NULL) Integer peers) {
 
     static TrainConfigJson of(TrainConfig c) {
         TrainConfig.Data d = c.data();
@@ -34,6 +35,6 @@ record TrainConfigJson(Objective objective, String softTargets, String transfer,
                 l.temperatures(), l.alphas(), l.retemper(), d.labelled(), c.seed(), a.workers(), a.batchSize(),
                 a.averagingFrequency(), c.mode(), c.checkpointing().dir(), c.checkpointing().resume(), s.lrSchedule(),
                 a.engine(), l.divergence(), l.features(), c.task() == Task.CLASSIFIER ? null : c.task().id(), c.lm(),
-                d.windows());
+                d.windows(), c.objective() == Objective.MUTUAL ? c.peers() : null);
     }
 }

@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Trains a network with the distributed trainer: a KD student on soft targets, a hard-label baseline (or the teacher
- * itself), or a pseudo-label student. For each (T, alpha) in the grid it keeps the epoch with the best validation
+ * itself), or a pseudo-label student; or K peers learning from each other ({@code mutual}, {@link MutualTraining}). For each (T, alpha) in the grid it keeps the epoch with the best validation
  * accuracy, then publishes the best grid point's model with every point's scores. {@code --task lm} trains a language
  * model on a text transfer set instead ({@link LmTraining}).
  */
@@ -82,6 +82,9 @@ public final class TrainJob {
         if (config.task() == Task.LM) {
             return LmTraining.dryRun(storage, config);
         }
+        if (config.objective() == Objective.MUTUAL) {
+            return MutualTraining.dryRun(storage, config);
+        }
         Inputs.Checked in = check(storage, config).inputs();
         DryRun plan = new DryRun("train").with("objective", config.objective().id());
         in.manifestInputs().forEach((role, input) -> plan.with(role, input.path() + " (manifest " + input.manifestId()
@@ -105,6 +108,9 @@ public final class TrainJob {
     public JobResult run(TrainConfig config) {
         if (config.task() == Task.LM) {
             return new LmTraining(spark).run(config);
+        }
+        if (config.objective() == Objective.MUTUAL) {
+            return new MutualTraining(spark).run(config);
         }
         long start = System.nanoTime();
         Storage storage = Storage.of(spark);

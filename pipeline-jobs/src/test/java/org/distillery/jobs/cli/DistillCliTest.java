@@ -40,7 +40,7 @@ class DistillCliTest extends SparkTestBase {
         CliRun objective = run("train", "--objective", "magic", "--out", "x", "--transfer", "y");
         assertThat(objective.code()).isEqualTo(2);
         assertThat(objective.err().strip())
-                .isEqualTo("distill train: error: objective must be one of [kd, hard, pseudo_label], got 'magic'");
+                .isEqualTo("distill train: error: objective must be one of [kd, hard, pseudo_label, mutual], got 'magic'");
 
         CliRun relation = run("train", "--soft-targets", "s", "--out", "x", "--relation", "rdk");
         assertThat(relation.code()).isEqualTo(2);
