@@ -2,7 +2,7 @@
 # Deep mutual learning on the image demo's scarce-label split: for each seed, the demo's baseline (mlp:64 trained alone
 # on the 1,000 labelled rows, hard labels) and K = 2 mutual peers of the same shape (train --objective mutual on all
 # 55,000 transfer rows, hard labels on the same 1,000, the peers' softened predictions on every row), each evaluated on
-# the test split; prints one line per seed and model. Usage: docs/scripts/mutual.sh OUT_DIR SEED... [-- TRAIN_ARGS]
+# the test split; prints the table of docs/scripts/mutual_md.py (README). Usage: docs/scripts/mutual.sh OUT_DIR SEED... [-- TRAIN_ARGS]
 # (TRAIN_ARGS go to the mutual training, e.g. --alpha 0.1). Ingests Fashion-MNIST as the demo does into OUT_DIR/data
 # unless it is there. The same seed selects the same 1,000 labelled rows for both, and peer 1 starts from the
 # baseline's initialisation (peer k from seed + k - 1).
@@ -27,13 +27,4 @@ for s in "${SEEDS[@]}"; do
       --model mutual_1="$OUT/$s/mutual/student-1" --model mutual_2="$OUT/$s/mutual/student-2" \
       --out "$OUT/$s/evaluation" | tail -1
 done
-python3 - "$OUT" "${SEEDS[@]}" <<'PY'
-import json, sys
-out, seeds = sys.argv[1], sys.argv[2:]
-print("| seed | model | test accuracy | ECE |")
-print("|---|---|---|---|")
-for s in seeds:
-    report = json.load(open(f"{out}/{s}/evaluation/report.json"))["models"]
-    for name, m in report.items():
-        print(f"| {s} | {name} | {100 * m['accuracy']:.2f}% | {m['ece']:.3f} |")
-PY
+python3 "$ROOT/docs/scripts/mutual_md.py" "$OUT" "${SEEDS[@]}"
