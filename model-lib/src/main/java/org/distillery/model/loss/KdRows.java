@@ -137,7 +137,7 @@ final class KdRows {
     }
 
     /** log softmax(z[from..from+c) / t) into out, shifted by the row maximum. */
-    private static void logSoftmax(double[] z, int from, int c, double t, double[] out) {
+    static void logSoftmax(double[] z, int from, int c, double t, double[] out) {
         double max = Double.NEGATIVE_INFINITY;
         for (int k = 0; k < c; k++) {
             out[k] = z[from + k] / t;
@@ -155,12 +155,12 @@ final class KdRows {
     }
 
     /** The array's values in row-major order (one copy; a view or column-major array is laid out first). */
-    private static double[] values(INDArray a) {
+    static double[] values(INDArray a) {
         INDArray c = a.ordering() == 'c' && !a.isView() && a.data().length() == a.length() ? a : a.dup('c');
         return c.data().asDouble();
     }
 
-    private static INDArray create(double[] values, long[] shape, DataType type) {
+    static INDArray create(double[] values, long[] shape, DataType type) {
         if (type == DataType.DOUBLE) {
             return Nd4j.create(values, shape, 'c');
         }

@@ -76,7 +76,7 @@ public final class MutualLoss implements ILossFunction {
                 rows[i] += s;
             }
         }
-        return PeerRows.create(rows, new long[] {rows.length, 1}, preOutput.dataType());
+        return KdRows.create(rows, new long[] {rows.length, 1}, preOutput.dataType());
     }
 
     @Override
@@ -97,7 +97,7 @@ public final class MutualLoss implements ILossFunction {
         int n = (int) z.size(0);
         double[] grad = new double[n * (int) z.size(1)];
         rows(labels, z, mask).run(null, grad);
-        INDArray dLdz = PeerRows.create(grad, z.shape(), preOutput.dataType());
+        INDArray dLdz = KdRows.create(grad, z.shape(), preOutput.dataType());
         return activationFn.backprop(preOutput.dup(), dLdz).getFirst();
     }
 

@@ -1,8 +1,6 @@
 package org.distillery.model.loss;
 
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /** {@link MutualLoss}'s per-student scores and gradients, row by row in plain Java (double precision). */
 final class PeerRows {
@@ -34,9 +32,9 @@ final class PeerRows {
         this.logFloor = logFloor;
         this.classes = (int) (width / peers);
         this.n = (int) z.size(0);
-        this.z = values(z);
-        this.labels = values(labels);
-        this.mask = mask == null ? null : values(mask);
+        this.z = KdRows.values(z);
+        this.labels = KdRows.values(labels);
+        this.mask = mask == null ? null : KdRows.values(mask);
     }
 
     /** Fills {@code scores} ([N][K], L_k per row) and {@code grad} (row-major [N, K*C]) when they are not null. */
@@ -50,8 +48,8 @@ final class PeerRows {
         for (int i = 0; i < n; i++) {
             java.util.Arrays.fill(qSum, 0);
             for (int k = 0; k < peers; k++) {
-                logSoftmax(z, i * width + k * c, c, t, logQ[k]);
-                logSoftmax(z, i * width + k * c, c, 1.0, logS[k]);
+                KdRows.logSoftmax(z, i * width + k * c, c, t, logQ[k]);
+                KdRows.logSoftmax(z, i * width + k * c, c, 1.0, logS[k]);
                 for (int j = 0; j < c; j++) {
                     qSum[j] += Math.exp(logQ[k][j]);
                 }
@@ -80,32 +78,5 @@ final class PeerRows {
                 }
             }
         }
-    }
-
-    /** log softmax(z[from..from+c) / t) into out, shifted by the row maximum. */
-    private static void logSoftmax(double[] z, int from, int c, double t, double[] out) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int k = 0; k < c; k++) {
-            out[k] = z[from + k] / t;
-            max = Math.max(max, out[k]);
-        }
-        double sum = 0;
-        for (int k = 0; k < c; k++) {
-            out[k] -= max;
-            sum += Math.exp(out[k]);
-        }
-        double log = Math.log(sum);
-        for (int k = 0; k < c; k++) {
-            out[k] -= log;
-        }
-    }
-
-    private static double[] values(INDArray a) {
-        return a.dup('c').data().asDouble();
-    }
-
-    static INDArray create(double[] values, long[] shape, DataType type) {
-        INDArray out = Nd4j.create(values, shape, 'c');
-        return type == DataType.DOUBLE ? out : out.castTo(type);
     }
 }
