@@ -49,10 +49,11 @@ final class LabelCommand implements Callable<Integer> {
     String out;
     @Mixin
     SoftTemperature temperature = new SoftTemperature(LabelConfig.DEFAULT_TEMPERATURE);
-    @Option(names = "--batch-size", defaultValue = "" + LabelConfig.DEFAULT_BATCH,
+    @Option(names = "--batch-size", paramLabel = "N",
             description = "Rows per inference call; with a text transfer set, tokens per call (windows of T tokens,"
-                    + " at least one) (default: ${DEFAULT-VALUE}).")
-    int batchSize;
+                    + " at least one) (default: " + LabelConfig.DEFAULT_BATCH + " rows; "
+                    + LabelConfig.DEFAULT_TEXT_BATCH + " tokens with a text transfer set).")
+    Integer batchSize;
     @Option(names = "--teacher-sha256", paramLabel = "HEX", split = ",",
             description = "Refuse to run unless the teacher has this SHA-256 (one per --teacher, in order): that of"
                     + " its file, or for an ONNX model with external data, of the sha256sum-style listing of the model"
@@ -141,7 +142,8 @@ final class LabelCommand implements Callable<Integer> {
                     "Missing required option: '--teacher=PATH' (or --import)");
         }
         LabelConfig config = LabelConfig.builder(transfer, out).teachers(teachers).weights(weights).ensemble(ensemble)
-                .temperature(temperature.value).batchSize(batchSize).teacherSha256s(teacherSha256)
+                .temperature(temperature.value).batchSize(batchSize != null ? batchSize
+                        : LabelJob.defaultBatchSize(Storage.standalone(), transfer)).teacherSha256s(teacherSha256)
                 .mode(PublishMode.parse(mode)).precision(precision).topK(topK).soft(soft).hintLayer(hintLayer)
                 .partitions(partitions).teacherOutputs(teacherOutputs).vocabularySha256(vocabularySha256).build();
         return run.dryRunOrRun(() -> LabelJob.dryRun(Storage.standalone(), config), () -> labelled(config));

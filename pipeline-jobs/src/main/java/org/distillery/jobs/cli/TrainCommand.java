@@ -144,8 +144,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--aggregation-depth", defaultValue = "2",
             description = "Tree depth of parameter aggregation (default: ${DEFAULT-VALUE}).")
     int aggregationDepth;
-    @Option(names = "--storage-level", defaultValue = "MEMORY_AND_DISK_SER",
-            description = "Spark storage level of the cached minibatches (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--storage-level", paramLabel = "LEVEL",
+            description = "Spark storage level of the cached minibatches (default: " + EngineConfig.DEFAULT_STORAGE_LEVEL
+                    + "; with --task lm " + EngineConfig.DEFAULT_LM_STORAGE_LEVEL + ": an LM's one-hot targets are"
+                    + " too big to keep serialised on the heap).")
     String storageLevel;
     @Option(names = "--training-stats", arity = "0..1", fallbackValue = "true",
             description = "Collect DL4J's training stats and publish them as training-stats.html beside the model.")
@@ -180,7 +182,9 @@ final class TrainCommand implements Callable<Integer> {
                         hintEpochs, Relation.parse(relation), relationWeight))
                 .seed(engine.seed).workers(engine.workers).batchSize(batchSize)
                 .averagingFrequency(engine.averagingFrequency).engine(new EngineConfig(prefetch, approach, exportDir,
-                        repartition, repartitionStrategy, aggregationDepth, storageLevel, trainingStats, workerStep,
+                        repartition, repartitionStrategy, aggregationDepth, storageLevel != null ? storageLevel
+                        : Task.parse(task) == Task.LM ? EngineConfig.DEFAULT_LM_STORAGE_LEVEL
+                        : EngineConfig.DEFAULT_STORAGE_LEVEL, trainingStats, workerStep,
                         rounds))
                 .checkpointDir(checkpointDir).resume(resume).task(Task.parse(task)).lm(embedding, hidden, layers).peers(peers)
                 .build();

@@ -33,7 +33,7 @@ public record LmDemoConfig(String out, String source, List<String> documents, in
                            Model teacher, Model student, int sliceWindows, int topK, double temperature, double alpha,
                            int generatedPrompts, int generatedTokens, int workers, int averagingFrequency) {
     public static final String DEFAULT_OUT = "runs/lm-demo";
-    public static final String DEFAULT_TEACHER = "lstm:32:256";
+    public static final String DEFAULT_TEACHER = "lstm:32:192";
     public static final String DEFAULT_STUDENT = "lstm:16:64";
     public static final int DEFAULT_TEACHER_EPOCHS = 1;
     public static final int DEFAULT_STUDENT_EPOCHS = 1;

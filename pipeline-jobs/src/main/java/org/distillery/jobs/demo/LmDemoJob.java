@@ -39,13 +39,6 @@ import org.distillery.model.schema.Manifest;
 public final class LmDemoJob {
     /** The report's model names, in report order after the teacher, each with its directory under the run. */
     static final List<String> STUDENTS = List.of("baseline", "kd_slice", "kd_corpus", "kd_generated");
-    /**
-     * The trainings over the whole split keep only what fits of their minibatches in memory and recompute the rest
-     * each epoch: serialising one-hot sequence targets of a whole corpus to disk costs more than rebuilding them.
-     */
-    private static final String CORPUS_STORAGE = "MEMORY_ONLY";
-    /** Windows per teacher call of the label job. */
-    private static final int LABEL_WINDOWS = 64;
     /** Tokens fed one by one when timing each model's latency. */
     private static final int LATENCY_TOKENS = 200;
     /** Epochs without a validation gain before a student stops. */
@@ -83,11 +76,11 @@ public final class LmDemoJob {
 
         TrainConfig teacher = lm(c, c.teacher(), Objective.HARD, o + "/models/teacher").transfer(train)
                 .validation(validation).epochs(c.teacher().epochs()).patience(c.teacher().epochs())
-                .engine(corpusEngine()).build();
+                .build();
         stages.run("teacher", teacher.out(), teacher, () -> new TrainJob(spark).run(teacher));
 
         LabelConfig label = LabelConfig.builder(train, o + "/soft-targets/train").teacher(teacher.out())
-                .temperature(c.temperature()).topK(c.topK()).batchSize(LABEL_WINDOWS * c.window()).build();
+                .temperature(c.temperature()).topK(c.topK()).batchSize(LabelConfig.DEFAULT_TEXT_BATCH).build();
         stages.run("label", label.out(), label, () -> new LabelJob(spark).run(label));
 
         TrainConfig baseline = student(c, Objective.HARD, "baseline").transfer(train).windows(c.sliceWindows())
@@ -96,7 +89,7 @@ public final class LmDemoJob {
         TrainConfig kdSlice = kd(c, "kd_slice", label.out()).windows(c.sliceWindows())
                 .epochs(c.student().sliceEpochs()).build();
         stages.run("kd_slice", kdSlice.out(), kdSlice, () -> new TrainJob(spark).run(kdSlice));
-        TrainConfig kdCorpus = kd(c, "kd_corpus", label.out()).epochs(c.student().epochs()).engine(corpusEngine())
+        TrainConfig kdCorpus = kd(c, "kd_corpus", label.out()).epochs(c.student().epochs())
                 .build();
         stages.run("kd_corpus", kdCorpus.out(), kdCorpus, () -> new TrainJob(spark).run(kdCorpus));
 
@@ -130,18 +123,13 @@ public final class LmDemoJob {
                 .out(c.out() + "/data").seed(c.seed()).build();
     }
 
-    private static EngineConfig corpusEngine() {
-        EngineConfig d = EngineConfig.DEFAULT;
-        return new EngineConfig(d.prefetch(), d.approach(), d.exportDir(), d.repartition(), d.repartitionStrategy(),
-                d.aggregationDepth(), CORPUS_STORAGE, d.trainingStats(), d.workerStep(), d.rounds());
-    }
-
     /** An LM of {@code model}'s shape and schedule, trained with the run's seed and trainer settings. */
     private static TrainConfigBuilder lm(LmDemoConfig c, LmDemoConfig.Model model, Objective objective, String out) {
         var a = model.lstm();
         return TrainConfig.builder(objective).task(Task.LM).lm(a.embedding(), a.hidden().get(0), a.hidden().size())
                 .out(out).learningRate(model.learningRate()).batchSize(model.batch()).seed(c.seed())
-                .workers(c.workers()).averagingFrequency(c.averagingFrequency());
+                .workers(c.workers()).averagingFrequency(c.averagingFrequency())
+                .engine(EngineConfig.DEFAULT.storageLevel(EngineConfig.DEFAULT_LM_STORAGE_LEVEL));
     }
 
     /** A student: the one shape every row shares, its epoch picked on the validation split. */

@@ -149,6 +149,15 @@ public final class LabelJob {
     }
 
     /** Checks everything a run would, without Spark, and says what the run would do. */
+    /**
+     * The default teacher call of {@code transfer}: {@link LabelConfig#DEFAULT_TEXT_BATCH} tokens for a text transfer
+     * set, else {@link LabelConfig#DEFAULT_BATCH} rows.
+     */
+    public static int defaultBatchSize(Storage storage, String transfer) {
+        return transfer != null && TokenLabel.isText(storage, transfer) ? LabelConfig.DEFAULT_TEXT_BATCH
+                : LabelConfig.DEFAULT_BATCH;
+    }
+
     public static DryRun dryRun(Storage storage, LabelConfig config) {
         checkOutput(storage, config);
         if (TokenLabel.isText(storage, config.transfer())) {

@@ -143,9 +143,15 @@ final class TokenLabel {
                         + c.teacher().sha256() + ", " + lm + "; vocabulary " + c.vocabularyRecord()
                         + ")")
                 .with("temperature", config.temperature())
+                .with("calls", windowsPerCall(config, c) + " windows per teacher call (--batch-size "
+                        + config.batchSize() + " tokens)")
                 .with("storage", TokenSoftTargetSchema.describe(c.layout()))
                 .with("out", storage.qualify(config.out()) + " ("
                         + StagedOutput.describe(storage, config.out(), config.mode()) + ")");
+    }
+
+    private static int windowsPerCall(LabelConfig config, Checked c) {
+        return Math.max(1, config.batchSize() / c.windowing().length());
     }
 
     /** Labels the text transfer set of {@code config} and publishes its token soft targets. */
@@ -163,7 +169,7 @@ final class TokenLabel {
                 .withColumn(TokenSoftTargetSchema.INPUT_HASH, TokenTables.inputHash()));
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Broadcast<ModelFile> file = jsc.broadcast(c.teacher().file());
-        int windowsPerCall = Math.max(1, config.batchSize() / c.windowing().length());
+        int windowsPerCall = windowsPerCall(config, c);
         TokenInference inference = new TokenInference(sha, file, config.teacherOutput(0), c.vocabulary().size(),
                 c.windowing().length(), windowsPerCall, new TokenSoftTargetCodec(c.layout()));
         LOG.info("labeling text {} with teacher LM {} (sha256 {}), T={}, storing {}, {} windows per call; {}",

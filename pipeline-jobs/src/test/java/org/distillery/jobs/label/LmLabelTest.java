@@ -252,6 +252,12 @@ class LmLabelTest extends SparkTestBase {
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("text, manifest", "fp16, top 4 of " + vocabulary + " logits + tail_lse per"
                 + " scored token (token soft-target schema v1)", "vocabulary not recorded");
+        // text counts tokens per call: its own default, many windows a call, unless told
+        assertThat(r.out()).contains(LabelConfig.DEFAULT_TEXT_BATCH / WINDOW + " windows per teacher call (--batch-size "
+                + LabelConfig.DEFAULT_TEXT_BATCH + " tokens)");
+        CliRun told = CliRun.of(label(transfer, gpt2(), "--batch-size", "" + 3 * WINDOW, "--dry-run"));
+        assertThat(told.code()).as(told.err()).isZero();
+        assertThat(told.out()).contains("3 windows per teacher call");
         assertThat(tree(dir)).isEqualTo(before);
     }
 

@@ -15,6 +15,7 @@ import org.distillery.jobs.cli.CliRun;
 import org.distillery.jobs.common.ModelArtifact;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
+import org.distillery.jobs.train.averaging.EngineConfig;
 import org.distillery.model.nn.LanguageModels;
 import org.distillery.model.nn.TokenLogitFunction;
 import org.distillery.model.schema.Manifest;
@@ -135,6 +136,22 @@ class LmTrainJobTest extends SparkTestBase {
         assertThat(plan.out()).contains("task", "lm").containsPattern("lstm:8:32 over 30 tokens, \\d+ parameters;"
                 + " windows of 16 tokens, burn-in 4").contains("TokenDistillationLoss(T=1.0, alpha=0.0");
         assertThat(dir.resolve("dry")).doesNotExist();
+    }
+
+    @Test
+    void anLmCachesItsMinibatchesAsObjectsUnlessTold() {
+        // one-hot sequence targets kept serialised on the heap exhaust it over a whole corpus (EngineConfig)
+        CliRun plan = CliRun.of(args("dry", "--epochs", "1", "--dry-run"));
+        assertThat(plan.code()).as(plan.err()).isZero();
+        assertThat(plan.out()).contains("storageLevel=" + EngineConfig.DEFAULT_LM_STORAGE_LEVEL + ",");
+        CliRun told = CliRun.of(args("dry", "--epochs", "1", "--storage-level", "MEMORY_AND_DISK_SER", "--dry-run"));
+        assertThat(told.code()).as(told.err()).isZero();
+        assertThat(told.out()).contains("storageLevel=MEMORY_AND_DISK_SER,");
+        CliRun classifier = CliRun.of("train", "--objective", "hard", "--transfer", Fixtures.transferSet(spark(),
+                dir.resolve("storage-vectors").toString(), 64, 3, 0), "--out", dir.resolve("dry").toString(),
+                "--dry-run");
+        assertThat(classifier.code()).as(classifier.err()).isZero();
+        assertThat(classifier.out()).contains("storageLevel=" + EngineConfig.DEFAULT_STORAGE_LEVEL + ",");
     }
 
     @Test

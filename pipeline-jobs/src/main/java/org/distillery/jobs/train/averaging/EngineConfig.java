@@ -28,8 +28,17 @@ import org.deeplearning4j.spark.api.RepartitionStrategy;
 public record EngineConfig(int prefetch, String approach, String exportDir, String repartition,
                            String repartitionStrategy, int aggregationDepth, String storageLevel,
                            boolean trainingStats, String workerStep, String rounds) {
+    /** Where classifier minibatches are cached: compact rows, serialised, spilled to disk when memory is short. */
+    public static final String DEFAULT_STORAGE_LEVEL = "MEMORY_AND_DISK_SER";
+    /**
+     * Where LM minibatches are cached: as objects, recomputed when they do not fit. An LM minibatch holds its targets
+     * one-hot, [batch, vocabulary, T] floats (41 KB a window of 64 characters over 159 ids, about 3.4 GB for the demo's
+     * 83,405 training windows); a serialised level keeps those bytes on the JVM heap, twice while an epoch's rounds are
+     * regrouped by worker, which is more than the default heap holds. As objects they sit off the heap, once.
+     */
+    public static final String DEFAULT_LM_STORAGE_LEVEL = "MEMORY_ONLY";
     public static final EngineConfig DEFAULT = new EngineConfig(0, "direct", null, "num-partitions-workers-differs",
-            "balanced", 2, "MEMORY_AND_DISK_SER", false, "dense");
+            "balanced", 2, DEFAULT_STORAGE_LEVEL, false, "dense");
 
     public EngineConfig {
         rounds = rounds == null ? "exchange" : rounds;
@@ -68,6 +77,12 @@ public record EngineConfig(int prefetch, String approach, String exportDir, Stri
                         int aggregationDepth, String storageLevel, boolean trainingStats, String workerStep) {
         this(prefetch, approach, exportDir, repartition, repartitionStrategy, aggregationDepth, storageLevel,
                 trainingStats, workerStep, null);
+    }
+
+    /** These settings with minibatches cached at {@code level}. */
+    public EngineConfig storageLevel(String level) {
+        return new EngineConfig(prefetch, approach, exportDir, repartition, repartitionStrategy, aggregationDepth, level,
+                trainingStats, workerStep, rounds);
     }
 
     /** Whether an epoch's rounds run as one job averaging through the driver's exchange ({@link ExchangeRounds}). */
