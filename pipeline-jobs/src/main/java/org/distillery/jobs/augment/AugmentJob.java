@@ -22,6 +22,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
+import org.distillery.jobs.common.LabelledSelection;
 import org.distillery.jobs.common.OutputRule;
 import org.distillery.jobs.common.ResolvedInput;
 import org.distillery.jobs.common.StagedOutput;
@@ -63,7 +64,7 @@ public final class AugmentJob {
         ResolvedInput resolved = TransferTables.resolveTransfer(storage, c.transfer());
         Manifest transfer = resolved.manifest();
         Augmentation a = Augmentation.parse(c.transforms(), TransferSchema.shape(transfer));
-        long rows = (long) transfer.number("rows");
+        long rows = c.sourceRows((long) transfer.number("rows"));
         if (c.outputRows(rows) > c.maxRows()) {
             throw new IllegalArgumentException("--copies " + c.copies() + " of " + rows + " rows would write "
                     + c.outputRows(rows) + " rows, more than --max-rows " + c.maxRows());
@@ -95,7 +96,8 @@ public final class AugmentJob {
         Checked k = check(storage, c);
         return new DryRun("augment")
                 .with("transfer", k.transfer().path() + " (manifest " + k.transfer().manifest().id() + ", "
-                        + k.sourceRows() + " rows)")
+                        + k.sourceRows() + " rows" + (c.labelled() == null ? ")" : " at most: the --labelled "
+                        + c.labelled() + " of --seed " + c.seed() + ")"))
                 .with("transforms", k.augmentation() + ", " + c.copies() + " copies per row, seed " + c.seed()
                         + (c.keepOriginals() ? ", source rows kept" : ", source rows left out"))
                 .with("out", storage.qualify(c.out()) + " (" + c.outputRows(k.sourceRows()) + " rows; "
@@ -109,6 +111,15 @@ public final class AugmentJob {
         TransferTables.Transfer transfer = TransferTables.readTransfer(spark, k.transfer());
         Dataset<Row> source = transfer.rows().select(col(TransferSchema.ID), col(TransferSchema.FEATURES),
                 col(TransferSchema.LABEL));
+        long sourceRows = k.sourceRows();
+        if (c.labelled() != null) { // the rows train --labelled N --seed S keeps labelled, and only those
+            java.util.Set<Long> ids = LabelledSelection.select(spark, source, c.labelled(), c.seed(),
+                    transfer.classes());
+            source = source.filter(col(TransferSchema.ID).isin(ids.toArray()));
+            sourceRows = ids.size();
+            LOG.info("widening the {} labelled rows --labelled {} --seed {} selects", sourceRows, c.labelled(),
+                    c.seed());
+        }
         StructType schema = TransferTables.SCHEMA.add(SOURCE_ID, DataTypes.LongType, false)
                 .add("copy", DataTypes.IntegerType, true);
         Augmentation a = k.augmentation();
@@ -117,7 +128,7 @@ public final class AugmentJob {
         long seed = c.seed();
         Dataset<Row> made;
         if (a.mixes()) { // partners come from a bucket that is the same whatever the source's partitioning
-            int buckets = (int) Math.max(1, (k.sourceRows() + BUCKET_ROWS - 1) / BUCKET_ROWS);
+            int buckets = (int) Math.max(1, (sourceRows + BUCKET_ROWS - 1) / BUCKET_ROWS);
             made = source.repartition(buckets, pmod(xxhash64(lit(seed), col(TransferSchema.ID)), lit(buckets)))
                     .sortWithinPartitions(TransferSchema.ID)
                     .mapPartitions((MapPartitionsFunction<Row, Row>) it -> {
@@ -151,7 +162,11 @@ public final class AugmentJob {
             augmentation.put("ids", "source rows keep their id; copy n of row r: xxhash64(seed, r, n), n from 1;"
                     + " " + SOURCE_ID + " = r");
             augmentation.put("labels", "source rows keep their label; copies are unlabelled");
-            augmentation.put("sourceRows", k.sourceRows());
+            if (c.labelled() != null) {
+                augmentation.put("labelled", c.labelled() + " rows, stratified by class and ranked by a seeded hash of"
+                        + " the id with --seed, as train --labelled selects them; the other rows left out");
+            }
+            augmentation.put("sourceRows", sourceRows);
             Map<String, Object> facts = TransferTables.withMeaning(transfer.manifest(), Manifest.facts("rows", count,
                     TransferSchema.SCHEMA_VERSION, TransferSchema.VERSION,
                     TransferSchema.FEATURE_COUNT, transfer.featureCount(), TransferSchema.CLASSES, transfer.classes(),
@@ -160,7 +175,7 @@ public final class AugmentJob {
                     Map.of("transfer", k.transfer().asInput()), facts,
                     Versions.current(), java.time.Instant.now().toString());
             JobResult result = out.publish(manifest, count, start);
-            LOG.info("augmented {} rows into {} ({}) in {} s", k.sourceRows(), count, a,
+            LOG.info("augmented {} rows into {} ({}) in {} s", sourceRows, count, a,
                     String.format("%.1f", result.seconds()));
             return result;
         }

@@ -12,6 +12,7 @@ import org.apache.spark.sql.RowFactory;
 import org.distillery.jobs.Fixtures;
 import org.distillery.jobs.SparkTestBase;
 import org.distillery.jobs.cli.CliRun;
+import org.distillery.jobs.common.LabelledSelection;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.Manifest;
@@ -137,6 +138,31 @@ class AugmentJobTest extends SparkTestBase {
                 assertThat(Float.isFinite(v)).isTrue();
             }
         }
+    }
+
+    @Test
+    void labelledWidensOnlyTheRowsTrainKeepsLabelled() {
+        String out = dir.resolve("labelled").toString();
+        ok("augment", "--transfer", images, "--labelled", "10", "--seed", "5", "--transform", "shift=1", "--copies",
+                "2", "--out", out);
+        Map<Long, Row> rows = read(out);
+        java.util.Set<Long> selected = LabelledSelection.select(spark(), spark().read().parquet(images), 10, 5,
+                Fixtures.CLASSES);
+        assertThat(selected).hasSize(10);
+        assertThat(rows).hasSize(30);
+        assertThat(rows.values().stream().map(r -> r.getLong(3)).collect(java.util.stream.Collectors.toSet()))
+                .isEqualTo(selected);
+        for (Row r : rows.values()) {
+            if (r.getLong(0) == r.getLong(3)) { // the selected rows keep their labels
+                assertThat(r.getInt(2)).isEqualTo(sourceLabels.get(r.getLong(0)));
+            }
+        }
+        // another seed selects other rows
+        assertThat(LabelledSelection.select(spark(), spark().read().parquet(images), 10, 6, Fixtures.CLASSES))
+                .isNotEqualTo(selected);
+        Manifest m = Storage.of(spark()).publishedManifest(out);
+        assertThat(m.facts().get("augmentation").toString()).contains("sourceRows=10")
+                .contains("as train --labelled selects them");
     }
 
     @Test
