@@ -78,17 +78,33 @@ public final class AugmentJob {
      */
     private static List<Row> rowsOf(Row r, Augmentation a, int copies, boolean keep, long seed, List<Row> bucket) {
         long id = r.getLong(0);
-        float[] x = TransferTables.floats(r, 1);
+        float[] x = features(r, a.width());
         List<Row> out = new ArrayList<>(copies + 1);
         if (keep) {
             out.add(RowFactory.create(id, x, r.isNullAt(2) ? null : r.getInt(2), id, null));
         }
         for (int copy = 1; copy <= copies; copy++) {
             SplittableRandom rng = Augmentation.random(seed, id, copy);
-            float[] partner = bucket == null ? null : TransferTables.floats(bucket.get(rng.nextInt(bucket.size())), 1);
+            float[] partner = bucket == null ? null : features(bucket.get(rng.nextInt(bucket.size())), a.width());
             out.add(RowFactory.create(0L, a.apply(x, partner, rng), null, id, copy));
         }
         return out;
+    }
+
+    /**
+     * A row's features, refused unless they have the transfer set's width: every transform, mixup's blend of two rows
+     * most of all, needs features of one width.
+     */
+    private static float[] features(Row r, int width) {
+        if (r.isNullAt(1)) {
+            throw new IllegalArgumentException("features are null for id " + r.getLong(0));
+        }
+        float[] x = TransferTables.floats(r, 1);
+        if (x.length != width) {
+            throw new IllegalArgumentException("features of id " + r.getLong(0) + " have " + x.length + " values, the"
+                    + " transfer set's are " + width + " wide: augment needs features of one width");
+        }
+        return x;
     }
 
     /** Checks everything a run would, without Spark, and says what the run would do. */

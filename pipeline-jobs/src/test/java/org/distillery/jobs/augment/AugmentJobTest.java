@@ -188,6 +188,18 @@ class AugmentJobTest extends SparkTestBase {
             "noise=0.1", "--max-rows", "100"});
         cases.put("noise needs a positive finite value", new String[] {"--transfer", images, "--transform",
             "noise=-1"});
+        // mixup on a set whose rows are not all of the declared width: every third row is 4 values short
+        List<Row> ragged = new ArrayList<>();
+        for (int i = 0; i < ROWS; i++) {
+            float[] x = sourceFeatures.get(100L + i);
+            ragged.add(RowFactory.create(100L + i, i % 3 == 1 ? java.util.Arrays.copyOf(x, 12) : x, 0));
+        }
+        String raggedSet = Fixtures.publishTransfer(spark(), dir.resolve("ragged").toString(), ragged,
+                Fixtures.FEATURES);
+        cases.put("have 12 values, the transfer set's are 16 wide: augment needs features of one width",
+                new String[] {"--transfer", raggedSet, "--transform", "mixup=0.2"});
+        cases.put("--labelled must be >= 1, got 0", new String[] {"--transfer", images, "--transform", "flip",
+            "--labelled", "0"});
         cases.forEach((message, args) -> {
             CliRun r = CliRun.of(concat("augment", args, "--out", out));
             assertThat(r.code()).as(message).isEqualTo(2);
