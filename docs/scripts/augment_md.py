@@ -23,10 +23,14 @@ PAIRS = [("aug_shift_flip", "baseline"), ("aug_mixup", "baseline"), ("aug_mixup"
 
 def main(out, seeds):
     acc = {}
+    per_class = {}
+    agreement = {}
     for s in seeds:
         reports = {d: json.load(open(f"{out}/{s}/{d}/report.json"))["models"] for d in ("evaluation",
                                                                                        "augment-evaluation")}
         acc[s] = {key: 100 * reports[d][key]["accuracy"] for key, d, _ in COLUMNS}
+        per_class[s] = {key: reports[d][key]["per_class_accuracy"] for key, d, _ in COLUMNS}
+        agreement[s] = {key: 100 * reports[d][key]["agreement_with_teacher"] for key, d, _ in COLUMNS}
     rows = {arm: json.load(open(f"{out}/{seeds[0]}/{arm}/transfer/_SUCCESS"))["rows"]
             for arm in ("aug_shift_flip", "aug_mixup")}
     labels = [label for _, _, label in COLUMNS]
@@ -41,6 +45,14 @@ def main(out, seeds):
     print()
     print(f"Augmented transfer sets: {rows['aug_shift_flip']:,} and {rows['aug_mixup']:,} rows (the 1,000 labelled"
           " images and their copies).")
+    seconds = {f"{arm} {step}": statistics.mean(json.load(open(f"{out}/{s}/{arm}/{step}/_SUCCESS"))["seconds"]
+                                                for s in seeds)
+               for arm in ("aug_shift_flip", "aug_mixup") for step in ("transfer", "soft-targets", "student")}
+    for model in ("baseline", "kd"):
+        seconds[f"{model} train"] = statistics.mean(json.load(open(f"{out}/{s}/{model}/_SUCCESS"))["seconds"]
+                                                    for s in seeds)
+    print("Seconds (mean over seeds; transfer = augment, soft-targets = label, student = train): "
+          + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()) + ".")
     names = {k: label for k, _, label in COLUMNS}
     for a, b in PAIRS:
         diffs = [acc[s][a] - acc[s][b] for s in seeds]
@@ -53,6 +65,15 @@ def main(out, seeds):
             tail = " (one seed)"
         print(f"{names[a]} minus {names[b]}, paired by seed: " + ", ".join(f"{d:+.2f}" for d in diffs)
               + " points" + tail + ".")
+    print()
+    print("Agreement with the teacher on the test split (mean over seeds): " + ", ".join(
+        f"{label} {statistics.mean(agreement[s][k] for s in seeds):.2f}%" for k, _, label in COLUMNS) + ".")
+    classes = json.load(open(f"{out}/{seeds[0]}/aug_shift_flip/student/_manifest.json"))["facts"]["classNames"]
+    for a, b in (("aug_shift_flip", "baseline"), ("student", "aug_shift_flip")):
+        gaps = [statistics.mean(100 * (per_class[s][a][c] - per_class[s][b][c]) for s in seeds)
+                for c in range(len(classes))]
+        print(f"Per class, {names[a]} minus {names[b]} (mean over seeds, points): "
+              + ", ".join(f"{n} {g:+.1f}" for n, g in zip(classes, gaps)) + ".")
 
 
 if __name__ == "__main__":
