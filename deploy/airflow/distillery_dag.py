@@ -9,12 +9,19 @@ For the logical date `ds` of a run, with `<root>` the `root` param:
    `summary_ingest` are skipped and the transfer set is the upstream pipeline's.
 1. `wait_for_transfer` waits (reschedule mode) for `<root>/transfer/dt=<ds>/_SUCCESS`, published by `ingest` or by
    the upstream pipeline.
-2. `label` runs the frozen teacher over that transfer set into `<root>/soft-targets/dt=<ds>`.
+2. When `augment` is true, `augment_requested` lets `augment` widen that transfer set into `<root>/augmented/dt=<ds>`
+   (`distill augment --transform <augment_transforms> --copies <augment_copies>`: the day's rows and their transformed,
+   unlabelled copies); otherwise `augment` and `summary_augment` are skipped.
+   `label` runs the frozen teacher over the augmented set, or else the day's transfer set, into
+   `<root>/soft-targets/dt=<ds>`.
 3. `continue_to_training` stops the run here when `relabel_only` is true (the teacher changed; relabel without
    retraining): everything downstream is skipped and the run still succeeds.
 4. `train_student` (objective kd, on the soft targets) and `train_baseline` (objective hard, on the transfer set's
    labels) write `<root>/students/dt=<ds>/kd` and `<root>/students/dt=<ds>/baseline`, checkpointing under
    `<root>/checkpoints/dt=<ds>/{kd,baseline}`.
+   When `mutual` is true, `mutual_requested` lets `train_mutual` train `mutual_peers` students together without the
+   teacher (`train --objective mutual` on the transfer set's labels) into `<root>/students/dt=<ds>/mutual/student-k`;
+   they are not evaluated or exported by this DAG (`distill evaluate --model mutual_1=.../student-1 ...`).
 5. `evaluate` scores both against the teacher on `<root>/reference/test` into `<root>/evaluations/dt=<ds>`.
 6. `export` writes the KD student as ONNX into `<root>/exports/dt=<ds>/kd`: `model.onnx` (fp32) and `model-int8.onnx`
    (int8, calibrated on the day's transfer set), each checked against DL4J's logits before publication, and the model
@@ -83,7 +90,11 @@ TEACHER_SHA256 = os.environ.get("DISTILLERY_TEACHER_SHA256", "").strip()
 TRANSFER = ROOT + "/transfer/dt={{ ds }}"
 VALIDATION = ROOT + "/reference/validation"
 TEST = ROOT + "/reference/test"
+AUGMENTED = ROOT + "/augmented/dt={{ ds }}"
+# What label reads: the augmented set when the augment param is set, else the day's transfer set.
+LABEL_TRANSFER = "{{ params.root.rstrip('/') ~ ('/augmented/dt=' if params.augment else '/transfer/dt=') ~ ds }}"
 SOFT_TARGETS = ROOT + "/soft-targets/dt={{ ds }}"
+MUTUAL = ROOT + "/students/dt={{ ds }}/mutual"
 STUDENT = ROOT + "/students/dt={{ ds }}/kd"
 BASELINE = ROOT + "/students/dt={{ ds }}/baseline"
 STUDENT_CHECKPOINTS = ROOT + "/checkpoints/dt={{ ds }}/kd"
@@ -190,6 +201,25 @@ with DAG(
                         " <root>/models/teacher.",
         ),
         "teacher_sha256": TEACHER_SHA256_PARAM,
+        "augment": Param(
+            False,
+            type="boolean",
+            description="Widen the day's transfer set with augment_transforms before labelling (label reads"
+            " <root>/augmented/dt=<ds>).",
+        ),
+        "augment_transforms": Param(
+            "shift=2,flip",
+            type="string",
+            minLength=1,
+            description="augment --transform: shift=S, flip, noise=SIGMA, mixup=ALPHA, comma-separated, in order.",
+        ),
+        "augment_copies": Param(4, type="integer", minimum=1, description="augment --copies: copies per row."),
+        "mutual": Param(
+            False,
+            type="boolean",
+            description="Also train mutual_peers students together without the teacher (train --objective mutual).",
+        ),
+        "mutual_peers": Param(2, type="integer", minimum=2, description="train --peers of the mutual students."),
         "relabel_only": Param(
             False,
             type="boolean",
@@ -211,10 +241,20 @@ with DAG(
 
     wait_for_transfer = wait_for_published("wait_for_transfer", {"path": TRANSFER})
 
+    # skips only augment and its summary when the augment param is false: label still runs, on the transfer set
+    augment_requested = optional_step("augment_requested", distillery_tasks.augment_requested)
+    augment = spark_task(
+        "augment",
+        ["augment", "--transfer", TRANSFER, "--transform", "{{ params.augment_transforms }}",
+         "--copies", "{{ params.augment_copies }}", "--out", AUGMENTED, "--mode", "overwrite"],
+    )
+    summary_augment = summary_task("augment", AUGMENTED, "augment")
+
     label = spark_task(
         "label",
-        ["label", "--transfer", TRANSFER, "--teacher", TEACHER, *TEACHER_PIN_ARGS,
+        ["label", "--transfer", LABEL_TRANSFER, "--teacher", TEACHER, *TEACHER_PIN_ARGS,
          "--out", SOFT_TARGETS, "--mode", "incremental"],
+        trigger_rule="none_failed",  # after augment, or after its skip
     )
     summary_label = summary_task("label", SOFT_TARGETS, "label")
 
@@ -237,6 +277,14 @@ with DAG(
     )
     summary_train_baseline = summary_task("train_baseline", BASELINE, "train")
 
+    mutual_requested = optional_step("mutual_requested", distillery_tasks.mutual_requested)
+    train_mutual = spark_task(
+        "train_mutual",
+        ["train", "--objective", "mutual", "--peers", "{{ params.mutual_peers }}", "--transfer", TRANSFER,
+         "--validation", VALIDATION, "--out", MUTUAL, "--mode", "overwrite"],
+    )
+    summary_train_mutual = summary_task("train_mutual", MUTUAL, "train")
+
     evaluate = spark_task(
         "evaluate",
         ["evaluate", "--test", TEST, "--teacher", TEACHER, "--model", "student=" + STUDENT,
@@ -252,7 +300,9 @@ with DAG(
     summary_export = summary_task("export", EXPORT, "export")
 
     ingest_requested >> ingest >> summary_ingest >> wait_for_transfer
-    wait_for_transfer >> label >> summary_label >> continue_to_training >> [train_student, train_baseline]
+    wait_for_transfer >> augment_requested >> augment >> summary_augment >> label
+    label >> summary_label >> continue_to_training >> [train_student, train_baseline, mutual_requested]
+    mutual_requested >> train_mutual >> summary_train_mutual
     train_student >> summary_train_student
     train_baseline >> summary_train_baseline
     [summary_train_student, summary_train_baseline] >> evaluate >> summary_evaluate >> export >> summary_export

@@ -124,3 +124,14 @@ def all_published(paths: list[str]) -> bool:
 def teacher_requested(params) -> bool:
     """The ShortCircuitOperator's callable: train the day's teacher LM only when ``train_teacher`` is true."""
     return _as_bool(params["train_teacher"], "train_teacher")
+
+
+def augment_requested(params) -> bool:
+    """The ShortCircuitOperator's callable: widen the day's transfer set before labelling only when ``augment`` is
+    true."""
+    return _as_bool(params["augment"], "augment")
+
+
+def mutual_requested(params) -> bool:
+    """The ShortCircuitOperator's callable: train the mutual peers beside the student only when ``mutual`` is true."""
+    return _as_bool(params["mutual"], "mutual")

@@ -51,22 +51,28 @@ class RenderedDag(unittest.TestCase):
 
     def test_graph_in_topological_order(self):
         order = [t["task_id"] for t in self.dag["tasks"]]
-        self.assertEqual(["ingest_requested", "ingest", "summary_ingest", "wait_for_transfer", "label",
-                          "summary_label", "continue_to_training", "train_student", "summary_train_student",
-                          "train_baseline", "summary_train_baseline", "evaluate", "summary_evaluate", "export",
-                          "summary_export"], order)
+        self.assertEqual(["ingest_requested", "ingest", "summary_ingest", "wait_for_transfer", "augment_requested",
+                          "augment", "summary_augment", "label", "summary_label", "continue_to_training",
+                          "train_student", "summary_train_student", "train_baseline", "summary_train_baseline",
+                          "mutual_requested", "train_mutual", "summary_train_mutual", "evaluate", "summary_evaluate",
+                          "export", "summary_export"], order)
         # a skipped ingest must not skip the rest: only the sensor's trigger rule lets it run after a skip
         self.assertFalse(self.tasks["ingest_requested"]["ignore_downstream_trigger_rules"])
         self.assertEqual("none_failed", self.tasks["wait_for_transfer"]["trigger_rule"])
+        # likewise a skipped augment: label runs after it or after its skip
+        self.assertFalse(self.tasks["augment_requested"]["ignore_downstream_trigger_rules"])
+        self.assertEqual("none_failed", self.tasks["label"]["trigger_rule"])
         for t in self.dag["tasks"]:
             for u in t["upstream"]:
                 self.assertLess(order.index(u), order.index(t["task_id"]))
-        self.assertEqual(["train_student", "train_baseline"], self.tasks["continue_to_training"]["downstream"])
+        self.assertEqual(["train_student", "train_baseline", "mutual_requested"],
+                         self.tasks["continue_to_training"]["downstream"])
         self.assertEqual(["summary_train_student", "summary_train_baseline"], self.tasks["evaluate"]["upstream"])
         self.assertEqual(["summary_evaluate"], self.tasks["export"]["upstream"])
 
     def test_spark_tasks_use_run_scoped_paths_and_overwrite(self):
-        for task_id in ("ingest", "label", "train_student", "train_baseline", "evaluate", "export"):
+        for task_id in ("ingest", "augment", "label", "train_student", "train_baseline", "train_mutual", "evaluate",
+                        "export"):
             t = self.tasks[task_id]
             self.assertEqual("SparkSubmitOperator", t["kind"])
             self.assertEqual("org.distillery.jobs.cli.Distill", t["java_class"])
@@ -143,6 +149,38 @@ class Params(unittest.TestCase):
         self.assertEqual(2, render("--param", "nope=1").returncode)
         self.assertEqual(2, render("--param", "spark_conn_id=other").returncode)
         self.assertEqual(2, render("--param", "root=relative").returncode)
+
+
+class AugmentAndMutual(unittest.TestCase):
+    def test_augment_widens_what_label_reads_only_when_asked(self):
+        self.assertEqual({"return_value": False}, json.loads(render("--call", "augment_requested").stdout))
+        params = ("--param", "root=hdfs:///d", "--param", "augment=true", "--param", "augment_transforms=shift=1,noise=0.1",
+                  "--param", "augment_copies=3")
+        self.assertEqual({"return_value": True}, json.loads(render(*params, "--call", "augment_requested").stdout))
+        tasks = {t["task_id"]: t for t in rendered(*params)["tasks"]}
+        self.assertEqual(["augment", "--config", "/opt/distillery/conf/pipeline.conf",
+                          "--transfer", "hdfs:///d/transfer/dt=2026-11-24", "--transform", "shift=1,noise=0.1",
+                          "--copies", "3", "--out", "hdfs:///d/augmented/dt=2026-11-24", "--mode", "overwrite"],
+                         tasks["augment"]["application_args"])
+        label = tasks["label"]["application_args"]
+        self.assertEqual("hdfs:///d/augmented/dt=2026-11-24", label[label.index("--transfer") + 1])
+        # the baseline keeps the day's own labelled rows
+        baseline = tasks["train_baseline"]["application_args"]
+        self.assertEqual("hdfs:///d/transfer/dt=2026-11-24", baseline[baseline.index("--transfer") + 1])
+        self.assertEqual({"out": "hdfs:///d/augmented/dt=2026-11-24", "job": "augment"},
+                         tasks["summary_augment"]["op_kwargs"])
+
+    def test_mutual_peers_train_only_when_asked(self):
+        self.assertEqual({"return_value": False}, json.loads(render("--call", "mutual_requested").stdout))
+        params = ("--param", "root=hdfs:///d", "--param", "mutual=true", "--param", "mutual_peers=3")
+        self.assertEqual({"return_value": True}, json.loads(render(*params, "--call", "mutual_requested").stdout))
+        args = {t["task_id"]: t for t in rendered(*params)["tasks"]}["train_mutual"]["application_args"]
+        self.assertEqual(["mutual", "3", "hdfs:///d/transfer/dt=2026-11-24", "hdfs:///d/students/dt=2026-11-24/mutual"],
+                         [args[args.index(f) + 1] for f in ("--objective", "--peers", "--transfer", "--out")])
+
+    def test_bad_augment_and_mutual_params_are_refused_when_triggered(self):
+        for bad in ("augment=yes", "augment_copies=0", "augment_transforms=", "mutual=maybe", "mutual_peers=1"):
+            self.assertEqual(2, render("--param", bad).returncode, bad)
 
 
 class Callables(unittest.TestCase):

@@ -22,6 +22,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
+import org.distillery.jobs.common.LabelledSelection;
 import org.distillery.jobs.common.OutputRule;
 import org.distillery.jobs.common.ResolvedInput;
 import org.distillery.jobs.common.StagedOutput;
@@ -63,7 +64,7 @@ public final class AugmentJob {
         ResolvedInput resolved = TransferTables.resolveTransfer(storage, c.transfer());
         Manifest transfer = resolved.manifest();
         Augmentation a = Augmentation.parse(c.transforms(), TransferSchema.shape(transfer));
-        long rows = (long) transfer.number("rows");
+        long rows = c.sourceRows((long) transfer.number("rows"));
         if (c.outputRows(rows) > c.maxRows()) {
             throw new IllegalArgumentException("--copies " + c.copies() + " of " + rows + " rows would write "
                     + c.outputRows(rows) + " rows, more than --max-rows " + c.maxRows());
@@ -77,17 +78,33 @@ public final class AugmentJob {
      */
     private static List<Row> rowsOf(Row r, Augmentation a, int copies, boolean keep, long seed, List<Row> bucket) {
         long id = r.getLong(0);
-        float[] x = TransferTables.floats(r, 1);
+        float[] x = features(r, a.width());
         List<Row> out = new ArrayList<>(copies + 1);
         if (keep) {
             out.add(RowFactory.create(id, x, r.isNullAt(2) ? null : r.getInt(2), id, null));
         }
         for (int copy = 1; copy <= copies; copy++) {
             SplittableRandom rng = Augmentation.random(seed, id, copy);
-            float[] partner = bucket == null ? null : TransferTables.floats(bucket.get(rng.nextInt(bucket.size())), 1);
+            float[] partner = bucket == null ? null : features(bucket.get(rng.nextInt(bucket.size())), a.width());
             out.add(RowFactory.create(0L, a.apply(x, partner, rng), null, id, copy));
         }
         return out;
+    }
+
+    /**
+     * A row's features, refused unless they have the transfer set's width: every transform, mixup's blend of two rows
+     * most of all, needs features of one width.
+     */
+    private static float[] features(Row r, int width) {
+        if (r.isNullAt(1)) {
+            throw new IllegalArgumentException("features are null for id " + r.getLong(0));
+        }
+        float[] x = TransferTables.floats(r, 1);
+        if (x.length != width) {
+            throw new IllegalArgumentException("features of id " + r.getLong(0) + " have " + x.length + " values, the"
+                    + " transfer set's are " + width + " wide: augment needs features of one width");
+        }
+        return x;
     }
 
     /** Checks everything a run would, without Spark, and says what the run would do. */
@@ -95,7 +112,8 @@ public final class AugmentJob {
         Checked k = check(storage, c);
         return new DryRun("augment")
                 .with("transfer", k.transfer().path() + " (manifest " + k.transfer().manifest().id() + ", "
-                        + k.sourceRows() + " rows)")
+                        + k.sourceRows() + " rows" + (c.labelled() == null ? ")" : " at most: the --labelled "
+                        + c.labelled() + " of --seed " + c.seed() + ")"))
                 .with("transforms", k.augmentation() + ", " + c.copies() + " copies per row, seed " + c.seed()
                         + (c.keepOriginals() ? ", source rows kept" : ", source rows left out"))
                 .with("out", storage.qualify(c.out()) + " (" + c.outputRows(k.sourceRows()) + " rows; "
@@ -109,6 +127,15 @@ public final class AugmentJob {
         TransferTables.Transfer transfer = TransferTables.readTransfer(spark, k.transfer());
         Dataset<Row> source = transfer.rows().select(col(TransferSchema.ID), col(TransferSchema.FEATURES),
                 col(TransferSchema.LABEL));
+        long sourceRows = k.sourceRows();
+        if (c.labelled() != null) { // the rows train --labelled N --seed S keeps labelled, and only those
+            java.util.Set<Long> ids = LabelledSelection.select(spark, source, c.labelled(), c.seed(),
+                    transfer.classes());
+            source = source.filter(col(TransferSchema.ID).isin(ids.toArray()));
+            sourceRows = ids.size();
+            LOG.info("widening the {} labelled rows --labelled {} --seed {} selects", sourceRows, c.labelled(),
+                    c.seed());
+        }
         StructType schema = TransferTables.SCHEMA.add(SOURCE_ID, DataTypes.LongType, false)
                 .add("copy", DataTypes.IntegerType, true);
         Augmentation a = k.augmentation();
@@ -117,7 +144,7 @@ public final class AugmentJob {
         long seed = c.seed();
         Dataset<Row> made;
         if (a.mixes()) { // partners come from a bucket that is the same whatever the source's partitioning
-            int buckets = (int) Math.max(1, (k.sourceRows() + BUCKET_ROWS - 1) / BUCKET_ROWS);
+            int buckets = (int) Math.max(1, (sourceRows + BUCKET_ROWS - 1) / BUCKET_ROWS);
             made = source.repartition(buckets, pmod(xxhash64(lit(seed), col(TransferSchema.ID)), lit(buckets)))
                     .sortWithinPartitions(TransferSchema.ID)
                     .mapPartitions((MapPartitionsFunction<Row, Row>) it -> {
@@ -151,7 +178,11 @@ public final class AugmentJob {
             augmentation.put("ids", "source rows keep their id; copy n of row r: xxhash64(seed, r, n), n from 1;"
                     + " " + SOURCE_ID + " = r");
             augmentation.put("labels", "source rows keep their label; copies are unlabelled");
-            augmentation.put("sourceRows", k.sourceRows());
+            if (c.labelled() != null) {
+                augmentation.put("labelled", c.labelled() + " rows, stratified by class and ranked by a seeded hash of"
+                        + " the id with --seed, as train --labelled selects them; the other rows left out");
+            }
+            augmentation.put("sourceRows", sourceRows);
             Map<String, Object> facts = TransferTables.withMeaning(transfer.manifest(), Manifest.facts("rows", count,
                     TransferSchema.SCHEMA_VERSION, TransferSchema.VERSION,
                     TransferSchema.FEATURE_COUNT, transfer.featureCount(), TransferSchema.CLASSES, transfer.classes(),
@@ -160,7 +191,7 @@ public final class AugmentJob {
                     Map.of("transfer", k.transfer().asInput()), facts,
                     Versions.current(), java.time.Instant.now().toString());
             JobResult result = out.publish(manifest, count, start);
-            LOG.info("augmented {} rows into {} ({}) in {} s", k.sourceRows(), count, a,
+            LOG.info("augmented {} rows into {} ({}) in {} s", sourceRows, count, a,
                     String.format("%.1f", result.seconds()));
             return result;
         }

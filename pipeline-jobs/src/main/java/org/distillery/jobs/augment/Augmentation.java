@@ -92,6 +92,15 @@ record Augmentation(List<Step> steps, int[] shape) implements Serializable {
         }
     }
 
+    /** The number of feature values every row must have (the product of the shape). */
+    int width() {
+        int w = 1;
+        for (int d : shape) {
+            w *= d;
+        }
+        return w;
+    }
+
     boolean mixes() {
         return steps.stream().anyMatch(s -> s.name().equals("mixup"));
     }

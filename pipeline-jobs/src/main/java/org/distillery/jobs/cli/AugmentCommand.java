@@ -27,8 +27,13 @@ final class AugmentCommand implements Callable<Integer> {
     int copies;
     @Option(names = "--no-originals", description = "Write only the copies, not the source rows.")
     boolean noOriginals;
+    @Option(names = "--labelled", paramLabel = "N",
+            description = "Widen only the N labelled rows that train --labelled N with the same --seed keeps"
+                    + " (stratified by class, seeded); the other rows are left out (default: every row).")
+    Integer labelled;
     @Option(names = "--seed", defaultValue = "" + AugmentConfig.DEFAULT_SEED,
-            description = "Seed of every copy's random stream and of the copies' ids (default: ${DEFAULT-VALUE}).")
+            description = "Seed of every copy's random stream, of the copies' ids and of the --labelled selection"
+                    + " (default: ${DEFAULT-VALUE}).")
     long seed;
     @Option(names = "--max-rows", defaultValue = "" + AugmentConfig.DEFAULT_MAX_ROWS, paramLabel = "N",
             description = "Refuse a run that would write more rows than this (default: ${DEFAULT-VALUE}).")
@@ -44,7 +49,7 @@ final class AugmentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        AugmentConfig config = new AugmentConfig(transfer, transforms, copies, !noOriginals, seed, maxRows, out,
+        AugmentConfig config = new AugmentConfig(transfer, transforms, copies, !noOriginals, labelled, seed, maxRows, out,
                 mode.parsed());
         return run.dryRunOrRun(() -> AugmentJob.dryRun(Storage.standalone(), config),
                 () -> new AugmentJob(spark.session("augment")).run(config).summaryJson());

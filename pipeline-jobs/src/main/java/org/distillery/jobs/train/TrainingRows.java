@@ -2,7 +2,6 @@ package org.distillery.jobs.train;
 
 import static org.apache.spark.sql.functions.col;
 
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.apache.spark.api.java.JavaRDD;
@@ -12,13 +11,12 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
+import org.distillery.jobs.common.LabelledSelection;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.jobs.train.averaging.TrainerSettings;
-import org.distillery.model.data.Stratified;
 import org.distillery.model.schema.SoftTargetSchema;
 import org.distillery.model.schema.TransferSchema;
 import org.nd4j.linalg.dataset.DataSet;
@@ -56,7 +54,7 @@ final class TrainingRows {
                               Integer labelled, long seed, Objective objective, boolean teacherLayer) {
         Dataset<Row> base = transfer.rows().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL);
         if (labelled != null) {
-            base = keepLabels(spark, base, selectLabelled(spark, base, labelled, seed, transfer.classes()));
+            base = keepLabels(spark, base, LabelledSelection.select(spark, base, labelled, seed, transfer.classes()));
         }
         if (soft != null) {
             // one read and one join of the soft targets, with the stored teacher layer when the objective uses it
@@ -89,40 +87,6 @@ final class TrainingRows {
                     + " across the partitions of a partitioned one)");
         }
         return new TrainingRows(base, n, counts.getLong(1), teacherLayer);
-    }
-
-    /** Ids of {@code n} labelled rows, stratified by class and ranked by a seeded hash of the id. */
-    private static Set<Long> selectLabelled(SparkSession spark, Dataset<Row> rows, int n, long seed, int classes) {
-        Dataset<Row> labelled = rows.filter(col(TransferSchema.LABEL).isNotNull())
-                .select(TransferSchema.ID, TransferSchema.LABEL);
-        long[] counts = new long[classes];
-        for (Row r : labelled.groupBy(TransferSchema.LABEL).count().collectAsList()) {
-            int label = r.getInt(0);
-            if (label < 0 || label >= classes) {
-                long id = labelled.filter(col(TransferSchema.LABEL).equalTo(label)).first().getLong(0);
-                throw new IllegalArgumentException("label " + label + " out of range [0, " + classes + ") for id " + id
-                        + " (null marks a row without a label)");
-            }
-            counts[label] = r.getLong(1);
-        }
-        long[] quota = Stratified.quotas(counts, Math.min(n, java.util.Arrays.stream(counts).sum()));
-        spark.udf().register("distillery_rank", (Long id) -> Stratified.rank(seed, id), DataTypes.LongType);
-        Object[] quotaMap = new Object[2 * classes];
-        for (int c = 0; c < classes; c++) {
-            quotaMap[2 * c] = functions.lit(c);
-            quotaMap[2 * c + 1] = functions.lit(quota[c]);
-        }
-        Dataset<Row> chosen = labelled
-                .withColumn("rank", functions.call_udf("distillery_rank", col(TransferSchema.ID)))
-                .withColumn("rn", functions.row_number().over(Window.partitionBy(TransferSchema.LABEL).orderBy("rank")))
-                .filter(col("rn").leq(functions.element_at(functions.map(
-                        java.util.Arrays.stream(quotaMap).map(o -> (org.apache.spark.sql.Column) o)
-                                .toArray(org.apache.spark.sql.Column[]::new)), col(TransferSchema.LABEL))));
-        Set<Long> ids = new HashSet<>();
-        for (Row r : chosen.select(TransferSchema.ID).collectAsList()) {
-            ids.add(r.getLong(0));
-        }
-        return ids;
     }
 
     private static Dataset<Row> keepLabels(SparkSession spark, Dataset<Row> rows, Set<Long> keep) {

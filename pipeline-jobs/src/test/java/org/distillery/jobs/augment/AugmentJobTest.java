@@ -12,6 +12,7 @@ import org.apache.spark.sql.RowFactory;
 import org.distillery.jobs.Fixtures;
 import org.distillery.jobs.SparkTestBase;
 import org.distillery.jobs.cli.CliRun;
+import org.distillery.jobs.common.LabelledSelection;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.Manifest;
@@ -140,6 +141,31 @@ class AugmentJobTest extends SparkTestBase {
     }
 
     @Test
+    void labelledWidensOnlyTheRowsTrainKeepsLabelled() {
+        String out = dir.resolve("labelled").toString();
+        ok("augment", "--transfer", images, "--labelled", "10", "--seed", "5", "--transform", "shift=1", "--copies",
+                "2", "--out", out);
+        Map<Long, Row> rows = read(out);
+        java.util.Set<Long> selected = LabelledSelection.select(spark(), spark().read().parquet(images), 10, 5,
+                Fixtures.CLASSES);
+        assertThat(selected).hasSize(10);
+        assertThat(rows).hasSize(30);
+        assertThat(rows.values().stream().map(r -> r.getLong(3)).collect(java.util.stream.Collectors.toSet()))
+                .isEqualTo(selected);
+        for (Row r : rows.values()) {
+            if (r.getLong(0) == r.getLong(3)) { // the selected rows keep their labels
+                assertThat(r.getInt(2)).isEqualTo(sourceLabels.get(r.getLong(0)));
+            }
+        }
+        // another seed selects other rows
+        assertThat(LabelledSelection.select(spark(), spark().read().parquet(images), 10, 6, Fixtures.CLASSES))
+                .isNotEqualTo(selected);
+        Manifest m = Storage.of(spark()).publishedManifest(out);
+        assertThat(m.facts().get("augmentation").toString()).contains("sourceRows=10")
+                .contains("as train --labelled selects them");
+    }
+
+    @Test
     void copiesOnlyAndMixupOnVectors() {
         String out = dir.resolve("mixup").toString();
         ok("augment", "--transfer", vectors, "--transform", "mixup=0.2", "--copies", "1", "--no-originals", "--out",
@@ -162,6 +188,18 @@ class AugmentJobTest extends SparkTestBase {
             "noise=0.1", "--max-rows", "100"});
         cases.put("noise needs a positive finite value", new String[] {"--transfer", images, "--transform",
             "noise=-1"});
+        // mixup on a set whose rows are not all of the declared width: every third row is 4 values short
+        List<Row> ragged = new ArrayList<>();
+        for (int i = 0; i < ROWS; i++) {
+            float[] x = sourceFeatures.get(100L + i);
+            ragged.add(RowFactory.create(100L + i, i % 3 == 1 ? java.util.Arrays.copyOf(x, 12) : x, 0));
+        }
+        String raggedSet = Fixtures.publishTransfer(spark(), dir.resolve("ragged").toString(), ragged,
+                Fixtures.FEATURES);
+        cases.put("have 12 values, the transfer set's are 16 wide: augment needs features of one width",
+                new String[] {"--transfer", raggedSet, "--transform", "mixup=0.2"});
+        cases.put("--labelled must be >= 1, got 0", new String[] {"--transfer", images, "--transform", "flip",
+            "--labelled", "0"});
         cases.forEach((message, args) -> {
             CliRun r = CliRun.of(concat("augment", args, "--out", out));
             assertThat(r.code()).as(message).isEqualTo(2);

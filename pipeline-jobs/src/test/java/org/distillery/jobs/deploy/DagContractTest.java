@@ -56,21 +56,26 @@ class DagContractTest extends SparkTestBase {
                 "--param", "ingest_options=header=true,inferSchema=true", "--param", "ingest_id=order",
                 "--param", "ingest_label=y", "--param", "ingest_classes=c0,c1,c2,c3",
                 "--param", "ingest_features_prefix=f");
+        // this day also widens its transfer set before labelling and trains two mutual peers beside the student
+        List<String> day = new ArrayList<>(params);
+        day.addAll(List.of("--param", "augment=true", "--param", "augment_transforms=noise=0.05", "--param",
+                "augment_copies=2", "--param", "mutual=true"));
 
-        JsonNode dag = render(DS, params);
+        JsonNode dag = render(DS, day);
         assertThat(dag.get("dag_id").asText()).isEqualTo("distillery");
         List<String> order = new ArrayList<>();
         dag.get("tasks").forEach(t -> order.add(t.get("task_id").asText()));
         assertThat(order).containsSubsequence("ingest_requested", "ingest", "summary_ingest", "wait_for_transfer",
-                "label", "summary_label", "continue_to_training", "train_student", "evaluate", "summary_evaluate",
-                "export", "summary_export");
+                "augment_requested", "augment", "summary_augment", "label", "summary_label", "continue_to_training",
+                "train_student", "train_mutual", "summary_train_mutual", "evaluate", "summary_evaluate", "export",
+                "summary_export");
 
         // the other day's partition, published first, must survive this day's runs and retries untouched
         JsonNode otherLabel = task(render(OTHER_DS, params), "label");
         assertThat(CliRun.of(args(otherLabel)).code()).isZero();
         String otherId = manifestId(lake.resolve("soft-targets/dt=" + OTHER_DS));
 
-        runTasks(DAG, dag, params);
+        runTasks(DAG, dag, day);
         Manifest ingested = Storage.of(spark()).publishedManifest(lake.resolve("transfer/dt=" + DS).toString());
         assertThat(ingested.job()).isEqualTo("ingest");
         assertThat(org.distillery.model.schema.TransferSchema.classNames(ingested)).containsExactly("c0", "c1", "c2",
@@ -82,6 +87,12 @@ class DagContractTest extends SparkTestBase {
         assertThat(card.path("testMetrics").path("student").path("accuracy").asDouble())
                 .isEqualTo(report.path("models").path("student").path("accuracy").asDouble());
         assertThat(lake.resolve("exports/dt=" + DS + "/kd/model-int8.onnx")).exists();
+        // the teacher labelled the day's 400 rows and 2 copies of each; the peers are published under mutual/
+        Manifest soft = Storage.of(spark()).publishedManifest(lake.resolve("soft-targets/dt=" + DS).toString());
+        assertThat(soft.number("rows")).isEqualTo(1200.0);
+        assertThat(soft.inputs().get("transfer").path()).contains("augmented/dt=" + DS);
+        assertThat(Storage.of(spark()).publishedManifest(lake.resolve("students/dt=" + DS + "/mutual/student-2")
+                .toString()).job()).isEqualTo("train");
 
         // an Airflow retry of label: same command line, same rows, and only its own day is rewritten
         String contentHash = fact(lake.resolve("soft-targets/dt=" + DS), "contentHash");
@@ -97,7 +108,7 @@ class DagContractTest extends SparkTestBase {
         assertThat(org.distillery.jobs.common.ModelArtifact.read(Storage.of(spark()), student).network().params())
                 .isEqualTo(before);
 
-        List<String> relabel = new ArrayList<>(params);
+        List<String> relabel = new ArrayList<>(day);
         relabel.addAll(List.of("--param", "relabel_only=true"));
         assertThat(call(DS, relabel, "continue_to_training").get("return_value").asBoolean()).isFalse();
     }
