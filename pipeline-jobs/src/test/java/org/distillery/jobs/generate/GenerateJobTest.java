@@ -153,6 +153,19 @@ class GenerateJobTest extends SparkTestBase {
     /** How far a single-stream step's probabilities may be from the batched step's (float rounding of the gemms). */
     private static final double TOLERANCE = 1e-5;
 
+    /** scored_to of each prompt window, by id: how many of its tokens are real inputs. */
+    private static Map<Long, Integer> realInputs() {
+        Map<Long, Integer> out = new TreeMap<>();
+        TransferTables.readPublished(spark(), prompts).collectAsList().forEach(r -> out.put(r.getLong(0),
+                r.getInt(7)));
+        return out;
+    }
+
+    /** The prompt window id of a generated document's key {@code generate:seed=S:prompt=ID#SAMPLE}. */
+    private static long promptId(String key) {
+        return Long.parseLong(key.substring(key.indexOf("prompt=") + 7, key.indexOf('#')));
+    }
+
     /**
      * How many of the sampled tokens of {@code docs} (made under {@code c}, top-p 1) the generator {@code rng} of each
      * document explains: replayed against the teacher stepped one stream at a time ({@link LmDecoder}), token t at a
@@ -165,14 +178,12 @@ class GenerateJobTest extends SparkTestBase {
                                     ToLongBiFunction<Long, Integer> seedOf) {
         LmDecoder decoder = LmDecoder.of(LanguageModels.teacher(ModelArtifact.read(Storage.of(spark()), teacher)
                 .file(), null, vocabulary.size()), WINDOW);
-        Map<Long, Integer> realInputs = new TreeMap<>();
-        TransferTables.readPublished(spark(), prompts).collectAsList().forEach(r -> realInputs.put(r.getLong(0),
-                r.getInt(7)));
+        Map<Long, Integer> realInputs = realInputs();
         long ok = 0;
         long sampled = 0;
         for (Map.Entry<String, int[]> e : docs.entrySet()) {
             String key = e.getKey();
-            long id = Long.parseLong(key.substring(key.indexOf("prompt=") + 7, key.indexOf('#')));
+            long id = promptId(key);
             int sample = Integer.parseInt(key.substring(key.indexOf('#') + 1));
             int[] stream = e.getValue();
             int p = Math.min(c.promptTokens(), realInputs.get(id));
@@ -234,14 +245,12 @@ class GenerateJobTest extends SparkTestBase {
         assertThat(TextTransferSchema.windowing(m)).isEqualTo(TextTransferSchema.windowing(p));
         assertThat((long) m.number("rows")).isEqualTo(windows(one.out()).size());
         assertThat((long) m.number("documents")).isEqualTo(24);
-        Map<Long, Integer> realInputs = new TreeMap<>(); // scored_to of each window: its real inputs
-        TransferTables.readPublished(spark(), prompts).collectAsList().forEach(r -> realInputs.put(r.getLong(0),
-                r.getInt(7)));
+        Map<Long, Integer> realInputs = realInputs();
         long generated = 0;
         long ended = 0;
         for (Map.Entry<String, int[]> e : want.entrySet()) {
             String key = e.getKey();
-            long promptId = Long.parseLong(key.substring(key.indexOf("prompt=") + 7, key.indexOf('#')));
+            long promptId = promptId(key);
             int[] stream = e.getValue();
             generated += stream.length - Math.min(6, realInputs.get(promptId));
             ended += stream[stream.length - 1] == CharVocabulary.BOUNDARY ? 1 : 0;
