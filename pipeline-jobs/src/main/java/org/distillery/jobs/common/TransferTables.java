@@ -344,9 +344,9 @@ public final class TransferTables {
         return s.length() <= 120 ? s : s.substring(0, 117) + "...";
     }
 
-    /** The input hash of transfer rows, as stored with their soft targets: xxhash64 of features and label. */
+    /** The input hash of transfer rows, as stored with their soft targets ({@link InputHash}). */
     public static org.apache.spark.sql.Column inputHash() {
-        return functions.xxhash64(functions.col(TransferSchema.FEATURES), functions.col(TransferSchema.LABEL));
+        return InputHash.column();
     }
 
     /** Whether a published Parquet output has {@code column} (read from its footers, no Spark). */

@@ -155,6 +155,7 @@ public final class ImportJob {
                     TransferSchema.CLASS_NAMES, classNames,
                     "incremental", "no (every row imported)", "drift", "none (not computed for imports)");
             facts.putAll(layout.facts());
+            facts.put(org.distillery.jobs.common.InputHash.FACT, org.distillery.jobs.common.InputHash.VERSION);
             Manifest manifest = Manifest.sealed("label", c, inputs, facts, Versions.current(),
                     java.time.Instant.now().toString());
             JobResult result = out.publish(manifest, count, start);

@@ -12,6 +12,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
+import org.distillery.jobs.common.InputHash;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.loss.SoftTargets;
@@ -91,6 +92,9 @@ final class Incremental {
                         + layout.describe() + ")";
             } else if (!TransferTables.hasColumn(storage, target, SoftTargetSchema.INPUT_HASH)) {
                 reason = "the previous output has no input hashes (written before incremental labeling)";
+            } else if (!InputHash.version(m.facts()).equals(InputHash.VERSION)) {
+                reason = "the input hash changed (" + InputHash.version(m.facts()) + " -> " + InputHash.VERSION
+                        + "): every row is relabelled once, and later runs compare the new hashes";
             } else if (m.number(SoftTargetSchema.TEMPERATURE) != config.temperature() && logitsDependOnT) {
                 reason = "T changed, and a probability-averaged ensemble's stored logits depend on T";
             } else if (m.number(SoftTargetSchema.TEMPERATURE) != config.temperature() && layout.soft()

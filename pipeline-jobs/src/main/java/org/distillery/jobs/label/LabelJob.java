@@ -323,6 +323,12 @@ public final class LabelJob {
 
     private Dataset<Row> label(Labelling labelling, Incremental incremental, TransferTables.Transfer transfer,
                                SoftTargetLayout layout) {
+        if (incremental == null || incremental.fullRelabelReason() != null) {
+            FeatureBatches batches = FeatureBatches.plan(transfer.rows());
+            if (batches.accepted()) {
+                return spark.createDataFrame(labelling.inference().over(batches), TransferTables.softTargets(layout));
+            }
+        }
         Dataset<Row> input = transfer.rows().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL)
                 .withColumn(SoftTargetSchema.INPUT_HASH, TransferTables.inputHash());
         return incremental == null || incremental.fullRelabelReason() != null
@@ -387,6 +393,7 @@ public final class LabelJob {
                         "rowsChanged", drift.get("rowsChanged"), "argmaxFlips", drift.get("argmaxFlips"),
                         "meanKlPreviousToNew", String.valueOf(drift.get("meanKlPreviousToNew"))));
         facts.putAll(checked.layout().facts()); // schema version, precision, topK, softStored
+        facts.put(org.distillery.jobs.common.InputHash.FACT, org.distillery.jobs.common.InputHash.VERSION);
         facts.put(TransferSchema.CLASS_NAMES, reports.classNames());
         Manifest manifest = Manifest.sealed("label", config, inputs(transfer, checked), facts, Versions.current(),
                 java.time.Instant.now().toString());

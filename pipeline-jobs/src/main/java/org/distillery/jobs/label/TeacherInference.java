@@ -7,6 +7,7 @@ import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.vectorized.ColumnarBatch;
 import org.bytedeco.javacpp.FloatPointer;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.SoftTargetCodec;
@@ -54,12 +55,73 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
         return input.queryExecution().toRdd().toJavaRDD().mapPartitions(this);
     }
 
+    /**
+     * Soft-target rows of the transfer rows in {@code batches}, read from the scan's column batches with the input
+     * hash computed here ({@link FeatureBatches}); the same rows as {@link #over} on the same transfer set.
+     */
+    org.apache.spark.api.java.JavaRDD<Row> over(FeatureBatches batches) {
+        FeatureBatches.Columns columns = batches.columns();
+        TeacherInference self = this;
+        FlatMapFunction<Iterator<ColumnarBatch>, Row> f = it -> self.run(new BatchSource(columns.cursor(it,
+                featureCount)));
+        return batches.batches().toJavaRDD().mapPartitions(f);
+    }
+
     /** One transfer row's id, label and input hash, copied out of Spark's reused internal row (features: Scratch). */
     private record In(long id, Integer label, long hash) {
     }
 
+    /** Where a partition's transfer rows come from: each row's features go into the batch buffer as it is taken. */
+    private interface Source {
+        boolean hasNext();
+
+        /** The next row: its features into {@code into} from {@code offset}, checked; its id, label and hash. */
+        In take(float[] into, int offset);
+    }
+
+    /** Rows of (id, features, label, input hash) as Spark's projection gives them. */
+    private final class RowSource implements Source {
+        private final Iterator<InternalRow> rows;
+
+        RowSource(Iterator<InternalRow> rows) {
+            this.rows = rows;
+        }
+
+        @Override
+        public boolean hasNext() {
+            return rows.hasNext();
+        }
+
+        @Override
+        public In take(float[] into, int offset) {
+            InternalRow r = rows.next();
+            long id = r.getLong(0);
+            copyCheckedFeatures(r, id, into, offset);
+            return new In(id, r.isNullAt(2) ? null : r.getInt(2), r.getLong(3));
+        }
+    }
+
+    /** Rows of the scan's column batches, hashed here. */
+    private record BatchSource(FeatureBatches.Cursor cursor) implements Source {
+        @Override
+        public boolean hasNext() {
+            return cursor.hasNext();
+        }
+
+        @Override
+        public In take(float[] into, int offset) {
+            long id = cursor.id();
+            Integer label = cursor.label();
+            return new In(id, label, cursor.copyAndHash(id, label, into, offset));
+        }
+    }
+
     @Override
     public Iterator<Row> call(Iterator<InternalRow> rows) {
+        return run(new RowSource(rows));
+    }
+
+    private Iterator<Row> run(Source rows) {
         java.util.function.Predicate<org.apache.spark.TaskContext> faults = faultInjector;
         if (faults != null && faults.test(org.apache.spark.TaskContext.get())) {
             throw new java.io.UncheckedIOException(new java.io.IOException("injected fault in partition "
@@ -112,13 +174,10 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
         }
     }
 
-    private List<In> take(Iterator<InternalRow> rows, Scratch scratch) {
+    private List<In> take(Source rows, Scratch scratch) {
         List<In> batch = new ArrayList<>(batchSize);
         while (rows.hasNext() && batch.size() < batchSize) {
-            InternalRow r = rows.next();
-            long id = r.getLong(0);
-            copyCheckedFeatures(r, id, scratch.x, batch.size() * featureCount);
-            batch.add(new In(id, r.isNullAt(2) ? null : r.getInt(2), r.getLong(3)));
+            batch.add(rows.take(scratch.x, batch.size() * featureCount));
         }
         return batch;
     }

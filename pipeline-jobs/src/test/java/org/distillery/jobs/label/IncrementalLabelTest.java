@@ -12,8 +12,10 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.distillery.jobs.Fixtures;
 import org.distillery.jobs.SparkTestBase;
+import org.distillery.jobs.common.InputHash;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.PublishMode;
+import org.distillery.jobs.common.StagedOutput;
 import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.loss.SoftTargets;
@@ -151,6 +153,48 @@ class IncrementalLabelTest extends SparkTestBase {
         label(v2, other, out, 4.0);
         assertThat(incremental(out).get("fullRelabel").toString()).startsWith("the teacher changed");
         assertThat(incremental(out)).containsEntry("relabelledRows", 310);
+    }
+
+    /**
+     * An output whose manifest names no input hash version was hashed value by value (Spark's xxhash64, version 1):
+     * its hashes cannot be compared with this build's, so the first incremental run relabels every row and says why,
+     * and the next one reuses them.
+     */
+    @Test
+    void relabelsEveryRowOnceWhenThePreviousInputHashIsAnotherVersion() throws Exception {
+        List<Row> first = rows(120, 11, 0);
+        String v1 = Fixtures.publishTransfer(spark(), dir.resolve("h1").toString(), first, Fixtures.FEATURES);
+        String teacher = Fixtures.saveZip(spark(), Fixtures.teacher(2, 5), dir.resolve("th.zip").toString());
+        String labelled = label(v1, teacher, dir.resolve("h-soft").toString(), 2.0);
+        Storage storage = Storage.of(spark());
+        Manifest m = storage.publishedManifest(labelled);
+        assertThat(m.facts()).containsEntry(InputHash.FACT, InputHash.VERSION);
+        // the same output as a build before the versioned hash published it: the fact left out
+        String old = dir.resolve("h-old").toString();
+        Map<String, Object> facts = new HashMap<>(m.facts());
+        facts.remove(InputHash.FACT);
+        try (StagedOutput out = StagedOutput.begin(storage, old)) {
+            java.nio.file.Files.createDirectories(Path.of(java.net.URI.create(out.stagingDir())));
+            try (var files = java.nio.file.Files.list(Path.of(java.net.URI.create(labelled)))) {
+                for (Path f : files.filter(f -> f.getFileName().toString().startsWith("part-")).toList()) {
+                    java.nio.file.Files.copy(f, Path.of(java.net.URI.create(out.stagingDir())).resolve(f.getFileName()));
+                }
+            }
+            out.publish(Manifest.sealed("label", m.config(), m.inputs(), facts, m.versions(), null), 120,
+                    System.nanoTime());
+        }
+        List<Row> second = new ArrayList<>(first.subList(0, 100));
+        String v2 = Fixtures.publishTransfer(spark(), dir.resolve("h2").toString(), second, Fixtures.FEATURES);
+        label(v2, teacher, old, 2.0);
+        assertThat(incremental(old)).containsEntry("relabelledRows", 100);
+        assertThat(incremental(old).get("fullRelabel").toString()).isEqualTo("the input hash changed ("
+                + InputHash.VERSION_1 + " -> " + InputHash.VERSION + "): every row is relabelled once, and later runs"
+                + " compare the new hashes");
+        assertThat(storage.publishedManifest(old).facts()).containsEntry(InputHash.FACT, InputHash.VERSION);
+        String v2again = Fixtures.publishTransfer(spark(), dir.resolve("h2-again").toString(), second,
+                Fixtures.FEATURES);
+        label(v2again, teacher, old, 2.0);
+        assertThat(incremental(old)).containsEntry("reusedRows", 100).containsEntry("relabelledRows", 0);
     }
 
     @Test

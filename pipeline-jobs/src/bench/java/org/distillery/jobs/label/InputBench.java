@@ -1,0 +1,123 @@
+package org.distillery.jobs.label;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.util.ArrayData;
+import org.apache.spark.sql.vectorized.ColumnarBatch;
+import org.distillery.jobs.common.Sparks;
+import org.distillery.jobs.common.TransferTables;
+import org.distillery.model.schema.SoftTargetSchema;
+import org.distillery.model.schema.TransferSchema;
+
+/**
+ * The label job's input side alone, in CPU time per row (Spark's task CPU time, so a busy machine inflates it less
+ * than wall time): a published transfer set read, each row's features copied into a batch buffer, validated and
+ * hashed, no teacher. Ways, alternated pass by pass: {@code rows} (Spark's row projection computing the input hash,
+ * the job's fallback), {@code batches} (the scan's column batches, hashed in Java: the job's default).
+ * Usage: InputBench TRANSFER_DIR PASSES
+ */
+public final class InputBench {
+    private InputBench() {
+    }
+
+    public static void main(String[] args) {
+        String transfer = args[0];
+        int passes = Integer.parseInt(args[1]);
+        SparkSession spark = Sparks.session("distillery-inputbench", "local[2]");
+        long[] cpuNanos = new long[1];
+        spark.sparkContext().addSparkListener(new SparkListener() {
+            @Override
+            public void onTaskEnd(SparkListenerTaskEnd end) {
+                synchronized (cpuNanos) {
+                    cpuNanos[0] += end.taskMetrics().executorCpuTime();
+                }
+            }
+        });
+        TransferTables.Transfer t = TransferTables.readTransfer(spark, transfer);
+        int width = t.featureCount();
+        List<String> ways = List.of("rows", "batches");
+        java.util.Map<String, List<double[]>> results = new java.util.LinkedHashMap<>();
+        for (int pass = -1; pass < passes; pass++) {
+            for (String way : ways) {
+                synchronized (cpuNanos) {
+                    cpuNanos[0] = 0;
+                }
+                long t0 = System.nanoTime();
+                long[] sums = run(spark, t, way, width);
+                double wall = (System.nanoTime() - t0) / 1e9;
+                double cpu;
+                synchronized (cpuNanos) {
+                    cpu = cpuNanos[0] / 1e9;
+                }
+                if (pass >= 0) {
+                    results.computeIfAbsent(way, k -> new ArrayList<>()).add(new double[] {wall, cpu, sums[0]});
+                }
+                System.err.printf("pass %d %s: %d rows, wall %.2f s, task CPU %.2f s, hash sum %x%n", pass, way,
+                        sums[0], wall, cpu, sums[1]);
+            }
+        }
+        results.forEach((way, r) -> {
+            double rows = r.get(0)[2];
+            double[] cpu = r.stream().mapToDouble(x -> x[1]).sorted().toArray();
+            double[] wall = r.stream().mapToDouble(x -> x[0]).sorted().toArray();
+            System.out.printf("{\"engine\":\"label input side, %s\",\"rows\":%.0f,\"passes\":%d,"
+                    + "\"cpuUsPerRowMedian\":%.3f,\"wallSecondsMedian\":%.2f}%n", way, rows, r.size(),
+                    cpu[cpu.length / 2] / rows * 1e6, wall[wall.length / 2]);
+        });
+        spark.stop();
+    }
+
+    /** (rows, sum of input hashes) of one pass over the transfer set. */
+    private static long[] run(SparkSession spark, TransferTables.Transfer t, String way, int width) {
+        JavaRDD<long[]> parts;
+        if (way.equals("rows")) {
+            Dataset<Row> input = t.rows().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL)
+                    .withColumn(SoftTargetSchema.INPUT_HASH, TransferTables.inputHash());
+            parts = input.queryExecution().toRdd().toJavaRDD().mapPartitions((Iterator<InternalRow> it) -> {
+                float[] x = new float[1024 * width];
+                long n = 0;
+                long h = 0;
+                while (it.hasNext()) {
+                    InternalRow r = it.next();
+                    ArrayData a = r.getArray(1);
+                    int o = (int) (n % 1024) * width;
+                    for (int j = 0; j < width; j++) {
+                        float v = a.getFloat(j);
+                        if (!Float.isFinite(v) || a.isNullAt(j)) {
+                            throw new IllegalArgumentException("non-finite");
+                        }
+                        x[o + j] = v;
+                    }
+                    h += r.getLong(3);
+                    n++;
+                }
+                return List.of(new long[] {n, h}).iterator();
+            });
+        } else {
+            FeatureBatches b = FeatureBatches.plan(t.rows());
+            FeatureBatches.Columns c = b.columns();
+            parts = b.batches().toJavaRDD().mapPartitions((Iterator<ColumnarBatch> it) -> {
+                FeatureBatches.Cursor cursor = c.cursor(it, width);
+                float[] x = new float[1024 * width];
+                long n = 0;
+                long h = 0;
+                while (cursor.hasNext()) {
+                    long id = cursor.id();
+                    Integer label = cursor.label();
+                    h += cursor.copyAndHash(id, label, x, (int) (n % 1024) * width);
+                    n++;
+                }
+                return List.of(new long[] {n, h}).iterator();
+            });
+        }
+        return parts.reduce((a, b) -> new long[] {a[0] + b[0], a[1] + b[1]});
+    }
+}

@@ -1,0 +1,222 @@
+package org.distillery.jobs.label;
+
+import java.util.Iterator;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.expressions.Attribute;
+import org.apache.spark.sql.execution.ColumnarToRowExec;
+import org.apache.spark.sql.execution.FileSourceScanExec;
+import org.apache.spark.sql.execution.InputAdapter;
+import org.apache.spark.sql.execution.SparkPlan;
+import org.apache.spark.sql.execution.WholeStageCodegenExec;
+import org.apache.spark.sql.execution.vectorized.WritableColumnVector;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.vectorized.ColumnarBatch;
+import org.apache.spark.sql.vectorized.ColumnVector;
+import org.distillery.jobs.common.InputHash;
+import org.distillery.model.schema.TransferSchema;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The label job's direct feature path: transfer rows read as the Parquet scan's column batches, each row's features
+ * copied out of the batch's float vector straight into the teacher's batch buffer, validated and hashed in the same
+ * pass. It replaces Spark's row projection, which copied every feature array element by element into a fresh
+ * {@code UnsafeRow} only to compute the input hash, and was the largest cost outside the teacher
+ * (docs/PERFORMANCE.md, "Label job").
+ *
+ * <p>The input hash is {@link InputHash#of}, the function behind the row path's column, so both paths write the same
+ * bytes. Anything the scan does not give
+ * as column batches of the transfer schema (another reader, a plan with more than a scan) goes the row way;
+ * {@link #plan} says why in the log.
+ */
+final class FeatureBatches {
+    private static final Logger LOG = LoggerFactory.getLogger(FeatureBatches.class);
+    /** Spark configuration key: false reads every transfer set through Spark's row projection. */
+    static final String ENABLED = "spark.distillery.label.featureBatches";
+
+    private final RDD<ColumnarBatch> batches;
+    private final String refusal;
+    private final int idColumn;
+    private final int featuresColumn;
+    private final int labelColumn;
+
+    private FeatureBatches(RDD<ColumnarBatch> batches, String refusal, int idColumn, int featuresColumn,
+                           int labelColumn) {
+        this.batches = batches;
+        this.refusal = refusal;
+        this.idColumn = idColumn;
+        this.featuresColumn = featuresColumn;
+        this.labelColumn = labelColumn;
+    }
+
+    /**
+     * The column batches of transfer rows {@code rows} (the id, features and label columns of a published transfer
+     * set), or, when its physical plan is not a bare columnar Parquet scan, a refusal saying why (logged).
+     */
+    static FeatureBatches plan(Dataset<Row> rows) {
+        if (!Boolean.parseBoolean(rows.sparkSession().conf().get(ENABLED, "true"))) {
+            return refused(ENABLED + " is false");
+        }
+        Dataset<Row> selected = rows.select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL);
+        SparkPlan plan = selected.queryExecution().executedPlan();
+        String why;
+        SparkPlan node = plan;
+        while (node instanceof WholeStageCodegenExec || node instanceof ColumnarToRowExec
+                || node instanceof InputAdapter) {
+            node = node.children().apply(0);
+        }
+        if (!(node instanceof FileSourceScanExec scan)) {
+            why = "the plan is not a bare file scan: " + plan.simpleString(10);
+        } else if (!scan.supportsColumnar()) {
+            why = "the scan does not read column batches (spark.sql.parquet.enableVectorizedReader off, or a schema"
+                    + " the vectorized reader does not take)";
+        } else if (!scan.dataFilters().isEmpty() || !scan.partitionFilters().isEmpty()) {
+            why = "the scan filters rows";
+        } else {
+            int id = ordinal(scan, TransferSchema.ID);
+            int features = ordinal(scan, TransferSchema.FEATURES);
+            int label = ordinal(scan, TransferSchema.LABEL);
+            if (id < 0 || features < 0 || label < 0 || scan.output().size() != 3) {
+                why = "the scan's columns are " + scan.output().mkString(", ");
+            } else if (!scan.output().apply(id).dataType().equals(DataTypes.LongType)
+                    || !scan.output().apply(label).dataType().equals(DataTypes.IntegerType)
+                    || !(scan.output().apply(features).dataType() instanceof org.apache.spark.sql.types.ArrayType t
+                        && t.elementType().equals(DataTypes.FloatType))) {
+                why = "the scan's column types are not the transfer schema's: " + scan.schema().simpleString();
+            } else {
+                LOG.info("label: reading features straight from the Parquet scan's column batches");
+                return new FeatureBatches(scan.executeColumnar(), null, id, features, label);
+            }
+        }
+        return refused(why);
+    }
+
+    private static FeatureBatches refused(String why) {
+        LOG.info("label: reading features through Spark's row projection: {}", why);
+        return new FeatureBatches(null, why, -1, -1, -1);
+    }
+
+    /** Whether the rows can be read as column batches; else {@link #refusal()} says why. */
+    boolean accepted() {
+        return refusal == null;
+    }
+
+    /** Why the rows go the row way, or null. */
+    String refusal() {
+        return refusal;
+    }
+
+    private static int ordinal(FileSourceScanExec scan, String name) {
+        scala.collection.Iterator<Attribute> it = scan.output().iterator();
+        for (int i = 0; it.hasNext(); i++) {
+            if (it.next().name().equals(name)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    RDD<ColumnarBatch> batches() {
+        return batches;
+    }
+
+    /** The id, features and label columns' positions in the batches: what the executors need of this plan. */
+    Columns columns() {
+        return new Columns(idColumn, featuresColumn, labelColumn);
+    }
+
+    /** Column positions in the scan's batches. */
+    record Columns(int id, int features, int label) implements java.io.Serializable {
+        /** A cursor over one partition's batches. */
+        Cursor cursor(Iterator<ColumnarBatch> it, int featureCount) {
+            return new Cursor(it, id, features, label, featureCount);
+        }
+    }
+
+    /** Reads rows out of a partition's column batches; the current batch is reused by the reader once left. */
+    static final class Cursor {
+        private final Iterator<ColumnarBatch> it;
+        private final int idColumn;
+        private final int featuresColumn;
+        private final int labelColumn;
+        private final int featureCount;
+        private ColumnarBatch batch;
+        private int row;
+        private ColumnVector ids;
+        private ColumnVector labels;
+        private ColumnVector features;
+        private WritableColumnVector elements;
+        private boolean elementNulls;
+
+        Cursor(Iterator<ColumnarBatch> it, int idColumn, int featuresColumn, int labelColumn, int featureCount) {
+            this.it = it;
+            this.idColumn = idColumn;
+            this.featuresColumn = featuresColumn;
+            this.labelColumn = labelColumn;
+            this.featureCount = featureCount;
+        }
+
+        boolean hasNext() {
+            while (batch == null || row >= batch.numRows()) {
+                if (!it.hasNext()) {
+                    return false;
+                }
+                batch = it.next();
+                row = 0;
+                ids = batch.column(idColumn);
+                labels = batch.column(labelColumn);
+                features = batch.column(featuresColumn);
+                elements = (WritableColumnVector) ((WritableColumnVector) features).getChild(0);
+                elementNulls = elements.hasNull();
+            }
+            return true;
+        }
+
+        long id() {
+            return ids.getLong(row);
+        }
+
+        /** The current row's label, or null. */
+        Integer label() {
+            return labels.isNullAt(row) ? null : labels.getInt(row);
+        }
+
+        /**
+         * Copies the current row's features into {@code into} from {@code offset}, checked as the row path checks
+         * them, and returns the row's input hash; then moves to the next row.
+         */
+        long copyAndHash(long id, Integer label, float[] into, int offset) {
+            if (features.isNullAt(row)) {
+                throw new IllegalArgumentException("features are null for id " + id);
+            }
+            WritableColumnVector f = (WritableColumnVector) features;
+            int length = f.getArrayLength(row);
+            if (length != featureCount) {
+                throw new IllegalArgumentException("feature length " + length + " != " + featureCount + " for id "
+                        + id);
+            }
+            int start = f.getArrayOffset(row);
+            WritableColumnVector e = elements;
+            float finite = 0f;
+            for (int j = 0; j < featureCount; j++) {
+                float v = e.getFloat(start + j);
+                into[offset + j] = v;
+                finite += v * 0f; // NaN once any value is NaN or infinite
+            }
+            if (finite != 0f || elementNulls) {
+                for (int j = 0; j < featureCount; j++) {
+                    float v = into[offset + j];
+                    boolean isNull = elementNulls && e.isNullAt(start + j);
+                    if (!Float.isFinite(v) || isNull) {
+                        throw new IllegalArgumentException("non-finite feature value " + (isNull ? Float.NaN : v)
+                                + " for id " + id);
+                    }
+                }
+            }
+            row++;
+            return InputHash.of(into, offset, featureCount, label);
+        }
+    }
+}
