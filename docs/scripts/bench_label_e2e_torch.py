@@ -16,7 +16,7 @@ differs.
 
 Usage: python3 bench_label_e2e_torch.py TRANSFER TEACHER_ONNX OUT [--threads 2] [--batch 1024] [--temperature 2]
                                         [--check LABEL_OUT] [--tolerance 1e-4]
-Bad input: one line naming the problem on stderr, exit 2, nothing written."""
+Bad input: one line naming the problem on stderr, exit 2, nothing written. Exit 3: a package is missing."""
 import argparse
 import glob
 import json
@@ -25,12 +25,16 @@ import shutil
 import sys
 import time
 
-import numpy as np
-import onnx
-import pyarrow as pa
-import pyarrow.parquet as pq
-import torch
-from onnx import numpy_helper
+try:
+    import numpy as np
+    import onnx
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import torch
+    from onnx import numpy_helper
+except ImportError as missing:
+    print(f"bench_label_e2e_torch.py needs numpy, onnx, pyarrow and torch: {missing}", file=sys.stderr)
+    sys.exit(3)
 
 SEED = 42  # Spark's xxhash64 seed
 P1 = np.uint64(0x9E3779B185EBCA87)
@@ -294,6 +298,10 @@ def main():
     p.add_argument("--check", metavar="LABEL_OUT", help="compare with the label job's output of the same rows")
     p.add_argument("--tolerance", type=float, default=1e-4, help="max abs logit/soft difference (default 1e-4)")
     args = p.parse_args()
+    for name in ("transfer", "teacher", "out", "check"):  # Spark's file: URIs name local paths too
+        value = getattr(args, name)
+        if value and value.startswith("file:"):
+            setattr(args, name, "/" + value[len("file:"):].lstrip("/"))
     if args.threads < 1 or args.batch < 1 or not args.temperature > 0:
         print(f"--threads and --batch must be >= 1 and --temperature > 0, got {args.threads}, {args.batch},"
               f" {args.temperature}", file=sys.stderr)

@@ -11,6 +11,9 @@ import time
 
 import torch
 
+if len(sys.argv) < 4 or sys.argv[1] in ("-h", "--help"):
+    print(__doc__)
+    sys.exit(0 if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help") else 2)
 rows_per_pass, passes, threads = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 peak = float(sys.argv[4]) if len(sys.argv) > 4 else 233.0
 arch = sys.argv[5] if len(sys.argv) > 5 else "mlp:1200,1200"
