@@ -51,6 +51,7 @@ if [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
   sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'
   exit 0
 fi
+DATA=$(realpath -m "${BENCH_DATA:-/tmp/distillery-labelbench}") # absolute: `formats` runs in pipeline-jobs
 cd "$(dirname "$0")/../.."
 ROWS="${1:-1000000}"
 for v in "ROWS=$ROWS" "BENCH_E2E_RUNS=${BENCH_E2E_RUNS:-3}" "BENCH_HEAVY_ROWS=${BENCH_HEAVY_ROWS:-1}" \
@@ -58,7 +59,6 @@ for v in "ROWS=$ROWS" "BENCH_E2E_RUNS=${BENCH_E2E_RUNS:-3}" "BENCH_HEAVY_ROWS=${
   [ "$ROWS" = relabel ] && break
   [[ "${v#*=}" =~ ^[1-9][0-9]*$ ]] || { echo "${v%%=*} must be a positive whole number, got '${v#*=}'" >&2; exit 2; }
 done
-DATA="${BENCH_DATA:-/tmp/distillery-labelbench}"
 RAW_ROWS="${BENCH_RAW_ROWS:-65536}" # rows per timed pass of (a) and (c): 64 batches of 1024
 HEAVY_RAW_ROWS="${BENCH_HEAVY_RAW_ROWS:-16384}"
 CNN_RAW_ROWS="${BENCH_CNN_RAW_ROWS:-8192}"
