@@ -1,22 +1,40 @@
 #!/usr/bin/env bash
-# Label job benchmark (issue 3), side by side in one run (docs/PERFORMANCE.md, "Label job"). The teacher is
-# the 784-1200-1200-10 MLP (random init, seed 42) read from a DL4J model zip; 4.79 MFLOP per row.
+# Label job benchmark (issues 3 and 21), side by side in one run (docs/PERFORMANCE.md, "Label job"). Teachers, random
+# init, seed 42, saved as DL4J model zips (LabelBench teacher ZIP SPEC):
+#   mlp   784-1200-1200-10 (Hinton et al.'s MNIST teacher), 4.79 MFLOP per row;
+#   heavy 784-4096-4096-10, 40.1 MFLOP per row (compute-bound);
+#   cnn   the demo's teacher, cnn:20,50:500 (bin/distill demo --teacher-arch), 4.59 MFLOP per row, no fast path.
+# Measurements, each JSON line kept in $BENCH_DATA/results-*.jsonl:
+#  (e) fma_peak.c with OMP_NUM_THREADS=1 and 2 (gcc -O3 -march=native -fopenmp; skipped without gcc);
 #  (a) raw single-JVM ND4J, batches of 1024 synthetic rows from memory: DL4J output() vs the fast dense path
-#      (LogitModel), passes alternated, medians; 1 Java thread x OMP_NUM_THREADS=2, and 2 Java threads x 1 (the label
-#      job's layout);
-#  (b) the label job (LabelJob in Spark local[2], OMP_NUM_THREADS=1 per task, Parquet read and write included) on a
-#      published synthetic transfer set of ROWS rows, after a warm-up run on 16,384 rows in the same JVM; heap used
-#      after GC before and after the run (local mode: the driver and both task threads share that heap);
-#  (c) PyTorch on the CPU, 2 threads, batch 1024, same layer sizes, same method as (a);
-#  (d) GFLOP/s of each and the fraction of this CPU's fp32 peak, 485 GFLOP/s by docs/scripts/fma_peak.c (BENCH_PEAK_GFLOPS);
-#  and (b) again at 1,000,000 and 10,000,000 rows (BENCH_SCALE), each in its own JVM, with the time ratio (<= 10.5).
-# Usage: docs/scripts/bench-label.sh [ROWS=1000000]   (needs `mvn -B -DskipTests install` once, and torch;
-#        BENCH_CP=<classpath with the compiled classes> skips Maven)
+#      (LogitModel) when the teacher has one, passes alternated, medians; 1 Java thread x OMP_NUM_THREADS=2, and 2 Java
+#      threads x 1 (the label job's layout); for each of the three teachers;
+#  (c) PyTorch on the CPU, 2 threads, batch 1024, same shapes, same method as (a) (bench_label_torch.py), each teacher;
+#  (k) check, on the warm-up set: the label job's output (kept) against the Python job's (p) (bench_label_e2e_torch.py
+#      --check): every input_hash equal, logits and soft targets within 1e-4; the run stops on any mismatch;
+#  (b) the label job (LabelBench job: LabelJob.run in Spark local[2], OMP_NUM_THREADS=1 per task, Parquet read and
+#      write included, after a warm-up run on the warm-up set in the same JVM) on the ROWS set with the mlp teacher,
+#      alternated BENCH_E2E_RUNS times with
+#  (p) the Python job a user would otherwise write (bench_label_e2e_torch.py: pyarrow, the same validation and
+#      input_hash, PyTorch 2 threads batch 1024 on the teacher's ONNX export, the same columns, snappy);
+#      both report wall and CPU seconds (the JVM's OperatingSystemMXBean process CPU time; Python's os.times), the job
+#      its GC collections and pause time;
+#  (s) the label job again at each BENCH_SCALE size (other than ROWS), each in its own JVM, heap before and after;
+#  (h) the label job with the heavy teacher on BENCH_HEAVY_ROWS rows, and (n) with the cnn teacher on BENCH_CNN_ROWS
+#      (both after a warm-up run on 4,096 rows);
+# then docs/scripts/label_bench_md.py prints the tables, the figures next to their targets and one final JSON line
+# (overhead_us_1m, overhead_us_10m, vs_python_e2e, heavy_vs_raw, cnn_vs_raw, raw_vs_pytorch, ...).
+# Usage: docs/scripts/bench-label.sh [ROWS=1000000]   (Maven builds the classes, or BENCH_CP=<classpath> skips it;
+#        torch, pyarrow, onnx for the Python parts)
 #        docs/scripts/bench-label.sh relabel [ROWS_PER_PARTITION=200000] [PARTITIONS=5]: what reruns cost instead
 #        (LabelBench relabel: a partitioned transfer set labelled, rerun unchanged, rerun with one new partition; the
 #        same rows as one table labelled and rerun unchanged; all with --mode incremental, in one JVM)
+# Knobs: BENCH_DATA (/tmp/distillery-labelbench), BENCH_SCALE ("1000000 10000000"), BENCH_E2E_RUNS (3),
+#        BENCH_HEAVY_ROWS (131072), BENCH_CNN_ROWS (32768), BENCH_RAW_ROWS (65536 rows per raw pass, mlp),
+#        BENCH_HEAVY_RAW_ROWS (16384), BENCH_CNN_RAW_ROWS (8192), BENCH_PASSES (7), BENCH_WARMUP_ROWS (16384),
+#        BENCH_PEAK_GFLOPS (default: fma_peak's 2-thread figure, else 485), BENCH_DROP_CACHES=1 (root).
 #
-# Data, made once under BENCH_DATA (default /tmp/distillery-labelbench), not timed, kept for re-runs: delete the
+# Data, made once under BENCH_DATA, not timed, kept for re-runs: delete the
 # directory when done. Transfer rows are synthetic pixels like ingested Fashion-MNIST (pixel / 255): half zeros, the
 # rest k/255 with k in 1..255, seeded by the row id, ids 0..N-1 (distinct). Parquet stores them in about 725 bytes per
 # row (measured: 14.5 MB for 20,000 rows), so the 1M set takes ~0.73 GB and the 10M set ~7.3 GB; each run's soft
@@ -29,14 +47,28 @@
 # features would not be the same teacher. Both sets fit in this machine's page cache (24 GiB): set
 # BENCH_DROP_CACHES=1 (root) to drop it before each label job run for cold-read numbers.
 set -euo pipefail
+if [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
+  sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'
+  exit 0
+fi
+DATA=$(realpath -m "${BENCH_DATA:-/tmp/distillery-labelbench}") # absolute: `formats` runs in pipeline-jobs
 cd "$(dirname "$0")/../.."
 ROWS="${1:-1000000}"
-DATA="${BENCH_DATA:-/tmp/distillery-labelbench}"
+for v in "ROWS=$ROWS" "BENCH_E2E_RUNS=${BENCH_E2E_RUNS:-3}" "BENCH_HEAVY_ROWS=${BENCH_HEAVY_ROWS:-1}" \
+    "BENCH_CNN_ROWS=${BENCH_CNN_ROWS:-1}"; do
+  [ "$ROWS" = relabel ] && break
+  [[ "${v#*=}" =~ ^[1-9][0-9]*$ ]] || { echo "${v%%=*} must be a positive whole number, got '${v#*=}'" >&2; exit 2; }
+done
 RAW_ROWS="${BENCH_RAW_ROWS:-65536}" # rows per timed pass of (a) and (c): 64 batches of 1024
+HEAVY_RAW_ROWS="${BENCH_HEAVY_RAW_ROWS:-16384}"
+CNN_RAW_ROWS="${BENCH_CNN_RAW_ROWS:-8192}"
 PASSES="${BENCH_PASSES:-7}"
 SCALE="${BENCH_SCALE:-1000000 10000000}"
-PEAK="${BENCH_PEAK_GFLOPS:-485}" # docs/scripts/fma_peak.c on this machine (STACK.md's 233 was too low)
+E2E_RUNS="${BENCH_E2E_RUNS:-3}"
+HEAVY_ROWS="${BENCH_HEAVY_ROWS:-131072}"
+CNN_ROWS="${BENCH_CNN_ROWS:-32768}"
 WARMUP_ROWS="${BENCH_WARMUP_ROWS:-16384}"
+SMALL_WARMUP_ROWS=4096 # the heavy and cnn jobs' warm-up: the same code paths at a tenth of their teachers' cost
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}"
 export OMP_WAIT_POLICY=passive SPARK_LOCAL_IP=127.0.0.1
 if [ -n "${BENCH_CP:-}" ]; then
@@ -46,13 +78,15 @@ else
   mvn -B -q -o dependency:build-classpath -pl pipeline-jobs -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-cp.txt >/dev/null
   CP="pipeline-jobs/target/test-classes:pipeline-jobs/target/classes:model-lib/target/classes:$(cat pipeline-jobs/target/bench-cp.txt)"
 fi
+CP=$(tr ':' '\n' <<<"$CP" | sed "s#^\([^/]\)#$PWD/\1#" | paste -sd:) # absolute: `formats` runs in pipeline-jobs
 OPENS=$(sed -n 's/.*<spark.jvm.opens>\(.*\)<\/spark.jvm.opens>.*/\1/p' pom.xml)
 mkdir -p "$DATA/logs"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 RESULTS="$DATA/results-$STAMP.jsonl"
+PEAK="${BENCH_PEAK_GFLOPS:-485}"
 bench() { # bench NAME ARGS...: one JVM; JSON lines to stdout and $RESULTS, its log in $DATA/logs
   local log="$DATA/logs/$STAMP-$1.log" out; shift
-  if ! out=$(java $OPENS -Xmx4g -Dlog4j2.configurationFile=deploy/local/log4j2.properties \
+  if ! out=$(java $OPENS -Xmx4g -Dlog4j2.configurationFile="$PWD/deploy/local/log4j2.properties" \
       -Dspark.local.dir="$DATA/spark-local" -Dorg.bytedeco.javacpp.cachedir="$HOME/.javacpp/cache" \
       -Dbench.peakGflops="$PEAK" \
       -Dorg.deeplearning4j.spark.time.TimeSource=org.deeplearning4j.spark.time.SystemClockTimeSource \
@@ -68,81 +102,90 @@ if [ "$ROWS" = relabel ]; then
 fi
 published() { [ -f "$DATA/transfer-$1/_SUCCESS" ]; }
 JOB_ROWS=$(printf '%s\n' "$ROWS" $SCALE | awk '!seen[$0]++' | tr '\n' ' ')
+DATA_ROWS=$(printf '%s\n' $JOB_ROWS "$HEAVY_ROWS" "$CNN_ROWS" "$SMALL_WARMUP_ROWS" \
+  | awk -v w="$WARMUP_ROWS" '$0 != w && !seen[$0]++' | tr '\n' ' ')
 
-echo "# label benchmark: rows=$ROWS scale=[$SCALE] raw rows/pass=$RAW_ROWS passes=$PASSES, $(nproc) cores,"\
-  "$(date -u +%FT%TZ), results in $RESULTS"
+echo "# label benchmark: rows=$ROWS scale=[$SCALE] e2e runs=$E2E_RUNS heavy rows=$HEAVY_ROWS cnn rows=$CNN_ROWS"\
+  "raw rows/pass=$RAW_ROWS/$HEAVY_RAW_ROWS/$CNN_RAW_ROWS passes=$PASSES, $(nproc) cores, $(date -u +%FT%TZ),"\
+  "results in $RESULTS"
+printf '{"bench":"label","rows":%s,"scale":[%s],"e2eRuns":%s,"heavyRows":%s,"cnnRows":%s,"cores":%s}\n' "$ROWS" \
+  "$(tr ' ' ',' <<<"$SCALE")" "$E2E_RUNS" "$HEAVY_ROWS" "$CNN_ROWS" "$(nproc)" >>"$RESULTS"
+
+# (e) the CPU's FMA peak, 1 and 2 threads
+if command -v gcc >/dev/null; then
+  gcc -O3 -march=native -fopenmp docs/scripts/fma_peak.c -o "$DATA/fma_peak"
+  for t in 1 2; do
+    OMP_NUM_THREADS=$t "$DATA/fma_peak" | sed 's/^{/{"engine":"fma_peak",/' | tee -a "$RESULTS"
+  done
+  [ -n "${BENCH_PEAK_GFLOPS:-}" ] || PEAK=$(tail -1 "$RESULTS" | sed 's/.*"gflops":\([0-9.]*\).*/\1/')
+else
+  echo "# gcc not found: fma_peak skipped, peak $PEAK GFLOP/s"
+fi
+
 # Data (not timed)
 OMP_NUM_THREADS=1 bench teacher teacher "$DATA/teacher.zip"
+OMP_NUM_THREADS=1 bench teacher-heavy teacher "$DATA/teacher-heavy.zip" mlp:4096,4096
+OMP_NUM_THREADS=1 bench teacher-cnn teacher "$DATA/teacher-cnn.zip" cnn:20,50:500
+if [ ! -f "$DATA/formats/teacher.onnx" ]; then # the mlp teacher as ONNX for the Python job (make_teachers.py)
+  (cd pipeline-jobs && OMP_NUM_THREADS=1 bench formats formats "$DATA/teacher.zip" "$DATA/formats")
+fi
 OMP_NUM_THREADS=1 bench data-$WARMUP_ROWS transfer "$DATA/transfer-$WARMUP_ROWS" "$WARMUP_ROWS"
 PER_ROW=$(( $(du -sb "$DATA/transfer-$WARMUP_ROWS" | cut -f1) / WARMUP_ROWS + 1 ))
 NEED=0
-for n in $JOB_ROWS; do
+for n in $DATA_ROWS; do
   published "$n" || NEED=$(( NEED + n * PER_ROW ))
-  NEED=$(( NEED + n * 120 )) # the run's soft-target output, deleted afterwards
+  NEED=$(( NEED + n * 240 )) # a run's soft-target output, the label job's or Python's, deleted afterwards
 done
 AVAIL=$(df -B1 --output=avail "$DATA" | tail -1)
 if [ $(( NEED * 3 / 2 )) -gt "$AVAIL" ]; then
   echo "not enough disk under $DATA: need ~$(( NEED / 1000000000 )) GB (x1.5 margin), $(( AVAIL / 1000000000 )) GB free" >&2
   exit 1
 fi
-for n in $JOB_ROWS; do
+for n in $DATA_ROWS; do
   published "$n" || echo "# generating the $n-row transfer set (~$(( n * PER_ROW / 1000000 )) MB, not timed)"
   OMP_NUM_THREADS=1 bench data-$n transfer "$DATA/transfer-$n" "$n"
 done
 
-# (a) raw ND4J, (c) PyTorch
-OMP_NUM_THREADS=2 bench raw-1x2 raw "$DATA/teacher.zip" "$RAW_ROWS" "$PASSES" 1
-OMP_NUM_THREADS=1 bench raw-2x1 raw "$DATA/teacher.zip" "$RAW_ROWS" "$PASSES" 2
-python3 docs/scripts/bench_label_torch.py "$RAW_ROWS" "$PASSES" 2 "$PEAK" | tee -a "$RESULTS"
-# (b) the label job, ROWS and the scale runs
-for n in $JOB_ROWS; do
-  if [ "${BENCH_DROP_CACHES:-0}" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
-  OMP_NUM_THREADS=1 bench job-$n job "$DATA/transfer-$n" "$DATA/teacher.zip" "$DATA/soft-$n" \
-    "$DATA/transfer-$WARMUP_ROWS"
-done
+# (k) the Python job's input_hash and logits against the label job's, on the warm-up set (its timing not kept)
+OMP_NUM_THREADS=1 bench check-label label "$DATA/transfer-$WARMUP_ROWS" "$DATA/teacher.zip" "$DATA/check-label"
+if ! CHECK=$(python3 docs/scripts/bench_label_e2e_torch.py "$DATA/transfer-$WARMUP_ROWS" "$DATA/formats/teacher.onnx" \
+    "$DATA/check-python" --check "$DATA/check-label"); then
+  echo "$CHECK"
+  echo "the Python job's output does not match the label job's (above): its timings would not be comparable" >&2
+  exit 1
+fi
+grep '"check"' <<<"$CHECK" | tee -a "$RESULTS"
+rm -rf "$DATA/check-label" "$DATA/check-python"
 
-python3 - "$RESULTS" "$ROWS" $SCALE <<'EOF'
-import json, sys
-lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-rows, scale = int(sys.argv[2]), [int(s) for s in sys.argv[3:]]
-def find(*parts, n=None):
-    for l in lines:
-        if all(p in l["engine"] for p in parts) and (n is None or l["rows"] == n):
-            return l
-    return None
-a_out = find("output()", "1 Java thread")
-a = find("fast dense path", "1 Java thread")
-a2 = find("fast dense path", "2 Java threads")
-c = find("pytorch")
-b = find("label job", n=rows)
-print("\n| measurement | rows/s | GFLOP/s | of peak |\n|---|---|---|---|")
-for l in [a_out, a, find("output()", "2 Java threads"), a2, c] + [find("label job", n=n) for n in dict.fromkeys([rows] + scale)]:
-    if l:
-        print(f"| {l['engine']}, {l['rows']:,} rows | {l['rowsPerSecond']:,.0f} | {l['gflops']} | {100 * l['peakFraction']:.0f}% |")
-def check(name, value, target, ok):
-    print(f"{name}: {value:.2f} (target {target}) {'met' if ok else 'NOT met'}")
-print()
-if a and b:
-    check("(b) / (a) label job vs raw fast path (1 thread x 2 OMP)", b["rowsPerSecond"] / a["rowsPerSecond"], ">= 0.9",
-          b["rowsPerSecond"] >= 0.9 * a["rowsPerSecond"])
-if a2 and b:
-    print(f"(b) / (a) vs raw fast path in the job's layout (2 threads x 1 OMP): {b['rowsPerSecond'] / a2['rowsPerSecond']:.2f}")
-if c and b:
-    check("(b) / (c) label job vs PyTorch", b["rowsPerSecond"] / c["rowsPerSecond"], ">= 1.0",
-          b["rowsPerSecond"] >= c["rowsPerSecond"])
-if b:
-    check("(d) label job's fraction of peak", b["peakFraction"], ">= 0.80", b["peakFraction"] >= 0.8)
-if a:
-    print(f"(d) raw fast path's fraction of peak: {a['peakFraction']:.2f}")
-if len(scale) == 2:
-    small, big = find("label job", n=scale[0]), find("label job", n=scale[1])
-    if small and big:
-        limit = 1.05 * big["rows"] / small["rows"]  # 10.5 for 1M -> 10M
-        check(f"time ratio {big['rows']:,} / {small['rows']:,} rows", big["seconds"] / small["seconds"],
-              f"<= {limit:g}", big["seconds"] / small["seconds"] <= limit)
-    for l in (small, big):
-        if l:
-            print(f"driver heap after GC, {l['rows']:,} rows: {l['driverHeapUsedBeforeMB']} MB before,"
-                  f" {l['driverHeapUsedAfterMB']} MB after ({l['driverHeapUsedAfterMB'] - l['driverHeapUsedBeforeMB']:+.1f} MB),"
-                  f" old-gen peak {l['oldGenPeakMB']} MB of {l['heapMaxMB']} MB max")
-EOF
+# (a) raw ND4J and (c) PyTorch, each teacher
+raw() { # raw NAME ZIP ROWS_PER_PASS ARCH
+  OMP_NUM_THREADS=2 bench "raw-$1-1x2" raw "$2" "$3" "$PASSES" 1
+  OMP_NUM_THREADS=1 bench "raw-$1-2x1" raw "$2" "$3" "$PASSES" 2
+  python3 docs/scripts/bench_label_torch.py "$3" "$PASSES" 2 "$PEAK" "$4" | tee -a "$RESULTS"
+}
+raw mlp "$DATA/teacher.zip" "$RAW_ROWS" mlp:1200,1200
+raw heavy "$DATA/teacher-heavy.zip" "$HEAVY_RAW_ROWS" mlp:4096,4096
+raw cnn "$DATA/teacher-cnn.zip" "$CNN_RAW_ROWS" cnn:20,50:500
+
+job() { # job NAME ROWS ZIP [WARMUP_ROWS]
+  if [ "${BENCH_DROP_CACHES:-0}" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
+  OMP_NUM_THREADS=1 bench "$1" job "$DATA/transfer-$2" "$3" "$DATA/soft-$2" "$DATA/transfer-${4:-$WARMUP_ROWS}"
+}
+# (b) the label job and (p) the Python job, alternated on the ROWS set
+for r in $(seq 1 "$E2E_RUNS"); do
+  echo "# run $r of $E2E_RUNS: label job, then the Python job, $ROWS rows"
+  job "job-$ROWS-run$r" "$ROWS" "$DATA/teacher.zip"
+  if [ "${BENCH_DROP_CACHES:-0}" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
+  python3 docs/scripts/bench_label_e2e_torch.py "$DATA/transfer-$ROWS" "$DATA/formats/teacher.onnx" \
+    "$DATA/python-$ROWS" | tee -a "$RESULTS"
+  rm -rf "$DATA/python-$ROWS"
+done
+# (s) the other sizes, (h) the heavy teacher, (n) the cnn teacher
+for n in $JOB_ROWS; do
+  [ "$n" = "$ROWS" ] || job "job-$n" "$n" "$DATA/teacher.zip"
+done
+job "job-heavy-$HEAVY_ROWS" "$HEAVY_ROWS" "$DATA/teacher-heavy.zip" "$SMALL_WARMUP_ROWS"
+job "job-cnn-$CNN_ROWS" "$CNN_ROWS" "$DATA/teacher-cnn.zip" "$SMALL_WARMUP_ROWS"
+
+printf '{"engine":"peak used for peakFraction","gflops":%s}\n' "$PEAK" >>"$RESULTS"
+python3 docs/scripts/label_bench_md.py --json "$RESULTS"

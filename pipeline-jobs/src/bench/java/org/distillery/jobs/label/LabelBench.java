@@ -2,6 +2,7 @@ package org.distillery.jobs.label;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
@@ -38,18 +39,22 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Benchmark, not a test (docs/scripts/bench-label.sh runs it): teacher inference of the 784-1200-1200-10 MLP (random
- * init, seed 42, saved as a DL4J model zip) as raw in-memory ND4J batches, DL4J {@code output()} vs the fast dense
- * path (and ONNX Runtime on the same weights, given the teacher as ONNX), and as the label job in Spark {@code local[2]}
- * with Parquet in and out. Prints one JSON line per measurement with rows/s, GFLOP/s and the fraction of
- * {@code -Dbench.peakGflops} (233, this machine's fp32 peak). Usage:
+ * Benchmark, not a test (docs/scripts/bench-label.sh runs it): teacher inference of a teacher built from an
+ * architecture spec (default the 784-1200-1200-10 MLP; random init, seed 42, saved as a DL4J model zip) as raw
+ * in-memory ND4J batches, DL4J {@code output()} vs the fast dense path when the teacher has one (and ONNX Runtime on the
+ * same weights, given the teacher as ONNX), and as the label job in Spark {@code local[2]} with Parquet in and out.
+ * Prints one JSON line per measurement with the teacher's shape, rows/s, GFLOP/s and the fraction of
+ * {@code -Dbench.peakGflops} (233, this machine's fp32 peak); the job's lines add the process CPU time and the GC
+ * collections and their time during the timed run. Usage:
  * <pre>
- *   LabelBench teacher ZIP                        write the teacher (once)
+ *   LabelBench teacher ZIP [SPEC]                 write the teacher (once; SPEC as Architecture.parse, default
+ *                                                 mlp:1200,1200)
  *   LabelBench formats ZIP DIR                    write it as DIR/teacher.onnx and Keras HDF5 too (make_teachers.py)
  *   LabelBench transfer DIR ROWS                  publish a synthetic transfer set (not timed; kept if published)
  *   LabelBench raw ZIP ROWS_PER_PASS PASSES THREADS [ONNX]   batches of 1024 from memory, engines alternated, medians
  *   LabelBench job TRANSFER TEACHER OUT [WARMUP]  the label job (after a warm-up run on WARMUP), heap before/after;
  *                                                 TEACHER in any format the label job reads
+ *   LabelBench label TRANSFER TEACHER OUT         the label job once, its output kept (the Python job's --check)
  *   LabelBench relabel DATA TEACHER ROWS PARTS    reruns: a partitioned transfer set of PARTS x ROWS rows labelled
  *                                                 whole, again unchanged, with one new partition; and the same rows
  *                                                 as one table (DATA/transfer-(PARTS x ROWS)) labelled, then again
@@ -71,7 +76,7 @@ public final class LabelBench {
 
     public static void main(String[] args) throws Exception {
         switch (args[0]) {
-            case "teacher" -> teacher(Path.of(args[1]));
+            case "teacher" -> teacher(Path.of(args[1]), args.length > 2 ? args[2] : "mlp:1200,1200");
             case "formats" -> org.distillery.jobs.TeacherFiles.write(
                     Models.fromBytes(Files.readAllBytes(Path.of(args[1])), args[1]), false, Path.of(args[2]));
             case "transfer" -> transfer(args[1], Long.parseLong(args[2]));
@@ -79,17 +84,19 @@ public final class LabelBench {
             case "raw" -> raw(Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
                     Integer.parseInt(args[4]), args.length > 5 ? Path.of(args[5]) : null);
             case "job" -> job(args[1], args[2], args[3], args.length > 4 ? args[4] : null);
-            default -> throw new IllegalArgumentException("mode must be teacher, formats, transfer, raw, job or relabel, got "
+            case "label" -> labelOnce(args[1], args[2], args[3]);
+            default -> throw new IllegalArgumentException("mode must be teacher, formats, transfer, raw, job, label or"
+                    + " relabel, got "
                     + args[0]);
         }
     }
 
-    static void teacher(Path zip) throws IOException {
+    static void teacher(Path zip, String spec) throws IOException {
         if (Files.exists(zip)) {
             System.out.println("# teacher exists: " + zip);
             return;
         }
-        MultiLayerNetwork net = Architecture.parse("mlp:1200,1200", 0)
+        MultiLayerNetwork net = Architecture.parse(spec, 0)
                 .build(FEATURES, CLASSES, DistillationLoss.hardLabelsOnly(), 1e-3, SEED);
         Files.createDirectories(zip.toAbsolutePath().getParent());
         Files.write(zip, Models.toBytes(net, false));
@@ -227,14 +234,42 @@ public final class LabelBench {
                 r.rows(), relabelled, seconds);
     }
 
-    /** FLOP of one row through the network's dense layers: 2 x sum of nIn x nOut (bias and activations left out). */
+    /**
+     * FLOP of one row through the network's dense and convolution layers: 2 x nIn x nOut per dense layer, 2 x output
+     * elements x (nIn x kH x kW) per convolution (output sizes from one row fed forward); bias, activations and pooling
+     * left out.
+     */
     static double flopsPerRow(MultiLayerNetwork net) {
+        List<INDArray> activations = net.feedForward(Nd4j.zeros(DataType.FLOAT, 1, FEATURES), false);
         double flops = 0;
-        for (Layer layer : net.getLayers()) {
+        for (int i = 0; i < net.getnLayers(); i++) {
+            Layer layer = net.getLayer(i);
+            if (layer.numParams() == 0) {
+                continue;
+            }
             INDArray w = layer.getParam("W");
-            flops += 2.0 * w.size(0) * w.size(1);
+            flops += w.rank() == 4 ? 2.0 * activations.get(i + 1).length() * w.size(1) * w.size(2) * w.size(3)
+                    : 2.0 * w.size(0) * w.size(1);
         }
         return flops;
+    }
+
+    /**
+     * The teacher's shape, e.g. {@code 784-1200-1200-10} or {@code 784-conv5x5x20-pool-conv5x5x50-pool-500-10}: what
+     * bench-label.sh groups the measurements by.
+     */
+    static String shape(MultiLayerNetwork net) {
+        StringBuilder s = new StringBuilder(Integer.toString(FEATURES));
+        for (int i = 0; i < net.getnLayers(); i++) {
+            Layer layer = net.getLayer(i);
+            if (layer.numParams() == 0) {
+                s.append("-pool");
+                continue;
+            }
+            INDArray w = layer.getParam("W");
+            s.append(w.rank() == 4 ? "-conv" + w.size(2) + "x" + w.size(3) + "x" + w.size(0) : "-" + w.size(1));
+        }
+        return s.toString();
     }
 
     static String rates(double rows, double seconds, double flopsPerRow) {
@@ -267,8 +302,9 @@ public final class LabelBench {
             nets.add(prototype.clone());
             models.add(new LogitModel(nets.get(t)));
         }
-        if (!models.get(0).fastPath()) {
-            throw new IllegalStateException("the teacher is not on the fast path: " + models.get(0).fallbackReason());
+        boolean fast = models.get(0).fastPath();
+        if (!fast) {
+            System.out.println("# the teacher has no fast path (" + models.get(0).fallbackReason() + "): output() only");
         }
         List<INDArray> pool = new ArrayList<>();
         float[] x = new float[BATCH * FEATURES];
@@ -279,15 +315,17 @@ public final class LabelBench {
             pool.add(Nd4j.create(x, new long[] {BATCH, FEATURES}, DataType.FLOAT));
         }
         INDArray reference = nets.get(0).output(pool.get(0), false);
-        INDArray fastOut = models.get(0).logits(pool.get(0));
+        INDArray fastOut = fast ? models.get(0).logits(pool.get(0)) : reference;
         double maxAbsDiff = reference.sub(fastOut).amaxNumber().doubleValue();
         boolean bitIdentical = Arrays.equals(reference.dup('c').data().asFloat(), fastOut.dup('c').data().asFloat());
 
         String layout = threads + " Java thread" + (threads > 1 ? "s" : "") + " x " + ompThreads();
-        List<String> names = new ArrayList<>(List.of("raw ND4J, DL4J output() (" + layout + ")",
-                "raw ND4J, fast dense path (" + layout + ")"));
-        List<Engine> engines = new ArrayList<>(List.of((t, in) -> nets.get(t).output(in, false),
-                (t, in) -> models.get(t).logits(in)));
+        List<String> names = new ArrayList<>(List.of("raw ND4J, DL4J output() (" + layout + ")"));
+        List<Engine> engines = new ArrayList<>(List.of((t, in) -> nets.get(t).output(in, false)));
+        if (fast) {
+            names.add("raw ND4J, fast dense path (" + layout + ")");
+            engines.add((t, in) -> models.get(t).logits(in));
+        }
         String onnxDiff = "";
         if (onnx != null) {
             org.distillery.model.nn.LogitFunction session = org.distillery.jobs.common.ModelArtifact.read(
@@ -314,15 +352,18 @@ public final class LabelBench {
                 }
             }
             double flops = flopsPerRow(prototype);
+            String teacher = shape(prototype);
             for (int e = 0; e < n; e++) {
                 double[] s = seconds[e].clone();
                 Arrays.sort(s);
                 double median = s[passes / 2];
-                System.out.printf("{\"engine\":\"%s\",\"rows\":%d,\"passes\":%d,\"secondsMedian\":%.3f,%s,"
-                                + "\"rowsPerSecondMin\":%.0f,\"rowsPerSecondMax\":%.0f%s}%n", names.get(e), rows,
-                        passes, median, rates(rows, median, flops), rows / s[passes - 1], rows / s[0],
-                        e == 1 ? String.format(",\"maxAbsDiffToOutput\":%.3g,\"bitIdentical\":%b", maxAbsDiff,
-                                bitIdentical) : e == 2 ? onnxDiff : "");
+                System.out.printf("{\"engine\":\"%s\",\"teacher\":\"%s\",\"flopsPerRow\":%.0f,\"threads\":%d,"
+                                + "\"rows\":%d,\"passes\":%d,\"secondsMedian\":%.3f,%s,"
+                                + "\"rowsPerSecondMin\":%.0f,\"rowsPerSecondMax\":%.0f%s}%n", names.get(e), teacher,
+                        flops, threads, rows, passes, median, rates(rows, median, flops), rows / s[passes - 1],
+                        rows / s[0], names.get(e).contains("fast dense path")
+                                ? String.format(",\"maxAbsDiffToOutput\":%.3g,\"bitIdentical\":%b", maxAbsDiff,
+                                bitIdentical) : names.get(e).startsWith("raw, ") ? onnxDiff : "");
             }
         } finally {
             exec.shutdownNow();
@@ -349,8 +390,10 @@ public final class LabelBench {
     }
 
     /**
-     * The label job on a published transfer set, timed end to end (check, inference, Parquet write, reports). GFLOP/s
-     * are counted for LabelBench's teacher, whatever file holds it.
+     * The label job on a published transfer set, timed end to end (check, inference, Parquet write, reports), with
+     * the process CPU time (OperatingSystemMXBean: all threads, the driver's and both tasks') and the GC collections
+     * and their summed time (GarbageCollectorMXBeans) over the timed run. GFLOP/s are counted for the teacher in
+     * {@code zip} when it is a DL4J model zip, else for LabelBench's default teacher.
      */
     static void job(String transfer, String zip, String out, String warmup) throws Exception {
         SparkSession spark = Sparks.session("distillery-labelbench", "local[2]");
@@ -366,22 +409,53 @@ public final class LabelBench {
         if (oldGen != null) {
             oldGen.resetPeakUsage();
         }
+        long[] gc0 = gcTotals();
+        long cpu0 = processCpuNanos();
         long t0 = System.nanoTime();
         JobResult result = label(spark, transfer, zip, out);
         double seconds = (System.nanoTime() - t0) / 1e9;
+        double cpuSeconds = (processCpuNanos() - cpu0) / 1e9;
+        long[] gc1 = gcTotals();
         long oldGenPeak = oldGen == null ? -1 : oldGen.getPeakUsage().getUsed();
         long after = heapUsedAfterGc();
         String inference = Models.teacher(Files.readAllBytes(Path.of(zip)), zip).describe();
-        double flops = flopsPerRow(Architecture.parse("mlp:1200,1200", 0)
-                .build(FEATURES, CLASSES, DistillationLoss.hardLabelsOnly(), 1e-3, SEED));
+        MultiLayerNetwork net = zip.endsWith(".zip") ? Models.fromBytes(Files.readAllBytes(Path.of(zip)), zip)
+                : Architecture.parse("mlp:1200,1200", 0).build(FEATURES, CLASSES, DistillationLoss.hardLabelsOnly(),
+                1e-3, SEED);
         System.out.printf("{\"engine\":\"label job, Spark local[2] (2 tasks x %s), Parquet in and out,"
-                        + " %s\",\"rows\":%d,\"seconds\":%.2f,%s,\"driverHeapUsedBeforeMB\":%.1f,"
+                        + " %s\",\"teacher\":\"%s\",\"rows\":%d,\"seconds\":%.2f,\"cpuSeconds\":%.2f,"
+                        + "\"gcCount\":%d,\"gcSeconds\":%.2f,%s,\"driverHeapUsedBeforeMB\":%.1f,"
                         + "\"driverHeapUsedAfterMB\":%.1f,\"oldGenPeakMB\":%.1f,\"heapMaxMB\":%.0f}%n",
-                ompThreads(), inference,
-                result.rows(), seconds, rates(result.rows(), seconds, flops), before / 1e6, after / 1e6,
+                ompThreads(), inference, shape(net), result.rows(), seconds, cpuSeconds, gc1[0] - gc0[0],
+                (gc1[1] - gc0[1]) / 1e3, rates(result.rows(), seconds, flopsPerRow(net)), before / 1e6, after / 1e6,
                 oldGenPeak / 1e6, Runtime.getRuntime().maxMemory() / 1e6);
         deleteRecursively(Path.of(out));
         spark.stop();
+    }
+
+    /** The label job once on {@code transfer}, its output kept at {@code out} (replaced if there). */
+    static void labelOnce(String transfer, String zip, String out) throws Exception {
+        SparkSession spark = Sparks.session("distillery-labelbench", "local[2]");
+        deleteRecursively(Path.of(out));
+        JobResult result = label(spark, transfer, zip, out);
+        System.out.printf("# labelled %d rows of %s into %s%n", result.rows(), transfer, out);
+        spark.stop();
+    }
+
+    /** Collections and their milliseconds, summed over the JVM's garbage collectors. */
+    private static long[] gcTotals() {
+        long count = 0;
+        long millis = 0;
+        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            count += Math.max(0, gc.getCollectionCount());
+            millis += Math.max(0, gc.getCollectionTime());
+        }
+        return new long[] {count, millis};
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     private static JobResult label(SparkSession spark, String transfer, String zip, String out) {
