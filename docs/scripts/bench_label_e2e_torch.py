@@ -1,13 +1,13 @@
 """The label job as a user would otherwise write it in Python, the end-to-end anchor of docs/scripts/bench-label.sh:
-pyarrow reads a published transfer set's Parquet files (part-*.parquet, in batches of row-group rows), validates the rows
-as the label job does (features not null, widths == the manifest's featureCount, finite values; labels null or in
-[0, classes); finite logits), computes the label job's input_hash (Spark's xxhash64(features, label), seed 42,
-vectorised across the rows of a batch with numpy uint64), runs the same teacher in PyTorch (read from its ONNX export:
-Gemm/MatMul/Add/Relu, as `LabelBench formats` writes it; 2 threads, batches of 1024, inference_mode) and writes the
-label job's output columns (id, label, logits, soft = softmax(logits / T), input_hash) to Parquet with Spark's codec,
-snappy, one file per input file. Prints one JSON line: rows, wall and CPU seconds (os.times: user + system of every
-thread), rows/s. Timed from reading the teacher to the last file closed; interpreter start and imports are not timed
-(nor is the JVM's start or Spark session for the label job).
+pyarrow reads a published transfer set's Parquet files (part-*.parquet, in batches of row-group rows), validates the
+rows as the label job does (features not null, widths == the manifest's featureCount, finite values; labels null or in
+[0, classes); finite logits), computes the label job's input_hash (XXH64 of the features' float32 bytes, then the
+label, as InputHash does: python-xxhash per row, the label step vectorised with numpy uint64), runs the same teacher in
+PyTorch (read from its ONNX export: Gemm/MatMul/Add/Relu, as `LabelBench formats` writes it; 2 threads, batches of
+1024, inference_mode) and writes the label job's output columns (id, label, logits, soft = softmax(logits / T),
+input_hash) to Parquet with Spark's codec, snappy, one file per input file. Prints one JSON line: rows, wall and CPU
+seconds (os.times: user + system of every thread), rows/s. Timed from reading the teacher to the last file closed;
+interpreter start and imports are not timed (nor is the JVM's start or Spark session for the label job).
 
 --check LABEL_OUT compares the output with the label job's output of the same transfer set and teacher (LabelBench
 label): the same ids and labels, the same input_hash for every row (exact), logits and soft targets within --tolerance
@@ -31,12 +31,13 @@ try:
     import pyarrow as pa
     import pyarrow.parquet as pq
     import torch
+    import xxhash
     from onnx import numpy_helper
 except ImportError as missing:
-    print(f"bench_label_e2e_torch.py needs numpy, onnx, pyarrow and torch: {missing}", file=sys.stderr)
+    print(f"bench_label_e2e_torch.py needs numpy, onnx, pyarrow, torch and xxhash: {missing}", file=sys.stderr)
     sys.exit(3)
 
-SEED = 42  # Spark's xxhash64 seed
+SEED = 42  # the input hash's XXH64 seed
 P1 = np.uint64(0x9E3779B185EBCA87)
 P2 = np.uint64(0xC2B2AE3D27D4EB4F)
 P3 = np.uint64(0x165667B19E3779F9)
@@ -72,20 +73,16 @@ def hash_ints(values, h, t):
 
 
 def input_hash(x, labels):
-    """Spark's xxhash64(features array<float>, label int) with seed 42 for the rows of x [n, F] float32 (finite):
-    every element in order (Float.floatToIntBits, -0.0 as 0.0) hashed with the previous hash as its seed, then the
-    label unless it is null (labels: a masked int32 array). Returns int64 as Spark stores it."""
-    n, width = x.shape
-    bits = np.ascontiguousarray((x + np.float32(0.0)).view(np.uint32).T).astype(np.uint64)  # -0.0 + 0.0 = 0.0
-    h = np.full(n, SEED, dtype=np.uint64)
-    t = np.empty(n, dtype=np.uint64)
-    for j in range(width):
-        hash_ints(bits[j], h, t)
+    """The label job's input_hash (InputHash, version xxhash64-float32-le-bytes/2) for the rows of x [n, F] float32:
+    XXH64 with seed 42 of each row's features as little-endian float32 bytes, then, unless the label is null, Spark's
+    XXH64.hashInt(label, that hash) (labels: a masked int32 array). Returns int64 as Spark stores it."""
+    rows = np.ascontiguousarray(x, dtype="<f4")
+    h = np.fromiter((xxhash.xxh64_intdigest(r, SEED) for r in rows), dtype=np.uint64, count=len(rows))
     present = ~np.ma.getmaskarray(labels)
     if present.any():
         lab = np.ma.getdata(labels).astype(np.int64).astype(np.uint32).astype(np.uint64)
         hl = h.copy()
-        hash_ints(lab, hl, t)
+        hash_ints(lab, hl, np.empty(len(rows), dtype=np.uint64))
         h = np.where(present, hl, h)
     return h.view(np.int64)
 

@@ -24,9 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The label benchmark's Python anchor, {@code docs/scripts/bench_label_e2e_torch.py}, against the label job on the
- * same transfer rows: its {@code --check} mode must find the same ids and labels, the same {@code input_hash} (Spark's
- * xxhash64 of features and label, recomputed in numpy) for every row, and logits and soft targets within 1e-4. The
- * rows include what the benchmark's synthetic pixels lack: null labels, -0.0 and negative features. A row of the wrong
+ * same transfer rows: its {@code --check} mode must find the same ids and labels, the same {@code input_hash}
+ * ({@code InputHash}, recomputed with python-xxhash) for every row, and logits and soft targets within 1e-4. The rows
+ * include what the benchmark's synthetic pixels lack: null labels, -0.0 and negative features. A row of the wrong
  * width is refused with one line and exit 2, nothing written. Without python3 or the script's packages the test is
  * skipped, except in CI ({@code CI=true}).
  */
