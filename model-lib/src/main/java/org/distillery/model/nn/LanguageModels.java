@@ -112,7 +112,7 @@ public final class LanguageModels {
             }
             INDArray x = Nd4j.create(Arrays.stream(ids).mapToDouble(i -> i).toArray(), new long[] {streams, 1},
                     DataType.FLOAT);
-            return lm.rnnTimeStep(x).toFloatMatrix();
+            return Matrices.rows(lm.rnnTimeStep(x));
         }
 
         /** Feeds every stream its prompt (all of one length, at least one token); the logits after the last. */

@@ -41,9 +41,10 @@ public final class InputBench {
                 }
             }
         });
+        boolean output = args.length > 2 && args[2].equals("output");
         TransferTables.Transfer t = TransferTables.readTransfer(spark, transfer);
         int width = t.featureCount();
-        List<String> ways = List.of("rows", "batches");
+        List<String> ways = output ? List.of("dictionary", "plain") : List.of("rows", "batches");
         java.util.Map<String, List<double[]>> results = new java.util.LinkedHashMap<>();
         for (int pass = -1; pass < passes; pass++) {
             for (String way : ways) {
@@ -51,7 +52,7 @@ public final class InputBench {
                     cpuNanos[0] = 0;
                 }
                 long t0 = System.nanoTime();
-                long[] sums = run(spark, t, way, width);
+                long[] sums = output ? write(spark, t, way) : run(spark, t, way, width);
                 double wall = (System.nanoTime() - t0) / 1e9;
                 double cpu;
                 synchronized (cpuNanos) {
@@ -73,6 +74,39 @@ public final class InputBench {
                     cpu[cpu.length / 2] / rows * 1e6, wall[wall.length / 2]);
         });
         spark.stop();
+    }
+
+    /**
+     * Writes as many soft-target rows (id, label, 10 logits, 10 soft values, input hash) as the transfer set has
+     * rows, to a scratch directory, with or without dictionary encoding of the float columns. Returns (rows, 0).
+     */
+    private static long[] write(SparkSession spark, TransferTables.Transfer t, String way) {
+        long n = (long) t.manifest().number("rows");
+        org.distillery.model.schema.SoftTargetLayout layout = org.distillery.model.schema.SoftTargetLayout.v1(10);
+        JavaRDD<Row> rows = new org.apache.spark.api.java.JavaSparkContext(spark.sparkContext())
+                .parallelize(java.util.stream.LongStream.range(0, 2).boxed().toList(), 2)
+                .flatMap(part -> {
+                    java.util.SplittableRandom r = new java.util.SplittableRandom(part);
+                    return java.util.stream.LongStream.range(part * n / 2, (part + 1) * n / 2).mapToObj(id -> {
+                        float[] z = new float[10];
+                        float[] p = new float[10];
+                        for (int i = 0; i < 10; i++) {
+                            z[i] = (float) r.nextGaussian();
+                            p[i] = (float) r.nextDouble();
+                        }
+                        return org.apache.spark.sql.RowFactory.create(id, (int) (id % 10), z, p, r.nextLong());
+                    }).iterator();
+                });
+        Dataset<Row> df = spark.createDataFrame(rows, TransferTables.softTargets(layout));
+        String dir = System.getProperty("java.io.tmpdir") + "/inputbench-out-" + way;
+        org.apache.spark.sql.DataFrameWriter<Row> w = df.write().mode("overwrite");
+        if (way.equals("plain")) {
+            for (String c : List.of("logits", "soft")) {
+                w = w.option("parquet.enable.dictionary#" + c + ".list.element", "false");
+            }
+        }
+        w.parquet(dir);
+        return new long[] {n, 0};
     }
 
     /** (rows, sum of input hashes) of one pass over the transfer set. */

@@ -1,7 +1,6 @@
 package org.distillery.jobs.common;
 
 import org.distillery.model.nn.LogitFunction;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** Batched logits of a model (DL4J or ONNX) over a driver-side split. */
@@ -16,8 +15,8 @@ public final class Scoring {
         float[][] out = new float[(int) n][];
         for (long from = 0; from < n; from += BATCH) {
             long to = Math.min(n, from + BATCH);
-            float[][] z = model.logits(features.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to),
-                    org.nd4j.linalg.indexing.NDArrayIndex.all())).castTo(DataType.FLOAT).toFloatMatrix();
+            float[][] z = org.distillery.model.nn.Matrices.rows(model.logits(features.get(
+                    org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to), org.nd4j.linalg.indexing.NDArrayIndex.all())));
             System.arraycopy(z, 0, out, (int) from, z.length);
         }
         return out;

@@ -5,7 +5,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.distillery.model.loss.SoftTargets;
 import org.distillery.model.nn.LogitFunction;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -68,7 +67,7 @@ public record Verification(long rows, double maxAbsDiff, double maxRelDiff, doub
     }
 
     static float[][] logits(LogitFunction f, INDArray rows) {
-        return f.logits(rows).castTo(DataType.FLOAT).toFloatMatrix();
+        return org.distillery.model.nn.Matrices.rows(f.logits(rows));
     }
 
     /** Median milliseconds of one single-row call, after as many warm-up calls. */

@@ -86,12 +86,35 @@ final class FeatureBatches {
                         && t.elementType().equals(DataTypes.FloatType))) {
                 why = "the scan's column types are not the transfer schema's: " + scan.schema().simpleString();
             } else {
-                LOG.info("label: reading features straight from the Parquet scan's column batches");
-                return new FeatureBatches(scan.executeColumnar(), null, id, features, label);
+                RDD<ColumnarBatch> batches = balanced(rows.sparkSession(), scan);
+                LOG.info("label: reading features straight from the Parquet scan's column batches, {} partitions",
+                        batches.getNumPartitions());
+                return new FeatureBatches(batches, null, id, features, label);
             }
         }
         return refused(why);
     }
+
+    /**
+     * The scan's batches in at least {@link #PARTITIONS_PER_SLOT} partitions per task slot: Spark packs files into
+     * partitions of up to 128 MB, which left e.g. 7 partitions for a 1M-row transfer set on 2 slots, the last one
+     * running alone on one core. Unless the session sets {@code spark.sql.files.minPartitionNum} itself.
+     */
+    private static RDD<ColumnarBatch> balanced(org.apache.spark.sql.SparkSession spark, FileSourceScanExec scan) {
+        String key = "spark.sql.files.minPartitionNum";
+        if (spark.conf().contains(key)) {
+            return scan.executeColumnar();
+        }
+        spark.conf().set(key, String.valueOf(PARTITIONS_PER_SLOT * spark.sparkContext().defaultParallelism()));
+        try {
+            return scan.executeColumnar(); // the file partitions are planned here, with the key set
+        } finally {
+            spark.conf().unset(key);
+        }
+    }
+
+    /** Partitions per task slot the scan is asked for: the idle share of the last round is at most 1 / (2 x this). */
+    static final int PARTITIONS_PER_SLOT = 4;
 
     private static FeatureBatches refused(String why) {
         LOG.info("label: reading features through Spark's row projection: {}", why);

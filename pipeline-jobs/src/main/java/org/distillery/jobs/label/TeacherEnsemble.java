@@ -5,7 +5,6 @@ import java.util.List;
 import org.apache.spark.broadcast.Broadcast;
 import org.distillery.model.loss.SoftTargets;
 import org.distillery.model.nn.ModelFile;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -42,7 +41,7 @@ final class TeacherEnsemble implements Serializable {
 
     /** Logits of a batch of rows (n x features) as n x classes floats. */
     float[][] logits(INDArray x) {
-        float[][] first = teacher(0).logits(x).castTo(DataType.FLOAT).toFloatMatrix();
+        float[][] first = org.distillery.model.nn.Matrices.rows(teacher(0).logits(x));
         if (sha256s.size() == 1) {
             return first;
         }
@@ -50,7 +49,7 @@ final class TeacherEnsemble implements Serializable {
         int c = first[0].length;
         double[][] acc = new double[n][c];
         for (int t = 0; t < sha256s.size(); t++) {
-            float[][] z = t == 0 ? first : teacher(t).logits(x).castTo(DataType.FLOAT).toFloatMatrix();
+            float[][] z = t == 0 ? first : org.distillery.model.nn.Matrices.rows(teacher(t).logits(x));
             for (int i = 0; i < n; i++) {
                 float[] row = probabilities ? SoftTargets.soften(z[i], temperature) : z[i];
                 for (int j = 0; j < c; j++) {
@@ -77,8 +76,8 @@ final class TeacherEnsemble implements Serializable {
         }
         INDArray[] both = TeacherCache.ownedByThisThread(key(0), files.get(0), exampleShape).logitsAndActivations(x,
                 layer);
-        return new float[][][] {both[0].castTo(DataType.FLOAT).toFloatMatrix(),
-            both[1].castTo(DataType.FLOAT).toFloatMatrix()};
+        return new float[][][] {org.distillery.model.nn.Matrices.rows(both[0]),
+            org.distillery.model.nn.Matrices.rows(both[1])};
     }
 
     private org.distillery.model.nn.LogitFunction teacher(int t) {
