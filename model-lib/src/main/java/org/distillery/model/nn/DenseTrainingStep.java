@@ -275,8 +275,16 @@ public final class DenseTrainingStep {
             INDArray logits = b.rows(b.pre, last, n);
             // the output layer, as DL4J's BaseOutputLayer: gradient first, then the score (per example, / n); the
             // gradient gets a copy of the logits, as DL4J gives each its own pre-output, so no loss can alter the other's
-            INDArray delta = loss.computeGradient(labels, logits.dup(), outputActivation, mask);
-            double score = loss.computeScore(labels, logits, outputActivation, mask, false) / n;
+            INDArray delta;
+            double score;
+            if (loss instanceof org.distillery.model.loss.DistillationLoss) { // reads the logits only: one pass, no copy
+                var both = loss.computeGradientAndScore(labels, logits, outputActivation, mask, false);
+                delta = both.getSecond();
+                score = both.getFirst() / n;
+            } else {
+                delta = loss.computeGradient(labels, logits.dup(), outputActivation, mask);
+                score = loss.computeScore(labels, logits, outputActivation, mask, false) / n;
+            }
             for (int i = last; i >= 0; i--) {
                 Nd4j.gemm(inputs[i], delta, weightGrads[i], true, false, 1.0, 0.0);
                 if (javaBiasActivation[i] && delta.ordering() == 'c' && delta.elementWiseStride() == 1) {
