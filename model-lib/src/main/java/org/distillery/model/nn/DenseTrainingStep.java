@@ -13,10 +13,10 @@ import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.DefaultParamInitializer;
-import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
-import org.deeplearning4j.optimize.solvers.BaseOptimizer;
 import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
 import org.deeplearning4j.nn.updater.UpdaterBlock;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.deeplearning4j.optimize.solvers.BaseOptimizer;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
@@ -113,10 +113,12 @@ public final class DenseTrainingStep {
         for (int i = 0; i < n; i++) {
             javaBiasActivation[i] = path != Path.ND4J && floats
                     && (i == n - 1 || isPlainRelu(activations[i]) || activations[i] instanceof ActivationIdentity);
-            if (!javaBiasActivation[i] && path != Path.ND4J) {
-                why.append(floats ? "; layer " + i + "'s activation " + activations[i] + " by ND4J"
-                        : "; " + weights[0].dataType() + " parameters: ND4J");
+            if (!javaBiasActivation[i] && path != Path.ND4J && floats) {
+                why.append("; layer ").append(i).append("'s activation ").append(activations[i]).append(" by ND4J");
             }
+        }
+        if (!floats && path != Path.ND4J) {
+            why.append(" (not: ").append(weights[0].dataType()).append(" parameters, all by ND4J)");
         }
         String adam = path == Path.KERNELS_AND_FUSED_ADAM && floats ? fusedAdamUnsupported(net) : "not asked for";
         fusedAdam = adam == null;
@@ -308,7 +310,7 @@ public final class DenseTrainingStep {
             }
             int iteration = net.getIterationCount();
             int epoch = net.getEpochCount();
-            if (fusedAdam && net.getUpdater() instanceof BaseMultiLayerUpdater<?> u
+            if (fusedAdam && net.getUpdater() instanceof BaseMultiLayerUpdater<?> u && u.getUpdaterBlocks().size() == 1
                     && u.getUpdaterBlocks().get(0).getGradientUpdater().getConfig() instanceof FastAdam adam) {
                 // the FastAdam instance DL4J's updater would apply, so its learning rate as set on the network
                 double b1 = adam.getBeta1();
