@@ -70,6 +70,7 @@ public final class DenseTrainingStep {
     /** Per layer: bias and activation by {@link DenseKernels} (float, ReLU or identity), or by ND4J. */
     private final boolean[] javaBiasActivation;
     private final boolean fusedAdam;
+    private final Path path;
     private Buffers buffers;
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DenseTrainingStep.class);
@@ -80,6 +81,7 @@ public final class DenseTrainingStep {
 
     private DenseTrainingStep(MultiLayerNetwork net, Path path) {
         this.net = net;
+        this.path = path;
         int n = net.getnLayers();
         weights = new INDArray[n];
         biases = new INDArray[n];
@@ -165,7 +167,10 @@ public final class DenseTrainingStep {
         return unsupported(net) == null ? new DenseTrainingStep(net, Path.KERNELS) : null;
     }
 
-    /** As {@link #of}, with every part of the step in ND4J (a reference to measure and test against). */
+    /**
+     * As {@link #of}, with every part of the step in ND4J and the loss's gradient and score as two calls (the step
+     * before the Java parts: a reference to measure and test against).
+     */
     public static DenseTrainingStep nd4jOnly(MultiLayerNetwork net) {
         return unsupported(net) == null ? new DenseTrainingStep(net, Path.ND4J) : null;
     }
@@ -279,7 +284,8 @@ public final class DenseTrainingStep {
             // gradient gets a copy of the logits, as DL4J gives each its own pre-output, so no loss can alter the other's
             INDArray delta;
             double score;
-            if (loss instanceof org.distillery.model.loss.DistillationLoss) { // reads the logits only: one pass, no copy
+            // DistillationLoss only reads the logits: gradient and score from one pass, without the copy
+            if (path != Path.ND4J && loss instanceof org.distillery.model.loss.DistillationLoss) {
                 var both = loss.computeGradientAndScore(labels, logits, outputActivation, mask, false);
                 delta = both.getSecond();
                 score = both.getFirst() / n;

@@ -84,7 +84,8 @@ public final class TrainBench {
                                 DenseTrainingStep.nd4jOnly(net)::fit);
                     },
                     () -> timeSingle(student(), batches, rows, epochs, "single-jvm fit (1 thread)"),
-                    () -> timeSingle(nativeAdam(student()), batches, rows, epochs, "single-jvm fit, DL4J's native Adam")));
+                    () -> timeSingle(nativeAdam(student()), batches, rows, epochs,
+                            "single-jvm fit, DL4J's native Adam")));
             if (REP % 2 == 0) {
                 java.util.Collections.reverse(variants);
             }
@@ -125,7 +126,8 @@ public final class TrainBench {
     }
 
     static MultiLayerNetwork student() {
-        return Architecture.parse("mlp:" + HIDDEN, 0).build(FEATURES, CLASSES, new DistillationLoss(2.0, 0.5), 1e-3, 42);
+        return Architecture.parse("mlp:" + HIDDEN, 0)
+                .build(FEATURES, CLASSES, new DistillationLoss(2.0, 0.5), 1e-3, 42);
     }
 
     /** The student's layer widths, as the PyTorch reference names them: 784-64-10. */

@@ -33,7 +33,7 @@ final class DenseStepWorker extends ParameterAveragingTrainingWorker {
         this(dl4j, dense, null, null);
     }
 
-    /** A round's worker that reuses {@code kept}'s network, loading {@code startState} (the round's broadcast) into it. */
+    /** A round's worker reusing {@code kept}'s network, loading {@code startState} (the round's broadcast) into it. */
     DenseStepWorker(ParameterAveragingTrainingWorker dl4j, boolean dense, Kept kept, NetBroadcastTuple startState) {
         super(null, true, dl4j.getDataConfiguration(), null, null, null);
         this.dl4j = dl4j;
