@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
-# Trainer benchmark, side by side in one run (docs/PERFORMANCE.md): KD training examples/s of the same 784-64-10
-# student on the same synthetic data as (1) single-JVM DL4J fit with 1 and 2 OpenMP threads, and stepped by
-# DenseTrainingStep, (2) Spark local[2] parameter averaging through distillery's trainer (1 thread per task), averaging
-# every 10 and every 20 minibatches, workers stepping with DenseTrainingStep (the default) and with DL4J's fit, an
-# epoch's rounds in one job averaging through the driver's exchange (--rounds exchange, the default) and one Spark job
-# per round (--rounds jobs),
-# (3) the same trainer on a Spark standalone master with two single-core worker JVMs on 127.0.0.1 (started from the
-# Spark jars Maven has, stopped at the end), (4) PyTorch on the CPU with 2 and 1 threads; plus DL4J's own softmax +
-# cross-entropy as a loss-cost reference, and the student with DL4J's native Adam instead of FastAdam.
-# Usage: docs/scripts/bench-train.sh [ROWS=55000] [EPOCHS=3]   (needs `mvn -B -DskipTests install` once, and torch)
-# `BENCH_ONLY=standalone` runs the standalone case alone. The JSON lines are kept in $BENCH_OUT/results-*.jsonl
-# (default /tmp/distillery-trainbench); the table of docs/PERFORMANCE.md follows them (docs/scripts/train_md.py).
+# Trainer benchmark, side by side in one run (docs/PERFORMANCE.md): KD training examples/s of the demo's 784-64-10
+# student and of a wider 784-512-512-10 one on the same synthetic data, alternated over BENCH_REPS runs (default 3;
+# medians and per-run ratios in the table): (1) single-JVM, one OpenMP thread, in one JVM one after the other (the
+# order reversed every other run): DenseTrainingStep as trained by default (Java kernels, fused Adam), the same with
+# DL4J's updater, the same in ND4J only, DL4J `fit` with FastAdam and with DL4J's native Adam; (2) distillery's trainer
+# in Spark local[2] (1 thread per task, averaging every 10 minibatches, dense step, rounds through the driver's
+# exchange: the defaults); (3) PyTorch on the CPU with 1 and 2 threads. It prints which variant wins here for each
+# choice made for speed, and ends with one JSON line (single_vs_pytorch, local2_vs_single, *_wide for the wide student).
+# Usage: docs/scripts/bench-train.sh [ROWS=55000] [EPOCHS=3]   (needs torch; builds with $MVN, default mvn)
+# BENCH_STUDENTS="64 512,512" (hidden widths, one student each), BENCH_REPS=3, BENCH_EXTRA=1 adds the older matrix
+# for the demo student (fit with 2 threads, DL4J's softmax + cross-entropy, F = 20, workers on `fit`, one Spark job per
+# round), BENCH_STANDALONE=1 adds the trainer on a standalone master with two single-core worker JVMs (127.0.0.1,
+# started from the Spark jars Maven has, stopped at the end); BENCH_ONLY=standalone runs that case alone. The JSON
+# lines are kept in $BENCH_OUT/results-*.jsonl (default /tmp/distillery-trainbench); docs/scripts/train_md.py makes the
+# table of docs/PERFORMANCE.md from them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROWS="${1:-55000}"
 EPOCHS="${2:-3}"
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}"
-mvn -B -q -o test-compile -pl pipeline-jobs -am >/dev/null
-mvn -B -q -o dependency:build-classpath -pl pipeline-jobs -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-cp.txt >/dev/null
+MVN="${MVN:-mvn}"
+$MVN -B -q -o test-compile -pl model-lib,pipeline-jobs -am >/dev/null
+$MVN -B -q -o dependency:build-classpath -pl pipeline-jobs -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-cp.txt >/dev/null
 CP="pipeline-jobs/target/test-classes:pipeline-jobs/target/classes:model-lib/target/classes:$(cat pipeline-jobs/target/bench-cp.txt)"
 OPENS=$(sed -n 's/.*<spark.jvm.opens>\(.*\)<\/spark.jvm.opens>.*/\1/p' pom.xml)
 run() { java $OPENS -Xmx8g ${BENCH_JAVA_OPTS:-} -Dlog4j2.level=WARN -cp "$CP" org.distillery.jobs.train.averaging.TrainBench "$ROWS" "$EPOCHS" "$@" 2>/dev/null | grep '^{'; }
@@ -53,24 +57,32 @@ standalone() { # the trainer across two worker JVMs (a SPARK_HOME whose jars/ li
 }
 if [[ ${BENCH_ONLY:-} == standalone ]]; then standalone; exit 0; fi
 OUT="${BENCH_OUT:-/tmp/distillery-trainbench}"
+STUDENTS="${BENCH_STUDENTS:-64 512,512}"
+REPS="${BENCH_REPS:-3}"
 mkdir -p "$OUT"
 RESULTS="$OUT/results-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 {
-echo "# rows=$ROWS epochs=$EPOCHS (after one warm-up epoch each), $(nproc) cores, $(date -u +%FT%TZ)"
-OMP_NUM_THREADS=1 run single | sed 's/"engine":"single-jvm fit"/"engine":"single-jvm fit (1 thread)"/'
-OMP_NUM_THREADS=2 run single | sed 's/"engine":"single-jvm fit"/"engine":"single-jvm fit (2 threads)"/'
-OMP_NUM_THREADS=1 run single-dense-step
-OMP_NUM_THREADS=1 run single-dl4j-adam
-OMP_NUM_THREADS=1 run single-ce
-for rounds in exchange jobs; do
-  for step in dense fit; do
-    for f in 10 20; do
-      OMP_NUM_THREADS=1 BENCH_JAVA_OPTS="-Dbench.averaging=$f -Dbench.step=$step -Dbench.rounds=$rounds" run spark
-    done
+echo "# rows=$ROWS epochs=$EPOCHS (after one warm-up epoch each), $REPS alternated runs, $(nproc) cores, $(date -u +%FT%TZ)"
+for rep in $(seq "$REPS"); do
+  for h in $STUDENTS; do
+    OMP_NUM_THREADS=1 BENCH_JAVA_OPTS="-Dbench.hidden=$h -Dbench.rep=$rep" run single-variants
+    OMP_NUM_THREADS=1 BENCH_JAVA_OPTS="-Dbench.hidden=$h -Dbench.rep=$rep" run spark
+    threads="1 2"
+    if (( rep % 2 == 0 )); then threads="2 1"; fi
+    for t in $threads; do python3 docs/scripts/bench_train_torch.py "$ROWS" "$EPOCHS" "$t" "$h" "$rep"; done
   done
 done
-standalone
-python3 docs/scripts/bench_train_torch.py "$ROWS" "$EPOCHS" 2
-python3 docs/scripts/bench_train_torch.py "$ROWS" "$EPOCHS" 1
+if [[ -n ${BENCH_EXTRA:-} ]]; then
+  OMP_NUM_THREADS=2 BENCH_JAVA_OPTS=-Dbench.rep=0 run single | sed 's/"engine":"single-jvm fit"/"engine":"single-jvm fit (2 threads)"/'
+  OMP_NUM_THREADS=1 BENCH_JAVA_OPTS=-Dbench.rep=0 run single-ce
+  for rounds in exchange jobs; do
+    for step in dense fit; do
+      for f in 10 20; do
+        OMP_NUM_THREADS=1 BENCH_JAVA_OPTS="-Dbench.averaging=$f -Dbench.step=$step -Dbench.rounds=$rounds -Dbench.rep=0" run spark
+      done
+    done
+  done
+fi
+if [[ -n ${BENCH_STANDALONE:-} ]]; then standalone; fi
 } | tee "$RESULTS"
 python3 docs/scripts/train_md.py "$RESULTS"

@@ -1,6 +1,7 @@
-"""PyTorch reference for docs/scripts/bench-train.sh: the same 784-64-10 KD student on the same kind of synthetic
-minibatches (precomputed teacher logits, T=2, alpha=0.5, Adam lr 1e-3, batch 64), on the CPU with the given threads.
-Prints one JSON line. Usage: python3 bench_train_torch.py ROWS EPOCHS THREADS"""
+"""PyTorch reference for docs/scripts/bench-train.sh: the same KD student (784-64-10 by default; HIDDEN 512,512 for
+784-512-512-10) on the same kind of synthetic minibatches (precomputed teacher logits, T=2, alpha=0.5, Adam lr 1e-3,
+batch 64), on the CPU with the given threads. Prints one JSON line.
+Usage: python3 bench_train_torch.py ROWS EPOCHS THREADS [HIDDEN=64] [REP=1]"""
 import json
 import sys
 import time
@@ -8,14 +9,22 @@ import time
 import torch
 import torch.nn.functional as F
 
+if len(sys.argv) < 4:
+    sys.exit(__doc__)
 rows, epochs, threads = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+hidden = [int(w) for w in (sys.argv[4] if len(sys.argv) > 4 else "64").split(",")]
+rep = int(sys.argv[5]) if len(sys.argv) > 5 else 1
 torch.set_num_threads(threads)
 g = torch.Generator().manual_seed(7)
 x = torch.rand(rows, 784, generator=g)
 logits_t = x @ (torch.randn(784, 10, generator=g) * 0.2)
 y = logits_t.argmax(1)
 T, alpha = 2.0, 0.5
-model = torch.nn.Sequential(torch.nn.Linear(784, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+layers, width = [], 784
+for h in hidden:
+    layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
+    width = h
+model = torch.nn.Sequential(*layers, torch.nn.Linear(width, 10))
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
 
@@ -36,5 +45,6 @@ t0 = time.perf_counter()
 for _ in range(epochs):
     last = epoch()
 s = time.perf_counter() - t0
-print(json.dumps({"engine": f"pytorch cpu ({threads} threads)", "rows": rows, "epochs": epochs,
-                  "seconds": round(s, 2), "examplesPerSecond": round(rows * epochs / s), "loss": round(last, 4)}))
+print(json.dumps({"engine": f"pytorch cpu ({threads} threads)", "student": "-".join(map(str, [784, *hidden, 10])),
+                  "rep": rep, "rows": rows, "epochs": epochs, "seconds": round(s, 2),
+                  "examplesPerSecond": round(rows * epochs / s), "loss": round(last, 4)}))

@@ -118,6 +118,10 @@ public final class DistillationLoss implements ILossFunction {
     @Override
     public Pair<Double, INDArray> computeGradientAndScore(INDArray labels, INDArray preOutput, IActivation activationFn,
                                                           INDArray mask, boolean average) {
+        if (inJava(activationFn, preOutput, mask)) { // one row pass for both; the same sums as the two calls
+            Pair<Double, INDArray> both = rows().gradientAndScoreSum(labels, preOutput, mask);
+            return average ? new Pair<>(both.getFirst() / preOutput.size(0), both.getSecond()) : both;
+        }
         return new Pair<>(computeScore(labels, preOutput, activationFn, mask, average),
                 computeGradient(labels, preOutput, activationFn, mask));
     }

@@ -53,6 +53,19 @@ final class KdRows {
         return create(grad, new long[] {n, c}, preOutput.dataType());
     }
 
+    /** dL/dz per example, [N, C], of preOutput's dtype, and the sum of the per-row scores, from one pass. */
+    org.nd4j.common.primitives.Pair<Double, INDArray> gradientAndScoreSum(INDArray labels, INDArray preOutput,
+                                                                          INDArray mask) {
+        int n = (int) preOutput.size(0);
+        int c = (int) preOutput.size(1);
+        double[] grad = new double[n * c];
+        double sum = 0;
+        for (double s : run(labels, preOutput, mask, grad)) {
+            sum += s;
+        }
+        return new org.nd4j.common.primitives.Pair<>(sum, create(grad, new long[] {n, c}, preOutput.dataType()));
+    }
+
     /** Scores per row; fills {@code grad} (row-major [N, C]) when it is not null. */
     private double[] run(INDArray labels, INDArray preOutput, INDArray mask, double[] grad) {
         int c = TargetLayout.classes(labels, preOutput);

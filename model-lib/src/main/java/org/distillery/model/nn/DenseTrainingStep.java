@@ -13,9 +13,13 @@ import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.DefaultParamInitializer;
+import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
+import org.deeplearning4j.nn.updater.UpdaterBlock;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.deeplearning4j.optimize.solvers.BaseOptimizer;
 import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -44,6 +48,11 @@ import org.nd4j.linalg.lossfunctions.ILossFunction;
  * backprop, SGD with minibatches, no features mask. Anything else gets a reason from {@link #unsupported} and stays on
  * {@code fit}. {@code DenseTrainingStepTest} checks it takes DL4J's steps.
  *
+ * <p>On float networks the element-wise parts run in plain Java over the arrays' memory ({@link DenseKernels}: bias
+ * plus ReLU in one pass, ReLU's backprop, the bias gradients), and when the whole network has one {@link FastAdam}
+ * updater block, the minibatch division, Adam and the SGD step are one pass too: ND4J spends tens of microseconds per
+ * call on these small arrays (docs/PERFORMANCE.md). Which path a step takes is logged once per JVM.
+ *
  * <p>Not thread-safe: one instance per network, as a network is fitted by one thread. It holds views of the network's
  * parameters and gradients, so it stays valid while the network keeps its parameter array.
  */
@@ -58,10 +67,21 @@ public final class DenseTrainingStep {
     private final IActivation outputActivation;
     private final long[] widths;
     private final Gradient gradient;
+    /** Per layer: bias and activation by {@link DenseKernels} (float, ReLU or identity), or by ND4J. */
+    private final boolean[] javaBiasActivation;
+    private final boolean fusedAdam;
+    private final Path path;
     private Buffers buffers;
 
-    private DenseTrainingStep(MultiLayerNetwork net) {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DenseTrainingStep.class);
+    private static final java.util.Set<String> LOGGED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** Which parts of the step leave ND4J: all that can (the default), all but the updater, or none (references). */
+    private enum Path { KERNELS_AND_FUSED_ADAM, KERNELS, ND4J }
+
+    private DenseTrainingStep(MultiLayerNetwork net, Path path) {
         this.net = net;
+        this.path = path;
         int n = net.getnLayers();
         weights = new INDArray[n];
         biases = new INDArray[n];
@@ -89,11 +109,70 @@ public final class DenseTrainingStep {
         OutputLayer out = (OutputLayer) net.getLayer(n - 1).conf().getLayer();
         loss = out.getLossFn();
         outputActivation = out.getActivationFn();
+        boolean floats = weights[0].dataType() == DataType.FLOAT;
+        javaBiasActivation = new boolean[n];
+        StringBuilder why = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            javaBiasActivation[i] = path != Path.ND4J && floats
+                    && (i == n - 1 || isPlainRelu(activations[i]) || activations[i] instanceof ActivationIdentity);
+            if (!javaBiasActivation[i] && path != Path.ND4J && floats) {
+                why.append("; layer ").append(i).append("'s activation ").append(activations[i]).append(" by ND4J");
+            }
+        }
+        if (!floats && path != Path.ND4J) {
+            why.append(" (not: ").append(weights[0].dataType()).append(" parameters, all by ND4J)");
+        }
+        String adam = path == Path.KERNELS_AND_FUSED_ADAM && floats ? fusedAdamUnsupported(net) : "not asked for";
+        fusedAdam = adam == null;
+        String message = "dense training step: " + (path == Path.ND4J ? "ND4J only"
+                : "bias and activation in Java" + why) + "; updater " + (fusedAdam
+                ? "fused (FastAdam, one pass with the SGD step)" : "DL4J's (" + adam + ")");
+        if (LOGGED.add(message)) {
+            LOG.info(message);
+        }
+    }
+
+    private static boolean isPlainRelu(IActivation a) {
+        return a instanceof ActivationReLU r && r.getMax() == null && (r.getThreshold() == null || r.getThreshold() == 0)
+                && (r.getNegativeSlope() == null || r.getNegativeSlope() == 0);
+    }
+
+    /** Why the updater cannot be fused into one pass, or null: it must be one FastAdam block over all parameters. */
+    private static String fusedAdamUnsupported(MultiLayerNetwork net) {
+        if (!(net.getUpdater() instanceof BaseMultiLayerUpdater<?> u)) {
+            return "a " + net.getUpdater().getClass().getSimpleName();
+        }
+        if (u.getUpdaterBlocks().size() != 1) {
+            return u.getUpdaterBlocks().size() + " updater blocks";
+        }
+        UpdaterBlock block = u.getUpdaterBlocks().get(0);
+        if (!(block.getGradientUpdater().getConfig() instanceof FastAdam)) {
+            return block.getGradientUpdater().getConfig().getClass().getSimpleName();
+        }
+        long p = net.numParams();
+        if (block.getParamOffsetStart() != 0 || block.getParamOffsetEnd() != p || block.getUpdaterViewOffsetStart() != 0
+                || block.getUpdaterViewOffsetEnd() != 2 * p || u.getStateViewArray().length() != 2 * p) {
+            return "an updater block that is not all parameters";
+        }
+        return null;
     }
 
     /** The step for {@code net}, or null when {@link #unsupported} names a reason to use {@code fit}. */
     public static DenseTrainingStep of(MultiLayerNetwork net) {
-        return unsupported(net) == null ? new DenseTrainingStep(net) : null;
+        return unsupported(net) == null ? new DenseTrainingStep(net, Path.KERNELS_AND_FUSED_ADAM) : null;
+    }
+
+    /** As {@link #of}, with DL4J's updater and SGD step instead of the fused Adam pass (a reference to measure). */
+    public static DenseTrainingStep withDl4jUpdater(MultiLayerNetwork net) {
+        return unsupported(net) == null ? new DenseTrainingStep(net, Path.KERNELS) : null;
+    }
+
+    /**
+     * As {@link #of}, with every part of the step in ND4J and the loss's gradient and score as two calls (the step
+     * before the Java parts: a reference to measure and test against).
+     */
+    public static DenseTrainingStep nd4jOnly(MultiLayerNetwork net) {
+        return unsupported(net) == null ? new DenseTrainingStep(net, Path.ND4J) : null;
     }
 
     /** Why {@code net} is outside this step, or null when it is covered. */
@@ -182,6 +261,14 @@ public final class DenseTrainingStep {
                 inputs[i] = in;
                 INDArray z = b.rows(b.pre, i, n);
                 Nd4j.gemm(in, weights[i], z, false, false, 1.0, 0.0);
+                if (javaBiasActivation[i]) {
+                    INDArray a = i < last && isPlainRelu(activations[i]) ? b.rows(b.act, i, n) : null;
+                    DenseKernels.biasRelu(z, biases[i], a, n, widths[i]);
+                    if (i < last) {
+                        in = a != null ? a : z; // identity: the activation is z itself
+                    }
+                    continue;
+                }
                 z.addiRowVector(biases[i]);
                 if (i < last) {
                     INDArray a = b.rows(b.act, i, n);
@@ -195,23 +282,57 @@ public final class DenseTrainingStep {
             INDArray logits = b.rows(b.pre, last, n);
             // the output layer, as DL4J's BaseOutputLayer: gradient first, then the score (per example, / n); the
             // gradient gets a copy of the logits, as DL4J gives each its own pre-output, so no loss can alter the other's
-            INDArray delta = loss.computeGradient(labels, logits.dup(), outputActivation, mask);
-            double score = loss.computeScore(labels, logits, outputActivation, mask, false) / n;
+            INDArray delta;
+            double score;
+            // DistillationLoss only reads the logits: gradient and score from one pass, without the copy
+            if (path != Path.ND4J && loss instanceof org.distillery.model.loss.DistillationLoss) {
+                var both = loss.computeGradientAndScore(labels, logits, outputActivation, mask, false);
+                delta = both.getSecond();
+                score = both.getFirst() / n;
+            } else {
+                delta = loss.computeGradient(labels, logits.dup(), outputActivation, mask);
+                score = loss.computeScore(labels, logits, outputActivation, mask, false) / n;
+            }
             for (int i = last; i >= 0; i--) {
                 Nd4j.gemm(inputs[i], delta, weightGrads[i], true, false, 1.0, 0.0);
-                delta.sum(biasGrads[i], 0);
+                if (javaBiasActivation[i] && delta.ordering() == 'c' && delta.elementWiseStride() == 1) {
+                    DenseKernels.columnSums(delta, biasGrads[i], n, widths[i]);
+                } else {
+                    delta.sum(biasGrads[i], 0);
+                }
                 if (i > 0) {
                     INDArray eps = b.rows(b.eps, i - 1, n);
                     Nd4j.gemm(delta, weights[i], eps, false, true, 1.0, 0.0);
+                    if (javaBiasActivation[i - 1]) {
+                        if (isPlainRelu(activations[i - 1])) {
+                            DenseKernels.reluBackprop(b.rows(b.pre, i - 1, n), eps, n, widths[i - 1]);
+                        }
+                        delta = eps;
+                        continue;
+                    }
                     // d/dz of the activation, in place on z_{i-1} (DL4J's contract for backprop's input)
                     delta = activations[i - 1].backprop(b.rows(b.pre, i - 1, n), eps).getFirst();
                 }
             }
             int iteration = net.getIterationCount();
             int epoch = net.getEpochCount();
-            net.getUpdater().update(net, gradient, iteration, epoch, (int) n, LayerWorkspaceMgr.noWorkspaces());
-            INDArray params = net.params();
-            params.subi(net.getFlattenedGradients().reshape(params.shape())); // DL4J's SGD step: params -= update
+            if (fusedAdam && net.getUpdater() instanceof BaseMultiLayerUpdater<?> u && u.getUpdaterBlocks().size() == 1
+                    && u.getUpdaterBlocks().get(0).getGradientUpdater().getConfig() instanceof FastAdam adam) {
+                // the FastAdam instance DL4J's updater would apply, so its learning rate as set on the network
+                double b1 = adam.getBeta1();
+                double b2 = adam.getBeta2();
+                double alphat = adam.getLearningRate() * Math.sqrt(1 - Math.pow(b2, iteration + 1))
+                        / (1 - Math.pow(b1, iteration + 1));
+                if (Double.isNaN(alphat) || alphat == 0.0) {
+                    alphat = adam.getEpsilon(); // as DL4J's Adam
+                }
+                DenseKernels.adam(net.params(), net.getFlattenedGradients(), u.getStateViewArray(), net.numParams(),
+                        n, b1, b2, (float) alphat, (float) adam.getEpsilon(), FastAdam.flushes(iteration));
+            } else {
+                net.getUpdater().update(net, gradient, iteration, epoch, (int) n, LayerWorkspaceMgr.noWorkspaces());
+                INDArray params = net.params();
+                params.subi(net.getFlattenedGradients().reshape(params.shape())); // DL4J's SGD step: params -= update
+            }
             net.applyConstraints(iteration, epoch); // as DL4J's SGD after its step (peers' block-diagonal weights)
             net.setScore(score);
             BaseOptimizer.incrementIterationCount(net, 1);

@@ -137,6 +137,11 @@ public final class FastAdam implements IUpdater {
     private static final int FLUSH_EVERY = 64;
     private static final double FLUSH_BELOW = 1e-30;
 
+    /** Whether the step at {@code iteration} flushes tiny moments to 0 (for a fused implementation of this rule). */
+    static boolean flushes(int iteration) {
+        return iteration % FLUSH_EVERY == 0;
+    }
+
     private static void flushSubnormals(INDArray moment) {
         Nd4j.getExecutioner().exec(new CompareAndSet(moment, 0.0, Conditions.absLessThan(FLUSH_BELOW)));
     }
@@ -225,7 +230,7 @@ public final class FastAdam implements IUpdater {
             if (Double.isNaN(alphat) || alphat == 0.0) {
                 alphat = config.epsilon; // as DL4J's Adam
             }
-            if (iteration % FLUSH_EVERY == 0) {
+            if (flushes(iteration)) {
                 flushSubnormals(m);
                 flushSubnormals(v);
             }

@@ -133,6 +133,20 @@ class DistillationLossTest {
         assertThat(grad.getRow(0).amaxNumber().doubleValue()).isPositive();
     }
 
+    /** Gradient and score from one row pass: the same row loop as the two separate calls, so exactly their values. */
+    @Test
+    void gradientAndScoreTogetherAreTheSeparateCalls() {
+        INDArray z = logits();
+        INDArray labels = layout(teacher(), oneHot(0, 1, 2, 3, 1));
+        INDArray mask = Nd4j.create(new double[] {1, 0, 1, 0.5, 1}, new long[] {N, 1}, DataType.DOUBLE);
+        DistillationLoss kd = new DistillationLoss(2.0, 0.5);
+        for (boolean average : new boolean[] {false, true}) {
+            var both = kd.computeGradientAndScore(labels, z, new ActivationIdentity(), mask, average);
+            assertThat(both.getFirst()).isEqualTo(kd.computeScore(labels, z, new ActivationIdentity(), mask, average));
+            assertThat(both.getSecond()).isEqualTo(kd.computeGradient(labels, z, new ActivationIdentity(), mask));
+        }
+    }
+
     /**
      * Identity-activated logits take the plain-Java row loop ({@link KdRows}); an identity activation of another class
      * takes the ND4J formulation. Both must give the same scores and gradients, for every divergence, in both

@@ -18,11 +18,14 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Benchmark, not a test (docs/scripts/bench-train.sh runs it): KD training of the same 784-64-10 student on the same
- * synthetic minibatches (precomputed teacher logits, T=2, alpha=0.5, Adam, batch 64), as single-JVM DL4J {@code fit}
- * and as Spark parameter averaging through distillery's trainer ({@code local[2]}, or the master spark-submit gives). Prints one JSON line per engine with
- * examples/s, and the communication facts of the cost model (bytes per averaging round, rounds per epoch, seconds per
- * round). Usage: {@code TrainBench ROWS EPOCHS [single|spark|both]}.
+ * Benchmark, not a test (docs/scripts/bench-train.sh runs it): KD training of the same student (784-64-10 by default,
+ * {@code -Dbench.hidden=512,512} for a wider one) on the same synthetic minibatches (precomputed teacher logits, T=2,
+ * alpha=0.5, Adam, batch 64), as single-JVM DL4J {@code fit} and {@code DenseTrainingStep}, and as Spark parameter
+ * averaging through distillery's trainer ({@code local[2]}, or the master spark-submit gives). Prints one JSON line per
+ * engine with examples/s, and the communication facts of the cost model (bytes per averaging round, rounds per epoch,
+ * seconds per round). Usage: {@code TrainBench ROWS EPOCHS [single|spark|both|single-variants|...]};
+ * {@code single-variants} runs the single-JVM variants one after the other in this JVM (the order reversed on even
+ * {@code -Dbench.rep}), so the harness compares them side by side.
  */
 public final class TrainBench {
     static final int FEATURES = 784;
@@ -30,6 +33,8 @@ public final class TrainBench {
     static final int BATCH = 64;
     static final int AVERAGING = Integer.getInteger("bench.averaging", 10);
     static final int WORKERS = 2;
+    static final String HIDDEN = System.getProperty("bench.hidden", "64");
+    static final int REP = Integer.getInteger("bench.rep", 1);
 
     private TrainBench() {
     }
@@ -62,18 +67,33 @@ public final class TrainBench {
             timeSingle(net, hard, rows, epochs, "single-jvm fit, DL4J softmax+MCXENT, hard labels");
             return;
         }
-        if (which.equals("single-dl4j-adam")) { // reference: the same student with DL4J's own (native) Adam
-            MultiLayerNetwork net = student();
-            MultiLayerNetwork dl4jAdam = new MultiLayerNetwork(org.deeplearning4j.nn.conf.MultiLayerConfiguration
-                    .fromJson(net.getLayerWiseConfigurations().toJson().replace(
-                            "\"@class\" : \"org.distillery.model.nn.FastAdam\"",
-                            "\"@class\" : \"org.nd4j.linalg.learning.config.Adam\"")));
-            dl4jAdam.init(net.params().dup(), false);
-            if (!(dl4jAdam.getLayer(0).conf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseLayer b
-                    && b.getIUpdater() instanceof org.nd4j.linalg.learning.config.Adam)) {
-                throw new IllegalStateException("the reference student does not use DL4J's Adam");
+        if (which.equals("single-variants")) { // the choices made for speed, side by side in one JVM
+            List<Runnable> variants = new ArrayList<>(List.of(
+                    () -> {
+                        MultiLayerNetwork net = student();
+                        timeSingle(net, batches, rows, epochs, "single-jvm dense step", DenseTrainingStep.of(net)::fit);
+                    },
+                    () -> {
+                        MultiLayerNetwork net = student();
+                        timeSingle(net, batches, rows, epochs, "single-jvm dense step, DL4J updater",
+                                DenseTrainingStep.withDl4jUpdater(net)::fit);
+                    },
+                    () -> {
+                        MultiLayerNetwork net = student();
+                        timeSingle(net, batches, rows, epochs, "single-jvm dense step, ND4J only",
+                                DenseTrainingStep.nd4jOnly(net)::fit);
+                    },
+                    () -> timeSingle(student(), batches, rows, epochs, "single-jvm fit (1 thread)"),
+                    () -> timeSingle(nativeAdam(student()), batches, rows, epochs,
+                            "single-jvm fit, DL4J's native Adam")));
+            if (REP % 2 == 0) {
+                java.util.Collections.reverse(variants);
             }
-            timeSingle(dl4jAdam, batches, rows, epochs, "single-jvm fit, DL4J's native Adam");
+            variants.forEach(Runnable::run);
+            return;
+        }
+        if (which.equals("single-dl4j-adam")) { // reference: the same student with DL4J's own (native) Adam
+            timeSingle(nativeAdam(student()), batches, rows, epochs, "single-jvm fit, DL4J's native Adam");
             return;
         }
         if (which.equals("single-dense-step")) { // the same student, stepped by DenseTrainingStep instead of fit
@@ -89,8 +109,30 @@ public final class TrainBench {
         }
     }
 
+    /** The same network with DL4J's own (native) Adam instead of FastAdam, from the same initial parameters. */
+    static MultiLayerNetwork nativeAdam(MultiLayerNetwork net) {
+        {
+            MultiLayerNetwork dl4jAdam = new MultiLayerNetwork(org.deeplearning4j.nn.conf.MultiLayerConfiguration
+                    .fromJson(net.getLayerWiseConfigurations().toJson().replace(
+                            "\"@class\" : \"org.distillery.model.nn.FastAdam\"",
+                            "\"@class\" : \"org.nd4j.linalg.learning.config.Adam\"")));
+            dl4jAdam.init(net.params().dup(), false);
+            if (!(dl4jAdam.getLayer(0).conf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseLayer b
+                    && b.getIUpdater() instanceof org.nd4j.linalg.learning.config.Adam)) {
+                throw new IllegalStateException("the reference student does not use DL4J's Adam");
+            }
+            return dl4jAdam;
+        }
+    }
+
     static MultiLayerNetwork student() {
-        return Architecture.parse("mlp:64", 0).build(FEATURES, CLASSES, new DistillationLoss(2.0, 0.5), 1e-3, 42);
+        return Architecture.parse("mlp:" + HIDDEN, 0)
+                .build(FEATURES, CLASSES, new DistillationLoss(2.0, 0.5), 1e-3, 42);
+    }
+
+    /** The student's layer widths, as the PyTorch reference names them: 784-64-10. */
+    static String studentName() {
+        return FEATURES + "-" + HIDDEN.replace(',', '-') + "-" + CLASSES;
     }
 
     /** Features uniform in [0, 1); a fixed random linear teacher gives the logits, its argmax the hard label. */
@@ -148,9 +190,9 @@ public final class TrainBench {
             batches.forEach(step);
         }
         double s = (System.nanoTime() - t0) / 1e9;
-        System.out.printf("{\"engine\":\"%s\",\"rows\":%d,\"epochs\":%d,\"seconds\":%.2f,"
-                + "\"examplesPerSecond\":%.0f,\"score\":%.4f}%n", engine, rows, epochs, s, rows * (double) epochs / s,
-                net.score());
+        System.out.printf("{\"engine\":\"%s\",\"student\":\"%s\",\"rep\":%d,\"rows\":%d,\"epochs\":%d,\"seconds\":%.2f,"
+                + "\"examplesPerSecond\":%.0f,\"score\":%.4f}%n", engine, studentName(), REP, rows, epochs, s,
+                rows * (double) epochs / s, net.score());
     }
 
     static void spark(List<DataSet> batches, int rows, int epochs) {
@@ -186,7 +228,8 @@ public final class TrainBench {
         String master = spark.sparkContext().master().startsWith("local") ? "spark " + spark.sparkContext().master()
                 : "spark standalone, " + WORKERS + " worker JVMs";
         System.out.printf("{\"engine\":\"%s parameter averaging, averaging frequency " + AVERAGING + ", worker step "
-                        + step + ", rounds as " + roundsAs + "\",\"rows\":%d,\"epochs\":%d,"
+                        + step + ", rounds as " + roundsAs + "\",\"student\":\"" + studentName()
+                        + "\",\"rep\":" + REP + ",\"rows\":%d,\"epochs\":%d,"
                         + "\"seconds\":%.2f,\"examplesPerSecond\":%.0f,\"score\":%.4f,\"roundsPerEpoch\":%d,"
                         + "\"secondsPerRound\":%.4f,\"paramsPlusUpdaterFloats\":%d,\"bytesPerRound\":%d,"
                         + "\"exchangeEpochs\":%d}%n",

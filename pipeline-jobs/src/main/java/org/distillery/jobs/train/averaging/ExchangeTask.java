@@ -26,7 +26,8 @@ import scala.runtime.AbstractFunction1;
 /**
  * Worker w's task in an exchange epoch ({@link ExchangeRounds}): it holds its share of every round and keeps running,
  * rounds in the epoch's order. Each round it builds its network from the current parameters, updater state and
- * iteration count exactly as DL4J's worker builds it from a broadcast, fits its share with DL4J's worker loop
+ * iteration count exactly as DL4J's worker builds it from a broadcast (or, with the dense step, loads them into the
+ * network of its first round, {@link DenseStepWorker.Kept}), fits its share with DL4J's worker loop
  * ({@link ExecuteWorkerFlatMap}, the dense step inside as in {@link RoundMaster}), sends its result to the driver's
  * {@link AveragingExchange} and goes on from the averages it gets back.
  */
@@ -107,9 +108,20 @@ final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Obj
         MultiLayerConfiguration conf = first.getConfiguration().clone(); // tasks of one JVM share the value
         INDArray params = first.getParameters();
         INDArray updater = first.getUpdaterState();
+        DenseStepWorker.Kept kept = new DenseStepWorker.Kept();
+        try {
+            epoch(context, w, first, shares, exchange, conf, params, updater, kept);
+        } finally {
+            release(kept.network());
+        }
+    }
+
+    private void epoch(BarrierTaskContext context, int w, NetBroadcastTuple first, Map<Integer, List<DataSet>> shares,
+                       AveragingExchange.Client exchange, MultiLayerConfiguration conf, INDArray params,
+                       INDArray updater, DenseStepWorker.Kept kept) {
         for (int round : rounds) {
             RoundSum mine = fit(new NetBroadcastTuple(conf, params, updater),
-                    shares.getOrDefault(round * workers + w, List.of()));
+                    shares.getOrDefault(round * workers + w, List.of()), kept);
             RoundSum averaged = exchange.exchange(mine, context::killTaskIfInterrupted);
             if (averaged.count > 0) {
                 if (params != first.getParameters()) { // the round's network was built from copies of them
@@ -128,10 +140,10 @@ final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Obj
     }
 
     /** This worker's share of one round fitted from {@code from} by DL4J's worker loop: its results, summed. */
-    private RoundSum fit(NetBroadcastTuple from, List<DataSet> share) {
+    private RoundSum fit(NetBroadcastTuple from, List<DataSet> share, DenseStepWorker.Kept kept) {
         ParameterAveragingTrainingWorker dl4j = new ParameterAveragingTrainingWorker(new Local(from), true, config,
                 null, null, null);
-        DenseStepWorker worker = new DenseStepWorker(dl4j, denseStep);
+        DenseStepWorker worker = new DenseStepWorker(dl4j, denseStep, kept, from);
         RoundSum mine = RoundSum.EMPTY;
         try {
             Iterator<ParameterAveragingTrainingResult> results =
@@ -144,7 +156,9 @@ final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Obj
         } catch (Exception e) {
             throw new IllegalStateException("worker failed: " + e, e);
         } finally {
-            release(worker.initialModel()); // its results are copied out
+            if (worker.initialModel() != kept.network()) { // its results are copied out; a kept one is freed at the end
+                release(worker.initialModel());
+            }
         }
         return mine;
     }
