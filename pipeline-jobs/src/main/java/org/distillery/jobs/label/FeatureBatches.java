@@ -86,7 +86,7 @@ final class FeatureBatches {
                         && t.elementType().equals(DataTypes.FloatType))) {
                 why = "the scan's column types are not the transfer schema's: " + scan.schema().simpleString();
             } else {
-                RDD<ColumnarBatch> batches = balanced(rows.sparkSession(), scan);
+                RDD<ColumnarBatch> batches = balanced(rows.sparkSession(), scan::executeColumnar);
                 LOG.info("label: reading features straight from the Parquet scan's column batches, {} partitions",
                         batches.getNumPartitions());
                 return new FeatureBatches(batches, null, id, features, label);
@@ -96,18 +96,19 @@ final class FeatureBatches {
     }
 
     /**
-     * The scan's batches in at least {@link #PARTITIONS_PER_SLOT} partitions per task slot: Spark packs files into
-     * partitions of up to 128 MB, which left e.g. 7 partitions for a 1M-row transfer set on 2 slots, the last one
-     * running alone on one core. Unless the session sets {@code spark.sql.files.minPartitionNum} itself.
+     * What {@code plan} plans, with the Parquet scans it plans asked for at least {@link #PARTITIONS_PER_SLOT}
+     * partitions per task slot: Spark packs files into partitions of up to 128 MB, which left e.g. 7 partitions for a
+     * 1M-row transfer set on 2 slots, the last one running alone on one core. Unless the session sets
+     * {@code spark.sql.files.minPartitionNum} itself. Both ways of reading take it, so they batch the same rows.
      */
-    private static RDD<ColumnarBatch> balanced(org.apache.spark.sql.SparkSession spark, FileSourceScanExec scan) {
+    static <T> T balanced(org.apache.spark.sql.SparkSession spark, java.util.function.Supplier<T> plan) {
         String key = "spark.sql.files.minPartitionNum";
         if (spark.conf().contains(key)) {
-            return scan.executeColumnar();
+            return plan.get();
         }
         spark.conf().set(key, String.valueOf(PARTITIONS_PER_SLOT * spark.sparkContext().defaultParallelism()));
         try {
-            return scan.executeColumnar(); // the file partitions are planned here, with the key set
+            return plan.get(); // the file partitions are planned here, with the key set
         } finally {
             spark.conf().unset(key);
         }

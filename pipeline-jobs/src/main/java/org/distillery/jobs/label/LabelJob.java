@@ -332,7 +332,8 @@ public final class LabelJob {
         Dataset<Row> input = transfer.rows().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL)
                 .withColumn(SoftTargetSchema.INPUT_HASH, TransferTables.inputHash());
         return incremental == null || incremental.fullRelabelReason() != null
-                ? spark.createDataFrame(labelling.inference().over(input), TransferTables.softTargets(layout))
+                ? spark.createDataFrame(FeatureBatches.balanced(spark, () -> labelling.inference().over(input)),
+                        TransferTables.softTargets(layout))
                 : incremental.label(input, labelling.inference(), labelling.codec());
     }
 
