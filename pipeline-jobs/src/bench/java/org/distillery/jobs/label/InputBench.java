@@ -21,8 +21,10 @@ import org.distillery.model.schema.TransferSchema;
  * The label job's input side alone, in CPU time per row (Spark's task CPU time, so a busy machine inflates it less
  * than wall time): a published transfer set read, each row's features copied into a batch buffer, validated and
  * hashed, no teacher. Ways, alternated pass by pass: {@code rows} (Spark's row projection computing the input hash,
- * the job's fallback), {@code batches} (the scan's column batches, hashed in Java: the job's default).
- * Usage: InputBench TRANSFER_DIR PASSES
+ * the job's fallback), {@code batches} (the scan's column batches, hashed in Java: the job's default). With
+ * {@code output}: the output side alone instead, as many soft-target rows written as Parquet with and without
+ * dictionary encoding of the float columns.
+ * Usage: InputBench TRANSFER_DIR PASSES [output]
  */
 public final class InputBench {
     private InputBench() {
