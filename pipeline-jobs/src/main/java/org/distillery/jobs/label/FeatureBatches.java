@@ -23,13 +23,12 @@ import org.slf4j.LoggerFactory;
  * The label job's direct feature path: transfer rows read as the Parquet scan's column batches, each row's features
  * copied out of the batch's float vector straight into the teacher's batch buffer, validated and hashed in the same
  * pass. It replaces Spark's row projection, which copied every feature array element by element into a fresh
- * {@code UnsafeRow} only to compute the input hash, and was the largest cost outside the teacher
- * (docs/PERFORMANCE.md, "Label job").
+ * {@code UnsafeRow} only to compute the input hash: ~30% of the task threads' Java time (docs/PERFORMANCE.md, "Label
+ * job").
  *
  * <p>The input hash is {@link InputHash#of}, the function behind the row path's column, so both paths write the same
- * bytes. Anything the scan does not give
- * as column batches of the transfer schema (another reader, a plan with more than a scan) goes the row way;
- * {@link #plan} says why in the log.
+ * bytes. Anything the scan does not give as Parquet column batches of the transfer schema (another reader, a plan
+ * with more than a scan) goes the row way; {@link #plan} says why in the log.
  */
 final class FeatureBatches {
     private static final Logger LOG = LoggerFactory.getLogger(FeatureBatches.class);
@@ -69,6 +68,9 @@ final class FeatureBatches {
         }
         if (!(node instanceof FileSourceScanExec scan)) {
             why = "the plan is not a bare file scan: " + plan.simpleString(10);
+        } else if (!(scan.relation().fileFormat()
+                instanceof org.apache.spark.sql.execution.datasources.parquet.ParquetFileFormat)) {
+            why = "the scan reads " + scan.relation().fileFormat() + ", not Parquet";
         } else if (!scan.supportsColumnar()) {
             why = "the scan does not read column batches (spark.sql.parquet.enableVectorizedReader off, or a schema"
                     + " the vectorized reader does not take)";
