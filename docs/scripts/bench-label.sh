@@ -32,7 +32,9 @@
 # Knobs: BENCH_DATA (/tmp/distillery-labelbench), BENCH_SCALE ("1000000 10000000"), BENCH_E2E_RUNS (3),
 #        BENCH_HEAVY_ROWS (131072), BENCH_CNN_ROWS (32768), BENCH_RAW_ROWS (65536 rows per raw pass, mlp),
 #        BENCH_HEAVY_RAW_ROWS (16384), BENCH_CNN_RAW_ROWS (8192), BENCH_PASSES (7), BENCH_WARMUP_ROWS (16384),
-#        BENCH_PEAK_GFLOPS (default: fma_peak's 2-thread figure, else 485), BENCH_DROP_CACHES=1 (root).
+#        BENCH_PEAK_GFLOPS (default: fma_peak's 2-thread figure, else 485), BENCH_DROP_CACHES=1 (root),
+#        BENCH_BLAS_KERNEL (auto: spark.distillery.blas.kernel for every JVM, as the jobs take it; each ND4J line
+#        records the OpenBLAS kernel that ran, "blasKernel").
 #
 # Data, made once under BENCH_DATA, not timed, kept for re-runs: delete the
 # directory when done. Transfer rows are synthetic pixels like ingested Fashion-MNIST (pixel / 255): half zeros, the
@@ -88,7 +90,7 @@ bench() { # bench NAME ARGS...: one JVM; JSON lines to stdout and $RESULTS, its 
   local log="$DATA/logs/$STAMP-$1.log" out; shift
   if ! out=$(java $OPENS -Xmx4g -Dlog4j2.configurationFile="$PWD/deploy/local/log4j2.properties" \
       -Dspark.local.dir="$DATA/spark-local" -Dorg.bytedeco.javacpp.cachedir="$HOME/.javacpp/cache" \
-      -Dbench.peakGflops="$PEAK" \
+      -Dbench.peakGflops="$PEAK" -Dspark.distillery.blas.kernel="${BENCH_BLAS_KERNEL:-auto}" \
       -Dorg.deeplearning4j.spark.time.TimeSource=org.deeplearning4j.spark.time.SystemClockTimeSource \
       -cp "$CP" org.distillery.jobs.label.LabelBench "$@" 2>"$log"); then
     echo "LabelBench $* failed; the end of $log:" >&2; tail -20 "$log" >&2; exit 1

@@ -239,12 +239,17 @@ def main(argv):
     print("\n".join(measurement_table(r, at, heavy_job, cnn_job, py_rows)))
     print()
     print("\n".join(target_table(s, at)))
+    kernels = sorted({l["blasKernel"] for l in lines if l.get("blasKernel")})
+    if kernels:
+        print(f"\nOpenBLAS kernel of the ND4J measurements (spark.distillery.blas.kernel):"
+              f" {', '.join(kernels)}{'' if len(kernels) == 1 else ' (differs between JVMs of the run)'}")
     if check:
         c = check[-1]
         print(f"\nPython job vs label job on {c['rows']:,} rows: {c['check']}, input_hash mismatches"
               f" {c['inputHashMismatches']}, max |logit diff| {c['maxAbsLogitDiff']:.2g}, max |soft diff|"
               f" {c['maxAbsSoftDiff']:.2g} (tolerance {c['tolerance']:g}), codecs {', '.join(c['codecs'])}")
     if as_json:
+        s["blas_kernel"] = ",".join(kernels) or None
         print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.items()}))
 
 

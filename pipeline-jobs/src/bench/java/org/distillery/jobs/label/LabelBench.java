@@ -30,6 +30,7 @@ import org.distillery.jobs.common.Storage;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.loss.DistillationLoss;
 import org.distillery.model.nn.Architecture;
+import org.distillery.model.nn.BlasKernel;
 import org.distillery.model.nn.LogitModel;
 import org.distillery.model.nn.Models;
 import org.distillery.model.schema.Manifest;
@@ -75,6 +76,8 @@ public final class LabelBench {
     }
 
     public static void main(String[] args) throws Exception {
+        // the kernel choice the jobs make (Distill.main), before ND4J loads
+        System.out.println("# blas: " + BlasKernel.apply(BlasKernel.configured(), true).reason());
         switch (args[0]) {
             case "teacher" -> teacher(Path.of(args[1]), args.length > 2 ? args[2] : "mlp:1200,1200");
             case "formats" -> org.distillery.jobs.TeacherFiles.write(
@@ -359,11 +362,12 @@ public final class LabelBench {
                 double median = s[passes / 2];
                 System.out.printf("{\"engine\":\"%s\",\"teacher\":\"%s\",\"flopsPerRow\":%.0f,\"threads\":%d,"
                                 + "\"rows\":%d,\"passes\":%d,\"secondsMedian\":%.3f,%s,"
-                                + "\"rowsPerSecondMin\":%.0f,\"rowsPerSecondMax\":%.0f%s}%n", names.get(e), teacher,
-                        flops, threads, rows, passes, median, rates(rows, median, flops), rows / s[passes - 1],
-                        rows / s[0], names.get(e).contains("fast dense path")
+                                + "\"rowsPerSecondMin\":%.0f,\"rowsPerSecondMax\":%.0f%s,\"blasKernel\":\"%s\"}%n",
+                        names.get(e), teacher, flops, threads, rows, passes, median, rates(rows, median, flops),
+                        rows / s[passes - 1], rows / s[0], names.get(e).contains("fast dense path")
                                 ? String.format(",\"maxAbsDiffToOutput\":%.3g,\"bitIdentical\":%b", maxAbsDiff,
-                                bitIdentical) : names.get(e).startsWith("raw, ") ? onnxDiff : "");
+                                bitIdentical) : names.get(e).startsWith("raw, ") ? onnxDiff : "",
+                        BlasKernel.running());
             }
         } finally {
             exec.shutdownNow();
@@ -425,10 +429,11 @@ public final class LabelBench {
         System.out.printf("{\"engine\":\"label job, Spark local[2] (2 tasks x %s), Parquet in and out,"
                         + " %s\",\"teacher\":\"%s\",\"rows\":%d,\"seconds\":%.2f,\"cpuSeconds\":%.2f,"
                         + "\"gcCount\":%d,\"gcSeconds\":%.2f,%s,\"driverHeapUsedBeforeMB\":%.1f,"
-                        + "\"driverHeapUsedAfterMB\":%.1f,\"oldGenPeakMB\":%.1f,\"heapMaxMB\":%.0f}%n",
+                        + "\"driverHeapUsedAfterMB\":%.1f,\"oldGenPeakMB\":%.1f,\"heapMaxMB\":%.0f,"
+                        + "\"blasKernel\":\"%s\"}%n",
                 ompThreads(), inference, shape(net), result.rows(), seconds, cpuSeconds, gc1[0] - gc0[0],
                 (gc1[1] - gc0[1]) / 1e3, rates(result.rows(), seconds, flopsPerRow(net)), before / 1e6, after / 1e6,
-                oldGenPeak / 1e6, Runtime.getRuntime().maxMemory() / 1e6);
+                oldGenPeak / 1e6, Runtime.getRuntime().maxMemory() / 1e6, BlasKernel.running());
         deleteRecursively(Path.of(out));
         spark.stop();
     }

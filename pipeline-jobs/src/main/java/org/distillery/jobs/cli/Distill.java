@@ -1,5 +1,7 @@
 package org.distillery.jobs.cli;
 
+import org.distillery.model.nn.BlasKernel;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine;
 
@@ -15,10 +17,22 @@ public final class Distill implements Runnable {
 
     public static void main(String[] args) {
         QuietTaskFailures.install();
-        String backend = needsNd4j(args) ? Backend.problem() : null;
-        if (backend != null) {
-            System.err.println("distill: error: " + backend);
-            System.exit(1);
+        if (needsNd4j(args)) {
+            // before ND4J loads OpenBLAS, which reads its kernel choice once
+            BlasKernel.Choice blas;
+            try {
+                blas = BlasKernel.apply(BlasKernel.configured(), true);
+            } catch (IllegalArgumentException e) {
+                System.err.println("distill: error: " + e.getMessage());
+                System.exit(2);
+                return;
+            }
+            String backend = Backend.problem();
+            if (backend != null) {
+                System.err.println("distill: error: " + backend);
+                System.exit(1);
+            }
+            LoggerFactory.getLogger(Distill.class).info("blas: {}", blas.describe());
         }
         System.exit(run(args));
     }

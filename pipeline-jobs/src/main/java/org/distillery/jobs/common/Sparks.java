@@ -5,9 +5,12 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * The SparkSession every job runs in. Under spark-submit the submitted configuration wins; when no master is set (plain
- * {@code java}, {@code bin/distill}, tests) it is Spark local mode on loopback with the UI off.
+ * {@code java}, {@code bin/distill}, tests) it is Spark local mode on loopback with the UI off. Either way the
+ * executors choose their OpenBLAS kernel as they start ({@link BlasKernelPlugin}, added to {@code spark.plugins}).
  */
 public final class Sparks {
+    private static final String PLUGINS = "spark.plugins";
+
     private Sparks() {
     }
 
@@ -25,6 +28,11 @@ public final class Sparks {
             if (localDir != null) {
                 conf.set("spark.local.dir", localDir);
             }
+        }
+        String plugins = conf.get(PLUGINS, "");
+        if (!java.util.Arrays.asList(plugins.split(",")).contains(BlasKernelPlugin.class.getName())) {
+            conf.set(PLUGINS, plugins.isBlank() ? BlasKernelPlugin.class.getName()
+                    : plugins + "," + BlasKernelPlugin.class.getName());
         }
         return SparkSession.builder().appName(appName).config(conf).getOrCreate();
     }

@@ -70,6 +70,11 @@ class StandaloneClusterIT extends SparkTestBase {
                 .as("the executor JVMs averaged through the driver's exchange")
                 .contains("through the driver's averaging exchange").doesNotContain("averaging exchange failed");
 
+        // each executor JVM chose its OpenBLAS kernel as it started (BlasKernelPlugin), before ND4J loaded
+        assertThat(executorLogs(Integer.MAX_VALUE)).contains("blas: executor 0: OPENBLAS_CORETYPE=")
+                .contains("blas: executor 1: OPENBLAS_CORETYPE=").contains("spark.distillery.blas.kernel=auto");
+        assertThat(train.output()).contains("blas: OpenBLAS kernel ");
+
         Manifest m = Storage.of(spark()).publishedManifest(out);
         assertThat(m.text("trainer")).contains("workers=2");
         assertThat(Files.size(Path.of(out, "model.zip"))).isPositive();
@@ -146,11 +151,17 @@ class StandaloneClusterIT extends SparkTestBase {
 
     /** The executors' stderr, for failure messages. */
     private String executorLogs() throws Exception {
+        return executorLogs(3000);
+    }
+
+    /** The last {@code chars} characters of each executor's stderr. */
+    private String executorLogs(int chars) throws Exception {
         StringBuilder b = new StringBuilder();
         try (Stream<Path> files = Files.walk(dir)) {
             for (Path f : files.filter(p -> p.getFileName().toString().equals("stderr")).toList()) {
                 String text = Files.readString(f);
-                b.append("\n--- ").append(f).append('\n').append(text, Math.max(0, text.length() - 3000), text.length());
+                b.append("\n--- ").append(f).append('\n')
+                        .append(text, Math.max(0, text.length() - chars), text.length());
             }
         }
         return b.toString();

@@ -40,6 +40,8 @@ public final class TrainBench {
     }
 
     public static void main(String[] args) {
+        // the kernel choice the jobs make (Distill.main), before ND4J loads
+        org.distillery.model.nn.BlasKernel.apply(org.distillery.model.nn.BlasKernel.configured(), true);
         run(args);
         System.exit(0); // Spark's barrier-mode timer thread is not a daemon: returning from main would not end the JVM
     }
