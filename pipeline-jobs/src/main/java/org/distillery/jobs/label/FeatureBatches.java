@@ -37,17 +37,12 @@ final class FeatureBatches {
 
     private final RDD<ColumnarBatch> batches;
     private final String refusal;
-    private final int idColumn;
-    private final int featuresColumn;
-    private final int labelColumn;
+    private final Columns columns;
 
-    private FeatureBatches(RDD<ColumnarBatch> batches, String refusal, int idColumn, int featuresColumn,
-                           int labelColumn) {
+    private FeatureBatches(RDD<ColumnarBatch> batches, String refusal, Columns columns) {
         this.batches = batches;
         this.refusal = refusal;
-        this.idColumn = idColumn;
-        this.featuresColumn = featuresColumn;
-        this.labelColumn = labelColumn;
+        this.columns = columns;
     }
 
     /**
@@ -91,7 +86,7 @@ final class FeatureBatches {
                 RDD<ColumnarBatch> batches = balanced(rows.sparkSession(), scan::executeColumnar);
                 LOG.info("label: reading features straight from the Parquet scan's column batches, {} partitions",
                         batches.getNumPartitions());
-                return new FeatureBatches(batches, null, id, features, label);
+                return new FeatureBatches(batches, null, new Columns(id, features, label));
             }
         }
         return refused(why);
@@ -121,7 +116,7 @@ final class FeatureBatches {
 
     private static FeatureBatches refused(String why) {
         LOG.info("label: reading features through Spark's row projection: {}", why);
-        return new FeatureBatches(null, why, -1, -1, -1);
+        return new FeatureBatches(null, why, null);
     }
 
     /** Whether the rows can be read as column batches; else {@link #refusal()} says why. */
@@ -150,7 +145,7 @@ final class FeatureBatches {
 
     /** The id, features and label columns' positions in the batches: what the executors need of this plan. */
     Columns columns() {
-        return new Columns(idColumn, featuresColumn, labelColumn);
+        return columns;
     }
 
     /** Column positions in the scan's batches. */

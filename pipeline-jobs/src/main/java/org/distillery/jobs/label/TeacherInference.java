@@ -61,8 +61,7 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
      */
     org.apache.spark.api.java.JavaRDD<Row> over(FeatureBatches batches) {
         FeatureBatches.Columns columns = batches.columns();
-        TeacherInference self = this;
-        FlatMapFunction<Iterator<ColumnarBatch>, Row> f = it -> self.run(new BatchSource(columns.cursor(it,
+        FlatMapFunction<Iterator<ColumnarBatch>, Row> f = it -> run(new BatchSource(columns.cursor(it,
                 featureCount)));
         return batches.batches().toJavaRDD().mapPartitions(f);
     }
