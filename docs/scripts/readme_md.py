@@ -7,6 +7,8 @@ Usage: readme_md.py demo RUN_DIR                         the demo table, from RU
                                                        (docs/scripts/seeds.sh), one row per RUN_DIR's teacher
        readme_md.py omitted OMITTED_DIR                  the omitted-class table, from OMITTED_DIR/omitted-class.json
                                                        (`bin/distill omitted-class`)
+       readme_md.py stages RUN_DIR                       the demo's stage times (docs/PERFORMANCE.md), from
+                                                       RUN_DIR/report.json and the trained stages' manifests
 
 Each table is followed by the sentences its numbers support (computed here, not written by hand). Manifests next to
 the reports (RUN_DIR/models/teacher, RUN_DIR/students/*) name the teacher's architecture, the labelled rows and the
@@ -164,6 +166,32 @@ def omitted(out):
               f" after {after}.")
 
 
+def stages(run):
+    """Stage seconds of one demo run against the 10-minute aim, with what each training stage ran."""
+    report = load(os.path.join(run, "report.json"))
+    secs = report.get("stage_seconds", {})
+    if not secs:
+        print(f"{run}/report.json has no stage_seconds", file=sys.stderr)
+        sys.exit(2)
+    total = sum(secs.values())
+    where = {"teacher": "models/teacher", "baseline": "students/baseline", "pseudo_label": "students/pseudo_label",
+             "student": "students/kd"}
+    print("| stage | seconds | share | what ran |")
+    print("|---|---|---|---|")
+    for k in [k for k in STAGES if k in secs] + sorted(k for k in secs if k not in STAGES):
+        f = facts(run, where[k]) if k in where else {}
+        path = os.path.join(run, where.get(k, ""), "_manifest.json")
+        config = load(path).get("config", {}) if k in where and os.path.exists(path) else {}
+        what = "-"
+        if f:
+            trials = len(config.get("temperatures") or [1]) * len(config.get("alphas") or [0])
+            what = (f"`{f.get('architecture')}`, {f.get('rows', 0):,} rows, best epoch {f.get('bestEpoch')}"
+                    + (f" of {trials} trials (T x alpha)" if trials > 1 else ""))
+        print(f"| {k} | {secs[k]:,.0f} | {100 * secs[k] / total:.0f}% | {what} |")
+    print(f"| all | {total:,.0f} | 100% | {int(total // 60)} min {int(total % 60)} s; aim 10 min:"
+          f" {'met' if total <= 600 else 'not met'} |")
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == "demo":
         demo(argv[1])
@@ -174,6 +202,8 @@ def main(argv):
             group, rest = rest[:cut], rest[cut + 1:]
             groups.append((group[0], group[1], group[2:]))
         seeds(groups)
+    elif len(argv) == 2 and argv[0] == "stages":
+        stages(argv[1])
     elif len(argv) >= 2 and argv[0] == "omitted":
         omitted(argv[1])
     else:

@@ -199,9 +199,18 @@ final class TokenLabel {
             }
             Map<String, Object> quality = TokenReports.quality(written, c.layout(), config.temperature());
             storage.writeText(out.path(LabelReports.QUALITY), Manifest.json(quality));
+            Map<String, Object> drift = drift(storage, config, c, written, sha);
+            if (drift != null) {
+                storage.writeText(out.path(LabelReports.DRIFT), Manifest.json(drift));
+            }
             Object incremental = incrementalFacts(config, fullRelabel, written, storage.qualify(config.out()), rows);
-            Manifest manifest = Manifest.sealed("label", config, inputs(c), facts(config, c, sha, rows, summary,
-                    quality, incremental), Versions.current(), java.time.Instant.now().toString());
+            Map<String, Object> facts = facts(config, c, sha, rows, summary, quality, incremental);
+            facts.put("drift", drift == null ? "none (no previous output)" : Map.of(
+                    "previousManifest", drift.get("previousManifest"),
+                    "windowsChanged", drift.get("windowsChanged"), "top1Flips", drift.get("top1Flips"),
+                    "meanKlPreviousToNew", String.valueOf(drift.get("meanKlPreviousToNew"))));
+            Manifest manifest = Manifest.sealed("label", config, inputs(c), facts, Versions.current(),
+                    java.time.Instant.now().toString());
             JobResult result = out.publish(manifest, rows, start);
             LOG.info("labelled {} windows, {} scored tokens in {} s ({} tokens/s); teacher bits/char {}", rows,
                     quality.get("scoredTokens"), String.format("%.1f", result.seconds()),
@@ -211,6 +220,43 @@ final class TokenLabel {
         } finally {
             file.destroy();
         }
+    }
+
+    /**
+     * The drift report against the token soft targets this run replaces, or null when there is none to compare with
+     * (not a replacing mode, nothing published, not token soft targets, or another vocabulary: the same position
+     * would be other tokens' logits).
+     */
+    private Map<String, Object> drift(Storage storage, LabelConfig config, Checked c, Dataset<Row> written,
+                                      String sha) {
+        String target = storage.qualify(config.out());
+        if (!config.mode().replaces() || !storage.exists(target + "/" + Manifest.SUCCESS)) {
+            return null;
+        }
+        Manifest previous = storage.publishedManifest(target);
+        if (!"label".equals(previous.job()) || !TokenSoftTargetSchema.is(previous)) {
+            return null;
+        }
+        if (!c.vocabulary().sha256().equals(previous.facts().get(TextTransferSchema.VOCABULARY_SHA256))) {
+            LOG.warn("no drift report: the previous output's vocabulary ({}) is not this one's ({})",
+                    previous.facts().get(TextTransferSchema.VOCABULARY_SHA256), c.vocabulary().sha256());
+            return null;
+        }
+        SoftTargetLayout before;
+        try {
+            before = TokenSoftTargetSchema.layout(previous, target);
+        } catch (IllegalStateException e) {
+            LOG.warn("no drift report: the output being replaced is not readable by this build ({})", e.getMessage());
+            return null;
+        }
+        Map<String, Object> d = TokenReports.drift(TransferTables.readPublished(spark, target), before, written,
+                c.layout(), config.temperature(), previous.id(),
+                String.valueOf(previous.facts().get(TokenSoftTargetSchema.TEACHER_SHA256)), sha);
+        LOG.info("label drift against the previous output (manifest {}): {} of {} windows changed ({} of {} tokens),"
+                + " {} top-1 flips, mean KL(previous || new) {} per token", previous.id(), d.get("windowsChanged"),
+                d.get("windowsCompared"), d.get("tokensChanged"), d.get("tokensCompared"), d.get("top1Flips"),
+                d.get("meanKlPreviousToNew"));
+        return d;
     }
 
     /**

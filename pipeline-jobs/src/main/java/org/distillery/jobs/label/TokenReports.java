@@ -17,7 +17,7 @@ import org.distillery.model.schema.TokenSoftTargetSchema;
  * teacher's bits per character and mean entropy on the scored tokens, exact (from the full-precision logits, the
  * teacher_nll and teacher_entropy columns), and what a reader of the stored values sees at T: per-token entropy and
  * top-1 probability histograms, the teacher's top-1 agreement with the text, and for a top-K layout the mass the tail
- * carries at T = 1.
+ * carries at T = 1. And the drift report ({@code _drift.json}) when a run replaces a published output.
  */
 final class TokenReports {
     static final int BINS = 10;
@@ -130,6 +130,107 @@ final class TokenReports {
             m.put("meanTailMassAtT1", perToken(q.tailMass, q.tokens));
         }
         return m;
+    }
+
+    /** Per-token tallies of the drift report; merged across partitions. */
+    static final class Drift implements Serializable {
+        private static final long serialVersionUID = 1L;
+        long windows;
+        long windowsOtherInput;
+        long windowsChanged;
+        long windowsOtherBits;
+        long tokens;
+        long tokensChanged;
+        long flips;
+        double klSum;
+
+        /** Adds one window in both outputs: equal input hashes, and each output's stored values decoded. */
+        Drift add(boolean sameInput, float[][] old, float[][] now, double t) {
+            windows++;
+            if (!sameInput) { // other tokens or scored range: positions are not the same predictions
+                windowsOtherInput++;
+                return this;
+            }
+            boolean changed = false;
+            boolean otherBits = false;
+            for (int p = 0; p < now.length; p++) {
+                tokens++;
+                if (!java.util.Arrays.equals(old[p], now[p])) {
+                    otherBits = true;
+                    if (LabelReports.Drift.changed(old[p], now[p])) {
+                        tokensChanged++;
+                        changed = true;
+                    }
+                }
+                flips += SoftTargets.argmax(old[p]) != SoftTargets.argmax(now[p]) ? 1 : 0;
+                klSum += SoftTargets.kl(SoftTargets.soften(old[p], t), SoftTargets.soften(now[p], t));
+            }
+            windowsChanged += changed ? 1 : 0;
+            windowsOtherBits += otherBits ? 1 : 0;
+            return this;
+        }
+
+        Drift merge(Drift o) {
+            windows += o.windows;
+            windowsOtherInput += o.windowsOtherInput;
+            windowsChanged += o.windowsChanged;
+            windowsOtherBits += o.windowsOtherBits;
+            tokens += o.tokens;
+            tokensChanged += o.tokensChanged;
+            flips += o.flips;
+            klSum += o.klSum;
+            return this;
+        }
+    }
+
+    /**
+     * The drift report of token soft targets ({@code _drift.json}) from the output a run replaces, {@code old} in
+     * layout {@code oldLayout}, to the written rows {@code now}: windows joined by id; a window whose input hash
+     * differs counts apart (its positions are other predictions); the others are compared position by position as
+     * dense logits, each output decoded by its own layout (a top-K row with its tail spread, as the trainer reads it),
+     * with the image report's threshold for a changed logit ({@link LabelReports#CHANGED}), top-1 flips and the mean
+     * per-token KL(previous || new) at T = {@code t}.
+     */
+    static Map<String, Object> drift(Dataset<Row> old, SoftTargetLayout oldLayout, Dataset<Row> now,
+                                     SoftTargetLayout layout, double t, String oldManifest, String oldTeacher,
+                                     String newTeacher) {
+        var o = decoded(old, oldLayout);
+        var n = decoded(now, layout);
+        Drift d = o.join(n).values().aggregate(new Drift(),
+                (acc, p) -> acc.add(p._1()._1().equals(p._2()._1()), p._1()._2(), p._2()._2(), t), Drift::merge);
+        long oldRows = old.count();
+        long newRows = now.count();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("previousManifest", oldManifest);
+        m.put("previousTeacherSha256", oldTeacher);
+        m.put("teacherSha256", newTeacher);
+        m.put("previousStorage", TokenSoftTargetSchema.describe(oldLayout));
+        m.put("storage", TokenSoftTargetSchema.describe(layout));
+        m.put("temperature", t);
+        m.put("windowsCompared", d.windows - d.windowsOtherInput);
+        m.put("windowsWithOtherInput", d.windowsOtherInput);
+        m.put("windowsOnlyInPrevious", oldRows - d.windows);
+        m.put("windowsOnlyInNew", newRows - d.windows);
+        m.put("windowsChanged", d.windowsChanged);
+        m.put("windowsWithOtherBits", d.windowsOtherBits);
+        m.put("tokensCompared", d.tokens);
+        m.put("tokensChanged", d.tokensChanged);
+        m.put("tokensChangedTolerance", LabelReports.CHANGED);
+        m.put("top1Flips", d.flips);
+        m.put("meanKlPreviousToNew", d.tokens == 0 ? null : d.klSum / d.tokens);
+        return m;
+    }
+
+    /** Each window's id to (input hash, its stored values decoded to dense logits per scored position). */
+    private static org.apache.spark.api.java.JavaPairRDD<Long, scala.Tuple2<Long, float[][]>> decoded(
+            Dataset<Row> rows, SoftTargetLayout layout) {
+        List<String> cols = new java.util.ArrayList<>(List.of(TokenSoftTargetSchema.ID,
+                TokenSoftTargetSchema.INPUT_HASH, TokenSoftTargetSchema.SCORED_FROM, TokenSoftTargetSchema.SCORED_TO));
+        cols.addAll(layout.logitColumns());
+        TokenSoftTargetCodec codec = new TokenSoftTargetCodec(layout);
+        return rows.selectExpr(cols.toArray(String[]::new)).javaRDD().mapToPair(r -> new scala.Tuple2<>(r.getLong(0),
+                new scala.Tuple2<>(r.getLong(1), codec.decode(r.getInt(3) - r.getInt(2),
+                        org.distillery.jobs.common.TokenTables.stored(r, 4, layout)))));
     }
 
     private static Double perToken(double sum, long tokens) {

@@ -234,6 +234,17 @@ class LmLabelTest extends SparkTestBase {
         }
         Map<Long, float[][]> fresh = direct(gpt2(), after.stream().filter(r -> !before.contains(r)).toList());
         assertThat(fresh).hasSize((int) (grownRows - before.size()));
+        // the drift report: the kept windows are the same bits, the new ones are only in the new output
+        Map<String, Object> drift = report(out, LabelReports.DRIFT);
+        assertThat(((Number) drift.get("windowsCompared")).longValue()).isEqualTo(before.size());
+        assertThat(((Number) drift.get("windowsOnlyInNew")).longValue()).isEqualTo(grownRows - before.size());
+        assertThat(((Number) drift.get("windowsOnlyInPrevious")).longValue()).isZero();
+        assertThat(((Number) drift.get("windowsWithOtherBits")).longValue()).isZero();
+        assertThat(((Number) drift.get("top1Flips")).longValue()).isZero();
+        assertThat(((Number) drift.get("meanKlPreviousToNew")).doubleValue()).isZero();
+        long scored = before.stream().mapToLong(r -> r.getInt(5) - r.getInt(4)).sum();
+        assertThat(((Number) drift.get("tokensCompared")).longValue()).isEqualTo(scored);
+        assertThat(m.facts().get("drift")).asString().contains("windowsChanged=0");
 
         // another layout: every window relabelled, and the manifest says why
         new LabelJob(spark()).run(again.withStorage("fp16", 4, null));
@@ -243,6 +254,14 @@ class LmLabelTest extends SparkTestBase {
         assertThat((String) full.get("fullRelabel")).startsWith("the storage layout changed (fp16, all "
                 + vocabulary + " logits");
         assertThat(((Number) full.get("relabelledRows")).longValue()).isEqualTo(grownRows);
+        // dense -> top-4: each output decoded by its own layout; the tail's spread moves the other logits, never the
+        // top-1, and costs some KL
+        Map<String, Object> topK = report(out, LabelReports.DRIFT);
+        assertThat(topK.get("previousStorage")).asString().startsWith("fp16, all " + vocabulary + " logits");
+        assertThat(((Number) topK.get("windowsCompared")).longValue()).isEqualTo(grownRows);
+        assertThat(((Number) topK.get("windowsChanged")).longValue()).isEqualTo(grownRows);
+        assertThat(((Number) topK.get("top1Flips")).longValue()).isZero();
+        assertThat(((Number) topK.get("meanKlPreviousToNew")).doubleValue()).isPositive();
     }
 
     @Test
@@ -287,6 +306,15 @@ class LmLabelTest extends SparkTestBase {
     }
 
     // --- bad input: one line, exit 2, nothing published ---
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> report(String out, String name) {
+        try {
+            return Manifest.mapper().readValue(Storage.of(spark()).readText(out + "/" + name), Map.class);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 
     private static void refused(String expected, String... args) throws IOException {
         Map<String, Long> before = tree(dir);
