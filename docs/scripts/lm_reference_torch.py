@@ -398,8 +398,10 @@ def run(args):
         raise BadInput(f"--windows must be >= 1, got {args.windows}")
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+    if not -2 ** 63 <= args.seed < 2 ** 63:
+        raise BadInput(f"--seed must be a 64-bit signed integer (train's), got {args.seed}")
+    torch.manual_seed(args.seed % 2 ** 64)
+    rng = np.random.default_rng(args.seed % 2 ** 64)
     train = Windows(args.soft_targets or args.transfer, soft=args.soft_targets is not None)
     pool = seeded_order(train.ids, args.seed)[:args.windows]
     if args.print_slice:

@@ -15,7 +15,6 @@ import org.apache.spark.sql.Row;
 import org.distillery.jobs.Fixtures;
 import org.distillery.jobs.SparkTestBase;
 import org.distillery.jobs.cli.CliRun;
-import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.TextTransferSchema;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -80,7 +79,7 @@ class LmReferenceSliceTest extends SparkTestBase {
 
     @Test
     void theScriptSlicesTheWindowsTrainSlicesInTheSameOrder() throws Exception {
-        Dataset<Row> rows = TransferTables.readTransfer(spark(), train).rows();
+        Dataset<Row> rows = spark().read().parquet(train);
         long count = rows.count();
         assertThat(count).as("enough windows for a slice to choose").isGreaterThan(20);
         for (long seed : new long[] {42, 1, -7}) {
