@@ -15,7 +15,7 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 RUN="$1"; OUT="$2"; shift 2
 SEEDS=(); JAVA_SEEDS=""
 while [[ $# -gt 0 ]]; do
-  if [[ $1 == -- ]]; then JAVA_SEEDS="$2"; break; fi
+  if [[ $1 == -- ]]; then JAVA_SEEDS="${2:-}"; break; fi
   SEEDS+=("$1"); shift
 done
 REF="$ROOT/docs/scripts/lm_reference_torch.py"
