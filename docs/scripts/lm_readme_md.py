@@ -170,7 +170,7 @@ def reference(run, ref, java_seeds, seed_list):
                 continue
             m, sd = mean_sd([c["bits_per_char"] for c in got])
             mean = (f"{m:.3f} +/- {sd:.3f} / {statistics.mean(c['accuracy'] for c in got):.1%} /"
-                    f" {statistics.mean(c['ece'] for c in got):.3f}" + (f" ({len(got)} seeds)" if len(got) < len(cells)
+                    f" {statistics.mean(c['ece'] for c in got):.3f}" + (f" ({len(got)} of the seeds)" if len(got) < len(cells)
                                                                          else ""))
             print(f"| {k} | {engine} | " + " | ".join(
                 "-" if c is None else f"{c['bits_per_char']:.3f} / {c['accuracy']:.1%} / {c['ece']:.3f}"
@@ -185,10 +185,13 @@ def reference(run, ref, java_seeds, seed_list):
         print(f"| kd_slice minus baseline (bits/char) | {engine} | " + " | ".join(
             "-" if runs[s] is None else f"{runs[s]['kd_slice']['bits_per_char'] - runs[s]['baseline']['bits_per_char']:+.3f}"
             for s in seed_list) + f" | {dm:+.3f} +/- {dsd:.3f} |")
-        beyond = len(d) > 1 and abs(dm) > se2
+        if len(d) < 2:
+            said.append(f"{engine}: {dm:+.3f} with one seed, {'better' if dm < 0 else 'not better'}; seed noise"
+                        f" needs two or more")
+            continue
         said.append(f"{engine}: {dm:+.3f} over {len(d)} seeds, {'better' if dm < 0 else 'not better'},"
-                    f" {'beyond' if beyond else 'within'} seed noise (two standard errors of the paired difference:"
-                    f" {se2:.3f})")
+                    f" {'beyond' if abs(dm) > se2 else 'within'} seed noise (two standard errors of the paired"
+                    f" difference: {se2:.3f})")
     print("\nkd_slice against the baseline, test bits/char: " + "; ".join(said) + ".")
 
 
