@@ -9,6 +9,12 @@ Usage: lm_readme_md.py RUN_DIR [EARLIER_REPORT...]
        the seeds table: each student's test bits/char with the run's own seed (RUN_DIR/report.json) and with each
        SEED (OUT_DIR/SEED/evaluation/report.json, docs/scripts/lm-seeds.sh), mean +/- sd, and each KD student
        minus the baseline paired by seed
+       lm_readme_md.py reference RUN_DIR REF_DIR SEEDS_DIR SEED...
+       the reference table: the slice students (baseline, kd_slice) of distillery (the run's own seed from
+       RUN_DIR/report.json, any other SEED from SEEDS_DIR/SEED/evaluation/report.json; SEEDS_DIR - for none) beside
+       the PyTorch reference's of the same recipe and seed (REF_DIR/SEED/NAME.json, docs/scripts/lm-reference.sh):
+       test bits/char, accuracy and ECE per seed and their means, kd_slice minus the baseline paired by seed, and
+       whether that difference is beyond seed noise in each
 
 One row per model of the report (teacher first): test bits per character and perplexity, top-1 next-token
 agreement with the teacher, mean per-token KL(teacher || model), parameters and batched tokens per second; then the
@@ -135,6 +141,60 @@ def seeds(run, out, seed_list):
           + "; ".join(said) + ".")
 
 
+REFERENCE_MODELS = ("baseline", "kd_slice")
+
+
+def reference(run, ref, java_seeds, seed_list):
+    own = str(load(os.path.join(run, "students", "baseline", "_manifest.json"))["config"]["seed"])
+    engines = {"distillery": {}, "PyTorch reference": {}}
+    for s in seed_list:
+        engines["distillery"][s] = (load(os.path.join(run, "report.json"))["models"] if s == own
+                                    else load(os.path.join(java_seeds, s, "evaluation", "report.json"))["models"]
+                                    if java_seeds != "-" else None)
+        engines["PyTorch reference"][s] = {k: load(os.path.join(ref, s, k + ".json"))["models"]["student"]
+                                           for k in REFERENCE_MODELS}
+    workers = {load(os.path.join(ref, s, k + ".json"))["recipe"].get("workers", 1) for s in seed_list
+               for k in REFERENCE_MODELS}
+    print("Each cell: test bits/char / accuracy / ECE. The reference "
+          + ("as one process (every minibatch an optimiser step)" if workers == {1} else
+             "with train's parameter averaging run serially (workers: " + ", ".join(map(str, sorted(workers))) + ")")
+          + ".\n")
+    print("| model | engine | " + " | ".join(f"seed {s}" for s in seed_list) + " | mean +/- sd |")
+    print("|---|---" + "|---" * (len(seed_list) + 1) + "|")
+    said = []
+    for k in REFERENCE_MODELS:
+        for engine, runs in engines.items():
+            cells = [runs[s][k] if runs[s] else None for s in seed_list]
+            got = [c for c in cells if c]
+            if not got:
+                continue
+            m, sd = mean_sd([c["bits_per_char"] for c in got])
+            mean = (f"{m:.3f} +/- {sd:.3f} / {statistics.mean(c['accuracy'] for c in got):.1%} /"
+                    f" {statistics.mean(c['ece'] for c in got):.3f}" + (f" ({len(got)} of the seeds)" if len(got) < len(cells)
+                                                                         else ""))
+            print(f"| {k} | {engine} | " + " | ".join(
+                "-" if c is None else f"{c['bits_per_char']:.3f} / {c['accuracy']:.1%} / {c['ece']:.3f}"
+                for c in cells) + f" | {mean} |")
+    for engine, runs in engines.items():
+        d = [runs[s]["kd_slice"]["bits_per_char"] - runs[s]["baseline"]["bits_per_char"] for s in seed_list
+             if runs[s]]
+        if not d:
+            continue
+        dm, dsd = mean_sd(d)
+        se2 = 2 * dsd / math.sqrt(len(d))
+        print(f"| kd_slice minus baseline (bits/char) | {engine} | " + " | ".join(
+            "-" if runs[s] is None else f"{runs[s]['kd_slice']['bits_per_char'] - runs[s]['baseline']['bits_per_char']:+.3f}"
+            for s in seed_list) + f" | {dm:+.3f} +/- {dsd:.3f} |")
+        if len(d) < 2:
+            said.append(f"{engine}: {dm:+.3f} with one seed, {'better' if dm < 0 else 'not better'}; seed noise"
+                        f" needs two or more")
+            continue
+        said.append(f"{engine}: {dm:+.3f} over {len(d)} seeds, {'better' if dm < 0 else 'not better'},"
+                    f" {'beyond' if abs(dm) > se2 else 'within'} seed noise (two standard errors of the paired"
+                    f" difference: {se2:.3f})")
+    print("\nkd_slice against the baseline, test bits/char: " + "; ".join(said) + ".")
+
+
 def main(argv):
     if not argv:
         sys.exit(__doc__)
@@ -142,6 +202,11 @@ def main(argv):
         if len(argv) < 4:
             sys.exit(__doc__)
         seeds(argv[1], argv[2], argv[3:])
+        return
+    if argv[0] == "reference":
+        if len(argv) < 5:
+            sys.exit(__doc__)
+        reference(argv[1], argv[2], argv[3], argv[4:])
         return
     table(argv[0], argv[1:])
 

@@ -4,7 +4,8 @@ targets of `label`), trains a student LSTM LM with the recipe of `train --task l
 the metrics of `evaluate`'s report.json for LMs. Nothing here is distillery code: the same numbers, computed apart.
 
     python3 docs/scripts/lm_reference_torch.py --soft-targets RUN/soft --validation RUN/text/validation \\
-        --test RUN/text/test [--test-soft-targets RUN/soft-test] [--objective kd|hard] [--seed 42] [--out ref.json]
+        --test RUN/text/test [--test-soft-targets RUN/soft-test] [--objective kd|hard] [--windows N] [--seed 42] \\
+        [--out ref.json]
 
 Inputs (published outputs: Parquet part files beside _manifest.json):
   --transfer            a text transfer split (ingest --format text): id, tokens (T + 1 ids), scored_from, scored_to;
@@ -24,9 +25,15 @@ The recipe is train's (TrainConfig defaults, LmTraining, TokenDistillationLoss):
 scored token alpha * T^2 * D(p_T || q_T) + (1 - alpha) * CE, averaged over the minibatch's scored tokens (burn-in and
 padding masked), p_T = softmax(teacher logits / T); D forward KL, reverse KL (KL(q_T || p_T)) or the Jensen-Shannon
 divergence at 1/2; T from the soft targets' manifest unless given, alpha 1 for kd and 0 for hard unless given. Weights
-are initialised as DL4J's LSTM LM is (Xavier uniform, zero biases, forget-gate bias 1). What differs: one process
-(distillery averages two workers' parameters every 10 minibatches), the order of windows (a seeded permutation per
-epoch), and PyTorch's kernels; so the student is a different sample of the same recipe, to compare across seeds.
+are initialised as DL4J's LSTM LM is (Xavier uniform, zero biases, forget-gate bias 1). --windows N trains on the
+windows train --windows N --seed S trains on: the first N in the seeded order of their ids (LmWindows.seededOrder:
+ascending by Spark's xxhash64(id, lit(S)) as a signed long, reproduced here; --print-slice lists them). By default one
+process takes every minibatch in turn (a seeded permutation per epoch); --workers W --averaging-frequency F runs
+train's parameter averaging serially instead (W workers, each fitting its block of F minibatches of the seeded order
+from the last averages, parameters and Adam's state averaged after each round, rounds reshuffled per epoch), which
+takes about 1/W of the optimiser steps per epoch that one process takes. What differs still: the rounds' order and
+the minibatches' order within a block, PyTorch's kernels and its initial draws; so the student is another sample of
+the same recipe on the same windows, to compare across seeds.
 
 Metrics (report.json's keys, per model): bits_per_char (mean -log2 p(next token)), perplexity (2^bits), accuracy
 (argmax, first on ties), ece (15 equal-width bins of the max probability), and with test soft targets top1_agreement,
@@ -36,6 +43,7 @@ bits_per_char_exact: from the teacher_nll column, the teacher's full-precision l
 Exit 2 with one line on bad input.
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -97,6 +105,7 @@ class Windows:
         if table.num_rows == 0:
             raise BadInput(f"{path} has no windows")
         table = table.sort_by("id")
+        self.ids = table.column("id").to_numpy()
         tokens, offsets = flat(table.column("tokens"))
         if not np.all(np.diff(offsets) == self.window + 1):
             raise BadInput(f"{path}: a window does not hold {self.window + 1} tokens")
@@ -268,6 +277,66 @@ class Metrics:
         }
 
 
+P1, P2, P3 = np.uint64(0x9E3779B185EBCA87), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9)
+P4, P5 = np.uint64(0x85EBCA77C2B2AE63), np.uint64(0x27D4EB2F165667C5)
+
+
+def rotl(x, r):
+    return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
+
+
+def xxhash64_long(values, seeds):
+    """Spark's XXH64.hashLong (xxHash64 of the 8 little-endian bytes of a long) over uint64 arrays, wrapping."""
+    h = seeds + P5 + np.uint64(8)
+    h ^= rotl(values * P2, 31) * P1
+    h = rotl(h, 27) * P1 + P4
+    h ^= h >> np.uint64(33)
+    h *= P2
+    h ^= h >> np.uint64(29)
+    h *= P3
+    h ^= h >> np.uint64(32)
+    return h
+
+
+def seeded_order(ids, seed):
+    """The row indices of int64 ids in train's seeded order (LmWindows.seededOrder): ascending by Spark's
+    xxhash64(id, lit(seed)), which hashes the id with Spark's default seed 42, then the seed (a long) with that hash
+    as the seed; compared as signed longs."""
+    with np.errstate(over="ignore"):
+        u = ids.astype(np.int64).view(np.uint64)
+        h = xxhash64_long(u, np.full(len(u), 42, dtype=np.uint64))
+        h = xxhash64_long(np.full(len(u), np.int64(seed), dtype=np.int64).view(np.uint64), h)
+    return np.argsort(h.view(np.int64), kind="stable")
+
+
+def averaged_rounds(model, opt, blocks, rng, workers, batch_size, fit):
+    """One epoch of train's parameter averaging, run serially: the rounds (blocks r * workers + w, worker w's share of
+    round r) in an order reshuffled each epoch; each worker with data starts from the last averages (parameters and
+    Adam's state), fits its block's minibatches in order, and the parameters and Adam's state of the workers with data
+    are averaged (ParameterAveragingTrainer, RoundSum)."""
+    for r in rng.permutation(len(blocks) // workers):
+        start = (copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()))
+        results = []
+        for w in range(workers):
+            block = blocks[r * workers + w]
+            if len(block) == 0:
+                continue
+            model.load_state_dict(start[0])
+            opt.load_state_dict(copy.deepcopy(start[1]))
+            for i in range(0, len(block), batch_size):
+                fit(np.sort(block[i:i + batch_size]))
+            results.append((copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict())))
+        if not results:
+            continue
+        params = {k: sum(m[k] for m, _ in results) / len(results) for k in results[0][0]}
+        state = results[0][1]
+        for i, s in state["state"].items():
+            for k in s:
+                s[k] = sum(o["state"][i][k] for _, o in results) / len(results)
+        model.load_state_dict(params)
+        opt.load_state_dict(state)
+
+
 def batches(n, size):
     for i in range(0, n, size):
         yield np.arange(i, min(n, i + size))
@@ -302,6 +371,15 @@ def parse():
     a.add_argument("--patience", type=int, default=8)
     a.add_argument("--learning-rate", type=float, default=1e-3)
     a.add_argument("--batch-size", type=int, default=64)
+    a.add_argument("--windows", type=int, help="train on only the first N training windows of the seeded order of"
+                   " their ids, as train --windows N does with the same --seed (default: all)")
+    a.add_argument("--print-slice", action="store_true",
+                   help="print the ids of the training windows (the slice, in the seeded order), one a line, and stop")
+    a.add_argument("--workers", type=int, default=1,
+                   help="train's parameter averaging, run serially: W workers each fit a block of batch x averaging"
+                   " frequency windows of the seeded order per round from the last averages, then their parameters"
+                   " and Adam state are averaged (default 1: one process, a seeded permutation per epoch)")
+    a.add_argument("--averaging-frequency", type=int, default=10, help="minibatches per worker per round")
     a.add_argument("--seed", type=int, default=42)
     a.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch's default)")
     a.add_argument("--out", help="write the report here as JSON (it is printed either way)")
@@ -311,16 +389,25 @@ def parse():
 def run(args):
     if (args.transfer is None) == (args.soft_targets is None):
         raise BadInput("give exactly one of --transfer (text, objective hard) and --soft-targets")
-    if args.objective == "kd" and args.soft_targets is None:
+    if args.objective == "kd" and args.soft_targets is None and not args.print_slice:
         raise BadInput("objective kd needs --soft-targets (the teacher's logits)")
-    for name in ("embedding", "hidden", "layers", "epochs", "batch_size"):
+    for name in ("embedding", "hidden", "layers", "epochs", "batch_size", "workers", "averaging_frequency"):
         if getattr(args, name) < 1:
             raise BadInput(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.windows is not None and args.windows < 1:
+        raise BadInput(f"--windows must be >= 1, got {args.windows}")
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+    if not -2 ** 63 <= args.seed < 2 ** 63:
+        raise BadInput(f"--seed must be a 64-bit signed integer (train's), got {args.seed}")
+    torch.manual_seed(args.seed % 2 ** 64)
+    rng = np.random.default_rng(args.seed % 2 ** 64)
     train = Windows(args.soft_targets or args.transfer, soft=args.soft_targets is not None)
+    pool = seeded_order(train.ids, args.seed)[:args.windows]
+    if args.print_slice:
+        return {"slice": [int(i) for i in train.ids[pool]]}
+    pool_ordered = pool
+    pool = np.sort(pool)
     validation = Windows(args.validation, soft=False)
     test = Windows(args.test, soft=False)
     reference = Windows(args.test_soft_targets, soft=True) if args.test_soft_targets else None
@@ -342,13 +429,18 @@ def run(args):
     opt = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
     untrained = score(model, validation).report()["bits_per_char"]
     best, best_epoch, best_state, epochs = math.inf, 0, None, []
+    if args.workers > 1:  # train's partitions: blocks of batch x averaging frequency windows of the seeded order
+        per = args.batch_size * args.averaging_frequency
+        ordered = pool_ordered
+        rounds = -(-max(1, -(-len(ordered) // per)) // args.workers)
+        blocks = [ordered[i * per:(i + 1) * per] for i in range(rounds * args.workers)]
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
         model.train()
-        order = rng.permutation(train.n)
         total, count = 0.0, 0
-        for i in range(0, train.n, args.batch_size):
-            rows = np.sort(order[i:i + args.batch_size])
+
+        def fit(rows):
+            nonlocal total, count
             z = model(train.inputs(rows))
             loss = loss_of(z, train.targets(rows), train.masks(rows), train.teacher(rows) if alpha > 0 else None,
                            t, alpha, args.divergence)
@@ -356,6 +448,13 @@ def run(args):
             loss.backward()
             opt.step()
             total, count = total + loss.item(), count + 1
+
+        if args.workers == 1:
+            order = pool[rng.permutation(len(pool))]
+            for i in range(0, len(pool), args.batch_size):
+                fit(np.sort(order[i:i + args.batch_size]))
+        else:
+            averaged_rounds(model, opt, blocks, rng, args.workers, args.batch_size, fit)
         val = score(model, validation).report()
         epochs.append({"epoch": epoch, "trainScore": total / count, "validationBitsPerChar": val["bits_per_char"],
                        "validationAccuracy": val["accuracy"], "seconds": time.perf_counter() - t0})
@@ -382,13 +481,14 @@ def run(args):
                     "architecture": f"lstm:{args.embedding}:{','.join([str(args.hidden)] * args.layers)}",
                     "parameters": sum(p.numel() for p in model.parameters()), "best_epoch": best_epoch,
                     "validation_bits_per_char": best, "initial_validation_bits_per_char": untrained,
-                    "rows": train.n})
+                    "rows": len(pool), "windows": args.windows})
     models["student"] = student
     return {"task": "lm", "engine": f"PyTorch {torch.__version__.split('+')[0]} (docs/scripts/lm_reference_torch.py)",
             "test": test.path, "test_windows": test.n, "scored_tokens": student["tokens"],
             "vocabulary_sha256": train.sha, "training": train.path, "seed": args.seed,
             "recipe": {"learning_rate": args.learning_rate, "batch_size": args.batch_size, "epochs": args.epochs,
-                       "patience": args.patience, "optimizer": "Adam"},
+                       "patience": args.patience, "optimizer": "Adam", "workers": args.workers,
+                       "averaging_frequency": args.averaging_frequency if args.workers > 1 else None},
             "epochs": epochs, "models": models}
 
 
@@ -402,6 +502,9 @@ def main():
     except (OSError, KeyError) as e:
         print(f"lm_reference_torch.py: error: cannot read the inputs: {e}", file=sys.stderr)
         sys.exit(2)
+    if "slice" in report:
+        print("\n".join(map(str, report["slice"])))
+        return
     text = json.dumps(report, indent=2)
     if args.out:
         with open(args.out, "w") as fh:

@@ -157,6 +157,34 @@ class LmReferenceScriptTest extends SparkTestBase {
     }
 
     @Test
+    void trainsOnASliceWithTrainsParameterAveragingRunSerially() throws Exception {
+        List<String> args = new ArrayList<>(recipe("3"));
+        args.addAll(List.of("--windows", "40", "--workers", "2", "--averaging-frequency", "2"));
+        Run run = script(args.toArray(String[]::new));
+        assertThat(run.code()).as(run.err()).isZero();
+        JsonNode report = Manifest.mapper().readTree(run.out());
+        JsonNode student = report.path("models").path("student");
+        assertThat(student.get("rows").asInt()).isEqualTo(40);
+        assertThat(student.get("windows").asInt()).isEqualTo(40);
+        assertThat(report.path("recipe").get("workers").asInt()).isEqualTo(2);
+        assertThat(report.path("recipe").get("averaging_frequency").asInt()).isEqualTo(2);
+        assertThat(student.get("validation_bits_per_char").asDouble()).as("the averaged student learned")
+                .isLessThan(student.get("initial_validation_bits_per_char").asDouble());
+        Run again = script(args.toArray(String[]::new));
+        assertThat(Manifest.mapper().readTree(again.out()).path("models").path("student")).isEqualTo(student);
+    }
+
+    @Test
+    void refusesASliceOfNoWindowsInOneLine() throws Exception {
+        List<String> args = new ArrayList<>(recipe("1"));
+        args.addAll(List.of("--windows", "0"));
+        Run run = script(args.toArray(String[]::new));
+        assertThat(run.code()).isEqualTo(2);
+        assertThat(run.err().strip()).isEqualTo("lm_reference_torch.py: error: --windows must be >= 1, got 0");
+        assertThat(run.out()).isEmpty();
+    }
+
+    @Test
     void refusesTestSoftTargetsOfOtherWindowsInOneLine() throws Exception {
         List<String> args = new ArrayList<>(recipe("1"));
         args.set(args.indexOf(path("soft-test")), path("soft"));
