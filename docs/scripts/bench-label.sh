@@ -76,8 +76,9 @@ export OMP_WAIT_POLICY=passive SPARK_LOCAL_IP=127.0.0.1
 if [ -n "${BENCH_CP:-}" ]; then
   CP="$BENCH_CP"
 else
-  mvn -B -q -o test-compile -pl pipeline-jobs -am >/dev/null
-  mvn -B -q -o dependency:build-classpath -pl pipeline-jobs -am -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-cp.txt >/dev/null
+  # one reactor invocation: model-lib resolves to this checkout's classes, never to a jar in ~/.m2
+  mvn -B -q -o test-compile dependency:build-classpath -pl pipeline-jobs -am -Dmdep.includeScope=test \
+    -Dmdep.outputFile=target/bench-cp.txt >/dev/null
   CP="pipeline-jobs/target/test-classes:pipeline-jobs/target/classes:model-lib/target/classes:$(cat pipeline-jobs/target/bench-cp.txt)"
 fi
 CP=$(tr ':' '\n' <<<"$CP" | sed "s#^\([^/]\)#$PWD/\1#" | paste -sd:) # absolute: `formats` runs in pipeline-jobs

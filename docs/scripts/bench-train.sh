@@ -20,8 +20,9 @@ ROWS="${1:-55000}"
 EPOCHS="${2:-3}"
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}"
 MVN="${MVN:-mvn}"
-$MVN -B -q -o test-compile -pl model-lib,pipeline-jobs -am >/dev/null
-$MVN -B -q -o dependency:build-classpath -pl pipeline-jobs -am -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-cp.txt >/dev/null
+# one reactor invocation: model-lib resolves to this checkout's classes, never to a jar in ~/.m2
+$MVN -B -q -o test-compile dependency:build-classpath -pl model-lib,pipeline-jobs -am -Dmdep.includeScope=test \
+  -Dmdep.outputFile=target/bench-cp.txt >/dev/null
 CP="pipeline-jobs/target/test-classes:pipeline-jobs/target/classes:model-lib/target/classes:$(cat pipeline-jobs/target/bench-cp.txt)"
 OPENS=$(sed -n 's/.*<spark.jvm.opens>\(.*\)<\/spark.jvm.opens>.*/\1/p' pom.xml)
 run() { java $OPENS -Xmx8g ${BENCH_JAVA_OPTS:-} -Dlog4j2.level=WARN -cp "$CP" org.distillery.jobs.train.averaging.TrainBench "$ROWS" "$EPOCHS" "$@" 2>/dev/null | grep '^{'; }
