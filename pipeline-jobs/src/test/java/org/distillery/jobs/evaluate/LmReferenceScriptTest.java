@@ -2,16 +2,14 @@ package org.distillery.jobs.evaluate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
-import static org.junit.jupiter.api.Assumptions.abort;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.distillery.jobs.Fixtures;
+import org.distillery.jobs.PythonScript;
 import org.distillery.jobs.SparkTestBase;
 import org.distillery.jobs.cli.CliRun;
 import org.distillery.jobs.common.Storage;
@@ -70,32 +68,8 @@ class LmReferenceScriptTest extends SparkTestBase {
         assertThat(run.code()).as(run.err()).isZero();
     }
 
-    /** The script's exit code and output (stdout, then stderr). */
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run script(String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of("python3", SCRIPT.toString()));
-        command.addAll(List.of(args));
-        Path out = dir.resolve("script.out");
-        Path err = dir.resolve("script.err");
-        Process p;
-        try {
-            p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        } catch (IOException noPython) {
-            if ("true".equals(System.getenv("CI"))) {
-                throw noPython;
-            }
-            abort("python3 is not installed: " + noPython.getMessage());
-            return null;
-        }
-        assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("the script finished in time").isTrue();
-        Run run = new Run(p.exitValue(), java.nio.file.Files.readString(out, StandardCharsets.UTF_8),
-                java.nio.file.Files.readString(err, StandardCharsets.UTF_8));
-        if (run.code() == 3 && !"true".equals(System.getenv("CI"))) {
-            abort("the script needs torch, numpy and pyarrow: " + run.err().strip());
-        }
-        return run;
+    private static PythonScript.Run script(String... args) throws IOException, InterruptedException {
+        return PythonScript.run(SCRIPT, dir, 5, List.of(args));
     }
 
     private static List<String> recipe(String seed) {
@@ -106,7 +80,7 @@ class LmReferenceScriptTest extends SparkTestBase {
 
     @Test
     void theTeachersStoredLogitsScoreAsLabelAndEvaluateScoreThemAndTheStudentLearns() throws Exception {
-        Run run = script(recipe("1").toArray(String[]::new));
+        PythonScript.Run run = script(recipe("1").toArray(String[]::new));
         assertThat(run.code()).as(run.err()).isZero();
         JsonNode report = Manifest.mapper().readTree(run.out());
         JsonNode teacher = report.path("models").path("teacher");
@@ -151,7 +125,7 @@ class LmReferenceScriptTest extends SparkTestBase {
                 student.get("top1_agreement").asDouble());
 
         // a seed is a seed: the same run again gives the same student (same code, same numbers)
-        Run again = script(recipe("1").toArray(String[]::new));
+        PythonScript.Run again = script(recipe("1").toArray(String[]::new));
         assertThat(Manifest.mapper().readTree(again.out()).path("models").path("student"))
                 .isEqualTo(student);
     }
@@ -160,7 +134,7 @@ class LmReferenceScriptTest extends SparkTestBase {
     void trainsOnASliceWithTrainsParameterAveragingRunSerially() throws Exception {
         List<String> args = new ArrayList<>(recipe("3"));
         args.addAll(List.of("--windows", "40", "--workers", "2", "--averaging-frequency", "2"));
-        Run run = script(args.toArray(String[]::new));
+        PythonScript.Run run = script(args.toArray(String[]::new));
         assertThat(run.code()).as(run.err()).isZero();
         JsonNode report = Manifest.mapper().readTree(run.out());
         JsonNode student = report.path("models").path("student");
@@ -170,7 +144,7 @@ class LmReferenceScriptTest extends SparkTestBase {
         assertThat(report.path("recipe").get("averaging_frequency").asInt()).isEqualTo(2);
         assertThat(student.get("validation_bits_per_char").asDouble()).as("the averaged student learned")
                 .isLessThan(student.get("initial_validation_bits_per_char").asDouble());
-        Run again = script(args.toArray(String[]::new));
+        PythonScript.Run again = script(args.toArray(String[]::new));
         assertThat(Manifest.mapper().readTree(again.out()).path("models").path("student")).isEqualTo(student);
     }
 
@@ -178,7 +152,7 @@ class LmReferenceScriptTest extends SparkTestBase {
     void refusesASliceOfNoWindowsInOneLine() throws Exception {
         List<String> args = new ArrayList<>(recipe("1"));
         args.addAll(List.of("--windows", "0"));
-        Run run = script(args.toArray(String[]::new));
+        PythonScript.Run run = script(args.toArray(String[]::new));
         assertThat(run.code()).isEqualTo(2);
         assertThat(run.err().strip()).isEqualTo("lm_reference_torch.py: error: --windows must be >= 1, got 0");
         assertThat(run.out()).isEmpty();
@@ -188,7 +162,7 @@ class LmReferenceScriptTest extends SparkTestBase {
     void refusesTestSoftTargetsOfOtherWindowsInOneLine() throws Exception {
         List<String> args = new ArrayList<>(recipe("1"));
         args.set(args.indexOf(path("soft-test")), path("soft"));
-        Run run = script(args.toArray(String[]::new));
+        PythonScript.Run run = script(args.toArray(String[]::new));
         assertThat(run.code()).isEqualTo(2);
         assertThat(run.err().strip()).doesNotContain("\n").startsWith("lm_reference_torch.py: error: ")
                 .contains("does not hold the windows of --test");

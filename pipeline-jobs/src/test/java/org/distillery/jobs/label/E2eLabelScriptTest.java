@@ -1,20 +1,18 @@
 package org.distillery.jobs.label;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.abort;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.distillery.jobs.Fixtures;
+import org.distillery.jobs.PythonScript;
 import org.distillery.jobs.SparkTestBase;
 import org.distillery.jobs.TeacherFiles;
 import org.distillery.model.schema.Manifest;
@@ -59,37 +57,13 @@ class E2eLabelScriptTest extends SparkTestBase {
                 .temperature(2).batchSize(64).build());
     }
 
-    /** The script's exit code, stdout and stderr. */
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run script(String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of("python3", SCRIPT.toString()));
-        command.addAll(List.of(args));
-        Path out = dir.resolve("script.out");
-        Path err = dir.resolve("script.err");
-        Process p;
-        try {
-            p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        } catch (IOException noPython) {
-            if ("true".equals(System.getenv("CI"))) {
-                throw noPython;
-            }
-            abort("python3 is not installed: " + noPython.getMessage());
-            return null;
-        }
-        assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("the script finished in time").isTrue();
-        Run run = new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
-                Files.readString(err, StandardCharsets.UTF_8));
-        if (run.code() == 3 && !"true".equals(System.getenv("CI"))) {
-            abort(run.err().strip());
-        }
-        return run;
+    private static PythonScript.Run script(String... args) throws IOException, InterruptedException {
+        return PythonScript.run(SCRIPT, dir, 5, List.of(args));
     }
 
     @Test
     void theScriptsHashesAndLogitsMatchTheLabelJobs() throws Exception {
-        Run run = script(transfer, onnx.toString(), dir.resolve("python-out").toString(), "--temperature", "2",
+        PythonScript.Run run = script(transfer, onnx.toString(), dir.resolve("python-out").toString(), "--temperature", "2",
                 "--check", dir.resolve("soft").toString());
         assertThat(run.code()).as(run.err()).isZero();
         String[] lines = run.out().strip().split("\n");
@@ -111,7 +85,7 @@ class E2eLabelScriptTest extends SparkTestBase {
                 RowFactory.create(2L, new float[Fixtures.FEATURES - 1], 1));
         String narrow = Fixtures.publishTransfer(spark(), dir.resolve("narrow").toString(), rows, Fixtures.FEATURES);
         Path out = dir.resolve("narrow-out");
-        Run run = script(narrow, onnx.toString(), out.toString());
+        PythonScript.Run run = script(narrow, onnx.toString(), out.toString());
         assertThat(run.code()).as(run.out() + run.err()).isEqualTo(2);
         assertThat(run.err().strip()).isEqualTo("id 2 has 15 features, the transfer set's featureCount is 16");
         assertThat(Files.exists(out)).isFalse();

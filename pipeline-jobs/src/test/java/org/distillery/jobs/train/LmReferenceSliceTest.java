@@ -1,18 +1,15 @@
 package org.distillery.jobs.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.abort;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.distillery.jobs.Fixtures;
+import org.distillery.jobs.PythonScript;
 import org.distillery.jobs.SparkTestBase;
 import org.distillery.jobs.cli.CliRun;
 import org.distillery.model.schema.TextTransferSchema;
@@ -53,28 +50,12 @@ class LmReferenceSliceTest extends SparkTestBase {
 
     /** The ids the script prints with {@code --print-slice} and {@code args}. */
     private static List<Long> script(String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of("python3", SCRIPT.toString(), "--transfer", train,
-                "--validation", train, "--test", train, "--print-slice"));
+        List<String> command = new ArrayList<>(List.of("--transfer", train, "--validation", train, "--test", train,
+                "--print-slice"));
         command.addAll(List.of(args));
-        Path out = dir.resolve("slice.out");
-        Path err = dir.resolve("slice.err");
-        Process p;
-        try {
-            p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        } catch (IOException noPython) {
-            if ("true".equals(System.getenv("CI"))) {
-                throw noPython;
-            }
-            abort("python3 is not installed: " + noPython.getMessage());
-            return null;
-        }
-        assertThat(p.waitFor(2, TimeUnit.MINUTES)).as("the script finished in time").isTrue();
-        String error = Files.readString(err, StandardCharsets.UTF_8);
-        if (p.exitValue() == 3 && !"true".equals(System.getenv("CI"))) {
-            abort("the script needs torch, numpy and pyarrow: " + error.strip());
-        }
-        assertThat(p.exitValue()).as(error).isZero();
-        return Files.readAllLines(out, StandardCharsets.UTF_8).stream().map(Long::parseLong).toList();
+        PythonScript.Run run = PythonScript.run(SCRIPT, dir, 2, command);
+        assertThat(run.code()).as(run.err()).isZero();
+        return run.out().lines().map(Long::parseLong).toList();
     }
 
     @Test
