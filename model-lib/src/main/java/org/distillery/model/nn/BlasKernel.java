@@ -47,15 +47,16 @@ public final class BlasKernel {
         HASWELL("Haswell", AVX2), ZEN("Zen", AVX2),
         SKYLAKEX("SkylakeX", AVX512), COOPERLAKE("Cooperlake", plus(AVX512, "avx512_bf16"));
 
-        final String name;
+        /** The name OpenBLAS gives the kernel ({@code OPENBLAS_CORETYPE}, {@code openblas_get_corename}). */
+        final String label;
         final Set<String> needs;
 
-        Kernel(String name, String... needs) {
-            this(name, Set.of(needs));
+        Kernel(String label, String... needs) {
+            this(label, Set.of(needs));
         }
 
-        Kernel(String name, Set<String> needs) {
-            this.name = name;
+        Kernel(String label, Set<String> needs) {
+            this.label = label;
             this.needs = needs;
         }
 
@@ -65,7 +66,7 @@ public final class BlasKernel {
         }
 
         static Optional<Kernel> named(String name) {
-            return Arrays.stream(values()).filter(k -> k.name.equalsIgnoreCase(name)).findFirst();
+            return Arrays.stream(values()).filter(k -> k.label.equalsIgnoreCase(name)).findFirst();
         }
     }
 
@@ -132,13 +133,13 @@ public final class BlasKernel {
             Optional<Kernel> named = Kernel.named(s);
             String problem = named.isEmpty()
                     ? "unknown kernel '" + s + "' (auto, keep or one of "
-                      + Arrays.stream(Kernel.values()).map(k -> k.name).collect(Collectors.joining(", ")) + ")"
+                      + Arrays.stream(Kernel.values()).map(k -> k.label).collect(Collectors.joining(", ")) + ")"
                     : !flags.isEmpty() && !flags.containsAll(named.get().needs)
-                            ? "this CPU cannot run kernel " + named.get().name + " (it lacks "
+                            ? "this CPU cannot run kernel " + named.get().label + " (it lacks "
                               + String.join(", ", missing(named.get().needs, flags)) + ")"
                             : null;
             if (problem == null) {
-                return new Choice(s, before, named.get().name, "as configured" + was(before, named.get().name));
+                return new Choice(s, before, named.get().label, "as configured" + was(before, named.get().label));
             }
             if (strict) {
                 throw new IllegalArgumentException(CONF + ": " + problem);
@@ -159,7 +160,7 @@ public final class BlasKernel {
                     + ")");
         }
         String why = widest.get().width() == 2 ? "this CPU has AVX-512" : "this CPU has AVX2 and FMA";
-        return new Choice(AUTO, before, widest.get().name, why + was(before, widest.get().name));
+        return new Choice(AUTO, before, widest.get().label, why + was(before, widest.get().label));
     }
 
     private static String was(String before, String after) {
@@ -174,19 +175,24 @@ public final class BlasKernel {
 
     /** The name {@link #forFlags} gives, null for none; for tests and benchmarks. */
     public static String widestFor(Set<String> flags) {
-        return forFlags(flags).map(k -> k.name).orElse(null);
+        return forFlags(flags).map(k -> k.label).orElse(null);
     }
 
     /** The first processor's flags in /proc/cpuinfo; empty where there is no such file (not Linux) or no flags line. */
     public static Set<String> cpuFlags() {
         try {
-            List<String> lines = Files.readAllLines(Path.of("/proc/cpuinfo"));
-            return lines.stream().filter(l -> l.startsWith("flags")).findFirst()
-                    .map(l -> Set.of(l.substring(l.indexOf(':') + 1).trim().split("\\s+")))
-                    .orElse(Set.of());
+            return flagsOf(Files.readAllLines(Path.of("/proc/cpuinfo")));
         } catch (IOException | RuntimeException e) {
             return Set.of();
         }
+    }
+
+    /** The flags of the first {@code flags : ...} line of a /proc/cpuinfo text. */
+    static Set<String> flagsOf(List<String> cpuinfo) {
+        return cpuinfo.stream().filter(l -> l.startsWith("flags") && l.indexOf(':') > 0).findFirst()
+                .map(l -> l.substring(l.indexOf(':') + 1).trim())
+                .map(f -> f.isEmpty() ? Set.<String>of() : Set.copyOf(List.of(f.split("\\s+"))))
+                .orElse(Set.of());
     }
 
     /**

@@ -68,6 +68,15 @@ class BlasKernelTest {
     }
 
     @Test
+    void theFlagsAreTheFirstProcessorsFlagsLine() {
+        List<String> cpuinfo = List.of("processor\t: 0", "model name\t: AMD EPYC", "flags\t\t: fpu avx2 fma avx2",
+                "bugs\t\t: sysret_ss_attrs", "", "processor\t: 1", "flags\t\t: fpu avx2 fma avx512f");
+        assertThat(BlasKernel.flagsOf(cpuinfo)).containsExactlyInAnyOrder("fpu", "avx2", "fma");
+        assertThat(BlasKernel.flagsOf(List.of("processor\t: 0", "flags\t\t:"))).isEmpty();
+        assertThat(BlasKernel.flagsOf(List.of("Processor\t: ARMv7"))).isEmpty();
+    }
+
+    @Test
     void widestForNamesTheKernelAutoPicks() {
         assertThat(BlasKernel.widestFor(AVX512_CPU)).isEqualTo("SkylakeX");
         assertThat(BlasKernel.widestFor(AVX2_CPU)).isEqualTo("Haswell");

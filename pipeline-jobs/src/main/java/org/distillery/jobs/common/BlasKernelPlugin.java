@@ -28,8 +28,11 @@ public final class BlasKernelPlugin implements SparkPlugin {
         return new ExecutorPlugin() {
             @Override
             public void init(PluginContext ctx, Map<String, String> extraConf) {
-                BlasKernel.Choice c = BlasKernel.apply(ctx.conf().get(BlasKernel.CONF, BlasKernel.AUTO), false);
-                if (!"driver".equals(ctx.executorID())) { // local mode: the driver's JVM, which logged its choice
+                String requested = ctx.conf().get(BlasKernel.CONF, BlasKernel.AUTO);
+                BlasKernel.Choice c = BlasKernel.apply(requested, false);
+                if (!requested.trim().equalsIgnoreCase(c.setting())) { // a name this executor's CPU cannot run
+                    LOG.warn("blas: executor {}: {}", ctx.executorID(), c.describe());
+                } else if (!"driver".equals(ctx.executorID())) { // local mode: the driver's JVM logged its choice
                     LOG.info("blas: executor {}: {}", ctx.executorID(), c.describe());
                 }
             }
