@@ -8,6 +8,7 @@
  * Language models: {@link org.distillery.model.nn.LstmArchitecture} builds a character LSTM LM from a spec,
  * {@link org.distillery.model.nn.LanguageModels} gives its logits [N, V, T] and steps it for generation, and reads
  * teacher LMs, DL4J or ONNX causal LMs, as a {@link org.distillery.model.nn.TokenLogitFunction},
- * {@link org.distillery.model.nn.Sampling} draws tokens (temperature, top-p).
+ * {@link org.distillery.model.nn.Sampling} draws tokens (temperature, top-p). Underneath all of them,
+ * {@link org.distillery.model.nn.BlasKernel} chooses the OpenBLAS kernel ND4J's products run on, once per JVM.
  */
 package org.distillery.model.nn;
