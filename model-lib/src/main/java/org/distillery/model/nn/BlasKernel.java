@@ -5,7 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -105,16 +104,16 @@ public final class BlasKernel {
      * setting falls back to {@code auto} with the reason said (an executor on another CPU keeps running).
      */
     public static synchronized Choice apply(String setting, boolean strict) {
-        Set<String> flags = cpuFlags();
-        String before = currentEnv();
-        if (applied != null || openBlasLoaded()) {
-            if (applied == null) {
-                applied = new Choice(setting, before, before, "OpenBLAS was loaded before the setting could apply;"
-                        + " it applies when set before a JVM first uses ND4J");
-            }
+        if (applied != null) {
             return applied;
         }
-        Choice choice = choose(setting, before, flags, strict);
+        String before = currentEnv();
+        if (openBlasLoaded()) {
+            applied = new Choice(setting, before, before, "OpenBLAS was loaded before the setting could apply;"
+                    + " it applies when set before a JVM first uses ND4J");
+            return applied;
+        }
+        Choice choice = choose(setting, before, cpuFlags(), strict);
         if (choice.after() != null && !choice.after().equals(before)) {
             LibC.INSTANCE.setenv(ENV, choice.after(), 1);
         }
@@ -149,9 +148,9 @@ public final class BlasKernel {
         }
         Optional<Kernel> widest = forFlags(flags);
         if (widest.isEmpty()) {
-            return new Choice(AUTO, before, before, flags.isEmpty() ? "the CPU's flags could not be read; " + ENV
-                    + (before == null ? " left unset" : "=" + before + " kept")
-                    : "no AVX2 kernel for this CPU; " + ENV + (before == null ? " left unset" : "=" + before + " kept"));
+            String why = flags.isEmpty() ? "the CPU's flags could not be read" : "no AVX2 kernel for this CPU";
+            String kept = before == null ? " left unset" : "=" + before + " kept";
+            return new Choice(AUTO, before, before, why + "; " + ENV + kept);
         }
         Optional<Kernel> current = before == null ? Optional.empty() : Kernel.named(before);
         if (before != null && (current.isEmpty() || current.get().width() >= widest.get().width())) {
@@ -173,13 +172,13 @@ public final class BlasKernel {
                 : flags.containsAll(AVX2) ? Optional.of(Kernel.HASWELL) : Optional.empty();
     }
 
-    /** The name {@link #forFlags} gives, null for none; for tests and benchmarks. */
-    public static String widestFor(Set<String> flags) {
+    /** The name {@link #forFlags} gives, null for none. */
+    static String widestFor(Set<String> flags) {
         return forFlags(flags).map(k -> k.label).orElse(null);
     }
 
     /** The first processor's flags in /proc/cpuinfo; empty where there is no such file (not Linux) or no flags line. */
-    public static Set<String> cpuFlags() {
+    static Set<String> cpuFlags() {
         try {
             return flagsOf(Files.readAllLines(Path.of("/proc/cpuinfo")));
         } catch (IOException | RuntimeException e) {
@@ -243,9 +242,8 @@ public final class BlasKernel {
     }
 
     private static Set<String> plus(Set<String> set, String extra) {
-        java.util.Set<String> s = new java.util.HashSet<>(set);
-        s.add(extra.toLowerCase(Locale.ROOT));
-        return Set.copyOf(s);
+        return java.util.stream.Stream.concat(set.stream(), java.util.stream.Stream.of(extra))
+                .collect(Collectors.toUnmodifiableSet());
     }
 
     /** The C library's environment functions, through JNA. */

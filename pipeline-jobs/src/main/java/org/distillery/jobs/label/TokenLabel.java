@@ -199,7 +199,7 @@ final class TokenLabel {
             }
             Map<String, Object> quality = TokenReports.quality(written, c.layout(), config.temperature());
             storage.writeText(out.path(LabelReports.QUALITY), Manifest.json(quality));
-            Map<String, Object> drift = drift(storage, config, c, written, sha);
+            Map<String, Object> drift = drift(storage, config, c, written, rows, sha);
             if (drift != null) {
                 storage.writeText(out.path(LabelReports.DRIFT), Manifest.json(drift));
             }
@@ -228,7 +228,7 @@ final class TokenLabel {
      * would be other tokens' logits).
      */
     private Map<String, Object> drift(Storage storage, LabelConfig config, Checked c, Dataset<Row> written,
-                                      String sha) {
+                                      long rows, String sha) {
         String target = storage.qualify(config.out());
         if (!config.mode().replaces() || !storage.exists(target + "/" + Manifest.SUCCESS)) {
             return null;
@@ -249,8 +249,8 @@ final class TokenLabel {
             LOG.warn("no drift report: the output being replaced is not readable by this build ({})", e.getMessage());
             return null;
         }
-        Map<String, Object> d = TokenReports.drift(TransferTables.readPublished(spark, target), before, written,
-                c.layout(), config.temperature(), previous.id(),
+        Map<String, Object> d = TokenReports.drift(TransferTables.readPublished(spark, target),
+                (long) previous.number("rows"), before, written, rows, c.layout(), config.temperature(), previous.id(),
                 String.valueOf(previous.facts().get(TokenSoftTargetSchema.TEACHER_SHA256)), sha);
         LOG.info("label drift against the previous output (manifest {}): {} of {} windows changed ({} of {} tokens),"
                 + " {} top-1 flips, mean KL(previous || new) {} per token", previous.id(), d.get("windowsChanged"),

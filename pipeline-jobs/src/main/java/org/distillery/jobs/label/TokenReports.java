@@ -184,22 +184,21 @@ final class TokenReports {
     }
 
     /**
-     * The drift report of token soft targets ({@code _drift.json}) from the output a run replaces, {@code old} in
-     * layout {@code oldLayout}, to the written rows {@code now}: windows joined by id; a window whose input hash
+     * The drift report of token soft targets ({@code _drift.json}) from the output a run replaces, {@code old} of
+     * {@code oldRows} windows in layout {@code oldLayout}, to the written rows {@code now} ({@code newRows}; both
+     * counts as their manifest and the run already know them): windows joined by id; a window whose input hash
      * differs counts apart (its positions are other predictions); the others are compared position by position as
      * dense logits, each output decoded by its own layout (a top-K row with its tail spread, as the trainer reads it),
      * with the image report's threshold for a changed logit ({@link LabelReports#CHANGED}), top-1 flips and the mean
      * per-token KL(previous || new) at T = {@code t}.
      */
-    static Map<String, Object> drift(Dataset<Row> old, SoftTargetLayout oldLayout, Dataset<Row> now,
-                                     SoftTargetLayout layout, double t, String oldManifest, String oldTeacher,
-                                     String newTeacher) {
+    static Map<String, Object> drift(Dataset<Row> old, long oldRows, SoftTargetLayout oldLayout, Dataset<Row> now,
+                                     long newRows, SoftTargetLayout layout, double t, String oldManifest,
+                                     String oldTeacher, String newTeacher) {
         var o = decoded(old, oldLayout);
         var n = decoded(now, layout);
         Drift d = o.join(n).values().aggregate(new Drift(),
                 (acc, p) -> acc.add(p._1()._1().equals(p._2()._1()), p._1()._2(), p._2()._2(), t), Drift::merge);
-        long oldRows = old.count();
-        long newRows = now.count();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("previousManifest", oldManifest);
         m.put("previousTeacherSha256", oldTeacher);
