@@ -112,6 +112,11 @@ def mean_sd(values):
     return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
+def two_se(diffs):
+    """Two standard errors of the mean of paired differences: what counts as seed noise here."""
+    return 2 * mean_sd(diffs)[1] / math.sqrt(len(diffs))
+
+
 def seeds(run, out, seed_list):
     own = load(os.path.join(run, "students", "baseline", "_manifest.json"))["config"]["seed"]
     reports = {str(own): load(os.path.join(run, "report.json"))["models"]}
@@ -129,7 +134,7 @@ def seeds(run, out, seed_list):
         if k != "baseline" and "baseline" in bits:
             d = [a - b for a, b in zip(bits[k], bits["baseline"])]
             dm, dsd = mean_sd(d)
-            se2 = 2 * dsd / math.sqrt(len(d))
+            se2 = two_se(d)
             beyond = len(d) > 1 and abs(dm) > se2
             diff = f"{dm:+.3f} +/- {dsd:.3f} ({', '.join(f'{x:+.3f}' for x in d)})"
             said.append(f"{k} {dm:+.3f} bits/char against the baseline over {len(d)} seeds,"
@@ -181,7 +186,7 @@ def reference(run, ref, java_seeds, seed_list):
         if not d:
             continue
         dm, dsd = mean_sd(d)
-        se2 = 2 * dsd / math.sqrt(len(d))
+        se2 = two_se(d)
         print(f"| kd_slice minus baseline (bits/char) | {engine} | " + " | ".join(
             "-" if runs[s] is None else f"{runs[s]['kd_slice']['bits_per_char'] - runs[s]['baseline']['bits_per_char']:+.3f}"
             for s in seed_list) + f" | {dm:+.3f} +/- {dsd:.3f} |")
