@@ -43,7 +43,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  *
  * <p>It covers networks of plain {@link DenseLayer}s with element-wise activations ({@link #HIDDEN}) ending in an
  * {@link OutputLayer} or {@link DenseLayer} with identity or softmax activation, whose pre-activation it returns (the
- * logits, as {@link LogitModel} defines them); no preprocessors, weight noise or layer norm; float32 parameters.
+ * logits, as {@link LogitModel} defines them), optionally after a front of convolution and max-pooling layers
+ * ({@link ConvFront}: im2col and one gemm per convolution; the demo's CNN teacher); no other preprocessors, weight
+ * noise or layer norm; float32 parameters.
  * Dropout is ignored, as in DL4J's inference. Anything else gets {@code null} from {@link #of} and stays on
  * {@code output()}.
  *
@@ -66,6 +68,9 @@ final class DenseInference {
     private final INDArray[] biases;
     private final IActivation[] activations;
     private final long[] widths;
+    /** The convolution and pooling layers before the first dense one, or null; {@code first} is that dense layer. */
+    private final ConvFront front;
+    private final int first;
     private final ConcurrentLinkedDeque<Buffers> idle = new ConcurrentLinkedDeque<>();
 
     private DenseInference(MultiLayerNetwork net) {
@@ -74,8 +79,10 @@ final class DenseInference {
         biases = new INDArray[n];
         activations = new IActivation[n];
         widths = new long[n];
+        first = ConvFront.frontLayers(net);
+        front = first == 0 ? null : ConvFront.of(net, true);
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            for (int i = 0; i < n; i++) {
+            for (int i = first; i < n; i++) {
                 Layer layer = net.getLayer(i);
                 INDArray w = layer.getParam("W");
                 INDArray b = layer.getParam("b");
@@ -96,13 +103,18 @@ final class DenseInference {
     static String unsupported(MultiLayerNetwork net) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         int last = net.getnLayers() - 1;
-        for (int i = 0; i <= last; i++) {
+        int first = ConvFront.frontLayers(net);
+        String front = ConvFront.unsupported(net, false);
+        if (front != null) {
+            return front;
+        }
+        for (int i = first; i <= last; i++) {
             var layer = net.getLayer(i).conf().getLayer();
             boolean dense = layer.getClass() == DenseLayer.class;
             if (!(dense || i == last && layer.getClass() == OutputLayer.class)) {
                 return "layer " + i + " is a " + layer.getClass().getSimpleName();
             }
-            if (conf.getInputPreProcess(i) != null) {
+            if (conf.getInputPreProcess(i) != null && !(i == first && first > 0)) { // ConvFront checked its own
                 return "layer " + i + " has an input preprocessor";
             }
             BaseLayer base = (BaseLayer) layer;
@@ -124,7 +136,12 @@ final class DenseInference {
     }
 
     long inputs() {
-        return weights[0].size(0);
+        return front != null ? front.inputs() : weights[first].size(0);
+    }
+
+    /** The first layer this class computes as a dense layer (0, or the first after a convolution front). */
+    int firstDense() {
+        return first;
     }
 
     /** Pre-activation of the last layer, [N, classes], for features [N, inputs]; a new array the caller owns. */
@@ -133,14 +150,14 @@ final class DenseInference {
     }
 
     /**
-     * The logits and, from the same pass, the activations of hidden layer {@code layer} (0-based, before the last),
-     * [N, width]: new arrays the caller owns. They equal DL4J's {@code feedForwardToLayer(layer, x).get(layer + 1)},
+     * The logits and, from the same pass, the activations of dense hidden layer {@code layer} (0-based in the
+     * network, from {@link #firstDense} to before the last), [N, width]: new arrays the caller owns. They equal DL4J's {@code feedForwardToLayer(layer, x).get(layer + 1)},
      * whose layers compute the same gemm, bias and activation.
      */
     INDArray[] logitsAndLayer(INDArray features, int layer) {
-        if (layer < 0 || layer >= weights.length - 1) {
-            throw new IllegalArgumentException("layer " + layer + " is not a hidden layer (0 to " + (weights.length - 2)
-                    + ")");
+        if (layer < first || layer >= weights.length - 1) {
+            throw new IllegalArgumentException("layer " + layer + " is not a dense hidden layer (" + first + " to "
+                    + (weights.length - 2) + ")");
         }
         return forward(features, layer);
     }
@@ -160,8 +177,11 @@ final class DenseInference {
         Buffers buffers = lease(n);
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             INDArray in = features.dataType() == DataType.FLOAT ? features : features.castTo(DataType.FLOAT);
+            if (front != null) {
+                in = front.forward(buffers.frontWork, in);
+            }
             INDArray kept = null;
-            for (int i = 0; i < weights.length; i++) {
+            for (int i = first; i < weights.length; i++) {
                 INDArray out = buffers.rows(i, n);
                 Nd4j.gemm(in, weights[i], out, false, false, 1.0, 0.0);
                 if (biases[i] != null) {
@@ -193,15 +213,17 @@ final class DenseInference {
     private final class Buffers {
         final long capacity;
         final INDArray[] full;
+        final ConvFront.Work frontWork;
 
         Buffers(long capacity) {
             this.capacity = capacity;
             full = new INDArray[widths.length];
             try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                for (int i = 0; i < widths.length; i++) {
+                for (int i = first; i < widths.length; i++) {
                     full[i] = Nd4j.createUninitialized(DataType.FLOAT, new long[] {capacity, widths[i]}, 'c');
                 }
             }
+            frontWork = front == null ? null : front.work(capacity);
         }
 
         /** The first {@code n} rows: a contiguous view, as {@code Nd4j.gemm} needs for its result. */

@@ -5,6 +5,8 @@ import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.OptimizationAlgorithm;
 import org.deeplearning4j.nn.conf.BackpropType;
 import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.conf.dropout.Dropout;
+import org.deeplearning4j.nn.conf.dropout.IDropout;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -43,10 +45,13 @@ import org.nd4j.linalg.lossfunctions.ILossFunction;
  * ({@code params -= update}); iteration count and score advance as after {@code fit}. So parameters and updater state
  * stay in DL4J's layout: checkpoints, parameter averaging and {@code fit} can take over at any step.
  *
- * <p>It covers networks of plain {@link DenseLayer}s ending in an {@link OutputLayer}: no dropout, weight noise,
- * layer norm, regularization, constraints other than {@link BlockDiagonal}, gradient normalization, preprocessors, frozen layers or listeners; standard
- * backprop, SGD with minibatches, no features mask. Anything else gets a reason from {@link #unsupported} and stays on
- * {@code fit}. {@code DenseTrainingStepTest} checks it takes DL4J's steps.
+ * <p>It covers networks of plain {@link DenseLayer}s ending in an {@link OutputLayer}, optionally after a front of
+ * convolution and max-pooling layers ({@link ConvFront}: im2col and one gemm per convolution, so the demo's CNN teacher
+ * trains here too): no weight noise, layer norm, regularization, constraints other than {@link BlockDiagonal},
+ * gradient normalization, other preprocessors, frozen layers or listeners; standard backprop, SGD with minibatches, no
+ * features mask. Plain {@link Dropout} on a dense layer's input is DL4J's own: the same op, mask and random draws as
+ * {@code fit}. Anything else gets a reason from {@link #unsupported} and stays on {@code fit}.
+ * {@code DenseTrainingStepTest} checks it takes DL4J's steps.
  *
  * <p>On float networks the element-wise parts run in plain Java over the arrays' memory ({@link DenseKernels}: bias
  * plus ReLU in one pass, ReLU's backprop, the bias gradients), and when the whole network has one {@link FastAdam}
@@ -67,6 +72,11 @@ public final class DenseTrainingStep {
     private final IActivation outputActivation;
     private final long[] widths;
     private final Gradient gradient;
+    /** The convolution and pooling layers before the first dense one, or null; {@code first} is that dense layer. */
+    private final ConvFront front;
+    private final int first;
+    /** Per layer: the dropout DL4J applies to its input during training, or null. */
+    private final IDropout[] dropouts;
     /** Per layer: bias and activation by {@link DenseKernels} (float, ReLU or identity), or by ND4J. */
     private final boolean[] javaBiasActivation;
     private final boolean fusedAdam;
@@ -89,11 +99,17 @@ public final class DenseTrainingStep {
         biasGrads = new INDArray[n];
         activations = new IActivation[n];
         widths = new long[n];
+        dropouts = new IDropout[n];
         if (net.getFlattenedGradients() == null) {
             net.initGradientsView(); // DL4J makes it on the first fit
         }
         gradient = new DefaultGradient(net.getFlattenedGradients());
-        for (int i = 0; i < n; i++) {
+        first = ConvFront.frontLayers(net);
+        front = first == 0 ? null : ConvFront.of(net, false);
+        if (front != null) {
+            front.registerGradients(gradient);
+        }
+        for (int i = first; i < n; i++) {
             Layer layer = net.getLayer(i);
             weights[i] = layer.getParam(DefaultParamInitializer.WEIGHT_KEY);
             biases[i] = layer.getParam(DefaultParamInitializer.BIAS_KEY);
@@ -104,15 +120,16 @@ public final class DenseTrainingStep {
             gradient.setGradientFor(i + "_" + DefaultParamInitializer.WEIGHT_KEY, weightGrads[i], 'f');
             gradient.setGradientFor(i + "_" + DefaultParamInitializer.BIAS_KEY, biasGrads[i]);
             activations[i] = ((BaseLayer) layer.conf().getLayer()).getActivationFn();
+            dropouts[i] = layer.conf().getLayer().getIDropout();
             widths[i] = weights[i].size(1);
         }
         OutputLayer out = (OutputLayer) net.getLayer(n - 1).conf().getLayer();
         loss = out.getLossFn();
         outputActivation = out.getActivationFn();
-        boolean floats = weights[0].dataType() == DataType.FLOAT;
+        boolean floats = weights[first].dataType() == DataType.FLOAT;
         javaBiasActivation = new boolean[n];
         StringBuilder why = new StringBuilder();
-        for (int i = 0; i < n; i++) {
+        for (int i = first; i < n; i++) {
             javaBiasActivation[i] = path != Path.ND4J && floats
                     && (i == n - 1 || isPlainRelu(activations[i]) || activations[i] instanceof ActivationIdentity);
             if (!javaBiasActivation[i] && path != Path.ND4J && floats) {
@@ -120,11 +137,12 @@ public final class DenseTrainingStep {
             }
         }
         if (!floats && path != Path.ND4J) {
-            why.append(" (not: ").append(weights[0].dataType()).append(" parameters, all by ND4J)");
+            why.append(" (not: ").append(weights[first].dataType()).append(" parameters, all by ND4J)");
         }
         String adam = path == Path.KERNELS_AND_FUSED_ADAM && floats ? fusedAdamUnsupported(net) : "not asked for";
         fusedAdam = adam == null;
-        String message = "dense training step: " + (path == Path.ND4J ? "ND4J only"
+        String message = "dense training step: " + (front == null ? "" : "convolutions by im2col and gemm ("
+                + front.describe() + "); ") + (path == Path.ND4J ? "ND4J only"
                 : "bias and activation in Java" + why) + "; updater " + (fusedAdam
                 ? "fused (FastAdam, one pass with the SGD step)" : "DL4J's (" + adam + ")");
         if (LOGGED.add(message)) {
@@ -188,13 +206,21 @@ public final class DenseTrainingStep {
             return "the network has training listeners";
         }
         int last = net.getnLayers() - 1;
+        int first = ConvFront.frontLayers(net);
+        String front = ConvFront.unsupported(net, true);
+        if (front != null) {
+            return front;
+        }
         for (int i = 0; i <= last; i++) {
-            Layer layer = net.getLayer(i);
-            var c = layer.conf();
+            var c = net.getLayer(i).conf();
             if (c.getOptimizationAlgo() != OptimizationAlgorithm.STOCHASTIC_GRADIENT_DESCENT || !c.isMiniBatch()) {
                 return "layer " + i + " is not trained by minibatch SGD";
             }
-            String reason = unsupportedLayer(i, last, c.getLayer(), conf);
+        }
+        for (int i = first; i <= last; i++) {
+            Layer layer = net.getLayer(i);
+            var c = layer.conf();
+            String reason = unsupportedLayer(i, i == first && first > 0, last, c.getLayer(), conf);
             if (reason != null) {
                 return reason;
             }
@@ -210,18 +236,21 @@ public final class DenseTrainingStep {
         return null;
     }
 
-    private static String unsupportedLayer(int i, int last, org.deeplearning4j.nn.conf.layers.Layer layer,
-                                           MultiLayerConfiguration conf) {
+    private static String unsupportedLayer(int i, boolean afterFront, int last,
+                                           org.deeplearning4j.nn.conf.layers.Layer layer, MultiLayerConfiguration conf) {
         Class<?> expected = i == last ? OutputLayer.class : DenseLayer.class;
         if (layer.getClass() != expected) {
             return "layer " + i + " is a " + layer.getClass().getSimpleName();
         }
         BaseLayer base = (BaseLayer) layer;
-        if (conf.getInputPreProcess(i) != null) {
+        if (conf.getInputPreProcess(i) != null && !afterFront) { // after a front: ConvFront checked its flattening
             return "layer " + i + " has an input preprocessor";
         }
-        if (base.getIDropout() != null || base.getWeightNoise() != null) {
-            return "layer " + i + " has dropout or weight noise";
+        if (base.getIDropout() != null && base.getIDropout().getClass() != Dropout.class) {
+            return "layer " + i + " has " + base.getIDropout().getClass().getSimpleName();
+        }
+        if (base.getWeightNoise() != null) {
+            return "layer " + i + " has weight noise";
         }
         if (layer instanceof DenseLayer dense && dense.hasLayerNorm()) {
             return "layer " + i + " has layer norm";
@@ -246,18 +275,29 @@ public final class DenseTrainingStep {
         }
         INDArray features = data.getFeatures();
         long n = features.size(0);
-        if (features.rank() != 2 || features.size(1) != weights[0].size(0)) {
-            throw new IllegalArgumentException("features must be [rows, " + weights[0].size(0) + "], got "
+        long width = front != null ? front.inputs() : weights[first].size(0);
+        if (features.rank() != 2 || features.size(1) != width) {
+            throw new IllegalArgumentException("features must be [rows, " + width + "], got "
                     + java.util.Arrays.toString(features.shape()));
         }
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             int last = weights.length - 1;
+            int iteration = net.getIterationCount();
+            int epoch = net.getEpochCount();
             Buffers b = buffers(n);
             // forward: z_i = a_{i-1} W_i + b_i, a_i = f_i(z_i); z_i is kept for backprop
-            INDArray in = features.dataType() == weights[0].dataType() ? features
-                    : features.castTo(weights[0].dataType());
+            INDArray in = features.dataType() == weights[first].dataType() ? features
+                    : features.castTo(weights[first].dataType());
+            if (front != null) {
+                in = front.forward(b.frontWork, in);
+            }
             INDArray[] inputs = new INDArray[last + 1];
-            for (int i = 0; i <= last; i++) {
+            for (int i = first; i <= last; i++) {
+                if (dropouts[i] != null) { // DL4J's own dropout op and mask, drawn as fit draws them
+                    INDArray dropped = b.rows(b.dropped, i, n);
+                    dropouts[i].applyDropout(in, dropped, iteration, epoch, LayerWorkspaceMgr.noWorkspaces());
+                    in = dropped;
+                }
                 inputs[i] = in;
                 INDArray z = b.rows(b.pre, i, n);
                 Nd4j.gemm(in, weights[i], z, false, false, 1.0, 0.0);
@@ -293,16 +333,26 @@ public final class DenseTrainingStep {
                 delta = loss.computeGradient(labels, logits.dup(), outputActivation, mask);
                 score = loss.computeScore(labels, logits, outputActivation, mask, false) / n;
             }
-            for (int i = last; i >= 0; i--) {
+            for (int i = last; i >= first; i--) {
                 Nd4j.gemm(inputs[i], delta, weightGrads[i], true, false, 1.0, 0.0);
                 if (javaBiasActivation[i] && delta.ordering() == 'c' && delta.elementWiseStride() == 1) {
                     DenseKernels.columnSums(delta, biasGrads[i], n, widths[i]);
                 } else {
                     delta.sum(biasGrads[i], 0);
                 }
-                if (i > 0) {
+                if (i == first && front != null) {
+                    INDArray eps = b.rows(b.frontEps, 0, n);
+                    Nd4j.gemm(delta, weights[i], eps, false, true, 1.0, 0.0);
+                    if (dropouts[i] != null) {
+                        dropouts[i].backprop(eps, eps, iteration, epoch);
+                    }
+                    front.backward(b.frontWork, eps);
+                } else if (i > first) {
                     INDArray eps = b.rows(b.eps, i - 1, n);
                     Nd4j.gemm(delta, weights[i], eps, false, true, 1.0, 0.0);
+                    if (dropouts[i] != null) {
+                        dropouts[i].backprop(eps, eps, iteration, epoch);
+                    }
                     if (javaBiasActivation[i - 1]) {
                         if (isPlainRelu(activations[i - 1])) {
                             DenseKernels.reluBackprop(b.rows(b.pre, i - 1, n), eps, n, widths[i - 1]);
@@ -314,8 +364,6 @@ public final class DenseTrainingStep {
                     delta = activations[i - 1].backprop(b.rows(b.pre, i - 1, n), eps).getFirst();
                 }
             }
-            int iteration = net.getIterationCount();
-            int epoch = net.getEpochCount();
             if (fusedAdam && net.getUpdater() instanceof BaseMultiLayerUpdater<?> u && u.getUpdaterBlocks().size() == 1
                     && u.getUpdaterBlocks().get(0).getGradientUpdater().getConfig() instanceof FastAdam adam) {
                 // the FastAdam instance DL4J's updater would apply, so its learning rate as set on the network
@@ -356,6 +404,11 @@ public final class DenseTrainingStep {
         final INDArray[] pre;
         final INDArray[] act;
         final INDArray[] eps;
+        /** Per layer with dropout: its input after dropout. */
+        final INDArray[] dropped;
+        /** With a convolution front: the error at its flattened output, and its own buffers. */
+        final INDArray[] frontEps;
+        final ConvFront.Work frontWork;
 
         Buffers(long capacity) {
             this.capacity = capacity;
@@ -363,16 +416,25 @@ public final class DenseTrainingStep {
             pre = new INDArray[n];
             act = new INDArray[n];
             eps = new INDArray[n];
-            DataType type = weights[0].dataType();
+            dropped = new INDArray[n];
+            frontEps = new INDArray[1];
+            DataType type = weights[first].dataType();
             try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                for (int i = 0; i < n; i++) {
+                for (int i = first; i < n; i++) {
                     pre[i] = Nd4j.createUninitialized(type, new long[] {capacity, widths[i]}, 'c');
                     if (i < n - 1) {
                         act[i] = Nd4j.createUninitialized(type, new long[] {capacity, widths[i]}, 'c');
                         eps[i] = Nd4j.createUninitialized(type, new long[] {capacity, widths[i]}, 'c');
                     }
+                    if (dropouts[i] != null) {
+                        dropped[i] = Nd4j.createUninitialized(type, new long[] {capacity, weights[i].size(0)}, 'c');
+                    }
+                }
+                if (front != null) {
+                    frontEps[0] = Nd4j.createUninitialized(type, new long[] {capacity, front.outputs()}, 'c');
                 }
             }
+            frontWork = front == null ? null : front.work(capacity);
         }
 
         /** The first {@code n} rows of buffer {@code layer}: a contiguous view, as {@code Nd4j.gemm} needs. */

@@ -16,9 +16,10 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * output falls back to log(output), which softmax(./T) maps to the same distribution. A final {@link DenseLayer} counts
  * as an output layer here.
  *
- * <p>Frozen MLPs (dense layers, element-wise activations, identity or softmax output, float32) take a fast path,
- * {@link DenseInference}, with DL4J's forward pass's logits up to rounding (another BLAS call: the last bits may
- * differ, by CPU) without its per-layer copies; other networks (CNNs, batch norm, ...) use DL4J's {@code output()}. The fast path copies the weights when
+ * <p>Frozen MLPs (dense layers, element-wise activations, identity or softmax output, float32), also after a front of
+ * plain convolutions and max pooling (LeNet-style CNNs), take a fast path, {@link DenseInference}, with DL4J's forward
+ * pass's logits up to rounding (other BLAS calls and summation orders: the last bits differ) without its per-layer
+ * copies; other networks (batch norm, padding, average pooling, ...) use DL4J's {@code output()}. The fast path copies the weights when
  * the model is built: build a new LogitModel after changing the network's parameters. {@link #logits} is thread-safe
  * on the fast path only; give each thread its own model (and network clone) otherwise, as the label job's
  * TeacherCache does.
@@ -125,7 +126,7 @@ public final class LogitModel implements LogitFunction {
      * the layer is a hidden layer of a network on it, else both DL4J's. Thread-safety as {@link #activations}.
      */
     public INDArray[] logitsAndActivations(INDArray features, int layer) {
-        if (fast != null && layer >= 0 && layer < net.getnLayers() - 1) {
+        if (fast != null && layer >= fast.firstDense() && layer < net.getnLayers() - 1) {
             return fast.logitsAndLayer(features, layer);
         }
         return new INDArray[] {logits(features), activations(features, layer)};

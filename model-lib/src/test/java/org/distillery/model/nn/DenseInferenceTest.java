@@ -21,6 +21,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -130,7 +131,7 @@ class DenseInferenceTest {
         assertThat(bits(last[1])).containsExactly(bits(net.output(x, false)));
         assertThat(model.logitsAndActivations(rows(0, 1), 1)[1].shape()).containsExactly(0, 32);
         assertThatThrownBy(() -> DenseInference.of(net).logitsAndLayer(x, 3))
-                .hasMessage("layer 3 is not a hidden layer (0 to 2)");
+                .hasMessage("layer 3 is not a dense hidden layer (0 to 2)");
     }
 
     /** The values in row-major order, to compare exactly ({@code INDArray.equals} allows 1e-5). */
@@ -155,15 +156,62 @@ class DenseInferenceTest {
         RoundingBound.assertLayersMatchDl4j(net, x, fastLayers(model, x), activation.toString());
     }
 
+    /**
+     * A LeNet-style teacher takes the convolution front: its logits and its dense hidden layer's activations match
+     * DL4J's within 1e-5 of their scale. The two sum each convolution in another order (im2col + one gemm vs DL4J's
+     * layers), over at most 150 products here, so they differ by a few ulps per layer (measured: at most ~1e-7 of the
+     * scale); a wrong window, weight layout or bias is off by far more than 1e-5 (checked below with a shifted input).
+     */
     @Test
-    void cnnTeacherFallsBackToOutputWithTheSameLogits() {
-        MultiLayerNetwork cnn = Architecture.parse("cnn:4,6:16", 0).build(784, 10,
+    void cnnTeacherTakesTheConvolutionFrontWithDl4jsLogits() {
+        MultiLayerNetwork cnn = Architecture.parse("cnn:4,6:16", 0.5).build(784, 10,
                 DistillationLoss.hardLabelsOnly(), 1e-3, 1);
         LogitModel model = new LogitModel(cnn);
+        assertThat(model.fastPath()).as(model.fallbackReason()).isTrue();
+        for (int n : new int[] {1, 7, 64}) {
+            INDArray x = rows(n, 40 + n);
+            INDArray fast = model.logits(x);
+            INDArray dl4j = cnn.output(x, false);
+            assertThat(maxDiff(fast, dl4j)).as("batch %d logits", n).isLessThan(1e-5 * scale(dl4j));
+            INDArray[] both = model.logitsAndActivations(x, 4); // the dense hidden layer after two conv + pool blocks
+            INDArray hidden = cnn.feedForwardToLayer(4, x, false).get(5);
+            assertThat(maxDiff(both[1], hidden)).as("batch %d layer 4", n).isLessThan(1e-5 * scale(hidden));
+            assertThat(bits(both[0])).containsExactly(bits(fast));
+        }
+        INDArray x = rows(3, 9);
+        INDArray shifted = Nd4j.concat(1, x.get(NDArrayIndex.all(), NDArrayIndex.interval(1, 784)),
+                x.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 1)));
+        assertThat(maxDiff(model.logits(shifted), cnn.output(x, false))).as("a one-pixel shift is detected")
+                .isGreaterThan(1e-3 * scale(cnn.output(x, false)));
+        assertThat(model.logitsAndActivations(x, 1)[1].shape()).as("a pooling layer's activations: DL4J's")
+                .containsExactly(3, 4 * 12 * 12);
+    }
+
+    @Test
+    void cnnOutsideTheFrontFallsBackToOutputWithTheSameLogits() {
+        MultiLayerNetwork cnn = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().dataType(DataType.FLOAT)
+                .seed(3).list()
+                .layer(new org.deeplearning4j.nn.conf.layers.ConvolutionLayer.Builder(3, 3).padding(1, 1).nOut(2)
+                        .activation(Activation.RELU).build())
+                .layer(new DenseLayer.Builder().nOut(8).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MSE).nOut(3).activation(Activation.IDENTITY)
+                        .build())
+                .setInputType(org.deeplearning4j.nn.conf.inputs.InputType.convolutionalFlat(28, 28, 1)).build());
+        cnn.init();
+        LogitModel model = new LogitModel(cnn);
         assertThat(model.fastPath()).isFalse();
-        assertThat(model.fallbackReason()).isEqualTo("layer 0 is a ConvolutionLayer");
+        assertThat(model.fallbackReason()).isEqualTo("layer 0 (ConvolutionLayer) has padding 1x1");
         INDArray x = rows(7, 40);
         assertThat(bits(model.logits(x))).containsExactly(bits(cnn.output(x, false))); // the same call
+    }
+
+    private static double maxDiff(INDArray a, INDArray b) {
+        return Nd4j.math().abs(a.sub(b)).maxNumber().doubleValue();
+    }
+
+    /** The largest magnitude in {@code a}, at least 1. */
+    private static double scale(INDArray a) {
+        return Math.max(1, Nd4j.math().abs(a).maxNumber().doubleValue());
     }
 
     @Test

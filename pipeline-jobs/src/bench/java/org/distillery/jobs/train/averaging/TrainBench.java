@@ -19,7 +19,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Benchmark, not a test (docs/scripts/bench-train.sh runs it): KD training of the same student (784-64-10 by default,
- * {@code -Dbench.hidden=512,512} for a wider one) on the same synthetic minibatches (precomputed teacher logits, T=2,
+ * {@code -Dbench.hidden=512,512} for a wider one, {@code -Dbench.hidden=cnn:20,50:500} for the demo's CNN teacher with
+ * its dropout 0.5) on the same synthetic minibatches (precomputed teacher logits, T=2,
  * alpha=0.5, Adam, batch 64), as single-JVM DL4J {@code fit} and {@code DenseTrainingStep}, and as Spark parameter
  * averaging through distillery's trainer ({@code local[2]}, or the master spark-submit gives). Prints one JSON line per
  * engine with examples/s, and the communication facts of the cost model (bytes per averaging round, rounds per epoch,
@@ -67,6 +68,19 @@ public final class TrainBench {
                             .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build()).build());
             net.init();
             timeSingle(net, hard, rows, epochs, "single-jvm fit, DL4J softmax+MCXENT, hard labels");
+            return;
+        }
+        if (which.equals("single-variants") && isCnn()) { // the CNN: the step against DL4J's layers
+            List<Runnable> variants = new ArrayList<>(List.of(
+                    () -> {
+                        MultiLayerNetwork net = student();
+                        timeSingle(net, batches, rows, epochs, "single-jvm dense step", DenseTrainingStep.of(net)::fit);
+                    },
+                    () -> timeSingle(student(), batches, rows, epochs, "single-jvm fit (1 thread)")));
+            if (REP % 2 == 0) {
+                java.util.Collections.reverse(variants);
+            }
+            variants.forEach(Runnable::run);
             return;
         }
         if (which.equals("single-variants")) { // the choices made for speed, side by side in one JVM
@@ -128,13 +142,18 @@ public final class TrainBench {
     }
 
     static MultiLayerNetwork student() {
-        return Architecture.parse("mlp:" + HIDDEN, 0)
-                .build(FEATURES, CLASSES, new DistillationLoss(2.0, 0.5), 1e-3, 42);
+        Architecture arch = isCnn() ? Architecture.parse(HIDDEN, 0.5) : Architecture.parse("mlp:" + HIDDEN, 0);
+        return arch.build(FEATURES, CLASSES, new DistillationLoss(2.0, 0.5), 1e-3, 42);
     }
 
-    /** The student's layer widths, as the PyTorch reference names them: 784-64-10. */
+    /** Whether the network is a CNN spec ({@code cnn:C1,...:W1,...}) rather than an MLP's hidden widths. */
+    static boolean isCnn() {
+        return HIDDEN.startsWith("cnn:");
+    }
+
+    /** The student's layer widths, as the PyTorch reference names them: 784-64-10, or the CNN's spec. */
     static String studentName() {
-        return FEATURES + "-" + HIDDEN.replace(',', '-') + "-" + CLASSES;
+        return isCnn() ? HIDDEN : FEATURES + "-" + HIDDEN.replace(',', '-') + "-" + CLASSES;
     }
 
     /** Features uniform in [0, 1); a fixed random linear teacher gives the logits, its argmax the hard label. */
