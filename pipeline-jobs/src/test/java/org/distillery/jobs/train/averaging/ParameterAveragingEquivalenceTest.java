@@ -93,7 +93,16 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
         MultiLayerNetwork withDropout = new Architecture(List.of(8, 8), 0.3).build(Fixtures.FEATURES, Fixtures.CLASSES,
                 new DistillationLoss(2, 0.5), 0.01, 5);
         assertThat(new ParameterAveragingTrainer(sc, withDropout, settings, engine("dense")).describe())
-                .contains("worker step DL4J fit (the dense step does not cover this network: layer 1 has dropout");
+                .endsWith("worker step dense)");
+        MultiLayerNetwork l2 = new MultiLayerNetwork(new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder()
+                .l2(1e-4).list()
+                .layer(new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(Fixtures.FEATURES).nOut(8).build())
+                .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder(new DistillationLoss(2, 0.5)).nIn(8)
+                        .nOut(Fixtures.CLASSES).activation(org.nd4j.linalg.activations.Activation.IDENTITY).build())
+                .build());
+        l2.init();
+        assertThat(new ParameterAveragingTrainer(sc, l2, settings, engine("dense")).describe())
+                .contains("worker step DL4J fit (the dense step does not cover this network: layer 0 has regularization");
     }
 
     /**
