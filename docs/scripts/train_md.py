@@ -4,7 +4,7 @@ the median examples/s of each engine over the alternated runs, each against the 
 best thread count; which variant wins on this machine for each choice made for speed (ratios are medians of the
 per-run ratios, both sides from the same run); the targets of issue 21; the cost model per round (a + b x F) when the
 run has F = 10 and 20 (BENCH_EXTRA). Ends with one JSON line: single_vs_pytorch and local2_vs_single for the demo's
-784-64-10 student, the same with _wide for the other student, and the winners.
+784-64-10 student, the same with _wide for the other MLP student and _cnn for the CNN teacher, and the winners.
 
 Usage: train_md.py RESULTS.jsonl
 """
@@ -118,10 +118,14 @@ def main(path):
     out = {}
     demo = summary.get(DEMO, {})
     out.update({k: v for k, v in demo.items()})
-    wide = next((s for s in students if s != DEMO), None)
+    wide = next((s for s in students if s != DEMO and not s.startswith("cnn:")), None)
     if wide:
         out["wide_student"] = wide
         out.update({f"{k}_wide": v for k, v in summary[wide].items()})
+    cnn = next((s for s in students if s.startswith("cnn:")), None)
+    if cnn:
+        out["cnn_teacher"] = cnn
+        out.update({f"{k}_cnn": v for k, v in summary[cnn].items()})
     print(json.dumps(out))
 
 
