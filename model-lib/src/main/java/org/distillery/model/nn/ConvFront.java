@@ -30,10 +30,11 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 /**
  * The convolution layers at the front of a LeNet-style network ({@link Architecture}'s {@code cnn:} form, or a Keras
  * CNN of the same kinds of layers) as im2col plus one {@code Nd4j.gemm} per convolution, forward and backward, for
- * {@link DenseTrainingStep} and {@link DenseInference}. DL4J's own convolution and pooling layers take ~135 ms per
- * 64-row training step of the demo's {@code cnn:20,50:500} teacher on one worker (docs/PERFORMANCE.md, "CNN step"),
- * ~50x the step's arithmetic; here the arithmetic is three gemms per convolution over the whole minibatch, and the
- * rest (im2col, its transpose col2im, bias, ReLU, max pooling) is one pass each in plain Java over heap arrays.
+ * {@link DenseTrainingStep} and {@link DenseInference}. DL4J's own convolution and pooling layers take ~130 ms per
+ * 64-row training step of the demo's {@code cnn:20,50:500} teacher on one thread, this class ~23 ms, about PyTorch's
+ * speed (docs/PERFORMANCE.md, "Training: parameter averaging"): the arithmetic is three gemms per convolution over the
+ * whole minibatch, and the rest (im2col, its transpose col2im, bias, ReLU, max pooling) one pass each in plain Java
+ * over heap arrays.
  *
  * <p>It covers, from layer 0 up to the first dense layer: {@link ConvolutionLayer}s (NCHW, no padding, dilation 1,
  * {@code Truncate} or {@code Strict} mode, any kernel and stride, a bias, ReLU or identity activation) and max-pooling
