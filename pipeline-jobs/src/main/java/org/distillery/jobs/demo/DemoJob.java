@@ -20,6 +20,7 @@ import org.distillery.jobs.label.LabelJob;
 import org.distillery.jobs.train.Objective;
 import org.distillery.jobs.train.TrainConfig;
 import org.distillery.jobs.train.TrainConfigBuilder;
+import org.distillery.jobs.train.averaging.EngineConfig;
 import org.distillery.jobs.train.TrainJob;
 import org.distillery.model.schema.Manifest;
 import org.slf4j.Logger;
@@ -73,7 +74,7 @@ public final class DemoJob {
         TrainConfig teacher = TrainConfig.builder(Objective.HARD).transfer(train).validation(validation)
                 .out(o + "/models/teacher").student(c.teacherArch(), c.teacherDropout()).epochs(c.teacherEpochs())
                 .patience(c.teacherEpochs()).seed(c.seed()).workers(c.workers()).batchSize(c.teacherBatch())
-                .averagingFrequency(c.averagingFrequency()).build();
+                .averagingFrequency(c.averagingFrequency()).engine(ENGINE).build();
         stages.run("teacher", teacher.out(), teacher, () -> new TrainJob(spark).run(teacher));
 
         LabelConfig label = LabelConfig.builder(train, o + "/soft-targets/train").teacher(teacher.out())
@@ -136,10 +137,21 @@ public final class DemoJob {
         return new ExportConfig(student, c.out() + "/export/student").withInt8(transfer);
     }
 
+    /**
+     * The trainer's engine for the demo's models: the defaults, with the minibatches cached as objects. Fashion-MNIST's
+     * 55,000 rows are ~180 MB of minibatches, which fit anywhere the demo runs; as objects they skip Java
+     * serialization into the cache and out of it every epoch, which makes each trial's first epoch ~2x and every
+     * later one ~1.2x faster (docs/PERFORMANCE.md, "The demo's wall time"). The serialized default stays for tables of
+     * unknown size: its bytes are on the heap, where Spark's memory accounting sees them, while objects hold ND4J's
+     * off-heap arrays, which it does not.
+     */
+    static final EngineConfig ENGINE = EngineConfig.DEFAULT.storageLevel("MEMORY_ONLY");
+
     /** What the demo's students share: shape, schedule, labelled rows, trainer settings and where they go. */
     private static TrainConfigBuilder studentOf(DemoConfig c, Objective objective, String name) {
         return TrainConfig.builder(objective).out(c.out() + "/students/" + name).architecture(c.studentArch())
                 .epochs(c.studentEpochs()).patience(STUDENT_PATIENCE).labelled(c.labelled()).seed(c.seed())
-                .workers(c.workers()).batchSize(c.studentBatch()).averagingFrequency(c.averagingFrequency());
+                .workers(c.workers()).batchSize(c.studentBatch()).averagingFrequency(c.averagingFrequency())
+                .engine(ENGINE);
     }
 }

@@ -119,7 +119,8 @@ final class TrainingRows {
                 .select(teacherLayer ? new Column[] {col(TransferSchema.ID), col(TransferSchema.FEATURES), col(LOGITS),
                         col(TransferSchema.LABEL), col(TEACHER_LAYER)} : new Column[] {col(TransferSchema.ID),
                         col(TransferSchema.FEATURES), col(LOGITS), col(TransferSchema.LABEL)})
-                .javaRDD()
+                .queryExecution().toRdd().toJavaRDD() // Spark's internal rows: primitive arrays, no boxing
+                .map(ToMinibatches.TrainingRow::of)
                 .zipWithIndex()
                 .mapToPair(rowAndIndex -> new scala.Tuple2<>(rowAndIndex._2() / perPartition, rowAndIndex._1()))
                 .partitionBy(new ExactPartitioner(partitions))
