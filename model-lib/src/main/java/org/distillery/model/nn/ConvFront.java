@@ -48,8 +48,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * row-major [rows, channels*height*width]. A convolution's weights and gradients are views of DL4J's
  * {@code [out, in, kh, kw]} parameter arrays seen as [out, in*kh*kw], so the network's updater, checkpoints and
  * parameter averaging see the same arrays as after {@code fit}. Max pooling routes a window's gradient to its first
- * largest element in row-major order; DL4J may pick another among exact ties, which after a ReLU only happens between
- * zeros, whose gradient the ReLU stops either way.
+ * largest element in row-major order; DL4J may pick another among exact ties. After a ReLU the common ties are zeros,
+ * whose gradient the ReLU stops either way; ties of other values are as rare as two equal float sums.
  *
  * <p>The weights are read at each call (views, or copies with {@code copyWeights}); the per-call buffers live in a
  * {@link Work}, one per thread that calls it.
