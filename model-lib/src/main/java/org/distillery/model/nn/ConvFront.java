@@ -453,7 +453,7 @@ final class ConvFront {
             }
             if (s.conv) {
                 convBackward(s, grad, work.act[i], rows, work.colView[i], work.zView[i], below, work.colHeap);
-            } else {
+            } else if (below != null) { // a pooling first layer has no parameters and nothing below it
                 int[] from = work.argmax[i];
                 int n = s.outC * rows * s.outPlane();
                 for (int j = 0; j < n; j++) {

@@ -185,6 +185,24 @@ class DenseTrainingStepTest {
         assertThat(b.params().equalsWithEps(a.params(), 1e-5)).isTrue();
     }
 
+    /** A front that starts with max pooling: its first stage has no input gradient to pass on. */
+    @Test
+    void takesDl4jsStepsWhenPoolingComesFirst() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(9).dataType(DataType.FLOAT)
+                .updater(new Adam(0.01)).list()
+                .layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2).stride(2, 2)
+                        .build())
+                .layer(new ConvolutionLayer.Builder(3, 3).nOut(3).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(new DistillationLoss(2.0, 0.5)).nOut(CLASSES)
+                        .activation(Activation.IDENTITY).build())
+                .setInputType(org.deeplearning4j.nn.conf.inputs.InputType.convolutionalFlat(12, 12, 1)).build();
+        MultiLayerNetwork a = new MultiLayerNetwork(conf.clone());
+        a.init();
+        MultiLayerNetwork b = new MultiLayerNetwork(conf.clone());
+        b.init(a.params().dup(), true);
+        assertSameTraining(a, b, kdBatches(4, 12 * 12), 2);
+    }
+
     /** A 3x3 convolution with {@code padding} followed by {@code pool}, a dense layer and an output layer. */
     private static MultiLayerNetwork cnn(SubsamplingLayer pool, int padding) {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().dataType(DataType.FLOAT)
