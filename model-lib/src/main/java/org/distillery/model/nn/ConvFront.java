@@ -282,11 +282,6 @@ final class ConvFront {
         return null;
     }
 
-    /** Layers this front covers: the network's first {@code layers()}. */
-    int layers() {
-        return layers;
-    }
-
     /** Width of the flat input row: channels * height * width. */
     long inputs() {
         return inputs;

@@ -151,8 +151,9 @@ final class DenseInference {
 
     /**
      * The logits and, from the same pass, the activations of dense hidden layer {@code layer} (0-based in the
-     * network, from {@link #firstDense} to before the last), [N, width]: new arrays the caller owns. They equal DL4J's {@code feedForwardToLayer(layer, x).get(layer + 1)},
-     * whose layers compute the same gemm, bias and activation.
+     * network, from {@link #firstDense} to before the last), [N, width]: new arrays the caller owns. They equal
+     * DL4J's {@code feedForwardToLayer(layer, x).get(layer + 1)}, whose layers compute the same gemm, bias and
+     * activation.
      */
     INDArray[] logitsAndLayer(INDArray features, int layer) {
         if (layer < first || layer >= weights.length - 1) {

@@ -70,38 +70,29 @@ public final class TrainBench {
             timeSingle(net, hard, rows, epochs, "single-jvm fit, DL4J softmax+MCXENT, hard labels");
             return;
         }
-        if (which.equals("single-variants") && isCnn()) { // the CNN: the step against DL4J's layers
-            List<Runnable> variants = new ArrayList<>(List.of(
-                    () -> {
-                        MultiLayerNetwork net = student();
-                        timeSingle(net, batches, rows, epochs, "single-jvm dense step", DenseTrainingStep.of(net)::fit);
-                    },
-                    () -> timeSingle(student(), batches, rows, epochs, "single-jvm fit (1 thread)")));
-            if (REP % 2 == 0) {
-                java.util.Collections.reverse(variants);
-            }
-            variants.forEach(Runnable::run);
-            return;
-        }
         if (which.equals("single-variants")) { // the choices made for speed, side by side in one JVM
-            List<Runnable> variants = new ArrayList<>(List.of(
-                    () -> {
-                        MultiLayerNetwork net = student();
-                        timeSingle(net, batches, rows, epochs, "single-jvm dense step", DenseTrainingStep.of(net)::fit);
-                    },
-                    () -> {
-                        MultiLayerNetwork net = student();
-                        timeSingle(net, batches, rows, epochs, "single-jvm dense step, DL4J updater",
-                                DenseTrainingStep.withDl4jUpdater(net)::fit);
-                    },
-                    () -> {
-                        MultiLayerNetwork net = student();
-                        timeSingle(net, batches, rows, epochs, "single-jvm dense step, ND4J only",
-                                DenseTrainingStep.nd4jOnly(net)::fit);
-                    },
-                    () -> timeSingle(student(), batches, rows, epochs, "single-jvm fit (1 thread)"),
-                    () -> timeSingle(nativeAdam(student()), batches, rows, epochs,
-                            "single-jvm fit, DL4J's native Adam")));
+            List<Runnable> variants = new ArrayList<>();
+            variants.add(() -> {
+                MultiLayerNetwork net = student();
+                timeSingle(net, batches, rows, epochs, "single-jvm dense step", DenseTrainingStep.of(net)::fit);
+            });
+            if (!isCnn()) { // the MLP step's own choices; the CNN is measured against DL4J's layers alone
+                variants.add(() -> {
+                    MultiLayerNetwork net = student();
+                    timeSingle(net, batches, rows, epochs, "single-jvm dense step, DL4J updater",
+                            DenseTrainingStep.withDl4jUpdater(net)::fit);
+                });
+                variants.add(() -> {
+                    MultiLayerNetwork net = student();
+                    timeSingle(net, batches, rows, epochs, "single-jvm dense step, ND4J only",
+                            DenseTrainingStep.nd4jOnly(net)::fit);
+                });
+            }
+            variants.add(() -> timeSingle(student(), batches, rows, epochs, "single-jvm fit (1 thread)"));
+            if (!isCnn()) {
+                variants.add(() -> timeSingle(nativeAdam(student()), batches, rows, epochs,
+                        "single-jvm fit, DL4J's native Adam"));
+            }
             if (REP % 2 == 0) {
                 java.util.Collections.reverse(variants);
             }
