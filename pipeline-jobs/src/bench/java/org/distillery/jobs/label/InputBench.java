@@ -11,7 +11,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.util.ArrayData;
-import org.apache.spark.sql.vectorized.ColumnarBatch;
 import org.distillery.jobs.common.Sparks;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.SoftTargetSchema;
@@ -140,7 +139,7 @@ public final class InputBench {
         } else {
             FeatureBatches b = FeatureBatches.plan(t.rows());
             FeatureBatches.Columns c = b.columns();
-            parts = b.batches().toJavaRDD().mapPartitions((Iterator<ColumnarBatch> it) -> {
+            parts = b.batches().toJavaRDD().mapPartitions((Iterator<SlicedScan.Slice> it) -> {
                 FeatureBatches.Cursor cursor = c.cursor(it, width);
                 float[] x = new float[1024 * width];
                 long n = 0;

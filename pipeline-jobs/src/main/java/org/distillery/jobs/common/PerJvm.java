@@ -43,6 +43,11 @@ public final class PerJvm<T> {
         return perThread.get().computeIfAbsent(key, k -> make.get());
     }
 
+    /** The JVM's instance of {@code key}, or null when none is loaded. */
+    public T peek(String key) {
+        return shared.get(key);
+    }
+
     /**
      * Makes {@code instance}, loaded elsewhere (e.g. by the driver's checks), the JVM's instance of {@code key} when it
      * is thread-safe and none is there yet; false when it was not kept, so the caller still owns it.

@@ -35,11 +35,11 @@ final class FeatureBatches {
     /** Spark configuration key: false reads every transfer set through Spark's row projection. */
     static final String ENABLED = "spark.distillery.label.featureBatches";
 
-    private final RDD<ColumnarBatch> batches;
+    private final RDD<SlicedScan.Slice> batches;
     private final String refusal;
     private final Columns columns;
 
-    private FeatureBatches(RDD<ColumnarBatch> batches, String refusal, Columns columns) {
+    private FeatureBatches(RDD<SlicedScan.Slice> batches, String refusal, Columns columns) {
         this.batches = batches;
         this.refusal = refusal;
         this.columns = columns;
@@ -83,9 +83,7 @@ final class FeatureBatches {
                         && t.elementType().equals(DataTypes.FloatType))) {
                 why = "the scan's column types are not the transfer schema's: " + scan.schema().simpleString();
             } else {
-                RDD<ColumnarBatch> batches = balanced(rows.sparkSession(), scan::executeColumnar);
-                LOG.info("label: reading features straight from the Parquet scan's column batches, {} partitions",
-                        batches.getNumPartitions());
+                RDD<SlicedScan.Slice> batches = sliced(selected, scan);
                 return new FeatureBatches(batches, null, new Columns(id, features, label));
             }
         }
@@ -93,10 +91,65 @@ final class FeatureBatches {
     }
 
     /**
+     * The scan's column batches in {@link SlicedScan}'s partitions (equal rows, a multiple of the task slots): the
+     * selection planned again with one whole file per scan partition; or, when that plan does not slice (its reason
+     * logged), in Spark's partitions of {@code scan} as {@link #balanced} plans them.
+     */
+    private static RDD<SlicedScan.Slice> sliced(Dataset<Row> selected, FileSourceScanExec scan) {
+        org.apache.spark.sql.SparkSession spark = selected.sparkSession();
+        int slots = spark.sparkContext().defaultParallelism();
+        SparkPlan again = selected.select("*").queryExecution().executedPlan(); // a fresh scan, its files not planned
+        while (!(again instanceof FileSourceScanExec) && again.children().size() == 1) {
+            again = again.children().apply(0);
+        }
+        String[] why = {"the plan changed between two reads: " + again.simpleString(10)};
+        if (again instanceof FileSourceScanExec files) {
+            RDD<ColumnarBatch> whole = wholeFiles(spark, files::executeColumnar);
+            SlicedScan s = SlicedScan.over(whole, spark.sessionState().newHadoopConf(), slots, why);
+            if (s != null) {
+                LOG.info("label: reading features straight from the Parquet scan's column batches, {}", why[0]);
+                return s;
+            }
+        }
+        RDD<ColumnarBatch> batches = balanced(spark, scan::executeColumnar);
+        LOG.info("label: reading features straight from the Parquet scan's column batches, {} partitions as Spark"
+                + " plans them ({})", batches.getNumPartitions(), why[0]);
+        return batches.toJavaRDD().map(b -> new SlicedScan.Slice(b, 0, b.numRows())).rdd();
+    }
+
+    /** What {@code plan} plans, each file whole in a partition of its own (no split, no packing). */
+    private static <T> T wholeFiles(org.apache.spark.sql.SparkSession spark, java.util.function.Supplier<T> plan) {
+        // splits of at most maxPartitionBytes, packed while bytes + openCostInBytes per file stay under it: a file is
+        // never split and never joined when both are far above any file's size
+        String big = String.valueOf(1L << 40);
+        java.util.Map<String, String> keys = java.util.Map.of("spark.sql.files.maxPartitionBytes", big,
+                "spark.sql.files.openCostInBytes", big);
+        java.util.Map<String, String> before = new java.util.HashMap<>();
+        keys.forEach((k, v) -> {
+            if (spark.conf().contains(k)) {
+                before.put(k, spark.conf().get(k));
+            }
+            spark.conf().set(k, v);
+        });
+        try {
+            return plan.get();
+        } finally {
+            keys.keySet().forEach(k -> {
+                if (before.containsKey(k)) {
+                    spark.conf().set(k, before.get(k));
+                } else {
+                    spark.conf().unset(k);
+                }
+            });
+        }
+    }
+
+    /**
      * What {@code plan} plans, with the Parquet scans it plans asked for at least {@link #PARTITIONS_PER_SLOT}
      * partitions per task slot: Spark packs files into partitions of up to 128 MB, which left e.g. 7 partitions for a
      * 1M-row transfer set on 2 slots, the last one running alone on one core. Unless the session sets
-     * {@code spark.sql.files.minPartitionNum} itself. Both ways of reading take it, so they batch the same rows.
+     * {@code spark.sql.files.minPartitionNum} itself. The row path's partitions, and the column path's when it does
+     * not slice (byte splits cannot split a row group: {@link SlicedScan} can).
      */
     static <T> T balanced(org.apache.spark.sql.SparkSession spark, java.util.function.Supplier<T> plan) {
         String key = "spark.sql.files.minPartitionNum";
@@ -139,7 +192,7 @@ final class FeatureBatches {
         return -1;
     }
 
-    RDD<ColumnarBatch> batches() {
+    RDD<SlicedScan.Slice> batches() {
         return batches;
     }
 
@@ -151,27 +204,28 @@ final class FeatureBatches {
     /** Column positions in the scan's batches. */
     record Columns(int id, int features, int label) implements java.io.Serializable {
         /** A cursor over one partition's batches. */
-        Cursor cursor(Iterator<ColumnarBatch> it, int featureCount) {
+        Cursor cursor(Iterator<SlicedScan.Slice> it, int featureCount) {
             return new Cursor(it, id, features, label, featureCount);
         }
     }
 
     /** Reads rows out of a partition's column batches; the current batch is reused by the reader once left. */
     static final class Cursor {
-        private final Iterator<ColumnarBatch> it;
+        private final Iterator<SlicedScan.Slice> it;
         private final int idColumn;
         private final int featuresColumn;
         private final int labelColumn;
         private final int featureCount;
         private ColumnarBatch batch;
         private int row;
+        private int end;
         private ColumnVector ids;
         private ColumnVector labels;
         private ColumnVector features;
         private WritableColumnVector elements;
         private boolean elementNulls;
 
-        Cursor(Iterator<ColumnarBatch> it, int idColumn, int featuresColumn, int labelColumn, int featureCount) {
+        Cursor(Iterator<SlicedScan.Slice> it, int idColumn, int featuresColumn, int labelColumn, int featureCount) {
             this.it = it;
             this.idColumn = idColumn;
             this.featuresColumn = featuresColumn;
@@ -180,12 +234,14 @@ final class FeatureBatches {
         }
 
         boolean hasNext() {
-            while (batch == null || row >= batch.numRows()) {
+            while (batch == null || row >= end) {
                 if (!it.hasNext()) {
                     return false;
                 }
-                batch = it.next();
-                row = 0;
+                SlicedScan.Slice s = it.next();
+                batch = s.batch();
+                row = s.from();
+                end = s.to();
                 ids = batch.column(idColumn);
                 labels = batch.column(labelColumn);
                 features = batch.column(featuresColumn);

@@ -123,7 +123,9 @@ public final class LabelJob {
                 throw new IllegalArgumentException("teacher SHA-256 mismatch: --teacher-sha256 " + pins.get(i)
                         + " but " + teacher.zipPath() + " has " + teacher.sha256());
             }
-            LogitFunction model = teacher.teacher(shape, config.teacherOutput(i));
+            String output = config.teacherOutput(i);
+            LogitFunction model = TeacherCache.forChecks(TeacherCache.key(teacher.sha256(), output, shape),
+                    () -> teacher.teacher(shape, output));
             if (first != null && model.classes() != first.classes()) {
                 throw new IllegalArgumentException("teachers have different class counts: " + teachers.get(0).zipPath()
                         + " has " + first.classes() + ", " + teacher.zipPath() + " has " + model.classes());

@@ -23,6 +23,30 @@ final class TeacherCache {
     private TeacherCache() {
     }
 
+    /** The cache key of a teacher: its SHA-256, the output read (null: its only one) and the example shape. */
+    static String key(String sha256, String output, int[] exampleShape) {
+        return sha256 + (output == null ? "" : "#" + output) + java.util.Arrays.toString(exampleShape);
+    }
+
+    /**
+     * The teacher the driver's checks read, loaded by {@code load}. With a local master the driver is the executor:
+     * a thread-safe teacher loaded here becomes the JVM's instance the tasks use, and one already there (an earlier
+     * job in this JVM) is taken without loading it again. Otherwise the checks' own instance.
+     */
+    static LogitFunction forChecks(String key, java.util.function.Supplier<LogitFunction> load) {
+        scala.Option<org.apache.spark.sql.SparkSession> active = org.apache.spark.sql.SparkSession.getActiveSession();
+        if (active.isEmpty() || !active.get().sparkContext().isLocal()) {
+            return load.get();
+        }
+        LogitFunction there = TEACHERS.peek(key);
+        if (there != null) {
+            return there;
+        }
+        LogitFunction teacher = load.get();
+        TEACHERS.offer(key, teacher);
+        return teacher;
+    }
+
     /** The teacher for this thread: the executor's one instance when it is thread-safe, else a clone per task thread. */
     static LogitFunction get(String key, Broadcast<ModelFile> file, int[] exampleShape, String output) {
         return TEACHERS.forThisThread(key, () -> load(key, file, exampleShape, output), TeacherCache::cloned);

@@ -86,8 +86,7 @@ final class TeacherEnsemble implements Serializable {
 
     /** A teacher on an executor: its SHA-256, the output read and the example shape it is fed. */
     private String key(int t) {
-        return sha256s.get(t) + (outputs.get(t) == null ? "" : "#" + outputs.get(t)) + java.util.Arrays.toString(
-                exampleShape);
+        return TeacherCache.key(sha256s.get(t), outputs.get(t), exampleShape);
     }
 
     void destroy() {

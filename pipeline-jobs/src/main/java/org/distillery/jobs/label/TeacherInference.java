@@ -7,7 +7,6 @@ import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.vectorized.ColumnarBatch;
 import org.bytedeco.javacpp.FloatPointer;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.SoftTargetCodec;
@@ -61,7 +60,7 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
      */
     org.apache.spark.api.java.JavaRDD<Row> over(FeatureBatches batches) {
         FeatureBatches.Columns columns = batches.columns();
-        FlatMapFunction<Iterator<ColumnarBatch>, Row> f = it -> run(new BatchSource(columns.cursor(it,
+        FlatMapFunction<Iterator<SlicedScan.Slice>, Row> f = it -> run(new BatchSource(columns.cursor(it,
                 featureCount)));
         return batches.batches().toJavaRDD().mapPartitions(f);
     }

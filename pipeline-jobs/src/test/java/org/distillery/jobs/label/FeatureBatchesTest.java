@@ -65,7 +65,20 @@ class FeatureBatchesTest extends SparkTestBase {
 
     private static void sameBothWays(String name, String transfer, java.util.function.UnaryOperator<LabelConfigBuilder>
             layout) {
-        assertThat(FeatureBatches.plan(TransferTables.readTransfer(spark(), transfer).rows()).accepted()).isTrue();
+        FeatureBatches plan = FeatureBatches.plan(TransferTables.readTransfer(spark(), transfer).rows());
+        assertThat(plan.accepted()).isTrue();
+        // the fixtures' three part files on two slots: two partitions of equal rows, one starting inside a file
+        long rows = (long) Storage.of(spark()).publishedManifest(transfer).number("rows");
+        List<Long> perPartition = plan.batches().toJavaRDD().mapPartitions(it -> {
+            long n = 0;
+            while (it.hasNext()) {
+                SlicedScan.Slice slice = it.next();
+                n += slice.to() - slice.from();
+            }
+            return List.of(n).iterator();
+        }).collect();
+        assertThat(perPartition).hasSize(spark().sparkContext().defaultParallelism()).allSatisfy(n ->
+                assertThat(n).isBetween(rows / perPartition.size(), rows / perPartition.size() + 1));
         String rowsOut = dir.resolve(name + "-rows").toString();
         String batchOut = dir.resolve(name + "-batches").toString();
         List<Row> viaRows = label(transfer, rowsOut, false, layout.apply(LabelConfig.builder(transfer, rowsOut)));

@@ -47,6 +47,20 @@ class LabelJobTest extends SparkTestBase {
     }
 
     @Test
+    void aLocalRunLoadsTheTeacherOnceForItsChecksAndItsTasks() {
+        LabelConfig config = LabelConfig.builder(transfer, dir.resolve("checks-only").toString()).teacher(teacherZip)
+                .temperature(2.0).build();
+        LabelJob.Checked first = LabelJob.check(Storage.of(spark()), config);
+        LabelJob.Checked again = LabelJob.check(Storage.of(spark()), config);
+        assertThat(first.model().threadSafe()).isTrue(); // the fast dense path: one instance serves every task
+        assertThat(again.model()).isSameAs(first.model());
+        // the key the tasks look it up by (TeacherEnsemble): found without loading (no broadcast to load from)
+        int[] shape = org.distillery.model.schema.TransferSchema.shape(first.transferManifest());
+        assertThat(TeacherCache.get(TeacherCache.key(first.teacher().sha256(), null, shape), null, shape, null))
+                .isSameAs(first.model());
+    }
+
+    @Test
     void writesOneSoftTargetRowPerInputRowWithItsManifest() throws Exception {
         String out = dir.resolve("soft").toString();
         JobResult result = label(out, 2.0);
