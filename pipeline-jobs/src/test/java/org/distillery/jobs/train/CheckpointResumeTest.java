@@ -23,7 +23,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Checkpoints and --resume: a training process killed mid-run (a separate JVM, SIGKILL) and resumed ends with exactly
- * the parameters of an uninterrupted run (two workers without dropout: the maths is deterministic).
+ * the parameters of an uninterrupted run (two workers, dropout 0.3: the maths and the masks are deterministic).
  */
 class CheckpointResumeTest extends SparkTestBase {
     private static final int EPOCHS = 8;
@@ -47,7 +47,7 @@ class CheckpointResumeTest extends SparkTestBase {
                 "--out", dir.resolve(name).toString(), "--checkpoint-dir", dir.resolve(name + "-ckpt").toString(),
                 "--resume", "--epochs", String.valueOf(EPOCHS), "--patience", String.valueOf(EPOCHS), "--arch", "mlp:16",
                 "--batch-size", "16", "--averaging-frequency", "4", "--workers", "2", "--learning-rate", "0.01",
-                "--lr-schedule", "step:3:0.5", "--labelled", "100", "--local-master", "local[2]"));
+                "--lr-schedule", "step:3:0.5", "--labelled", "100", "--dropout", "0.3", "--local-master", "local[2]"));
     }
 
     private static INDArray params(String name) {

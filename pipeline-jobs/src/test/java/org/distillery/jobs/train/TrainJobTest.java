@@ -103,6 +103,28 @@ class TrainJobTest extends SparkTestBase {
         assertThat(ModelArtifact.read(Storage.of(spark()), out).network().params()).isEqualTo(trained.params());
     }
 
+    /**
+     * Dropout masks come from each worker's generator seeded per round (the network's seed, the round's iteration,
+     * the worker): the same command trains the same parameters, as it does without dropout.
+     */
+    @Test
+    void aStudentWithDropoutTrainsToTheSameParametersTwice() {
+        java.util.function.Function<String, MultiLayerNetwork> train = name -> {
+            double dropout = name.startsWith("no-dropout") ? 0 : 0.5;
+            String out = dir.resolve(name).toString();
+            new TrainJob(spark()).run(small(Objective.KD).dropout(dropout).softTargets(soft).validation(validation)
+                    .out(out).epochs(2).patience(2).alphas(List.of(0.5)).build());
+            return ModelArtifact.read(Storage.of(spark()), out).network();
+        };
+        MultiLayerNetwork first = train.apply("dropout-a");
+        MultiLayerNetwork second = train.apply("dropout-b");
+        assertThat(first.getLayerWiseConfigurations().getConf(first.getnLayers() - 1).getLayer().getIDropout())
+                .as("dropout on the output layer's input").isNotNull();
+        assertThat(second.params()).isEqualTo(first.params());
+        // the masks did something: without dropout the same run ends elsewhere
+        assertThat(train.apply("no-dropout").params().equalsWithEps(first.params(), 1e-4)).isFalse();
+    }
+
     @Test
     void kdStudentLossGoesDownAndTheManifestChainsToTheSoftTargets() {
         String out = dir.resolve("kd").toString();

@@ -60,9 +60,11 @@ final class DenseStepWorker extends ParameterAveragingTrainingWorker {
             load(initial, startState);
             stepping = initial;
             step = kept.step;
+            seedRandom(initial);
             return initial;
         }
         initial = dl4j.getInitialModel();
+        seedRandom(initial);
         if (kept != null) {
             DenseTrainingStep covered = DenseTrainingStep.of(initial);
             if (covered != null) {
@@ -94,6 +96,27 @@ final class DenseStepWorker extends ParameterAveragingTrainingWorker {
             layer.setIterationCount(iteration);
             layer.setEpochCount(epoch);
         }
+    }
+
+    /**
+     * Seeds this thread's ND4J generator, which draws the round's dropout masks (the dense step calls the layers' own
+     * {@code Dropout}, as {@code fit} does), from the network's seed, the iteration count the round starts at and the
+     * worker's partition: the same run gives the same masks, and a resumed run the masks of the uninterrupted one,
+     * whichever executor thread a worker lands on. Workers of one round draw different masks.
+     */
+    private static void seedRandom(MultiLayerNetwork net) {
+        org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
+        long partition = task == null ? 0 : task.partitionId();
+        long seed = net.getLayerWiseConfigurations().getConf(0).getSeed();
+        long iteration = net.getLayerWiseConfigurations().getIterationCount();
+        Nd4j.getRandom().setSeed(mix(mix(mix(seed) + iteration) + partition));
+    }
+
+    /** SplitMix64's finaliser: nearby inputs give unrelated seeds. */
+    private static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 
     /** The network this worker built (null before it did). */
