@@ -22,9 +22,9 @@ import scala.reflect.ClassTag$;
 
 /**
  * The label job's partitions of transfer rows: equal in rows and a multiple of the task slots, cut anywhere in a file.
- * Spark plans Parquet partitions by bytes and cannot split a row group, so a transfer set of three one-row-group files
- * on two slots ran as two waves with one core idle in the second, and byte splits smaller than a row group ran as empty
- * tasks. Here the scan is planned with one whole file per parent partition, the files' row counts come from their
+ * Spark plans Parquet partitions by bytes and cannot split a row group: three one-row-group files on two slots make
+ * two waves with one core idle in the second, and a byte split smaller than a row group may be an empty task. Here
+ * the scan is planned with one whole file per parent partition, the files' row counts come from their
  * footers, and each partition of this RDD takes a row range of the concatenated files: the rows of a file before a
  * cut are decoded and skipped by the partition that starts there, which {@link #plan} keeps small by cutting at file
  * boundaries where it can.
