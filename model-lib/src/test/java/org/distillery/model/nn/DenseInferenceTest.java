@@ -160,7 +160,8 @@ class DenseInferenceTest {
      * A LeNet-style teacher takes the convolution front: its logits and its dense hidden layer's activations match
      * DL4J's within 1e-5 of their scale. The two sum each convolution in another order (im2col + one gemm vs DL4J's
      * layers), over at most 150 products here, so they differ by a few ulps per layer (measured on a family-26 EPYC: at
-     * most 1.9e-7 of the scale); a wrong window, weight layout or bias is off by far more than 1e-5 (checked below with a shifted input).
+     * most 1.9e-7 of the scale); a wrong window, weight layout or bias is off by far more than 1e-5 (checked below with
+     * a shifted input).
      */
     @Test
     void cnnTeacherTakesTheConvolutionFrontWithDl4jsLogits() {

@@ -64,6 +64,15 @@ class DenseTrainingStepTest {
         return Architecture.parse("mlp:16,8", 0).build(FEATURES, CLASSES, new DistillationLoss(2.0, 0.5), 0.01, 7);
     }
 
+    /** {@link #assertSameTraining} on two networks of {@code conf} that start from the same parameters. */
+    private static void assertSameTraining(MultiLayerConfiguration conf, List<DataSet> batches, int epochs) {
+        MultiLayerNetwork a = new MultiLayerNetwork(conf.clone());
+        a.init();
+        MultiLayerNetwork b = new MultiLayerNetwork(conf.clone());
+        b.init(a.params().dup(), true);
+        assertSameTraining(a, b, batches, epochs);
+    }
+
     /**
      * Fits {@code a} by DL4J and {@code b} by the step on the same batches and checks they stay together: within 1e-5,
      * as the two sum gradients in another order (different BLAS calls). Measured: at most 1.8e-7 on parameters and
@@ -133,11 +142,7 @@ class DenseTrainingStepTest {
                 .layer(new OutputLayer.Builder(new DistillationLoss(2.0, 0.5)).nOut(CLASSES)
                         .activation(Activation.IDENTITY).build())
                 .setInputType(org.deeplearning4j.nn.conf.inputs.InputType.convolutionalFlat(9, 10, 2)).build();
-        MultiLayerNetwork a = new MultiLayerNetwork(conf.clone());
-        a.init();
-        MultiLayerNetwork b = new MultiLayerNetwork(conf.clone());
-        b.init(a.params().dup(), true);
-        assertSameTraining(a, b, kdBatches(4, 2 * 9 * 10), 2);
+        assertSameTraining(conf, kdBatches(4, 2 * 9 * 10), 2);
     }
 
     @Test
@@ -161,11 +166,7 @@ class DenseTrainingStepTest {
             }
             batches.add(new DataSet(d.getFeatures(), y, null, mask));
         }
-        MultiLayerNetwork a = new MultiLayerNetwork(conf.clone());
-        a.init();
-        MultiLayerNetwork b = new MultiLayerNetwork(conf.clone());
-        b.init(a.params().dup(), true);
-        assertSameTraining(a, b, batches, 2);
+        assertSameTraining(conf, batches, 2);
     }
 
     @Test
@@ -196,11 +197,7 @@ class DenseTrainingStepTest {
                 .layer(new OutputLayer.Builder(new DistillationLoss(2.0, 0.5)).nOut(CLASSES)
                         .activation(Activation.IDENTITY).build())
                 .setInputType(org.deeplearning4j.nn.conf.inputs.InputType.convolutionalFlat(12, 12, 1)).build();
-        MultiLayerNetwork a = new MultiLayerNetwork(conf.clone());
-        a.init();
-        MultiLayerNetwork b = new MultiLayerNetwork(conf.clone());
-        b.init(a.params().dup(), true);
-        assertSameTraining(a, b, kdBatches(4, 12 * 12), 2);
+        assertSameTraining(conf, kdBatches(4, 12 * 12), 2);
     }
 
     /** A 3x3 convolution with {@code padding} followed by {@code pool}, a dense layer and an output layer. */

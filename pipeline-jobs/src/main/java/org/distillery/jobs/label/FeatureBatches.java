@@ -122,8 +122,13 @@ final class FeatureBatches {
         // splits of at most maxPartitionBytes, packed while bytes + openCostInBytes per file stay under it: a file is
         // never split and never joined when both are far above any file's size
         String big = String.valueOf(1L << 40);
-        java.util.Map<String, String> keys = java.util.Map.of("spark.sql.files.maxPartitionBytes", big,
-                "spark.sql.files.openCostInBytes", big);
+        return withConf(spark, java.util.Map.of("spark.sql.files.maxPartitionBytes", big,
+                "spark.sql.files.openCostInBytes", big), plan);
+    }
+
+    /** What {@code plan} plans (file partitions are planned then) with {@code keys} set; the session's restored. */
+    private static <T> T withConf(org.apache.spark.sql.SparkSession spark, java.util.Map<String, String> keys,
+                                  java.util.function.Supplier<T> plan) {
         java.util.Map<String, String> before = new java.util.HashMap<>();
         keys.forEach((k, v) -> {
             if (spark.conf().contains(k)) {
@@ -153,15 +158,9 @@ final class FeatureBatches {
      */
     static <T> T balanced(org.apache.spark.sql.SparkSession spark, java.util.function.Supplier<T> plan) {
         String key = "spark.sql.files.minPartitionNum";
-        if (spark.conf().contains(key)) {
-            return plan.get();
-        }
-        spark.conf().set(key, String.valueOf(PARTITIONS_PER_SLOT * spark.sparkContext().defaultParallelism()));
-        try {
-            return plan.get(); // the file partitions are planned here, with the key set
-        } finally {
-            spark.conf().unset(key);
-        }
+        return spark.conf().contains(key) ? plan.get() : withConf(spark,
+                java.util.Map.of(key, String.valueOf(PARTITIONS_PER_SLOT * spark.sparkContext().defaultParallelism())),
+                plan);
     }
 
     /** Partitions per task slot the scan is asked for: the idle share of the last round is at most 1 / (2 x this). */
