@@ -48,8 +48,9 @@ final class ExchangeEpochs implements RoundRunner {
         }
         double[] scores = ExchangeRounds.fitEpoch(spark, grouped, rounds, settings, engine.denseStep());
         if (epochs++ == 0) {
-            LOG.info("epoch {}: {} averaging rounds in one Spark job, through the driver's averaging exchange", epoch,
-                    rounds.size());
+            LOG.info("epoch {}: {} averaging rounds in one Spark job, through the driver's averaging exchange ({})",
+                    epoch, rounds.size(), spark.getSparkContext().isLocal()
+                            ? "workers in the driver's JVM: in-process queues" : "TCP");
         }
         return scores;
     }

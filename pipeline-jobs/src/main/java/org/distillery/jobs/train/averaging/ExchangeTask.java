@@ -78,12 +78,8 @@ final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Obj
             if (freshShares) { // deserialised for this task alone: not the block manager's cached objects
                 shares.values().forEach(list -> list.forEach(ExchangeTask::close));
             }
-            // What is not freed above (DL4J's and the dense step's per-round arrays) is off-heap memory held by
-            // unreachable Java objects. Round jobs churn the heap enough for young collections to free it; an
-            // epoch-long task does not: the process grew ~130 MB per epoch (a demo run was killed at 24 GB).
-            // One collection per task, i.e. per epoch, keeps it flat (a 30-epoch trial at 2.5 GB); it costs a few
-            // points of speed (local[2] vs one JVM 0.89 -> 0.85 in the trainer benchmark, docs/PERFORMANCE.md).
-            System.gc();
+            // what is not freed explicitly is off-heap memory held by unreachable Java objects
+            ResidentGrowth.afterTask();
         }
         return JavaConverters.asScalaIterator(Collections.emptyIterator());
     }

@@ -106,6 +106,20 @@ final class ExchangeWire {
         return RoundSum.of(params, updater, score, n);
     }
 
+    /** {@code sum} if it has the expected sizes (as {@link #read} checks them on the wire), else an exception. */
+    static RoundSum checked(RoundSum sum, int paramCount, int updaterCount, String from) throws IOException {
+        if (sum.count == 0) {
+            return sum;
+        }
+        int u = sum.updater == null ? -1 : sum.updater.length;
+        if (sum.count < 0 || sum.params.length != paramCount || u != updaterCount) {
+            throw new IOException("unexpected message from " + from + ": count " + sum.count + ", "
+                    + sum.params.length + " parameters and " + u + " updater values, expected " + paramCount + " and "
+                    + updaterCount);
+        }
+        return sum;
+    }
+
     /** Fills {@code b}, asking {@code ended} each time the socket's read timeout passes. */
     static void readFully(InputStream in, byte[] b, Interrupt ended) throws IOException, Ended {
         int len = b.length;

@@ -10,12 +10,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The driver's averaging exchange on its own, with workers as threads: it averages as the round jobs' driver does,
- * refuses strangers, and ends an attempt whose worker is lost instead of leaving the others waiting.
+ * refuses strangers, and ends an attempt whose worker is lost instead of leaving the others waiting; each case with
+ * the workers connected over TCP (as executors are) and in-process (as tasks of a local master are).
  */
 @Timeout(60) // a hang guard: every exchange here takes milliseconds
 class AveragingExchangeTest {
@@ -28,14 +30,16 @@ class AveragingExchangeTest {
         pool.shutdownNow();
     }
 
-    @Test
-    void averagesEachRoundInWorkerOrderAndHandsEveryWorkerTheAverages() throws Exception {
+    @ParameterizedTest(name = "in-process {0}")
+    @ValueSource(booleans = {false, true})
+    void averagesEachRoundInWorkerOrderAndHandsEveryWorkerTheAverages(boolean inProcess) throws Exception {
         try (AveragingExchange exchange = open(2, 3)) {
             // round 0: both have data; round 1: only worker 1; round 2: neither
             float[][] p0 = {{1, 2, 3, 4, 5}, {0.1f, 0.2f, 0.3f, 0.4f, 0.5f}};
-            Future<List<RoundSum>> w0 = worker(exchange, 0, 0, List.of(sum(p0[0], 1.0), RoundSum.EMPTY, RoundSum.EMPTY));
+            Future<List<RoundSum>> w0 = worker(exchange, 0, 0, List.of(sum(p0[0], 1.0), RoundSum.EMPTY,
+                    RoundSum.EMPTY), inProcess);
             Future<List<RoundSum>> w1 = worker(exchange, 0, 1, List.of(sum(p0[1], 3.0), sum(p0[1], 5.0),
-                    RoundSum.EMPTY));
+                    RoundSum.EMPTY), inProcess);
             List<RoundSum> got0 = w0.get(30, TimeUnit.SECONDS);
             List<RoundSum> got1 = w1.get(30, TimeUnit.SECONDS);
 
@@ -61,38 +65,53 @@ class AveragingExchangeTest {
         }
     }
 
-    @Test
-    void refusesAConnectionWithoutTheEpochsSecret() throws Exception {
+    @ParameterizedTest(name = "in-process {0}")
+    @ValueSource(booleans = {false, true})
+    void refusesAConnectionWithoutTheEpochsSecret(boolean inProcess) throws Exception {
         try (AveragingExchange exchange = open(1, 1)) {
             AveragingExchange.Ticket real = exchange.ticket();
             byte[] wrong = real.secret().clone();
             wrong[0] ^= 1;
             AveragingExchange.Ticket forged = new AveragingExchange.Ticket(real.host(), real.port(), wrong, 1);
-            try (AveragingExchange.Client stranger = new AveragingExchange.Client(forged, 0, 0, P, U)) {
+            try (AveragingExchange.Client stranger = new AveragingExchange.Client(forged, 0, 0, P, U, inProcess)) {
                 assertThatThrownBy(() -> stranger.exchange(sum(new float[P], 1), () -> { }))
                         .hasMessageContaining("ended this worker's round");
             }
             assertThat(exchange.outcome()).isNull();
-            assertThat(worker(exchange, 0, 0, List.of(sum(new float[] {1, 1, 1, 1, 1}, 1))).get(30, TimeUnit.SECONDS))
-                    .hasSize(1);
+            assertThat(worker(exchange, 0, 0, List.of(sum(new float[] {1, 1, 1, 1, 1}, 1)), inProcess)
+                    .get(30, TimeUnit.SECONDS)).hasSize(1);
             assertThat(outcomeOf(exchange).averages().params).containsExactly(1, 1, 1, 1, 1);
         }
     }
 
-    @Test
-    void aLostWorkerEndsItsAttemptAndANewerAttemptStartsTheEpochOver() throws Exception {
+    @ParameterizedTest(name = "in-process {0}")
+    @ValueSource(booleans = {false, true})
+    void refusesAWorkerOutsideTheEpochsWorkers(boolean inProcess) throws Exception {
+        try (AveragingExchange exchange = open(1, 1);
+             AveragingExchange.Client third = new AveragingExchange.Client(exchange.ticket(), 0, 2, P, U,
+                     inProcess)) {
+            assertThatThrownBy(() -> third.exchange(sum(new float[P], 1), () -> { }))
+                    .hasMessageContaining("ended this worker's round");
+            assertThat(exchange.outcome()).isNull();
+        }
+    }
+
+    @ParameterizedTest(name = "in-process {0}")
+    @ValueSource(booleans = {false, true})
+    void aLostWorkerEndsItsAttemptAndANewerAttemptStartsTheEpochOver(boolean inProcess) throws Exception {
         try (AveragingExchange exchange = open(2, 2)) {
             float[] ones = {1, 1, 1, 1, 1};
-            Future<List<RoundSum>> waiting = worker(exchange, 0, 0, List.of(sum(ones, 1), sum(ones, 1)));
-            try (AveragingExchange.Client lost = new AveragingExchange.Client(exchange.ticket(), 0, 1, P, U)) {
+            Future<List<RoundSum>> waiting = worker(exchange, 0, 0, List.of(sum(ones, 1), sum(ones, 1)), inProcess);
+            try (AveragingExchange.Client lost = new AveragingExchange.Client(exchange.ticket(), 0, 1, P, U,
+                    inProcess)) {
                 lost.exchange(sum(ones, 1), () -> { }); // round 0 done, then this worker goes away
             }
             assertThatThrownBy(() -> waiting.get(30, TimeUnit.SECONDS))
                     .hasMessageContaining("ended this worker's round");
             assertThat(exchange.outcome()).as("no attempt finished").isNull();
 
-            Future<List<RoundSum>> a = worker(exchange, 1, 0, List.of(sum(ones, 1), sum(ones, 1)));
-            Future<List<RoundSum>> b = worker(exchange, 1, 1, List.of(sum(ones, 3), sum(ones, 3)));
+            Future<List<RoundSum>> a = worker(exchange, 1, 0, List.of(sum(ones, 1), sum(ones, 1)), inProcess);
+            Future<List<RoundSum>> b = worker(exchange, 1, 1, List.of(sum(ones, 3), sum(ones, 3)), inProcess);
             assertThat(a.get(30, TimeUnit.SECONDS)).hasSize(2);
             assertThat(b.get(30, TimeUnit.SECONDS)).hasSize(2);
             AveragingExchange.Outcome outcome = outcomeOf(exchange);
@@ -101,24 +120,27 @@ class AveragingExchangeTest {
         }
     }
 
-    @Test
-    void aWorkerOfAnOlderAttemptIsTurnedAwayOnceANewerOneStarted() throws Exception {
+    @ParameterizedTest(name = "in-process {0}")
+    @ValueSource(booleans = {false, true})
+    void aWorkerOfAnOlderAttemptIsTurnedAwayOnceANewerOneStarted(boolean inProcess) throws Exception {
         try (AveragingExchange exchange = open(2, 1)) {
             float[] ones = {1, 1, 1, 1, 1};
-            Future<List<RoundSum>> newer = worker(exchange, 2, 0, List.of(sum(ones, 1)));
+            Future<List<RoundSum>> newer = worker(exchange, 2, 0, List.of(sum(ones, 1)), inProcess);
             Thread.sleep(200); // let attempt 2 be seen first
-            Future<List<RoundSum>> older = worker(exchange, 1, 1, List.of(sum(ones, 1)));
+            Future<List<RoundSum>> older = worker(exchange, 1, 1, List.of(sum(ones, 1)), inProcess);
             assertThatThrownBy(() -> older.get(30, TimeUnit.SECONDS)).hasMessageContaining("ended this worker's round");
-            assertThat(worker(exchange, 2, 1, List.of(sum(ones, 1))).get(30, TimeUnit.SECONDS)).hasSize(1);
+            assertThat(worker(exchange, 2, 1, List.of(sum(ones, 1)), inProcess).get(30, TimeUnit.SECONDS)).hasSize(1);
             assertThat(newer.get(30, TimeUnit.SECONDS)).hasSize(1);
             assertThat(outcomeOf(exchange).attempt()).isEqualTo(2);
         }
     }
 
-    @Test
-    void aMessageOfTheWrongSizeEndsTheAttempt() throws Exception {
+    @ParameterizedTest(name = "in-process {0}")
+    @ValueSource(booleans = {false, true})
+    void aMessageOfTheWrongSizeEndsTheAttempt(boolean inProcess) throws Exception {
         try (AveragingExchange exchange = open(1, 1);
-             AveragingExchange.Client client = new AveragingExchange.Client(exchange.ticket(), 0, 0, P + 1, U)) {
+             AveragingExchange.Client client = new AveragingExchange.Client(exchange.ticket(), 0, 0, P + 1, U,
+                     inProcess)) {
             assertThatThrownBy(() -> client.exchange(RoundSum.of(new float[P + 1], new float[U], 1, 1), () -> { }))
                     .hasMessageContaining("ended this worker's round");
             assertThat(exchange.outcome()).isNull();
@@ -135,10 +157,12 @@ class AveragingExchangeTest {
         return RoundSum.of(params.clone(), updater, score, 1);
     }
 
-    private Future<List<RoundSum>> worker(AveragingExchange exchange, int attempt, int w, List<RoundSum> mine) {
+    private Future<List<RoundSum>> worker(AveragingExchange exchange, int attempt, int w, List<RoundSum> mine,
+                                           boolean inProcess) {
         return pool.submit(() -> {
             List<RoundSum> got = new ArrayList<>();
-            try (AveragingExchange.Client c = new AveragingExchange.Client(exchange.ticket(), attempt, w, P, U)) {
+            try (AveragingExchange.Client c = new AveragingExchange.Client(exchange.ticket(), attempt, w, P, U,
+                    inProcess)) {
                 for (RoundSum s : mine) {
                     got.add(c.exchange(s, () -> { }));
                 }
