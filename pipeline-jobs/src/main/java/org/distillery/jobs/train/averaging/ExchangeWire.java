@@ -88,10 +88,7 @@ final class ExchangeWire {
         double score = h.getDouble();
         int p = h.getInt();
         int u = h.getInt();
-        if (n < 0 || p != paramCount || u != updaterCount) {
-            throw new IOException("unexpected message from " + from + ": count " + n + ", " + p + " parameters and "
-                    + u + " updater values, expected " + paramCount + " and " + updaterCount);
-        }
+        checkSizes(n, p, u, paramCount, updaterCount, from); // before a body of that size is allocated
         byte[] body = new byte[4 * (p + Math.max(u, 0))];
         readFully(in, body, ended);
         ByteBuffer b = ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN);
@@ -111,13 +108,18 @@ final class ExchangeWire {
         if (sum.count == 0) {
             return sum;
         }
-        int u = sum.updater == null ? -1 : sum.updater.length;
-        if (sum.count < 0 || sum.params.length != paramCount || u != updaterCount) {
-            throw new IOException("unexpected message from " + from + ": count " + sum.count + ", "
-                    + sum.params.length + " parameters and " + u + " updater values, expected " + paramCount + " and "
-                    + updaterCount);
-        }
+        checkSizes(sum.count, sum.params.length, sum.updater == null ? -1 : sum.updater.length, paramCount,
+                updaterCount, from);
         return sum;
+    }
+
+    /** Refuses a message of {@code count} sums, {@code p} parameters and {@code u} updater values (-1: none). */
+    private static void checkSizes(int count, int p, int u, int paramCount, int updaterCount, String from)
+            throws IOException {
+        if (count < 0 || p != paramCount || u != updaterCount) {
+            throw new IOException("unexpected message from " + from + ": count " + count + ", " + p + " parameters and "
+                    + u + " updater values, expected " + paramCount + " and " + updaterCount);
+        }
     }
 
     /** Fills {@code b}, asking {@code ended} each time the socket's read timeout passes. */
