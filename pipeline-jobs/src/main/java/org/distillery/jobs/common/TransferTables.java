@@ -209,18 +209,21 @@ public final class TransferTables {
     /** {@link #denseLogits(Dataset, SoftTargetLayout)}, with {@code more} columns of the rows after the logits. */
     public static Dataset<Row> denseLogits(Dataset<Row> rows, SoftTargetLayout layout, Column... more) {
         List<Column> out = new ArrayList<>(List.of(functions.col(SoftTargetSchema.ID),
-                functions.col(SoftTargetSchema.LABEL)));
-        if (layout.precision() == SoftTargetLayout.Precision.FP32 && !layout.topKOnly()) {
-            out.add(functions.col(SoftTargetSchema.LOGITS));
-        } else {
-            SoftTargetCodec codec = new SoftTargetCodec(layout);
-            UserDefinedFunction decode = functions.udf((UDF2<Long, Row, float[]>) (id, r) -> decode(codec, r, layout,
-                    id), DataTypes.createArrayType(DataTypes.FloatType, false));
-            Column stored = functions.struct(layout.logitColumns().stream().map(functions::col).toArray(Column[]::new));
-            out.add(decode.apply(functions.col(SoftTargetSchema.ID), stored).as(SoftTargetSchema.LOGITS));
-        }
+                functions.col(SoftTargetSchema.LABEL), denseLogits(layout)));
         out.addAll(List.of(more));
         return rows.select(out.toArray(Column[]::new));
+    }
+
+    /** The dense logits of soft-target rows stored in {@code layout}, as {@link #denseLogits} selects them. */
+    public static Column denseLogits(SoftTargetLayout layout) {
+        if (layout.precision() == SoftTargetLayout.Precision.FP32 && !layout.topKOnly()) {
+            return functions.col(SoftTargetSchema.LOGITS);
+        }
+        SoftTargetCodec codec = new SoftTargetCodec(layout);
+        UserDefinedFunction decode = functions.udf((UDF2<Long, Row, float[]>) (id, r) -> decode(codec, r, layout,
+                id), DataTypes.createArrayType(DataTypes.FloatType, false));
+        Column stored = functions.struct(layout.logitColumns().stream().map(functions::col).toArray(Column[]::new));
+        return decode.apply(functions.col(SoftTargetSchema.ID), stored).as(SoftTargetSchema.LOGITS);
     }
 
     /** Row {@code id}'s stored logit columns decoded to dense logits; a damaged row is refused naming its id. */
@@ -382,11 +385,43 @@ public final class TransferTables {
      * order or partitioning, and any changed, missing or duplicated row changes it.
      */
     public static Row contentSummary(Dataset<Row> rows) {
-        org.apache.spark.sql.Column[] all = java.util.Arrays.stream(rows.columns()).map(functions::col)
-                .toArray(org.apache.spark.sql.Column[]::new);
-        return rows.select(functions.xxhash64(all).as("h"))
-                .agg(functions.count(functions.lit(1)), functions.sum(functions.col("h").cast("decimal(38,0)")))
-                .first();
+        Column[] s = summary(rows);
+        return rows.agg(s[0], s[1]).first();
+    }
+
+    /** The aggregates of {@link #contentSummary}: row count, sum of xxhash64 over every column. */
+    private static Column[] summary(Dataset<Row> rows) {
+        Column[] all = java.util.Arrays.stream(rows.columns()).map(functions::col).toArray(Column[]::new);
+        return new Column[] {functions.count(functions.lit(1)),
+                functions.sum(functions.xxhash64(all).cast("decimal(38,0)"))};
+    }
+
+    /** How long a write waits for the aggregates its tasks observed to reach the driver's listener. */
+    private static final scala.concurrent.duration.FiniteDuration OBSERVED_WAIT =
+            scala.concurrent.duration.Duration.create(60, java.util.concurrent.TimeUnit.SECONDS);
+
+    /**
+     * Writes {@code rows} as {@link #write} does and returns their {@link #contentSummary}, computed by the write's own
+     * tasks as they pass the rows to Parquet, without a second pass over the files: Parquet stores every value as
+     * given, so it equals the summary read back from them, and Spark merges what a task observed once, from its
+     * successful attempt. Should the observed summary not arrive (a Spark build that does not observe writes), the
+     * written files are read back for it.
+     */
+    public static Row writeObserved(Dataset<Row> rows, String path) {
+        org.apache.spark.sql.Observation observed = new org.apache.spark.sql.Observation(
+                "written-" + java.util.UUID.randomUUID());
+        Column[] s = summary(rows);
+        write(rows.observe(observed, s[0], s[1]), path);
+        try {
+            return scala.concurrent.Await.result(observed.future(), OBSERVED_WAIT);
+        } catch (java.util.concurrent.TimeoutException e) {
+            org.slf4j.LoggerFactory.getLogger(TransferTables.class).warn("the write's observed content summary did"
+                    + " not arrive within {}: reading {} back for it", OBSERVED_WAIT, path);
+            return contentSummary(readStaged(rows.sparkSession(), path));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the write's content summary", e);
+        }
     }
 
     /** The summary as a string for manifests: {@code xxhash64-sum:<rows>:<sum mod 2^64 in hex>}. */

@@ -126,17 +126,16 @@ public final class ImportJob {
                 TransferTables.softTargets(layout));
         PublishMode mode = c.mode() == PublishMode.INCREMENTAL ? PublishMode.OVERWRITE : c.mode();
         try (StagedOutput out = StagedOutput.begin(storage, c.out(), mode)) {
+            Row summary; // computed by the writing tasks
             try {
-                TransferTables.write(rows, out.stagingDir());
+                summary = TransferTables.writeObserved(rows, out.stagingDir());
             } catch (Exception e) {
                 throw TransferTables.explain(e, c.source());
             } finally {
                 joined.unpersist();
             }
-            Dataset<Row> written = TransferTables.readStaged(spark, out.stagingDir());
-            Row summary = TransferTables.contentSummary(written);
             long count = summary.getLong(0);
-            Dataset<Row> logits = TransferTables.denseLogits(written, layout);
+            Dataset<Row> logits = TransferTables.denseLogits(TransferTables.readStaged(spark, out.stagingDir()), layout);
             List<String> classNames = TransferTables.classNames(transfer.manifest(), classes);
             Map<String, Object> quality = LabelReports.quality(logits, classNames, c.temperature());
             storage.writeText(out.path(LabelReports.QUALITY), Manifest.json(quality));

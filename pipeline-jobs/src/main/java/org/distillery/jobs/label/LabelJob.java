@@ -196,8 +196,9 @@ public final class LabelJob {
      * The drift report against the output this run replaces, or null when there is none to compare with. Both are
      * compared as dense logits, each decoded by its own layout.
      */
-    private Map<String, Object> drift(Storage storage, LabelConfig config, String target, Dataset<Row> written,
-                                      List<String> classNames, String teacherSha256) {
+    private Map<String, Object> drift(Storage storage, LabelConfig config, String target,
+                                      java.util.function.Supplier<Dataset<Row>> written, List<String> classNames,
+                                      String teacherSha256) {
         int classes = classNames.size();
         if (!config.mode().replaces() || !storage.exists(target + "/" + Manifest.SUCCESS)) {
             return null;
@@ -219,7 +220,7 @@ public final class LabelJob {
             return null;
         }
         Map<String, Object> d = LabelReports.drift(TransferTables.denseLogits(TransferTables.readPublished(spark, target),
-                before), written, classNames, config.temperature(), previous.id(), previous.text("teacherSha256"),
+                before), written.get(), classNames, config.temperature(), previous.id(), previous.text("teacherSha256"),
                 teacherSha256);
         LOG.info("label drift against the previous output (manifest {}): {} of {} rows changed, {} argmax flips,"
                 + " mean KL(previous || new) {}", previous.id(), d.get("rowsChanged"), d.get("rowsCompared"),
@@ -269,7 +270,7 @@ public final class LabelJob {
         TransferTables.Transfer transfer = TransferTables.readTransfer(spark, checked.transfer());
         Labelling labelling = labelling(config, checked, transfer);
         Incremental incremental = plan(storage, config, checked, transfer);
-        Dataset<Row> labelled = label(labelling, incremental, transfer, checked.layout());
+        Labelled labelled = label(labelling, incremental, transfer, checked, config.temperature());
         try (StagedOutput out = StagedOutput.begin(storage, config.out(), config.mode());
              Progress progress = Progress.watch(spark.sparkContext(), "label", 10)) {
             Written written = write(labelled, out, transfer);
@@ -287,8 +288,16 @@ public final class LabelJob {
     private record Labelling(TeacherEnsemble teachers, TeacherInference inference, SoftTargetCodec codec) {
     }
 
-    /** The soft-target rows written and counted. */
-    private record Written(Dataset<Row> rows, Row summary, long count) {
+    /**
+     * What a run wrote: its rows (read back from staging only by the reports that need them), their content summary
+     * and quality tallies (null: none) as the writing tasks computed them, and their count.
+     */
+    private record Written(java.util.function.Supplier<Dataset<Row>> rows, Row summary, LabelReports.Tally tally,
+                           long count) {
+    }
+
+    /** The soft-target rows to write and, when every row comes out of the teacher, their quality tallies (else null). */
+    private record Labelled(Dataset<Row> rows, LabelReports.Tally tally) {
     }
 
     /** What the label reports found: the class names, classes the transfer set lacks, drift (null: no previous). */
@@ -323,53 +332,58 @@ public final class LabelJob {
                 checked.teachers().size() > 1 && config.teachers().ensemble().equals("prob"));
     }
 
-    private Dataset<Row> label(Labelling labelling, Incremental incremental, TransferTables.Transfer transfer,
-                               SoftTargetLayout layout) {
-        if (incremental == null || incremental.fullRelabelReason() != null) {
-            FeatureBatches batches = FeatureBatches.plan(transfer.rows());
-            if (batches.accepted()) {
-                return spark.createDataFrame(labelling.inference().over(batches), TransferTables.softTargets(layout));
-            }
-        }
+    private Labelled label(Labelling labelling, Incremental incremental, TransferTables.Transfer transfer,
+                           Checked checked, double temperature) {
+        org.apache.spark.sql.types.StructType schema = TransferTables.softTargets(checked.layout());
         Dataset<Row> input = transfer.rows().select(TransferSchema.ID, TransferSchema.FEATURES, TransferSchema.LABEL)
                 .withColumn(SoftTargetSchema.INPUT_HASH, TransferTables.inputHash());
-        return incremental == null || incremental.fullRelabelReason() != null
-                ? spark.createDataFrame(FeatureBatches.balanced(spark, () -> labelling.inference().over(input)),
-                        TransferTables.softTargets(layout))
-                : incremental.label(input, labelling.inference(), labelling.codec());
+        if (incremental != null && incremental.fullRelabelReason() == null) {
+            return new Labelled(incremental.label(input, labelling.inference(), labelling.codec()), null);
+        }
+        LabelReports.Tally tally = new LabelReports.Tally(checked.model().classes(), temperature);
+        spark.sparkContext().register(tally, "label quality tallies");
+        TeacherInference inference = labelling.inference().tallied(tally);
+        FeatureBatches batches = FeatureBatches.plan(transfer.rows());
+        return new Labelled(batches.accepted() ? spark.createDataFrame(inference.over(batches), schema)
+                : spark.createDataFrame(FeatureBatches.balanced(spark, () -> inference.over(input)), schema), tally);
     }
 
-    /** Writes the soft targets to staging and checks that every transfer row got one. */
-    private Written write(Dataset<Row> labelled, StagedOutput out, TransferTables.Transfer transfer) {
+    /**
+     * Writes the soft targets to staging, with their content summary computed by the writing tasks, and checks that every transfer row got one (as the tasks counted and as the files' footers say).
+     */
+    private Written write(Labelled labelled, StagedOutput out, TransferTables.Transfer transfer) {
+        String dir = out.stagingDir();
+        Row observed;
         try {
-            TransferTables.write(labelled, out.stagingDir());
+            observed = TransferTables.writeObserved(labelled.rows(), dir);
         } catch (Exception e) {
             throw TransferTables.explain(e, transfer.path());
         }
-        Dataset<Row> written = TransferTables.readStaged(spark, out.stagingDir());
-        Row summary = TransferTables.contentSummary(written);
-        long rows = summary.getLong(0);
+        long rows = observed.getLong(0);
+        long inFiles = TransferTables.countRows(spark, dir);
         long expected = (long) transfer.manifest().number("rows");
-        if (rows != expected) {
-            throw new RuntimeException("internal error: wrote " + rows + " soft-target rows for " + expected
-                    + " transfer rows");
+        if (rows != expected || inFiles != expected) {
+            throw new RuntimeException("internal error: wrote " + rows + " soft-target rows (" + inFiles
+                    + " in the files' footers) for " + expected + " transfer rows");
         }
-        return new Written(written, summary, rows);
+        return new Written(() -> TransferTables.readStaged(spark, dir), observed, labelled.tally(), rows);
     }
 
     /** Writes the quality report and, when an output is replaced, the drift from it. */
     private Reports report(Storage storage, LabelConfig config, Checked checked, TransferTables.Transfer transfer,
                            StagedOutput out, Written written) {
-        Dataset<Row> logits = TransferTables.denseLogits(written.rows(), checked.layout()); // what readers will see
         List<String> classNames = TransferTables.classNames(transfer.manifest(), checked.model().classes());
-        Map<String, Object> quality = LabelReports.quality(logits, classNames, config.temperature());
+        Map<String, Object> quality = written.tally() != null ? LabelReports.quality(written.tally(), classNames)
+                : LabelReports.quality(TransferTables.denseLogits(written.rows().get(), checked.layout()), classNames,
+                        config.temperature()); // reused rows and relabelled ones, as readers will see them
         storage.writeText(out.path(LabelReports.QUALITY), Manifest.json(quality));
         Object missing = quality.get("classesMissingFromTransferSet");
         if (!((java.util.List<?>) missing).isEmpty()) {
             LOG.warn("classes missing from the transfer set {}: {} {} (the student learns them from soft targets"
                     + " only)", transfer.path(), missing, quality.get("classNamesMissingFromTransferSet"));
         }
-        Map<String, Object> drift = drift(storage, config, out.target(), logits, classNames, checked.sha256(config));
+        Map<String, Object> drift = drift(storage, config, out.target(), () -> TransferTables.denseLogits(
+                written.rows().get(), checked.layout()), classNames, checked.sha256(config)); // what readers will see
         if (drift != null) {
             storage.writeText(out.path(LabelReports.DRIFT), Manifest.json(drift));
         }
@@ -390,7 +404,7 @@ public final class LabelJob {
                 TransferSchema.FEATURE_COUNT, transfer.featureCount(),
                 "classesMissingFromTransferSet", reports.missing(),
                 "incremental", incremental == null ? "no (every row labelled)"
-                        : incremental.facts(written.rows(), written.count()),
+                        : incremental.facts(written.rows().get(), written.count()),
                 "drift", drift == null ? "none (no previous output)" : Map.of(
                         "previousManifest", drift.get("previousManifest"),
                         "rowsChanged", drift.get("rowsChanged"), "argmaxFlips", drift.get("argmaxFlips"),

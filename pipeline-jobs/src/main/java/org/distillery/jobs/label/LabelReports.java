@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.util.AccumulatorV2;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.loss.SoftTargets;
 import org.distillery.model.schema.SoftTargetSchema;
@@ -94,6 +95,68 @@ final class LabelReports {
                 .aggregate(new Quality(classes),
                         (acc, r) -> acc.add(TransferTables.floats(r, 0), r.isNullAt(1) ? null : r.getInt(1), t),
                         Quality::merge);
+        return quality(q, classNames, t);
+    }
+
+    /**
+     * The quality report's tallies gathered as the rows are made, on the executors (an accumulator: Spark merges what
+     * each partition's successful attempt added, once), for a report without reading the written rows back.
+     */
+    static final class Tally extends AccumulatorV2<Quality, Quality> {
+        private static final long serialVersionUID = 1L;
+        private final double t;
+        private Quality q;
+
+        Tally(int classes, double t) {
+            this.t = t;
+            this.q = new Quality(classes);
+        }
+
+        /** One row: its dense logits as readers will decode them, and its hard label (null: none). */
+        void add(float[] logits, Integer label) {
+            q.add(logits, label, t);
+        }
+
+        @Override
+        public boolean isZero() {
+            return rowsOf(q.byTeacher) == 0;
+        }
+
+        @Override
+        public Tally copy() {
+            Tally c = new Tally(q.byTeacher.length, t);
+            c.q.merge(q);
+            return c;
+        }
+
+        @Override
+        public void reset() {
+            q = new Quality(q.byTeacher.length);
+        }
+
+        @Override
+        public void add(Quality v) {
+            q.merge(v);
+        }
+
+        @Override
+        public void merge(AccumulatorV2<Quality, Quality> other) {
+            q.merge(other.value());
+        }
+
+        @Override
+        public Quality value() {
+            return q;
+        }
+    }
+
+    /** The quality report from what {@code tally} gathered. */
+    static Map<String, Object> quality(Tally tally, List<String> classNames) {
+        return quality(tally.value(), classNames, tally.t);
+    }
+
+    private static Map<String, Object> quality(Quality q, List<String> classNames, double t) {
+        int classes = classNames.size();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("classNames", classNames);
         m.put("temperature", t);

@@ -30,16 +30,31 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
     private final int batchSize;
     private final SoftTargetCodec codec;
     private final int hintLayer;
+    private final LabelReports.Tally tally;
 
     /** {@code hintLayer}: the teacher layer whose activations each row also gets (the hint column), -1 for none. */
     TeacherInference(TeacherEnsemble teachers, int featureCount, double temperature, int batchSize,
                      SoftTargetCodec codec, int hintLayer) {
+        this(teachers, featureCount, temperature, batchSize, codec, hintLayer, null);
+    }
+
+    private TeacherInference(TeacherEnsemble teachers, int featureCount, double temperature, int batchSize,
+                             SoftTargetCodec codec, int hintLayer, LabelReports.Tally tally) {
+        this.tally = tally;
         this.hintLayer = hintLayer;
         this.teachers = teachers;
         this.featureCount = featureCount;
         this.temperature = temperature;
         this.batchSize = batchSize;
         this.codec = codec;
+    }
+
+    /**
+     * This inference, also adding each row it emits to {@code tally} (its logits as stored and decoded, and its label):
+     * for runs that write every row it emits, and nothing else, as the soft-target output.
+     */
+    TeacherInference tallied(LabelReports.Tally tally) {
+        return new TeacherInference(teachers, featureCount, temperature, batchSize, codec, hintLayer, tally);
     }
 
     /** Test seam: decides whether the current task attempt fails on purpose (local mode only; null in production). */
@@ -121,18 +136,21 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
 
     private Iterator<Row> run(Source rows) {
         java.util.function.Predicate<org.apache.spark.TaskContext> faults = faultInjector;
-        if (faults != null && faults.test(org.apache.spark.TaskContext.get())) {
-            throw new java.io.UncheckedIOException(new java.io.IOException("injected fault in partition "
-                    + org.apache.spark.TaskContext.getPartitionId()));
-        }
         Scratch scratch = new Scratch(batchSize, featureCount);
         return new Iterator<>() {
             private Iterator<Row> batch = List.<Row>of().iterator();
+            private boolean labelledOne;
 
             @Override
             public boolean hasNext() {
                 while (!batch.hasNext() && rows.hasNext()) {
                     batch = label(take(rows, scratch), scratch).iterator();
+                    if (!labelledOne && faults != null && faults.test(org.apache.spark.TaskContext.get())) {
+                        // after a batch: the failed attempt has labelled (and tallied) rows it will not write
+                        throw new java.io.UncheckedIOException(new java.io.IOException("injected fault in partition "
+                                + org.apache.spark.TaskContext.getPartitionId()));
+                    }
+                    labelledOne = true;
                 }
                 return batch.hasNext();
             }
@@ -203,6 +221,10 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
             row[0] = in.id();
             row[1] = in.label();
             System.arraycopy(stored, 0, row, 2, stored.length);
+            if (tally != null) {
+                tally.add(codec.decode(java.util.Arrays.copyOf(stored, codec.layout().logitColumns().size())),
+                        in.label());
+            }
             if (hints != null) {
                 for (float v : hints[i]) {
                     if (!Float.isFinite(v)) {

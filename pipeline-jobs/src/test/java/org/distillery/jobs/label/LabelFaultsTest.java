@@ -6,11 +6,17 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.Map;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.distillery.jobs.Fixtures;
 import org.distillery.jobs.SparkTestBase;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.Storage;
+import org.distillery.jobs.common.TransferTables;
+import org.distillery.model.schema.Manifest;
+import org.distillery.model.schema.SoftTargetLayout;
+import org.distillery.model.schema.SoftTargetSchema;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,5 +52,17 @@ class LabelFaultsTest extends SparkTestBase {
         Storage s = Storage.of(spark());
         assertThat(s.publishedManifest(faulty.path()).text("contentHash"))
                 .isEqualTo(s.publishedManifest(clean.path()).text("contentHash"));
+        // the writing tasks computed the content hash and quality report: what the written files give when read back,
+        // counting each row once though failed attempts had labelled some
+        for (JobResult r : List.of(clean, faulty)) {
+            Dataset<Row> written = TransferTables.readPublished(spark(), r.path());
+            assertThat(s.publishedManifest(r.path()).text("contentHash"))
+                    .isEqualTo(TransferTables.contentHash(TransferTables.contentSummary(written)));
+            int classes = (int) s.publishedManifest(r.path()).number(SoftTargetSchema.CLASSES);
+            Map<String, Object> quality = LabelReports.quality(TransferTables.denseLogits(written,
+                    SoftTargetLayout.v1(classes)), TransferTables.classNames(s.publishedManifest(transfer), classes),
+                    2.0);
+            assertThat(s.readText(r.path() + "/" + LabelReports.QUALITY)).isEqualTo(Manifest.json(quality));
+        }
     }
 }
