@@ -104,14 +104,14 @@ final class FeatureBatches {
         }
         String[] why = {"the plan changed between two reads: " + again.simpleString(10)};
         if (again instanceof FileSourceScanExec files) {
-            RDD<ColumnarBatch> whole = wholeFiles(spark, files::executeColumnar);
+            RDD<ColumnarBatch> whole = wholeFiles(spark, () -> readerBatches(spark, files::executeColumnar));
             SlicedScan s = SlicedScan.over(whole, spark.sessionState().newHadoopConf(), slots, why);
             if (s != null) {
                 LOG.info("label: reading features straight from the Parquet scan's column batches, {}", why[0]);
                 return s;
             }
         }
-        RDD<ColumnarBatch> batches = balanced(spark, scan::executeColumnar);
+        RDD<ColumnarBatch> batches = balanced(spark, () -> readerBatches(spark, scan::executeColumnar));
         LOG.info("label: reading features straight from the Parquet scan's column batches, {} partitions as Spark"
                 + " plans them ({})", batches.getNumPartitions(), why[0]);
         return batches.toJavaRDD().map(b -> new SlicedScan.Slice(b, 0, b.numRows())).rdd();
@@ -125,6 +125,23 @@ final class FeatureBatches {
         return withConf(spark, java.util.Map.of("spark.sql.files.maxPartitionBytes", big,
                 "spark.sql.files.openCostInBytes", big), plan);
     }
+
+    /**
+     * What {@code plan} plans, its Parquet readers decoding {@link #READER_BATCH} rows at a time (Spark's default is
+     * 4096), unless the session sets {@code spark.sql.parquet.columnarReaderBatchSize} itself.
+     */
+    private static <T> T readerBatches(org.apache.spark.sql.SparkSession spark, java.util.function.Supplier<T> plan) {
+        String key = "spark.sql.parquet.columnarReaderBatchSize";
+        return spark.conf().contains(key) ? plan.get()
+                : withConf(spark, java.util.Map.of(key, String.valueOf(READER_BATCH)), plan);
+    }
+
+    /**
+     * Rows per column batch of the label job's scan: the teacher's default batch. Spark's 4096 rows of 784 features
+     * decode into arrays of 12.8 MB (dictionary ids, then floats), out of cache by the time the rows are copied out
+     * (docs/PERFORMANCE.md, label job: reading the input).
+     */
+    static final int READER_BATCH = 1024;
 
     /** What {@code plan} plans (file partitions are planned then) with {@code keys} set; the session's restored. */
     private static <T> T withConf(org.apache.spark.sql.SparkSession spark, java.util.Map<String, String> keys,
