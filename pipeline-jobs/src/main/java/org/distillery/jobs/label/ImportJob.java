@@ -135,7 +135,8 @@ public final class ImportJob {
                 joined.unpersist();
             }
             long count = summary.getLong(0);
-            Dataset<Row> logits = TransferTables.denseLogits(TransferTables.readStaged(spark, out.stagingDir()), layout);
+            Dataset<Row> logits = TransferTables.denseLogits(TransferTables.readStaged(spark, out.stagingDir()),
+                    layout);
             List<String> classNames = TransferTables.classNames(transfer.manifest(), classes);
             Map<String, Object> quality = LabelReports.quality(logits, classNames, c.temperature());
             storage.writeText(out.path(LabelReports.QUALITY), Manifest.json(quality));

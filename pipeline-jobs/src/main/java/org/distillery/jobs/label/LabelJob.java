@@ -219,9 +219,9 @@ public final class LabelJob {
             LOG.warn("no drift report: the output being replaced is not readable by this build ({})", e.getMessage());
             return null;
         }
-        Map<String, Object> d = LabelReports.drift(TransferTables.denseLogits(TransferTables.readPublished(spark, target),
-                before), written.get(), classNames, config.temperature(), previous.id(), previous.text("teacherSha256"),
-                teacherSha256);
+        Map<String, Object> d = LabelReports.drift(TransferTables.denseLogits(
+                TransferTables.readPublished(spark, target), before), written.get(), classNames, config.temperature(),
+                previous.id(), previous.text("teacherSha256"), teacherSha256);
         LOG.info("label drift against the previous output (manifest {}): {} of {} rows changed, {} argmax flips,"
                 + " mean KL(previous || new) {}", previous.id(), d.get("rowsChanged"), d.get("rowsCompared"),
                 d.get("argmaxFlips"), d.get("meanKlPreviousToNew"));
@@ -296,7 +296,7 @@ public final class LabelJob {
                            long count) {
     }
 
-    /** The soft-target rows to write and, when every row comes out of the teacher, their quality tallies (else null). */
+    /** The soft-target rows to write and, when all come out of the teacher, their quality tallies (else null). */
     private record Labelled(Dataset<Row> rows, LabelReports.Tally tally) {
     }
 
@@ -349,7 +349,8 @@ public final class LabelJob {
     }
 
     /**
-     * Writes the soft targets to staging, with their content summary computed by the writing tasks, and checks that every transfer row got one (as the tasks counted and as the files' footers say).
+     * Writes the soft targets to staging, with their content summary computed by the writing tasks, and checks that
+     * every transfer row got one (as the tasks counted and as the files' footers say).
      */
     private Written write(Labelled labelled, StagedOutput out, TransferTables.Transfer transfer) {
         String dir = out.stagingDir();
