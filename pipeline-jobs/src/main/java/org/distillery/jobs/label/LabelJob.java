@@ -367,24 +367,26 @@ public final class LabelJob {
             throw new RuntimeException("internal error: wrote " + rows + " soft-target rows (" + inFiles
                     + " in the files' footers) for " + expected + " transfer rows");
         }
-        return new Written(() -> TransferTables.readStaged(spark, dir), observed, labelled.tally(), rows);
+        var staged = new java.util.concurrent.atomic.AtomicReference<Dataset<Row>>();
+        return new Written(() -> staged.updateAndGet(d -> d != null ? d : TransferTables.readStaged(spark, dir)),
+                observed, labelled.tally(), rows); // read back once, and only by a report that needs the rows
     }
 
     /** Writes the quality report and, when an output is replaced, the drift from it. */
     private Reports report(Storage storage, LabelConfig config, Checked checked, TransferTables.Transfer transfer,
                            StagedOutput out, Written written) {
         List<String> classNames = TransferTables.classNames(transfer.manifest(), checked.model().classes());
+        java.util.function.Supplier<Dataset<Row>> logits = () -> TransferTables.denseLogits(written.rows().get(),
+                checked.layout()); // what readers will see
         Map<String, Object> quality = written.tally() != null ? LabelReports.quality(written.tally(), classNames)
-                : LabelReports.quality(TransferTables.denseLogits(written.rows().get(), checked.layout()), classNames,
-                        config.temperature()); // reused rows and relabelled ones, as readers will see them
+                : LabelReports.quality(logits.get(), classNames, config.temperature()); // reused and relabelled rows
         storage.writeText(out.path(LabelReports.QUALITY), Manifest.json(quality));
         Object missing = quality.get("classesMissingFromTransferSet");
         if (!((java.util.List<?>) missing).isEmpty()) {
             LOG.warn("classes missing from the transfer set {}: {} {} (the student learns them from soft targets"
                     + " only)", transfer.path(), missing, quality.get("classNamesMissingFromTransferSet"));
         }
-        Map<String, Object> drift = drift(storage, config, out.target(), () -> TransferTables.denseLogits(
-                written.rows().get(), checked.layout()), classNames, checked.sha256(config)); // what readers will see
+        Map<String, Object> drift = drift(storage, config, out.target(), logits, classNames, checked.sha256(config));
         if (drift != null) {
             storage.writeText(out.path(LabelReports.DRIFT), Manifest.json(drift));
         }
