@@ -94,17 +94,33 @@ public final class Fixtures {
 
     private static String publishTransfer(SparkSession spark, String path, List<Row> rows, int featureCount,
                                           int classes, int[] shape, Map<String, Object> moreFacts) {
+        return publishTransferFiles(spark, path, rows.size(), featureCount, classes, shape, moreFacts,
+                dir -> TransferTables.write(spark.createDataFrame(rows, TransferTables.SCHEMA).repartition(3), dir));
+    }
+
+    /**
+     * Publishes a transfer set of {@code rows} rows whose part files {@code write} writes into the staging directory
+     * it is given (as another writer would: other Parquet layouts, other writers).
+     */
+    public static String publishTransferFiles(SparkSession spark, String path, long rows, int featureCount,
+                                              java.util.function.Consumer<String> write) {
+        return publishTransferFiles(spark, path, rows, featureCount, CLASSES, null, Map.of(), write);
+    }
+
+    private static String publishTransferFiles(SparkSession spark, String path, long rows, int featureCount,
+                                               int classes, int[] shape, Map<String, Object> moreFacts,
+                                               java.util.function.Consumer<String> write) {
         Storage storage = Storage.of(spark);
         try (StagedOutput out = StagedOutput.begin(storage, path)) {
-            TransferTables.write(spark.createDataFrame(rows, TransferTables.SCHEMA).repartition(3), out.stagingDir());
-            Map<String, Object> facts = Manifest.facts("rows", rows.size(), TransferSchema.FEATURE_COUNT, featureCount,
+            write.accept(out.stagingDir());
+            Map<String, Object> facts = Manifest.facts("rows", rows, TransferSchema.FEATURE_COUNT, featureCount,
                     TransferSchema.CLASSES, classes, TransferSchema.SCHEMA_VERSION, TransferSchema.VERSION);
             if (shape != null) {
                 facts.put(TransferSchema.SHAPE, java.util.Arrays.stream(shape).boxed().toList());
             }
             facts.putAll(moreFacts);
             out.publish(Manifest.sealed("ingest", Map.of("fixture", path), Map.of(), facts, Map.of(), null),
-                    rows.size(), System.nanoTime());
+                    rows, System.nanoTime());
             return out.target();
         }
     }

@@ -20,7 +20,8 @@ import org.distillery.model.schema.TransferSchema;
  * The label job's input side alone, in CPU time per row (Spark's task CPU time, so a busy machine inflates it less
  * than wall time): a published transfer set read, each row's features copied into a batch buffer, validated and
  * hashed, no teacher. Ways, alternated pass by pass: {@code rows} (Spark's row projection computing the input hash,
- * the job's fallback), {@code batches} (the scan's column batches, hashed in Java: the job's default). With
+ * the job's fallback), {@code batches} (the scan's column batches, hashed in Java), {@code pages} (the files' pages
+ * decoded by {@link PageScan}: the job's default). With
  * {@code output}: the output side alone instead, as many soft-target rows written as Parquet with and without
  * dictionary encoding of the float columns.
  * Usage: InputBench TRANSFER_DIR PASSES [output]
@@ -45,7 +46,7 @@ public final class InputBench {
         boolean output = args.length > 2 && args[2].equals("output");
         TransferTables.Transfer t = TransferTables.readTransfer(spark, transfer);
         int width = t.featureCount();
-        List<String> ways = output ? List.of("dictionary", "plain") : List.of("rows", "batches");
+        List<String> ways = output ? List.of("dictionary", "plain") : List.of("rows", "batches", "pages");
         java.util.Map<String, List<double[]>> results = new java.util.LinkedHashMap<>();
         for (int pass = -1; pass < passes; pass++) {
             for (String way : ways) {
@@ -137,10 +138,10 @@ public final class InputBench {
                 return List.of(new long[] {n, h}).iterator();
             });
         } else {
+            spark.conf().set(PageScan.ENABLED, String.valueOf(way.equals("pages")));
             FeatureBatches b = FeatureBatches.plan(t.rows());
-            FeatureBatches.Columns c = b.columns();
-            parts = b.batches().toJavaRDD().mapPartitions((Iterator<SlicedScan.Slice> it) -> {
-                FeatureBatches.Cursor cursor = c.cursor(it, width);
+            spark.conf().unset(PageScan.ENABLED);
+            parts = b.map(width, cursor -> {
                 float[] x = new float[1024 * width];
                 long n = 0;
                 long h = 0;

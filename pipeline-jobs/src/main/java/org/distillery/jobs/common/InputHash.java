@@ -46,10 +46,14 @@ public final class InputHash {
 
     private static final UserDefinedFunction UDF = functions.udf((UDF2<scala.collection.Seq<Object>, Integer, Long>)
             (features, label) -> {
+                if (features == null) { // the job refuses the row, naming its id
+                    return null;
+                }
                 float[] x = new float[features.size()];
                 scala.collection.Iterator<Object> it = features.iterator();
                 for (int i = 0; i < x.length; i++) {
-                    x[i] = (Float) it.next();
+                    Object v = it.next();
+                    x[i] = v == null ? Float.NaN : (Float) v; // a null element is refused as NaN
                 }
                 return of(x, 0, x.length, label);
             }, DataTypes.LongType);

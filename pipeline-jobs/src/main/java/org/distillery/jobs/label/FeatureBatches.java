@@ -36,12 +36,17 @@ final class FeatureBatches {
     static final String ENABLED = "spark.distillery.label.featureBatches";
 
     private final RDD<SlicedScan.Slice> batches;
+    private final PageScan pages;
     private final String refusal;
+    private final String pagesRefusal;
     private final Columns columns;
 
-    private FeatureBatches(RDD<SlicedScan.Slice> batches, String refusal, Columns columns) {
+    private FeatureBatches(RDD<SlicedScan.Slice> batches, PageScan pages, String refusal, String pagesRefusal,
+                           Columns columns) {
         this.batches = batches;
+        this.pages = pages;
         this.refusal = refusal;
+        this.pagesRefusal = pagesRefusal;
         this.columns = columns;
     }
 
@@ -83,19 +88,19 @@ final class FeatureBatches {
                         && t.elementType().equals(DataTypes.FloatType))) {
                 why = "the scan's column types are not the transfer schema's: " + scan.schema().simpleString();
             } else {
-                RDD<SlicedScan.Slice> batches = sliced(selected, scan);
-                return new FeatureBatches(batches, null, new Columns(id, features, label));
+                return sliced(selected, scan, new Columns(id, features, label));
             }
         }
         return refused(why);
     }
 
     /**
-     * The scan's column batches in {@link SlicedScan}'s partitions (equal rows, a multiple of the task slots): the
-     * selection planned again with one whole file per scan partition; or, when that plan does not slice (its reason
-     * logged), in Spark's partitions of {@code scan} as {@link #balanced} plans them.
+     * The transfer rows in {@link SlicedScan}'s partitions (equal rows, a multiple of the task slots): the selection
+     * planned again with one whole file per scan partition, read by {@link PageScan} where every file's layout is one
+     * it reads, else as the scan's column batches (its reason logged); or, when that plan does not slice (its reason
+     * logged), as the column batches of Spark's partitions of {@code scan} as {@link #balanced} plans them.
      */
-    private static RDD<SlicedScan.Slice> sliced(Dataset<Row> selected, FileSourceScanExec scan) {
+    private static FeatureBatches sliced(Dataset<Row> selected, FileSourceScanExec scan, Columns columns) {
         org.apache.spark.sql.SparkSession spark = selected.sparkSession();
         int slots = spark.sparkContext().defaultParallelism();
         SparkPlan again = selected.select("*").queryExecution().executedPlan(); // a fresh scan, its files not planned
@@ -105,16 +110,39 @@ final class FeatureBatches {
         String[] why = {"the plan changed between two reads: " + again.simpleString(10)};
         if (again instanceof FileSourceScanExec files) {
             RDD<ColumnarBatch> whole = wholeFiles(spark, () -> readerBatches(spark, files::executeColumnar));
-            SlicedScan s = SlicedScan.over(whole, spark.sessionState().newHadoopConf(), slots, why);
+            org.apache.hadoop.conf.Configuration conf = spark.sessionState()
+                    .newHadoopConfWithOptions(files.relation().options());
+            SlicedScan s = SlicedScan.over(whole, conf, slots, why);
             if (s != null) {
-                LOG.info("label: reading features straight from the Parquet scan's column batches, {}", why[0]);
-                return s;
+                String[] whyNot = {sessionRefusal(spark)};
+                PageScan pages = whyNot[0] != null ? null : PageScan.over(s, conf, whyNot);
+                if (pages != null) {
+                    LOG.info("label: reading features straight from the transfer set's Parquet pages, {}", why[0]);
+                    return new FeatureBatches(null, pages, null, null, columns);
+                }
+                LOG.info("label: reading features straight from the Parquet scan's column batches, {}; not from the"
+                        + " pages: {}", why[0], whyNot[0]);
+                return new FeatureBatches(s, null, null, whyNot[0], columns);
             }
         }
         RDD<ColumnarBatch> batches = balanced(spark, () -> readerBatches(spark, scan::executeColumnar));
         LOG.info("label: reading features straight from the Parquet scan's column batches, {} partitions as Spark"
                 + " plans them ({})", batches.getNumPartitions(), why[0]);
-        return batches.toJavaRDD().map(b -> new SlicedScan.Slice(b, 0, b.numRows())).rdd();
+        return new FeatureBatches(batches.toJavaRDD().map(b -> new SlicedScan.Slice(b, 0, b.numRows())).rdd(), null,
+                null, "the scan is not sliced", columns);
+    }
+
+    /** Why the session keeps {@link PageScan} from reading, or null. */
+    private static String sessionRefusal(org.apache.spark.sql.SparkSession spark) {
+        if (!Boolean.parseBoolean(spark.conf().get(PageScan.ENABLED, "true"))) {
+            return PageScan.ENABLED + " is false";
+        }
+        for (String key : new String[] {"spark.sql.files.ignoreCorruptFiles", "spark.sql.files.ignoreMissingFiles"}) {
+            if (Boolean.parseBoolean(spark.conf().get(key, "false"))) {
+                return key + " is true (Spark's reader skips such files)";
+            }
+        }
+        return null;
     }
 
     /** What {@code plan} plans, each file whole in a partition of its own (no split, no packing). */
@@ -185,7 +213,7 @@ final class FeatureBatches {
 
     private static FeatureBatches refused(String why) {
         LOG.info("label: reading features through Spark's row projection: {}", why);
-        return new FeatureBatches(null, why, null);
+        return new FeatureBatches(null, null, why, why, null);
     }
 
     /** Whether the rows can be read as column batches; else {@link #refusal()} says why. */
@@ -208,13 +236,24 @@ final class FeatureBatches {
         return -1;
     }
 
-    RDD<SlicedScan.Slice> batches() {
-        return batches;
+    /** Why the rows are not read from the files' pages, or null when they are. */
+    String pagesRefusal() {
+        return pagesRefusal;
     }
 
-    /** The id, features and label columns' positions in the batches: what the executors need of this plan. */
-    Columns columns() {
-        return columns;
+    /** Whether the rows are read from the files' pages ({@link PageScan}) rather than Spark's column batches. */
+    boolean fromPages() {
+        return pages != null;
+    }
+
+    /** {@code f} over each partition's rows of {@code featureCount} features; only when {@link #accepted()}. */
+    <T> org.apache.spark.api.java.JavaRDD<T> map(int featureCount,
+                                                 org.apache.spark.api.java.function.FlatMapFunction<Rows, T> f) {
+        if (pages != null) {
+            return pages.map(featureCount, f);
+        }
+        Columns c = columns;
+        return batches.toJavaRDD().mapPartitions(it -> f.call(c.cursor(it, featureCount)));
     }
 
     /** Column positions in the scan's batches. */
@@ -225,8 +264,24 @@ final class FeatureBatches {
         }
     }
 
+    /** A partition's transfer rows, read in order: each row's id, then label, then its features copied and hashed. */
+    interface Rows {
+        boolean hasNext();
+
+        long id();
+
+        /** The current row's label, or null. */
+        Integer label();
+
+        /**
+         * Copies the current row's features into {@code into} from {@code offset}, checked as the row path checks
+         * them, and returns the row's input hash; then moves to the next row.
+         */
+        long copyAndHash(long id, Integer label, float[] into, int offset);
+    }
+
     /** Reads rows out of a partition's column batches; the current batch is reused by the reader once left. */
-    static final class Cursor {
+    static final class Cursor implements Rows {
         private final Iterator<SlicedScan.Slice> it;
         private final int idColumn;
         private final int featuresColumn;
@@ -249,7 +304,8 @@ final class FeatureBatches {
             this.featureCount = featureCount;
         }
 
-        boolean hasNext() {
+        @Override
+        public boolean hasNext() {
             while (batch == null || row >= end) {
                 if (!it.hasNext()) {
                     return false;
@@ -267,20 +323,18 @@ final class FeatureBatches {
             return true;
         }
 
-        long id() {
+        @Override
+        public long id() {
             return ids.getLong(row);
         }
 
-        /** The current row's label, or null. */
-        Integer label() {
+        @Override
+        public Integer label() {
             return labels.isNullAt(row) ? null : labels.getInt(row);
         }
 
-        /**
-         * Copies the current row's features into {@code into} from {@code offset}, checked as the row path checks
-         * them, and returns the row's input hash; then moves to the next row.
-         */
-        long copyAndHash(long id, Integer label, float[] into, int offset) {
+        @Override
+        public long copyAndHash(long id, Integer label, float[] into, int offset) {
             if (features.isNullAt(row)) {
                 throw new IllegalArgumentException("features are null for id " + id);
             }

@@ -206,6 +206,16 @@ final class SlicedScan extends RDD<SlicedScan.Slice> {
         return (a + b - 1) / b;
     }
 
+    /** The parent partitions: one whole file each. */
+    Partition[] files() {
+        return dependencies().head().rdd().partitions();
+    }
+
+    /** Each partition's row ranges of the parent partitions. */
+    Piece[][] pieces() {
+        return pieces;
+    }
+
     @Override
     public Partition[] getPartitions() {
         Partition[] files = dependencies().head().rdd().partitions(); // on the driver: executors get them in Part

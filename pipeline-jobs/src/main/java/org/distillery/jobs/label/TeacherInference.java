@@ -70,14 +70,12 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
     }
 
     /**
-     * Soft-target rows of the transfer rows in {@code batches}, read from the scan's column batches with the input
-     * hash computed here ({@link FeatureBatches}); the same rows as {@link #over} on the same transfer set.
+     * Soft-target rows of the transfer rows in {@code batches}, read from the files' pages or the scan's column
+     * batches with the input hash computed here ({@link FeatureBatches}); the same rows as {@link #over} on the same
+     * transfer set.
      */
     org.apache.spark.api.java.JavaRDD<Row> over(FeatureBatches batches) {
-        FeatureBatches.Columns columns = batches.columns();
-        FlatMapFunction<Iterator<SlicedScan.Slice>, Row> f = it -> run(new BatchSource(columns.cursor(it,
-                featureCount)));
-        return batches.batches().toJavaRDD().mapPartitions(f);
+        return batches.map(featureCount, rows -> run(new BatchSource(rows)));
     }
 
     /** One transfer row's id, label and input hash, copied out of Spark's reused internal row (features: Scratch). */
@@ -115,7 +113,7 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
     }
 
     /** Rows of the scan's column batches, hashed here. */
-    private record BatchSource(FeatureBatches.Cursor cursor) implements Source {
+    private record BatchSource(FeatureBatches.Rows cursor) implements Source {
         @Override
         public boolean hasNext() {
             return cursor.hasNext();
