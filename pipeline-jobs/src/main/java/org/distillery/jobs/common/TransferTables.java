@@ -360,9 +360,32 @@ public final class TransferTables {
 
     /** Writes Parquet without Spark's own _SUCCESS marker: publication is {@link StagedOutput}'s job. */
     public static void write(Dataset<Row> rows, String path) {
+        write(rows, path, java.util.Map.of());
+    }
+
+    private static void write(Dataset<Row> rows, String path, java.util.Map<String, String> options) {
         rows.sparkSession().sparkContext().hadoopConfiguration()
                 .set("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false");
-        rows.write().mode("errorifexists").parquet(path);
+        rows.write().mode("errorifexists").options(options).parquet(path);
+    }
+
+    /**
+     * Writer options that store {@code schema}'s float columns, and float arrays' elements, without dictionary
+     * encoding. A teacher's outputs are continuous, nearly every value distinct: parquet-mr would fill a dictionary of
+     * up to 1 MB per column chunk, hashing every value, only to fall back to PLAIN pages (docs/PERFORMANCE.md, label
+     * job: writing the output).
+     */
+    static java.util.Map<String, String> plainFloats(StructType schema) {
+        java.util.Map<String, String> options = new java.util.TreeMap<>();
+        for (StructField f : schema.fields()) {
+            if (f.dataType() instanceof org.apache.spark.sql.types.FloatType) {
+                options.put("parquet.enable.dictionary#" + f.name(), "false");
+            } else if (f.dataType() instanceof org.apache.spark.sql.types.ArrayType a
+                    && a.elementType() instanceof org.apache.spark.sql.types.FloatType) {
+                options.put("parquet.enable.dictionary#" + f.name() + ".list.element", "false");
+            }
+        }
+        return options;
     }
 
     /** The rows of the published output at {@code path}: the files its verified manifest lists. */
@@ -386,22 +409,36 @@ public final class TransferTables {
      */
     public static Row contentSummary(Dataset<Row> rows) {
         Column[] s = summary(rows);
-        return rows.agg(s[0], s[1]).first();
+        return rows.agg(s[0], java.util.Arrays.copyOfRange(s, 1, s.length)).first();
     }
 
-    /** The aggregates of {@link #contentSummary}: row count, sum of xxhash64 over every column. */
+    /**
+     * The aggregates of {@link #contentSummary}: row count, then the sum of xxhash64 over every column as the sums of
+     * its bits 0-21, 22-43 and 44-63 (as unsigned numbers). Each stays exact in a long below 2^41 rows, and together
+     * they give the sum modulo 2^64 without a decimal addition per row.
+     */
     private static Column[] summary(Dataset<Row> rows) {
         Column[] all = java.util.Arrays.stream(rows.columns()).map(functions::col).toArray(Column[]::new);
-        return new Column[] {functions.count(functions.lit(1)),
-                functions.sum(functions.xxhash64(all).cast("decimal(38,0)"))};
+        Column h = functions.xxhash64(all);
+        Column[] out = new Column[1 + SUM_SLICES];
+        out[0] = functions.count(functions.lit(1));
+        for (int k = 0; k < SUM_SLICES; k++) {
+            out[1 + k] = functions.sum(functions.shiftrightunsigned(h, SLICE_BITS * k).bitwiseAND(SLICE_MASK));
+        }
+        return out;
     }
+
+    private static final int SUM_SLICES = 3;
+    private static final int SLICE_BITS = 22;
+    private static final long SLICE_MASK = (1L << SLICE_BITS) - 1;
 
     /** How long a write waits for the aggregates its tasks observed to reach the driver's listener. */
     private static final scala.concurrent.duration.FiniteDuration OBSERVED_WAIT =
             scala.concurrent.duration.Duration.create(60, java.util.concurrent.TimeUnit.SECONDS);
 
     /**
-     * Writes {@code rows} as {@link #write} does and returns their {@link #contentSummary}, computed by the write's own
+     * Writes {@code rows} as {@link #write} does, their float columns without dictionary encoding ({@link
+     * #plainFloats}), and returns their {@link #contentSummary}, computed by the write's own
      * tasks as they pass the rows to Parquet, without a second pass over the files: Parquet stores every value as
      * given, so it equals the summary read back from them, and Spark merges what a task observed once, from its
      * successful attempt. Should the observed summary not arrive (a Spark build that does not observe writes), the
@@ -411,7 +448,8 @@ public final class TransferTables {
         org.apache.spark.sql.Observation observed = new org.apache.spark.sql.Observation(
                 "written-" + java.util.UUID.randomUUID());
         Column[] s = summary(rows);
-        write(rows.observe(observed, s[0], s[1]), path);
+        write(rows.observe(observed, s[0], java.util.Arrays.copyOfRange(s, 1, s.length)), path,
+                plainFloats(rows.schema()));
         try {
             return scala.concurrent.Await.result(observed.future(), OBSERVED_WAIT);
         } catch (java.util.concurrent.TimeoutException e) {
@@ -426,8 +464,10 @@ public final class TransferTables {
 
     /** The summary as a string for manifests: {@code xxhash64-sum:<rows>:<sum mod 2^64 in hex>}. */
     public static String contentHash(Row summary) {
-        java.math.BigDecimal sum = summary.isNullAt(1) ? java.math.BigDecimal.ZERO : summary.getDecimal(1);
-        long folded = sum.toBigInteger().longValue();
+        long folded = 0;
+        for (int k = 0; k < SUM_SLICES; k++) {
+            folded += summary.isNullAt(1 + k) ? 0 : summary.getLong(1 + k) << (SLICE_BITS * k); // wraps: mod 2^64
+        }
         return "xxhash64-sum:" + summary.getLong(0) + ":" + String.format("%016x", folded);
     }
 
