@@ -38,6 +38,7 @@ import org.apache.parquet.schema.PrimitiveType;
 import org.apache.parquet.schema.Type;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.execution.datasources.FilePartition;
 import org.apache.spark.util.SerializableConfiguration;
@@ -152,13 +153,9 @@ final class PageScan {
         }
     }
 
-    int partitions() {
-        return tasks.size();
-    }
-
     /** {@code f} over each partition's rows, one task per partition, near the first file it reads. */
     <T> JavaRDD<T> map(int featureCount, org.apache.spark.api.java.function.FlatMapFunction<FeatureBatches.Rows, T> f) {
-        org.apache.spark.api.java.JavaSparkContext jsc = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(sc);
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(sc);
         Broadcast<SerializableConfiguration> c = jsc.broadcast(new SerializableConfiguration(conf));
         List<Tuple2<Task, scala.collection.Seq<String>>> placed = new ArrayList<>();
         for (int i = 0; i < tasks.size(); i++) {
@@ -280,8 +277,6 @@ final class PageScan {
         private ColumnReaderImpl ids;
         private ColumnReaderImpl labels;
         private FeaturePages features;
-        private long id;
-        private Integer label;
 
         Reader(Task task, Configuration conf, int featureCount) {
             this.pieces = task.pieces().iterator();
@@ -365,15 +360,13 @@ final class PageScan {
             if (ids.getCurrentDefinitionLevel() < layout.id().getMaxDefinitionLevel()) {
                 throw new IllegalArgumentException("id is null in row " + row + " of " + file.getFile());
             }
-            id = ids.getLong();
-            return id;
+            return ids.getLong();
         }
 
         @Override
         public Integer label() {
-            label = labels.getCurrentDefinitionLevel() < layout.label().getMaxDefinitionLevel() ? null
+            return labels.getCurrentDefinitionLevel() < layout.label().getMaxDefinitionLevel() ? null
                     : labels.getInteger();
-            return label;
         }
 
         @Override
@@ -419,6 +412,8 @@ final class PageScan {
         private final int nullDef;
         private final int emptyDef;
         private final float[] dictionary;
+        private final boolean finiteDictionary; // then no value a dictionary page gives needs checking
+        private boolean checked;    // the current page's values are finite by construction
         private int count;          // level entries in the current page
         private int pos;            // next entry
         private int[] starts = new int[64]; // entries of the page with repetition level 0
@@ -439,11 +434,13 @@ final class PageScan {
             }
             if (d == null) {
                 dictionary = null;
+                finiteDictionary = false;
             } else {
                 try {
                     FloatBuffer b = d.getBytes().toByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
                     dictionary = new float[d.getDictionarySize()];
                     b.get(dictionary);
+                    finiteDictionary = firstNonFinite(dictionary, 0, dictionary.length) < 0;
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
@@ -462,25 +459,59 @@ final class PageScan {
                 throw new IllegalStateException(file + ": a features page starts inside a row");
             }
             int end = next + 1 < rowStarts ? starts[next + 1] : count;
+            boolean check = true;
             if (defs == null && end - pos == featureCount && next + 1 < rowStarts) { // whole in the page, no nulls
                 values.read(into, offset, featureCount);
                 pos = end;
                 next++;
+                check = !checked;
             } else {
                 slowRow(id, into, offset, featureCount);
             }
-            float finite = 0f;
-            for (int j = 0; j < featureCount; j++) {
-                finite += into[offset + j] * 0f; // NaN once any value is NaN or infinite
+            int bad = check ? firstNonFinite(into, offset, featureCount) : -1;
+            if (bad >= 0) {
+                throw new IllegalArgumentException("non-finite feature value " + into[offset + bad] + " for id " + id);
             }
-            if (finite != 0f) {
-                for (int j = 0; j < featureCount; j++) {
-                    if (!Float.isFinite(into[offset + j])) {
-                        throw new IllegalArgumentException("non-finite feature value " + into[offset + j]
-                                + " for id " + id);
-                    }
+        }
+
+        /**
+         * The index of the first NaN or infinite value of {@code x[offset .. offset + n)} from {@code offset}, or -1.
+         * Eight independent sums of v * 0 (NaN once a value is not finite): one sum would be a chain of 784 dependent
+         * additions per row, the compiler not being free to reorder float sums.
+         */
+        static int firstNonFinite(float[] x, int offset, int n) {
+            float a0 = 0f;
+            float a1 = 0f;
+            float a2 = 0f;
+            float a3 = 0f;
+            float a4 = 0f;
+            float a5 = 0f;
+            float a6 = 0f;
+            float a7 = 0f;
+            int j = 0;
+            for (; j + 8 <= n; j += 8) {
+                int o = offset + j;
+                a0 += x[o] * 0f;
+                a1 += x[o + 1] * 0f;
+                a2 += x[o + 2] * 0f;
+                a3 += x[o + 3] * 0f;
+                a4 += x[o + 4] * 0f;
+                a5 += x[o + 5] * 0f;
+                a6 += x[o + 6] * 0f;
+                a7 += x[o + 7] * 0f;
+            }
+            for (; j < n; j++) {
+                a0 += x[offset + j] * 0f;
+            }
+            if (((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) == 0f) {
+                return -1;
+            }
+            for (int k = 0; k < n; k++) {
+                if (!Float.isFinite(x[offset + k])) {
+                    return k;
                 }
             }
+            return -1;
         }
 
         /** Skips the next row without checking it. */
@@ -608,6 +639,7 @@ final class PageScan {
                 rowStarts = 0;
                 readStarts(rep, repBounds[0], repBounds[1]);
                 defs = readDefs(def, defBounds[0], defBounds[1]);
+                checked = encoding != Encoding.PLAIN && finiteDictionary;
                 if (encoding == Encoding.PLAIN) {
                     values = new Plain(data, dataOffset);
                 } else if (encoding == Encoding.PLAIN_DICTIONARY || encoding == Encoding.RLE_DICTIONARY) {

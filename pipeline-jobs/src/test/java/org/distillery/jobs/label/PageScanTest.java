@@ -167,6 +167,40 @@ class PageScanTest {
                 .hasMessage("non-finite feature value NaN for id 5");
     }
 
+    @ParameterizedTest(name = "dictionary {0}")
+    @CsvSource({"false", "true"})
+    void refusesAnInfiniteValueFromPlainOrDictionaryPages(boolean dictionary) {
+        float[][] x = rows();
+        x[9][4] = Float.NEGATIVE_INFINITY;
+        PageScan.FeaturePages pages = new PageScan.FeaturePages(chunk(x, new int[] {0, 60, 150}, false, dictionary,
+                REQUIRED, -1), REQUIRED, "chunk");
+        float[] into = new float[WIDTH];
+        for (int i = 0; i < 9; i++) {
+            pages.row(i, into, 0, WIDTH);
+        }
+        assertThatThrownBy(() -> pages.row(9, into, 0, WIDTH)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("non-finite feature value -Infinity for id 9");
+    }
+
+    @org.junit.jupiter.api.Test
+    void findsTheFirstNonFiniteValueWhereverItIs() {
+        for (int n : new int[] {0, 1, 7, 8, 9, 784}) {
+            float[] x = new float[n + 3];
+            java.util.Arrays.fill(x, -0.0f);
+            assertThat(PageScan.FeaturePages.firstNonFinite(x, 3, n)).isEqualTo(-1);
+            for (int at = 0; at < n; at += Math.max(1, n / 5)) {
+                for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+                    float[] y = x.clone();
+                    y[3 + at] = bad;
+                    y[2] = Float.NaN; // before the range: not looked at
+                    assertThat(PageScan.FeaturePages.firstNonFinite(y, 3, n)).isEqualTo(at);
+                }
+            }
+        }
+        assertThat(PageScan.FeaturePages.firstNonFinite(new float[] {Float.MAX_VALUE, -Float.MAX_VALUE, 1e-45f}, 0, 3))
+                .isEqualTo(-1);
+    }
+
     private static int[] floatBits(float[] x) {
         int[] bits = new int[x.length];
         for (int i = 0; i < x.length; i++) {
