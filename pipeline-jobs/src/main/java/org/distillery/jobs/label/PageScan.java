@@ -403,7 +403,8 @@ final class PageScan {
     /**
      * One row group's feature pages, read row by row: the repetition levels of a page give where its rows start, its
      * definition levels are checked once for a page with no null, empty or null-element row (the common case), and
-     * each row's values are decoded straight into the caller's buffer.
+     * each row's values are decoded straight into the caller's buffer. Values from a dictionary whose entries are all
+     * finite need no finiteness check; PLAIN values are checked row by row.
      */
     static final class FeaturePages {
         private final PageReader pages;
