@@ -20,15 +20,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The label job's direct feature path: transfer rows read as the Parquet scan's column batches, each row's features
- * copied out of the batch's float vector straight into the teacher's batch buffer, validated and hashed in the same
- * pass. It replaces Spark's row projection, which copied every feature array element by element into a fresh
- * {@code UnsafeRow} only to compute the input hash: ~30% of the task threads' Java time (docs/PERFORMANCE.md, "Label
- * job").
+ * The label job's direct feature path: transfer rows read from the Parquet files' pages ({@link PageScan}) or, for
+ * files whose layout it does not take, as the Parquet scan's column batches, each row's features going straight into
+ * the teacher's batch buffer, validated and hashed in the same pass. It replaces Spark's row projection, which copied
+ * every feature array element by element into a fresh {@code UnsafeRow} only to compute the input hash: ~30% of the
+ * task threads' Java time (docs/PERFORMANCE.md, "Label job").
  *
- * <p>The input hash is {@link InputHash#of}, the function behind the row path's column, so both paths write the same
- * bytes. Anything the scan does not give as Parquet column batches of the transfer schema (another reader, a plan
- * with more than a scan) goes the row way; {@link #plan} says why in the log.
+ * <p>The input hash is {@link InputHash#of}, the function behind the row path's column, so every path writes the
+ * same bytes. Anything the scan does not give as Parquet column batches of the transfer schema (another reader, a
+ * plan with more than a scan) goes the row way; {@link #plan} says which way and why in the log.
  */
 final class FeatureBatches {
     private static final Logger LOG = LoggerFactory.getLogger(FeatureBatches.class);

@@ -112,7 +112,7 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
         }
     }
 
-    /** Rows of the scan's column batches, hashed here. */
+    /** Rows of the files' pages or the scan's column batches, hashed as they are read ({@link FeatureBatches}). */
     private record BatchSource(FeatureBatches.Rows cursor) implements Source {
         @Override
         public boolean hasNext() {
