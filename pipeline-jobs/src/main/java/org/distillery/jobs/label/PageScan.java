@@ -30,6 +30,7 @@ import org.apache.parquet.column.values.bitpacking.Packer;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.metadata.BlockMetaData;
 import org.apache.parquet.hadoop.metadata.ColumnChunkMetaData;
+import org.apache.parquet.hadoop.metadata.ParquetMetadata;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
 import org.apache.parquet.io.api.PrimitiveConverter;
 import org.apache.parquet.schema.LogicalTypeAnnotation;
@@ -58,9 +59,10 @@ import scala.reflect.ClassTag$;
  * <p>It takes the layout Spark's Parquet writer, pyarrow and others give a list of floats (3 levels; the list and its
  * elements optional or required), in data pages of either version, with PLAIN or dictionary-encoded values and RLE
  * levels, any codec parquet-mr reads; ids and labels go through parquet-mr's column reader. Before the job starts,
- * {@link #over} reads every file's footer and refuses, with the file and the reason, anything else (other encodings
- * or types, encrypted columns, a missing column): the job then reads Spark's column batches. Rows whose features are
- * null, of another width or not finite fail with the messages the other paths give.
+ * {@link #over} checks every file's footer (read once, by {@link SlicedScan}'s plan) and refuses, with the file and
+ * the reason, anything else (other encodings or types, encrypted columns, a missing column): the job then reads
+ * Spark's column batches. Rows whose features are null, of another width or not finite fail with the messages the
+ * other paths give.
  */
 final class PageScan {
     /** Spark configuration key: false reads the transfer set's column batches through Spark's reader. */
@@ -91,13 +93,14 @@ final class PageScan {
 
     /**
      * The page reader over {@code sliced}'s partitions, each of whose parent partitions is one whole file; or null
-     * with {@code why[0]} set when a file's footer shows a layout it does not read.
+     * with {@code why[0]} set when a file's footer (as {@code sliced}'s plan read it) shows a layout it does not read.
      */
     static PageScan over(SlicedScan sliced, Configuration conf, String[] why) {
         org.apache.spark.Partition[] files = sliced.files();
-        for (org.apache.spark.Partition p : files) {
-            Path path = ((FilePartition) p).files()[0].toPath();
-            String refusal = refusal(path, conf);
+        ParquetMetadata[] footers = sliced.footers();
+        for (int i = 0; i < files.length; i++) {
+            Path path = ((FilePartition) files[i]).files()[0].toPath();
+            String refusal = refusal(footers[i]);
             if (refusal != null) {
                 why[0] = path + ": " + refusal;
                 return null;
@@ -121,36 +124,32 @@ final class PageScan {
         return new PageScan(sliced.context(), tasks, locations, conf);
     }
 
-    /** Why the page reader does not read the file at {@code path}, or null when it does. */
-    static String refusal(Path path, Configuration conf) {
-        try (ParquetFileReader r = ParquetFileReader.open(HadoopInputFile.fromPath(path, conf))) {
-            MessageType schema = r.getFileMetaData().getSchema();
-            String layout = Layout.refusal(schema);
-            if (layout != null) {
-                return layout;
-            }
-            String[] features = Layout.featurePath(schema);
-            for (BlockMetaData block : r.getFooter().getBlocks()) {
-                for (ColumnChunkMetaData c : block.getColumns()) {
-                    String name = c.getPath().toArray()[0];
-                    if (c.isEncrypted() && (name.equals(TransferSchema.ID) || name.equals(TransferSchema.FEATURES)
-                            || name.equals(TransferSchema.LABEL))) {
-                        return "column " + c.getPath().toDotString() + " is encrypted";
-                    }
-                    if (java.util.Arrays.equals(c.getPath().toArray(), features)) {
-                        for (Encoding e : c.getEncodings()) {
-                            if (!FEATURE_ENCODINGS.contains(e)) {
-                                return "the features are encoded " + e + " (the page reader takes "
-                                        + FEATURE_ENCODINGS + ")";
-                            }
+    /** Why the page reader does not read a file with this footer, or null when it does. */
+    static String refusal(ParquetMetadata footer) {
+        MessageType schema = footer.getFileMetaData().getSchema();
+        String layout = Layout.refusal(schema);
+        if (layout != null) {
+            return layout;
+        }
+        String[] features = Layout.featurePath(schema);
+        for (BlockMetaData block : footer.getBlocks()) {
+            for (ColumnChunkMetaData c : block.getColumns()) {
+                String name = c.getPath().toArray()[0];
+                if (c.isEncrypted() && (name.equals(TransferSchema.ID) || name.equals(TransferSchema.FEATURES)
+                        || name.equals(TransferSchema.LABEL))) {
+                    return "column " + c.getPath().toDotString() + " is encrypted";
+                }
+                if (java.util.Arrays.equals(c.getPath().toArray(), features)) {
+                    for (Encoding e : c.getEncodings()) {
+                        if (!FEATURE_ENCODINGS.contains(e)) {
+                            return "the features are encoded " + e + " (the page reader takes " + FEATURE_ENCODINGS
+                                    + ")";
                         }
                     }
                 }
             }
-            return null;
-        } catch (IOException | RuntimeException e) { // Spark's reader then says what is wrong with the file
-            return "cannot read its footer: " + e.getMessage();
         }
+        return null;
     }
 
     /** {@code f} over each partition's rows, one task per partition, near the first file it reads. */

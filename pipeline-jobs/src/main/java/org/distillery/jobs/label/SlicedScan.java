@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.metadata.ParquetMetadata;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
 import org.apache.spark.Dependency;
 import org.apache.spark.NarrowDependency;
@@ -63,12 +64,15 @@ final class SlicedScan extends RDD<SlicedScan.Slice> {
     }
 
     private final Piece[][] pieces;
+    /** The parent files' footers, as the plan read them (on the driver only). */
+    private final transient ParquetMetadata[] footers;
 
-    private SlicedScan(RDD<ColumnarBatch> files, Plan plan) {
+    private SlicedScan(RDD<ColumnarBatch> files, Plan plan, ParquetMetadata[] footers) {
         super(files.context(), JavaConverters.asScalaBuffer(
                 List.<Dependency<?>>of(new Parents(files, parentsOf(plan)))).toSeq(),
                 ClassTag$.MODULE$.apply(Slice.class));
         this.pieces = plan.partitions().stream().map(p -> p.toArray(Piece[]::new)).toArray(Piece[][]::new);
+        this.footers = footers;
     }
 
     private static int[][] parentsOf(Plan plan) {
@@ -82,6 +86,7 @@ final class SlicedScan extends RDD<SlicedScan.Slice> {
     static SlicedScan over(RDD<ColumnarBatch> files, Configuration conf, int slots, String[] why) {
         Partition[] parts = files.partitions();
         long[] rows = new long[parts.length];
+        ParquetMetadata[] footers = new ParquetMetadata[parts.length];
         for (int i = 0; i < parts.length; i++) {
             if (!(parts[i] instanceof FilePartition fp) || fp.files().length != 1 || fp.files()[0].start() != 0
                     || fp.files()[0].length() != fp.files()[0].fileSize()) {
@@ -91,6 +96,7 @@ final class SlicedScan extends RDD<SlicedScan.Slice> {
             PartitionedFile f = fp.files()[0];
             try (ParquetFileReader r = ParquetFileReader.open(HadoopInputFile.fromPath(f.toPath(), conf))) {
                 rows[i] = r.getRecordCount();
+                footers[i] = r.getFooter();
             } catch (IOException | RuntimeException e) { // Spark's reader then says what is wrong with the file
                 why[0] = "cannot read the footer of " + f.toPath() + ": " + e.getMessage();
                 return null;
@@ -106,7 +112,7 @@ final class SlicedScan extends RDD<SlicedScan.Slice> {
             return null;
         }
         why[0] = plan.describe(parts.length, slots);
-        return new SlicedScan(files, plan);
+        return new SlicedScan(files, plan, footers);
     }
 
     /**
@@ -209,6 +215,11 @@ final class SlicedScan extends RDD<SlicedScan.Slice> {
     /** The parent partitions: one whole file each. */
     Partition[] files() {
         return dependencies().head().rdd().partitions();
+    }
+
+    /** The footer of each parent partition's file, in their order (on the driver, where the plan read them). */
+    ParquetMetadata[] footers() {
+        return footers;
     }
 
     /** Each partition's row ranges of the parent partitions. */

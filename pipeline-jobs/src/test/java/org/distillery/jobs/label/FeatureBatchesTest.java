@@ -104,11 +104,6 @@ class FeatureBatchesTest extends SparkTestBase {
         }).collect();
     }
 
-    private static void sameBothWays(String name, String transfer, java.util.function.UnaryOperator<LabelConfigBuilder>
-            layout) {
-        sameEveryWay(name, transfer, true, layout);
-    }
-
     /**
      * The soft targets of the row path, the column batch path and (when {@code pages}, else it must refuse) the page
      * path: value for value, with the same content hash.
@@ -143,39 +138,20 @@ class FeatureBatchesTest extends SparkTestBase {
         }
     }
 
-    /** The encodings of the features column's chunks in a published transfer set's part files. */
-    private static java.util.Set<String> featureEncodings(String transfer) {
-        java.util.Set<String> encodings = new java.util.TreeSet<>();
-        try (var files = java.nio.file.Files.list(Path.of(java.net.URI.create(transfer)))) {
-            for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".parquet")).toList()) {
-                try (var reader = org.apache.parquet.hadoop.ParquetFileReader.open(
-                        org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(
-                                new org.apache.hadoop.fs.Path(f.toUri()), new org.apache.hadoop.conf.Configuration()))) {
-                    reader.getFooter().getBlocks().forEach(b -> b.getColumns().stream()
-                            .filter(c -> c.getPath().toDotString().startsWith("features."))
-                            .forEach(c -> c.getEncodings().forEach(e -> encodings.add(e.name()))));
-                }
-            }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        return encodings;
-    }
-
     @Test
     void givesTheRowPathsSoftTargetsOnDictionaryAndPlainPagesAcrossColumnBatches() {
         String pixels = Fixtures.publishTransfer(spark(), dir.resolve("pixels").toString(), pixels(700, 1),
                 Fixtures.FEATURES);
         String dense = Fixtures.transferSet(spark(), dir.resolve("dense").toString(), 300, 5, 0);
-        assertThat(featureEncodings(pixels)).contains("PLAIN_DICTIONARY");
-        assertThat(featureEncodings(dense)).doesNotContain("RLE_DICTIONARY", "PLAIN_DICTIONARY");
+        assertThat(footers(pixels).encodings()).contains("PLAIN_DICTIONARY");
+        assertThat(footers(dense).encodings()).doesNotContain("RLE_DICTIONARY", "PLAIN_DICTIONARY");
         // small reader batches: column batches end in the middle of the teacher's 64-row batches
         spark().conf().set("spark.sql.parquet.columnarReaderBatchSize", "37");
         try {
-            sameBothWays("pixels", pixels, b -> b);
-            sameBothWays("dense", dense, b -> b);
-            sameBothWays("topk-fp16", pixels, b -> b.topK(3).precision("fp16"));
-            sameBothWays("hint", dense, b -> b.hintLayer(0));
+            sameEveryWay("pixels", pixels, true, b -> b);
+            sameEveryWay("dense", dense, true, b -> b);
+            sameEveryWay("topk-fp16", pixels, true, b -> b.topK(3).precision("fp16"));
+            sameEveryWay("hint", dense, true, b -> b.hintLayer(0));
         } finally {
             spark().conf().unset("spark.sql.parquet.columnarReaderBatchSize");
         }
