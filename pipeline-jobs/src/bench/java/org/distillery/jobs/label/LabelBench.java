@@ -51,7 +51,10 @@ import org.nd4j.linalg.factory.Nd4j;
  *   LabelBench teacher ZIP [SPEC]                 write the teacher (once; SPEC as Architecture.parse, default
  *                                                 mlp:1200,1200)
  *   LabelBench formats ZIP DIR                    write it as DIR/teacher.onnx and Keras HDF5 too (make_teachers.py)
- *   LabelBench transfer DIR ROWS                  publish a synthetic transfer set (not timed; kept if published)
+ *   LabelBench transfer DIR ROWS [ROWS_PER_FILE]  publish a synthetic transfer set (not timed; kept if published;
+ *                                                 files of 50,000 rows unless ROWS_PER_FILE)
+ *   LabelBench footers TRANSFER PASSES            the label job's planning read of the footers, 1 thread vs
+ *                                                 SlicedScan.FOOTER_THREADS, alternated, medians
  *   LabelBench raw ZIP ROWS_PER_PASS PASSES THREADS [ONNX]   batches of 1024 from memory, engines alternated, medians
  *   LabelBench job TRANSFER TEACHER OUT [WARMUP]  the label job (after a warm-up run on WARMUP), heap before/after;
  *                                                 TEACHER in any format the label job reads
@@ -82,14 +85,16 @@ public final class LabelBench {
             case "teacher" -> teacher(Path.of(args[1]), args.length > 2 ? args[2] : "mlp:1200,1200");
             case "formats" -> org.distillery.jobs.TeacherFiles.write(
                     Models.fromBytes(Files.readAllBytes(Path.of(args[1])), args[1]), false, Path.of(args[2]));
-            case "transfer" -> transfer(args[1], Long.parseLong(args[2]));
+            case "transfer" -> transfer(args[1], Long.parseLong(args[2]),
+                    args.length > 3 ? Integer.parseInt(args[3]) : ROWS_PER_FILE);
+            case "footers" -> footers(args[1], Integer.parseInt(args[2]));
             case "relabel" -> relabel(args[1], args[2], Long.parseLong(args[3]), Integer.parseInt(args[4]));
             case "raw" -> raw(Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
                     Integer.parseInt(args[4]), args.length > 5 ? Path.of(args[5]) : null);
             case "job" -> job(args[1], args[2], args[3], args.length > 4 ? args[4] : null);
             case "label" -> labelOnce(args[1], args[2], args[3]);
-            default -> throw new IllegalArgumentException("mode must be teacher, formats, transfer, raw, job, label or"
-                    + " relabel, got "
+            default -> throw new IllegalArgumentException("mode must be teacher, formats, transfer, footers, raw, job,"
+                    + " label or relabel, got "
                     + args[0]);
         }
     }
@@ -114,14 +119,57 @@ public final class LabelBench {
         }
     }
 
-    static void transfer(String dir, long rows) {
+    static void transfer(String dir, long rows, int rowsPerFile) {
         SparkSession spark = Sparks.session("distillery-labelbench-data", "local[2]");
-        transfer(spark, dir, rows, 0);
+        transfer(spark, dir, rows, 0, rowsPerFile);
+        spark.stop();
+    }
+
+    /**
+     * The label job's planning read of the transfer set's footers ({@link SlicedScan#footers}), one thread against
+     * {@link SlicedScan#FOOTER_THREADS}, alternated over {@code passes} passes after a warm-up pass: wall seconds.
+     */
+    static void footers(String transfer, int passes) {
+        SparkSession spark = Sparks.session("distillery-labelbench", "local[2]");
+        org.apache.spark.sql.execution.SparkPlan plan = TransferTables.readTransfer(spark, transfer).rows()
+                .queryExecution().executedPlan();
+        while (!(plan instanceof org.apache.spark.sql.execution.FileSourceScanExec) && plan.children().size() == 1) {
+            plan = plan.children().apply(0);
+        }
+        org.apache.spark.sql.execution.FileSourceScanExec scan = (org.apache.spark.sql.execution.FileSourceScanExec) plan;
+        org.apache.spark.sql.execution.datasources.PartitionedFile[] files = java.util.Arrays.stream(
+                scan.inputRDD().partitions()).flatMap(p -> java.util.Arrays.stream(
+                ((org.apache.spark.sql.execution.datasources.FilePartition) p).files()))
+                .toArray(org.apache.spark.sql.execution.datasources.PartitionedFile[]::new);
+        org.apache.hadoop.conf.Configuration conf = spark.sessionState().newHadoopConf();
+        java.util.Map<Integer, List<Double>> seconds = new java.util.TreeMap<>();
+        for (int pass = -1; pass < passes; pass++) {
+            for (int threads : pass % 2 == 0 ? new int[] {1, SlicedScan.FOOTER_THREADS}
+                    : new int[] {SlicedScan.FOOTER_THREADS, 1}) {
+                String[] why = {null};
+                long t0 = System.nanoTime();
+                if (SlicedScan.footers(files, conf, threads, why) == null) {
+                    throw new IllegalStateException(why[0]);
+                }
+                if (pass >= 0) {
+                    seconds.computeIfAbsent(threads, k -> new java.util.ArrayList<>())
+                            .add((System.nanoTime() - t0) / 1e9);
+                }
+            }
+        }
+        seconds.forEach((threads, s) -> System.out.printf("{\"engine\":\"label plan: footers, %d thread%s\","
+                + "\"files\":%d,\"passes\":%d,\"secondsMedian\":%.3f}%n", threads, threads == 1 ? "" : "s",
+                files.length, s.size(), s.stream().sorted().toList().get(s.size() / 2)));
         spark.stop();
     }
 
     /** Publishes synthetic rows with ids {@code firstId ..} at {@code dir}, unless it is published with as many. */
     static void transfer(SparkSession spark, String dir, long rows, long firstId) {
+        transfer(spark, dir, rows, firstId, ROWS_PER_FILE);
+    }
+
+    /** As above, in files of {@code rowsPerFile} rows. */
+    static void transfer(SparkSession spark, String dir, long rows, long firstId, int rowsPerFile) {
         Storage storage = Storage.of(spark);
         if (storage.exists(dir + "/" + Manifest.SUCCESS)) {
             double published = storage.publishedManifest(dir).number("rows");
@@ -133,7 +181,7 @@ public final class LabelBench {
             return;
         }
         long t0 = System.nanoTime();
-        int files = (int) Math.max(2, (rows + ROWS_PER_FILE - 1) / ROWS_PER_FILE);
+        int files = (int) Math.max(2, (rows + rowsPerFile - 1) / rowsPerFile);
         JavaRDD<Row> data = spark.range(firstId, firstId + rows, 1, files).javaRDD().map(id -> {
             float[] x = new float[FEATURES];
             pixels(id, x, 0);

@@ -1,15 +1,12 @@
 package org.distillery.jobs.label;
 
-import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.metadata.ParquetMetadata;
-import org.apache.parquet.hadoop.util.HadoopInputFile;
 import org.apache.spark.Dependency;
 import org.apache.spark.NarrowDependency;
 import org.apache.spark.Partition;
@@ -17,6 +14,7 @@ import org.apache.spark.TaskContext;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.execution.datasources.FilePartition;
 import org.apache.spark.sql.execution.datasources.PartitionedFile;
+import org.apache.spark.sql.execution.datasources.parquet.ParquetFooterReader;
 import org.apache.spark.sql.vectorized.ColumnarBatch;
 import scala.collection.JavaConverters;
 import scala.reflect.ClassTag$;
@@ -45,6 +43,9 @@ final class SlicedScan extends RDD<SlicedScan.Slice> {
      * rows decoded twice) runs faster on two slots than whole on one.
      */
     static final double MAX_SKIPPED = 1.0;
+    /** Footers read at once when planning (as Spark's own parallel footer reads). */
+    static final int FOOTER_THREADS = 8;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SlicedScan.class);
 
     /** Rows [from, to) of a column batch: what a partition takes of it. */
     record Slice(ColumnarBatch batch, int from, int to) {
@@ -85,22 +86,22 @@ final class SlicedScan extends RDD<SlicedScan.Slice> {
      */
     static SlicedScan over(RDD<ColumnarBatch> files, Configuration conf, int slots, String[] why) {
         Partition[] parts = files.partitions();
-        long[] rows = new long[parts.length];
-        ParquetMetadata[] footers = new ParquetMetadata[parts.length];
+        PartitionedFile[] whole = new PartitionedFile[parts.length];
         for (int i = 0; i < parts.length; i++) {
             if (!(parts[i] instanceof FilePartition fp) || fp.files().length != 1 || fp.files()[0].start() != 0
                     || fp.files()[0].length() != fp.files()[0].fileSize()) {
                 why[0] = "the scan's partition " + i + " is not one whole file";
                 return null;
             }
-            PartitionedFile f = fp.files()[0];
-            try (ParquetFileReader r = ParquetFileReader.open(HadoopInputFile.fromPath(f.toPath(), conf))) {
-                rows[i] = r.getRecordCount();
-                footers[i] = r.getFooter();
-            } catch (IOException | RuntimeException e) { // Spark's reader then says what is wrong with the file
-                why[0] = "cannot read the footer of " + f.toPath() + ": " + e.getMessage();
-                return null;
-            }
+            whole[i] = fp.files()[0];
+        }
+        ParquetMetadata[] footers = footers(whole, conf, FOOTER_THREADS, why);
+        if (footers == null) {
+            return null;
+        }
+        long[] rows = new long[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            rows[i] = footers[i].getBlocks().stream().mapToLong(b -> b.getRowCount()).sum();
         }
         Plan plan = plan(rows, slots);
         if (plan == null) {
@@ -113,6 +114,43 @@ final class SlicedScan extends RDD<SlicedScan.Slice> {
         }
         why[0] = plan.describe(parts.length, slots);
         return new SlicedScan(files, plan, footers);
+    }
+
+    /**
+     * The footers of {@code files}, in their order, read by up to {@code atOnce} threads at once (each read is
+     * a round trip or two to the file system, which on an object store or a busy name node takes far longer than
+     * decoding), with the sizes the scan listed (no status call per file). Null with {@code why[0]} set, naming the
+     * first file in order that cannot be read: Spark's reader then says what is wrong with it.
+     */
+    static ParquetMetadata[] footers(PartitionedFile[] files, Configuration conf, int atOnce, String[] why) {
+        long t0 = System.nanoTime();
+        int threads = Math.max(1, Math.min(atOnce, files.length));
+        java.util.concurrent.ExecutorService pool =
+                org.apache.spark.util.ThreadUtils.newDaemonFixedThreadPool(threads, "distillery-footers");
+        try {
+            List<java.util.concurrent.Future<ParquetMetadata>> reads = new ArrayList<>(files.length);
+            for (PartitionedFile f : files) {
+                reads.add(pool.submit(() -> ParquetFooterReader.readFooter(conf, f,
+                        ParquetFooterReader.WITH_ROW_GROUPS)));
+            }
+            ParquetMetadata[] footers = new ParquetMetadata[files.length];
+            for (int i = 0; i < files.length; i++) {
+                try {
+                    footers[i] = reads.get(i).get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    why[0] = "cannot read the footer of " + files[i].toPath() + ": " + e.getCause().getMessage();
+                    return null;
+                }
+            }
+            LOG.info("read the footers of {} files in {} s ({} threads)", files.length,
+                    String.format("%.2f", (System.nanoTime() - t0) / 1e9), threads);
+            return footers;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading the transfer set's footers", e);
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     /**

@@ -2,13 +2,25 @@ package org.distillery.jobs.label;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.parquet.example.data.simple.SimpleGroupFactory;
+import org.apache.parquet.hadoop.example.ExampleParquetWriter;
+import org.apache.parquet.hadoop.metadata.ParquetMetadata;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.MessageTypeParser;
+import org.apache.spark.paths.SparkPath;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.execution.datasources.PartitionedFile;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@link SlicedScan#plan}: the label job's partitions cover every row of the files once, equal in rows, a multiple of
- * the slots, cutting at file boundaries where a count allows it.
+ * the slots, cutting at file boundaries where a count allows it; {@link SlicedScan#footers}: read at once, in order.
  */
 class SlicedScanTest {
     /** Rows of each partition, checking that the pieces tile rows 0 .. total of the files exactly once, in order. */
@@ -131,5 +143,63 @@ class SlicedScanTest {
                 assertThat(sizes.length % slots).as("trial %d", trial).isZero();
             }
         }
+    }
+
+    /** A Parquet file of {@code rows} rows of one long column, in row groups of at most {@code perGroup} rows. */
+    private static PartitionedFile parquet(Path file, int rows, int perGroup) throws Exception {
+        MessageType schema = MessageTypeParser.parseMessageType("message t { required int64 id; }");
+        SimpleGroupFactory groups = new SimpleGroupFactory(schema);
+        try (var w = ExampleParquetWriter.builder(new org.apache.hadoop.fs.Path(file.toUri()))
+                .withType(schema).withConf(new Configuration()).withRowGroupSize(perGroup * 8L)
+                .withPageRowCountLimit(perGroup).withMinRowCountForPageSizeCheck(1).build()) {
+            for (long id = 0; id < rows; id++) {
+                w.write(groups.newGroup().append("id", id));
+            }
+        }
+        return whole(file);
+    }
+
+    private static PartitionedFile whole(Path file) throws Exception {
+        long size = Files.size(file);
+        return new PartitionedFile(InternalRow.empty(), SparkPath.fromUrlString(file.toUri().toString()), 0, size,
+                new String[0], 0L, size, scala.collection.immutable.Map$.MODULE$.empty());
+    }
+
+    @Test
+    void footersReadAtOnceComeBackInOrderAsReadOneByOne(@TempDir Path dir) throws Exception {
+        PartitionedFile[] files = new PartitionedFile[23];
+        for (int i = 0; i < files.length; i++) {
+            files[i] = parquet(dir.resolve("part-" + i + ".parquet"), 100 + 37 * i, 64);
+        }
+        String[] why = {null};
+        ParquetMetadata[] one = SlicedScan.footers(files, new Configuration(), 1, why);
+        ParquetMetadata[] many = SlicedScan.footers(files, new Configuration(), SlicedScan.FOOTER_THREADS, why);
+        assertThat(why[0]).isNull();
+        for (int i = 0; i < files.length; i++) {
+            long rows = 100 + 37 * i;
+            assertThat(many[i].getBlocks().stream().mapToLong(b -> b.getRowCount()).sum()).as("file %d", i)
+                    .isEqualTo(rows);
+            assertThat(many[i].getBlocks()).as("file %d", i).hasSize(one[i].getBlocks().size());
+            assertThat(ParquetMetadata.toJSON(many[i])).isEqualTo(ParquetMetadata.toJSON(one[i]));
+        }
+        assertThat(many[files.length - 1].getBlocks()).as("row groups of at most 64 rows").hasSizeGreaterThan(1);
+    }
+
+    @Test
+    void anUnreadableFooterNamesTheFirstSuchFileInOrder(@TempDir Path dir) throws Exception {
+        PartitionedFile[] files = new PartitionedFile[12];
+        for (int i = 0; i < files.length; i++) {
+            Path f = dir.resolve("part-" + i + ".parquet");
+            files[i] = parquet(f, 50, 64);
+            if (i == 5 || i == 9) { // not Parquet any more
+                Files.write(f, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+                Files.deleteIfExists(dir.resolve(".part-" + i + ".parquet.crc"));
+                files[i] = whole(f);
+            }
+        }
+        String[] why = {null};
+        assertThat(SlicedScan.footers(files, new Configuration(), SlicedScan.FOOTER_THREADS, why)).isNull();
+        assertThat(why[0]).startsWith("cannot read the footer of ").contains("part-5.parquet")
+                .doesNotContain("part-9.parquet").contains("is not a Parquet file");
     }
 }

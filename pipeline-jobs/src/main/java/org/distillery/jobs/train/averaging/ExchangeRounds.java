@@ -5,7 +5,6 @@ import java.util.List;
 import org.apache.spark.Partition;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.PartitionCoalescer;
 import org.apache.spark.rdd.PartitionGroup;
 import org.apache.spark.rdd.RDD;
@@ -132,8 +131,10 @@ final class ExchangeRounds {
         String host = conf.get("spark.driver.host", "localhost");
         int paramCount = Math.toIntExact(net.params().length());
         int updaterCount = updaterState == null ? -1 : Math.toIntExact(updaterState.length());
-        Broadcast<NetBroadcastTuple> start = sc.broadcast(new RoundMaster.BulkTuple(net.getLayerWiseConfigurations(),
-                net.params(), updaterState));
+        NetBroadcastTuple state = new RoundMaster.BulkTuple(net.getLayerWiseConfigurations(), net.params(),
+                updaterState);
+        ExchangeTask.Start start = startInTask(paramCount + Math.max(0, updaterCount)) ? new ExchangeTask.InTask(state)
+                : new ExchangeTask.Broadcasted(sc.broadcast(state));
         try (AveragingExchange exchange = AveragingExchange.open(host, conf.get("spark.driver.bindAddress", host),
                 conf.getInt(PORT, 0), workers, rounds.size(), paramCount, updaterCount, spark.getScore())) {
             ExchangeTask task = new ExchangeTask(start, rounds.stream().mapToInt(Integer::intValue).toArray(),
@@ -146,6 +147,19 @@ final class ExchangeRounds {
         } finally {
             start.destroy();
         }
+    }
+
+    /**
+     * Serialised bytes of start state (parameters and updater state, as floats) that travel inside the epoch's task
+     * instead of a broadcast of their own: Spark ships the task once per executor anyway, and a broadcast of its own
+     * cost 7-14 ms of driver time per epoch in {@code local[2]}, 5-8% of the demo student's epoch
+     * (docs/PERFORMANCE.md). Kept below Spark's 1000 KiB warning about large tasks.
+     */
+    static final long START_IN_TASK_BYTES = 900L << 10;
+
+    /** Whether start state of {@code stateFloats} floats travels in the task ({@link #START_IN_TASK_BYTES}). */
+    static boolean startInTask(long stateFloats) {
+        return 4 * stateFloats <= START_IN_TASK_BYTES;
     }
 
     /** The epoch's outcome on the driver's network: the last averages, the iterations they stand for, the score. */

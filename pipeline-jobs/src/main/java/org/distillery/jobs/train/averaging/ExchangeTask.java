@@ -34,7 +34,7 @@ import scala.runtime.AbstractFunction1;
 final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Object>,
         scala.collection.Iterator<Object>> implements Serializable {
     private static final long serialVersionUID = 1L;
-    private final Broadcast<NetBroadcastTuple> start;
+    private final Start start;
     private final int[] rounds;
     private final int workers;
     private final WorkerConfiguration config;
@@ -47,7 +47,7 @@ final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Obj
     private final int updaterCount;
     private final boolean freshShares;
 
-    ExchangeTask(Broadcast<NetBroadcastTuple> start, int[] rounds, int workers, WorkerConfiguration config,
+    ExchangeTask(Start start, int[] rounds, int workers, WorkerConfiguration config,
                  boolean denseStep, long[] paramsShape, long[] updaterShape, AveragingExchange.Ticket ticket,
                  boolean freshShares) {
         this.start = start;
@@ -98,10 +98,10 @@ final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Obj
         return shares;
     }
 
-    /** The epoch's rounds from the broadcast start state, each round's network built from the last averages. */
+    /** The epoch's rounds from its start state, each round's network built from the last averages. */
     private void epoch(BarrierTaskContext context, int w, NetBroadcastTuple first, Map<Integer, List<DataSet>> shares,
                        AveragingExchange.Client exchange) {
-        MultiLayerConfiguration conf = first.getConfiguration().clone(); // tasks of one JVM share the value
+        MultiLayerConfiguration conf = first.getConfiguration().clone(); // tasks of one JVM may share the value
         INDArray params = first.getParameters();
         INDArray updater = first.getUpdaterState();
         DenseStepWorker.Kept kept = new DenseStepWorker.Kept();
@@ -187,6 +187,37 @@ final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Obj
     private static void close(INDArray a) {
         if (a != null && a.closeable()) {
             a.close();
+        }
+    }
+
+    /** Where a worker's task finds the epoch's start state (configuration, parameters, updater state). */
+    sealed interface Start extends Serializable {
+        NetBroadcastTuple value();
+
+        /** Frees what the driver holds for it, once the epoch's job is over. */
+        void destroy();
+    }
+
+    /**
+     * Start state inside the task itself (written in bulk, {@link RoundMaster.BulkTuple}): each task reads its own
+     * copy as it is deserialised.
+     */
+    record InTask(NetBroadcastTuple value) implements Start {
+        @Override
+        public void destroy() {
+        }
+    }
+
+    /** Start state in a broadcast of its own, for state too large to travel inside a task. */
+    record Broadcasted(Broadcast<NetBroadcastTuple> broadcast) implements Start {
+        @Override
+        public NetBroadcastTuple value() {
+            return broadcast.value();
+        }
+
+        @Override
+        public void destroy() {
+            broadcast.destroy();
         }
     }
 

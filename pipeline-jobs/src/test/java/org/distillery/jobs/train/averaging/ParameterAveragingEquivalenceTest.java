@@ -155,19 +155,24 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
      * per round, bit for bit: the same shares, sums in the same order, the same scores; also with uneven and empty
      * shares (5 minibatches in 6 partitions: in some rounds a worker has none), and with the minibatches cached
      * serialised (as the train job keeps them) or as objects (which the exchange's tasks must not free: the
-     * second epoch and the round jobs read them again).
+     * second epoch and the round jobs read them again); and with start state that travels inside the epoch's tasks
+     * (a small network) or, too large for a task, in a broadcast of its own (hidden layers of 300 and 300).
      */
     @ParameterizedTest
-    @CsvSource({"12,MEMORY_ONLY", "5,MEMORY_ONLY", "12,MEMORY_AND_DISK_SER"})
-    void exchangeRoundsTrainTheSameNetworkAsRoundJobs(int minibatches, String storage) {
+    @CsvSource({"12,MEMORY_ONLY,8", "5,MEMORY_ONLY,8", "12,MEMORY_AND_DISK_SER,8", "12,MEMORY_ONLY,300 300"})
+    void exchangeRoundsTrainTheSameNetworkAsRoundJobs(int minibatches, String storage, String hidden) {
         List<DataSet> batches = batches().subList(0, minibatches);
         TrainerSettings settings = new TrainerSettings(2, BATCH, PER_ROUND, 0, 99);
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark().sparkContext());
         // serialised, each task's minibatches are its own and freed when it ends; deserialised, they are the cache's
         JavaRDD<DataSet> rdd = sc.parallelize(batches, 6)
                 .persist(org.apache.spark.storage.StorageLevel.fromString(storage));
-        DistributedTrainer jobs = new ParameterAveragingTrainer(sc, net(), settings, rounds("dense", "jobs"));
-        ParameterAveragingTrainer exchange = new ParameterAveragingTrainer(sc, net(), settings, engine("dense"));
+        List<Integer> widths = java.util.Arrays.stream(hidden.split(" ")).map(Integer::valueOf).toList();
+        DistributedTrainer jobs = new ParameterAveragingTrainer(sc, net(widths), settings, rounds("dense", "jobs"));
+        ParameterAveragingTrainer exchange = new ParameterAveragingTrainer(sc, net(widths), settings, engine("dense"));
+        long state = 3 * jobs.network().params().length(); // parameters and Adam's two moments
+        assertThat(ExchangeRounds.startInTask(state)).as("start state of %d floats inside the task", state)
+                .isEqualTo(widths.size() == 1);
         assertThat(exchange.describe()).contains("averaging through the driver's exchange");
         assertThat(jobs.describe()).contains("one Spark job per round");
         for (int epoch = 1; epoch <= 2; epoch++) {
@@ -175,7 +180,7 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
             assertThat(exchange.fitEpoch(rdd, epoch)).containsExactly(expected, within(1e-9));
         }
         assertThat(exchange.exchangeEpochs()).isEqualTo(2);
-        assertSameTraining(exchange, jobs);
+        assertSameTraining(exchange, jobs, net(widths));
         assertThat(exchange.network().params().equalsWithEps(jobs.network().params(), 0)).as("bit for bit").isTrue();
         assertThat(exchange.network().getEpochCount()).isEqualTo(2);
         exchange.close();
@@ -249,13 +254,17 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
     }
 
     private static void assertSameTraining(DistributedTrainer a, DistributedTrainer b) {
+        assertSameTraining(a, b, net());
+    }
+
+    private static void assertSameTraining(DistributedTrainer a, DistributedTrainer b, MultiLayerNetwork initial) {
         assertThat(a.network().params().equalsWithEps(b.network().params(), 1e-6)).as("parameters").isTrue();
         assertThat(a.network().getUpdater().getStateViewArray()
                 .equalsWithEps(b.network().getUpdater().getStateViewArray(), 1e-6)).as("updater state").isTrue();
         assertThat(a.lastScore()).isCloseTo(b.lastScore(), org.assertj.core.data.Offset.offset(1e-6));
         assertThat(a.network().getLayerWiseConfigurations().getIterationCount())
                 .isEqualTo(b.network().getLayerWiseConfigurations().getIterationCount()).isPositive();
-        assertThat(a.network().params().equalsWithEps(net().params(), 1e-3)).as("training moved them").isFalse();
+        assertThat(a.network().params().equalsWithEps(initial.params(), 1e-3)).as("training moved them").isFalse();
     }
 
     private static EngineConfig engine(String workerStep) {
@@ -279,7 +288,11 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
     }
 
     private static MultiLayerNetwork net() {
-        return new Architecture(List.of(8), 0).build(Fixtures.FEATURES, Fixtures.CLASSES, new DistillationLoss(2, 0.5),
+        return net(List.of(8));
+    }
+
+    private static MultiLayerNetwork net(List<Integer> hidden) {
+        return new Architecture(hidden, 0).build(Fixtures.FEATURES, Fixtures.CLASSES, new DistillationLoss(2, 0.5),
                 0.01, 5);
     }
 
