@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * closes the other workers' connections, so their tasks fail at once rather than wait for a round that cannot
  * come. Spark does not retry a failed barrier result stage (the job fails and the trainer runs the epoch again as
  * round jobs), but should a newer stage attempt come, its first worker ends the older attempt the same way and the
- * epoch starts over from the broadcast start state: workers say their stage attempt when they connect.
+ * epoch starts over from the epoch's start state: workers say their stage attempt when they connect.
  */
 final class AveragingExchange implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(AveragingExchange.class);
