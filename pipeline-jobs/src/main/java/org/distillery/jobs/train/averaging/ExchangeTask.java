@@ -78,6 +78,10 @@ final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Obj
             if (freshShares) { // deserialised for this task alone: not the block manager's cached objects
                 shares.values().forEach(list -> list.forEach(ExchangeTask::close));
             }
+            if (start instanceof InTask) { // this task's own copy, deserialised with it
+                close(first.getParameters());
+                close(first.getUpdaterState());
+            }
             // what is not freed explicitly is off-heap memory held by unreachable Java objects
             ResidentGrowth.afterTask();
         }
@@ -200,7 +204,7 @@ final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Obj
 
     /**
      * Start state inside the task itself (written in bulk, {@link RoundMaster.BulkTuple}): each task reads its own
-     * copy as it is deserialised.
+     * copy as it is deserialised, and frees its arrays when its epoch ends.
      */
     record InTask(NetBroadcastTuple value) implements Start {
         @Override
