@@ -152,7 +152,7 @@ final class ExchangeRounds {
     /**
      * Serialised bytes of start state (parameters and updater state, as floats) that travel inside the epoch's task
      * instead of a broadcast of their own: Spark ships the task once per executor anyway, and a broadcast of its own
-     * cost 7-14 ms of driver time per epoch in {@code local[2]}, 5-8% of the demo student's epoch
+     * cost 7-14 ms of driver time per epoch in {@code local[2]}, 3-8% of the demo student's epoch
      * (docs/PERFORMANCE.md). Kept below Spark's 1000 KiB warning about large tasks.
      */
     static final long START_IN_TASK_BYTES = 900L << 10;
