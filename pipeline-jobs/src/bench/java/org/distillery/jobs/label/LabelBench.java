@@ -45,8 +45,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * in-memory ND4J batches, DL4J {@code output()} vs the fast dense path when the teacher has one (and ONNX Runtime on the
  * same weights, given the teacher as ONNX), and as the label job in Spark {@code local[2]} with Parquet in and out.
  * Prints one JSON line per measurement with the teacher's shape, rows/s, GFLOP/s and the fraction of
- * {@code -Dbench.peakGflops} (233, this machine's fp32 peak); the job's lines add the process CPU time and the GC
- * collections and their time during the timed run. Usage:
+ * {@code -Dbench.peakGflops} (233, this machine's fp32 peak); the job's lines add the process CPU time, the GC
+ * collections and their time and the JIT's compiling time during the timed run. Usage:
  * <pre>
  *   LabelBench teacher ZIP [SPEC]                 write the teacher (once; SPEC as Architecture.parse, default
  *                                                 mlp:1200,1200)
@@ -56,6 +56,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *   LabelBench footers TRANSFER PASSES            the label job's planning read of the footers, 1 thread vs
  *                                                 SlicedScan.FOOTER_THREADS, alternated, medians
  *   LabelBench raw ZIP ROWS_PER_PASS PASSES THREADS [ONNX]   batches of 1024 from memory, engines alternated, medians
+ *                                                 (a teacher instance per thread; -Dbench.sharedTeacher=true: one for
+ *                                                 every thread, as the label job's tasks share it)
  *   LabelBench job TRANSFER TEACHER OUT [WARMUP]  the label job (after a warm-up run on WARMUP), heap before/after;
  *                                                 TEACHER in any format the label job reads
  *   LabelBench label TRANSFER TEACHER OUT         the label job once, its output kept (the Python job's --check)
@@ -349,9 +351,10 @@ public final class LabelBench {
         MultiLayerNetwork prototype = Models.fromBytes(Files.readAllBytes(zip), zip.toString());
         List<MultiLayerNetwork> nets = new ArrayList<>();
         List<LogitModel> models = new ArrayList<>();
+        boolean shared = Boolean.getBoolean("bench.sharedTeacher"); // one instance for every thread, as in the job
         for (int t = 0; t < threads; t++) {
             nets.add(prototype.clone());
-            models.add(new LogitModel(nets.get(t)));
+            models.add(shared && t > 0 ? models.get(0) : new LogitModel(nets.get(t)));
         }
         boolean fast = models.get(0).fastPath();
         if (!fast) {
@@ -462,12 +465,14 @@ public final class LabelBench {
             oldGen.resetPeakUsage();
         }
         long[] gc0 = gcTotals();
+        long jit0 = jitMillis();
         long cpu0 = processCpuNanos();
         long t0 = System.nanoTime();
         JobResult result = label(spark, transfer, zip, out);
         double seconds = (System.nanoTime() - t0) / 1e9;
         double cpuSeconds = (processCpuNanos() - cpu0) / 1e9;
         long[] gc1 = gcTotals();
+        double jitSeconds = (jitMillis() - jit0) / 1e3;
         long oldGenPeak = oldGen == null ? -1 : oldGen.getPeakUsage().getUsed();
         long after = heapUsedAfterGc();
         String inference = Models.teacher(Files.readAllBytes(Path.of(zip)), zip).describe();
@@ -476,12 +481,12 @@ public final class LabelBench {
                 1e-3, SEED);
         System.out.printf("{\"engine\":\"label job, Spark local[2] (2 tasks x %s), Parquet in and out,"
                         + " %s\",\"teacher\":\"%s\",\"rows\":%d,\"seconds\":%.2f,\"cpuSeconds\":%.2f,"
-                        + "\"gcCount\":%d,\"gcSeconds\":%.2f,%s,\"driverHeapUsedBeforeMB\":%.1f,"
-                        + "\"driverHeapUsedAfterMB\":%.1f,\"oldGenPeakMB\":%.1f,\"heapMaxMB\":%.0f,"
-                        + "\"blasKernel\":\"%s\"}%n",
+                        + "\"gcCount\":%d,\"gcSeconds\":%.2f,\"jitSeconds\":%.2f,%s,"
+                        + "\"driverHeapUsedBeforeMB\":%.1f,\"driverHeapUsedAfterMB\":%.1f,\"oldGenPeakMB\":%.1f,"
+                        + "\"heapMaxMB\":%.0f,\"blasKernel\":\"%s\"}%n",
                 ompThreads(), inference, shape(net), result.rows(), seconds, cpuSeconds, gc1[0] - gc0[0],
-                (gc1[1] - gc0[1]) / 1e3, rates(result.rows(), seconds, flopsPerRow(net)), before / 1e6, after / 1e6,
-                oldGenPeak / 1e6, Runtime.getRuntime().maxMemory() / 1e6, BlasKernel.running());
+                (gc1[1] - gc0[1]) / 1e3, jitSeconds, rates(result.rows(), seconds, flopsPerRow(net)), before / 1e6,
+                after / 1e6, oldGenPeak / 1e6, Runtime.getRuntime().maxMemory() / 1e6, BlasKernel.running());
         deleteRecursively(Path.of(out));
         spark.stop();
     }
@@ -504,6 +509,15 @@ public final class LabelBench {
             millis += Math.max(0, gc.getCollectionTime());
         }
         return new long[] {count, millis};
+    }
+
+    /**
+     * Milliseconds the JIT compilers have spent compiling so far, summed over their threads (HotSpot's count; -1
+     * where the JVM keeps none): on two cores every compiler thread takes a core from a task.
+     */
+    private static long jitMillis() {
+        java.lang.management.CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
     }
 
     private static long processCpuNanos() {

@@ -26,7 +26,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * engine with examples/s, and the communication facts of the cost model (bytes per averaging round, rounds per epoch,
  * seconds per round). Usage: {@code TrainBench ROWS EPOCHS [single|spark|both|single-variants|...]};
  * {@code single-variants} runs the single-JVM variants one after the other in this JVM (the order reversed on even
- * {@code -Dbench.rep}), so the harness compares them side by side.
+ * {@code -Dbench.rep}), so the harness compares them side by side. {@code -Dbench.warmupEpochs} (default 1): untimed
+ * epochs before the timed ones, for every engine.
  */
 public final class TrainBench {
     static final int FEATURES = 784;
@@ -35,6 +36,7 @@ public final class TrainBench {
     static final int AVERAGING = Integer.getInteger("bench.averaging", 10);
     static final int WORKERS = 2;
     static final String HIDDEN = System.getProperty("bench.hidden", "64");
+    static final int WARMUP_EPOCHS = Integer.getInteger("bench.warmupEpochs", 1);
     static final int REP = Integer.getInteger("bench.rep", 1);
 
     private TrainBench() {
@@ -196,7 +198,9 @@ public final class TrainBench {
 
     static void timeSingle(MultiLayerNetwork net, List<DataSet> batches, int rows, int epochs, String engine,
                            java.util.function.Consumer<DataSet> step) {
-        batches.forEach(step); // warm-up epoch (JIT, allocations)
+        for (int e = 0; e < WARMUP_EPOCHS; e++) {
+            batches.forEach(step); // warm-up epochs (JIT, allocations)
+        }
         long t0 = System.nanoTime();
         for (int e = 0; e < epochs; e++) {
             batches.forEach(step);
@@ -229,9 +233,11 @@ public final class TrainBench {
         ParameterAveragingTrainer trainer = new ParameterAveragingTrainer(sc, net, settings, new EngineConfig(
                 d.prefetch(), d.approach(), d.exportDir(), d.repartition(), d.repartitionStrategy(),
                 d.aggregationDepth(), d.storageLevel(), false, step, roundsAs));
-        trainer.fitEpoch(rdd, 0); // warm-up epoch
+        for (int e = 0; e < WARMUP_EPOCHS; e++) {
+            trainer.fitEpoch(rdd, e); // warm-up epochs
+        }
         long t0 = System.nanoTime();
-        for (int e = 1; e <= epochs; e++) {
+        for (int e = WARMUP_EPOCHS; e < WARMUP_EPOCHS + epochs; e++) {
             trainer.fitEpoch(rdd, e);
         }
         double s = (System.nanoTime() - t0) / 1e9;
