@@ -20,11 +20,11 @@
 #  (p) the Python job a user would otherwise write (bench_label_e2e_torch.py: pyarrow, the same validation and
 #      input_hash, PyTorch 2 threads batch 1024 on the teacher's ONNX export, the same columns, snappy);
 #      both report wall and CPU seconds (the JVM's OperatingSystemMXBean process CPU time; Python's os.times), the job
-#      its GC collections and pause time;
+#      its GC collections and pause time and the JIT compilers' time;
 #  (s) the label job again at each BENCH_SCALE size (other than ROWS), each in its own JVM, heap before and after;
 #  (h) the label job with the heavy teacher on BENCH_HEAVY_ROWS rows, and (n) with the cnn teacher on BENCH_CNN_ROWS
 #      (both after a warm-up run on 4,096 rows; by default the 1M set, the size the per-row overhead target is set at:
-#      on a short set the run's fixed seconds, ~3.5 s, weigh as much as the rows);
+#      on a short set the run's fixed seconds, 1.6-5.5 s in docs/PERFORMANCE.md's run, weigh as much as the rows);
 # then docs/scripts/label_bench_md.py prints the tables, the figures next to their targets and one final JSON line
 # (overhead_us_1m, overhead_us_10m, vs_python_e2e, heavy_vs_raw, cnn_vs_raw, raw_vs_pytorch, ...).
 # Usage: docs/scripts/bench-label.sh [ROWS=1000000]   (Maven builds the classes, or BENCH_CP=<classpath> skips it;
