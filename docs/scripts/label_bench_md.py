@@ -128,7 +128,7 @@ def summarise(r):
         "python_cpu_us_per_row": py_rows and py_rows["cpuSeconds"] / rows * 1e6,
         "job_gc_seconds": job_rows and job_rows["line"].get("gcSeconds"),
         "job_gc_count": job_rows and job_rows["line"].get("gcCount"),
-        "job_jit_seconds": job_rows and job_rows["line"].get("jitSeconds"),
+        "job_jit_seconds": job_rows and job_rows["line"].get("jitSeconds"),  # -1: the JVM did not count it
         "e2e_runs": job_rows and job_rows["runs"],
     }
     small, big = at.get(1_000_000), at.get(10_000_000)
@@ -227,7 +227,7 @@ def target_table(s, at):
                    f" {big['driverHeapUsedAfterMB']} MB (old-gen peaks {small['oldGenPeakMB']:,.0f} and"
                    f" {big['oldGenPeakMB']:,.0f} MB) | {'yes' if flat else 'no'} |")
     if s["job_gc_seconds"] is not None:
-        jit = s["job_jit_seconds"]
+        jit = s["job_jit_seconds"] if (s["job_jit_seconds"] or 0) >= 0 else None
         out.append(f"| (GC{' and JIT' if jit is not None else ''} during the label job, {rows:,} rows, median run)"
                    f" | {s['job_gc_count']} collections, {s['job_gc_seconds']:.2f} s"
                    f"{'' if jit is None else f'; compiling {jit:.2f} s (summed over the compiler threads)'} | - |")

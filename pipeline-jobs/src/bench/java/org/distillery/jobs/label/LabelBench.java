@@ -472,7 +472,7 @@ public final class LabelBench {
         double seconds = (System.nanoTime() - t0) / 1e9;
         double cpuSeconds = (processCpuNanos() - cpu0) / 1e9;
         long[] gc1 = gcTotals();
-        double jitSeconds = (jitMillis() - jit0) / 1e3;
+        double jitSeconds = jit0 < 0 ? -1 : (jitMillis() - jit0) / 1e3; // -1: not counted by this JVM
         long oldGenPeak = oldGen == null ? -1 : oldGen.getPeakUsage().getUsed();
         long after = heapUsedAfterGc();
         String inference = Models.teacher(Files.readAllBytes(Path.of(zip)), zip).describe();
