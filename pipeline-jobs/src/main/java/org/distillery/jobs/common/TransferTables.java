@@ -370,15 +370,18 @@ public final class TransferTables {
     }
 
     /**
-     * Writer options that store {@code schema}'s float columns, and float arrays' elements, without dictionary
-     * encoding. A teacher's outputs are continuous, nearly every value distinct: parquet-mr would fill a dictionary of
-     * up to 1 MB per column chunk, hashing every value, only to fall back to PLAIN pages (docs/PERFORMANCE.md, label
-     * job: writing the output).
+     * Writer options that store {@code schema}'s float columns, float arrays' elements, and the long columns that are
+     * distinct per row (the row id and the input hash) without dictionary encoding. A teacher's outputs are
+     * continuous, nearly every value distinct, as are ids and hashes: parquet-mr would fill a dictionary of up to 1 MB
+     * per column chunk, hashing every value, only to fall back to PLAIN pages (docs/PERFORMANCE.md, label job: writing
+     * the output).
      */
-    static java.util.Map<String, String> plainFloats(StructType schema) {
+    static java.util.Map<String, String> plainColumns(StructType schema) {
         java.util.Map<String, String> options = new java.util.TreeMap<>();
         for (StructField f : schema.fields()) {
-            if (f.dataType() instanceof org.apache.spark.sql.types.FloatType) {
+            if (f.dataType() instanceof org.apache.spark.sql.types.FloatType
+                    || f.dataType() instanceof org.apache.spark.sql.types.LongType
+                    && (f.name().equals(SoftTargetSchema.ID) || f.name().equals(SoftTargetSchema.INPUT_HASH))) {
                 options.put("parquet.enable.dictionary#" + f.name(), "false");
             } else if (f.dataType() instanceof org.apache.spark.sql.types.ArrayType a
                     && a.elementType() instanceof org.apache.spark.sql.types.FloatType) {
@@ -437,8 +440,8 @@ public final class TransferTables {
             scala.concurrent.duration.Duration.create(60, java.util.concurrent.TimeUnit.SECONDS);
 
     /**
-     * Writes {@code rows} as {@link #write} does, their float columns without dictionary encoding ({@link
-     * #plainFloats}), and returns their {@link #contentSummary}, computed by the write's own
+     * Writes {@code rows} as {@link #write} does, their float, id and hash columns without dictionary encoding ({@link
+     * #plainColumns}), and returns their {@link #contentSummary}, computed by the write's own
      * tasks as they pass the rows to Parquet, without a second pass over the files: Parquet stores every value as
      * given, so it equals the summary read back from them, and Spark merges what a task observed once, from its
      * successful attempt. Should the observed summary not arrive (a Spark build that does not observe writes), the
@@ -449,7 +452,7 @@ public final class TransferTables {
                 "written-" + java.util.UUID.randomUUID());
         Column[] s = summary(rows);
         write(rows.observe(observed, s[0], java.util.Arrays.copyOfRange(s, 1, s.length)), path,
-                plainFloats(rows.schema()));
+                plainColumns(rows.schema()));
         try {
             return scala.concurrent.Await.result(observed.future(), OBSERVED_WAIT);
         } catch (java.util.concurrent.TimeoutException e) {

@@ -8,6 +8,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.distillery.jobs.common.DryRun;
 import org.distillery.jobs.common.JobResult;
 import org.distillery.jobs.common.ModelArtifact;
@@ -344,8 +345,11 @@ public final class LabelJob {
         spark.sparkContext().register(tally, "label quality tallies");
         TeacherInference inference = labelling.inference().tallied(tally);
         FeatureBatches batches = FeatureBatches.plan(transfer.rows());
-        return new Labelled(batches.accepted() ? spark.createDataFrame(inference.over(batches), schema)
-                : spark.createDataFrame(FeatureBatches.balanced(spark, () -> inference.over(input)), schema), tally);
+        org.apache.spark.api.java.JavaRDD<InternalRow> rows = batches.accepted() ? inference.internalOver(batches)
+                : FeatureBatches.balanced(spark, () -> inference.internalOver(input));
+        // Spark's own constructor for internal rows (public in bytecode, private[sql] in Scala): the rows go to the
+        // writer as made, without the per-value conversion createDataFrame applies to Rows
+        return new Labelled(spark.internalCreateDataFrame(rows.rdd(), schema, false), tally);
     }
 
     /**

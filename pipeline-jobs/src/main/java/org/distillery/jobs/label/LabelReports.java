@@ -43,7 +43,11 @@ final class LabelReports {
         }
 
         Quality add(float[] logits, Integer label, double t) {
-            float[] p = SoftTargets.soften(logits, t);
+            return add(logits, SoftTargets.soften(logits, t), label);
+        }
+
+        /** One row, with {@code p} = softmax(logits / T) at the report's T already computed. */
+        Quality add(float[] logits, float[] p, Integer label) {
             double h = 0;
             float max = 0;
             for (float v : p) {
@@ -115,6 +119,18 @@ final class LabelReports {
         /** One row: its dense logits as readers will decode them, and its hard label (null: none). */
         void add(float[] logits, Integer label) {
             q.add(logits, label, t);
+        }
+
+        /**
+         * As {@link #add(float[], Integer)}, reusing {@code soft} when it is softmax(logits / softT) at this tally's
+         * T (null: computed here).
+         */
+        void add(float[] logits, float[] soft, double softT, Integer label) {
+            if (soft != null && softT == t) {
+                q.add(logits, soft, label);
+            } else {
+                q.add(logits, label, t);
+            }
         }
 
         @Override

@@ -7,6 +7,8 @@ import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
 import org.bytedeco.javacpp.FloatPointer;
 import org.distillery.jobs.common.TransferTables;
 import org.distillery.model.schema.SoftTargetCodec;
@@ -20,7 +22,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * Runs the frozen teacher over one partition of transfer rows (id, features, label, input hash) in batches and emits
  * soft-target rows (id, label, then the stored values of the run's layout, see {@link SoftTargetCodec#encode}, then
  * the hint layer's activations when the layout has them, then the input hash). Rows are validated in the same pass:
- * feature width and finiteness in, finite logits out.
+ * feature width and finiteness in, finite logits out. A run that writes every row it labels takes them as Spark's
+ * internal rows ({@link #internal}), each array in one bulk copy, rather than as {@code Row}s that Spark converts
+ * value by value, boxing every float, before writing them.
  */
 final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, Row> {
     private static final long serialVersionUID = 1L;
@@ -69,13 +73,44 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
         return input.queryExecution().toRdd().toJavaRDD().mapPartitions(this);
     }
 
+    /** As {@link #over(org.apache.spark.sql.Dataset)}, as Spark's internal rows of the soft-target schema. */
+    org.apache.spark.api.java.JavaRDD<InternalRow> internalOver(org.apache.spark.sql.Dataset<Row> input) {
+        return input.queryExecution().toRdd().toJavaRDD()
+                .mapPartitions(rows -> run(new RowSource(rows), TeacherInference::internal));
+    }
+
     /**
      * Soft-target rows of the transfer rows in {@code batches}, read from the files' pages or the scan's column
      * batches with the input hash computed here ({@link FeatureBatches}); the same rows as {@link #over} on the same
      * transfer set.
      */
     org.apache.spark.api.java.JavaRDD<Row> over(FeatureBatches batches) {
-        return batches.map(featureCount, rows -> run(new BatchSource(rows)));
+        return batches.map(featureCount, rows -> run(new BatchSource(rows), RowFactory::create));
+    }
+
+    /** As {@link #over(FeatureBatches)}, as Spark's internal rows of the soft-target schema. */
+    org.apache.spark.api.java.JavaRDD<InternalRow> internalOver(FeatureBatches batches) {
+        return batches.map(featureCount, rows -> run(new BatchSource(rows), TeacherInference::internal));
+    }
+
+    /**
+     * A soft-target row's values (as {@link SoftTargetCodec#encode} and the hint layer give them: float[] and int[]
+     * arrays, byte[] binaries, boxed scalars) as Spark's internal row; each primitive array becomes an unsafe array in
+     * one bulk copy, which Spark's writer reads as it is.
+     */
+    static InternalRow internal(Object[] values) {
+        Object[] v = new Object[values.length];
+        for (int i = 0; i < v.length; i++) {
+            Object o = values[i];
+            if (o instanceof float[] f) {
+                v[i] = UnsafeArrayData.fromPrimitiveArray(f);
+            } else if (o instanceof int[] n) {
+                v[i] = UnsafeArrayData.fromPrimitiveArray(n);
+            } else {
+                v[i] = o;
+            }
+        }
+        return new GenericInternalRow(v);
     }
 
     /** One transfer row's id, label and input hash, copied out of Spark's reused internal row (features: Scratch). */
@@ -129,14 +164,15 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
 
     @Override
     public Iterator<Row> call(Iterator<InternalRow> rows) {
-        return run(new RowSource(rows));
+        return run(new RowSource(rows), RowFactory::create);
     }
 
-    private Iterator<Row> run(Source rows) {
+    /** The partition's soft-target rows, each made by {@code make} from the row's values. */
+    private <T> Iterator<T> run(Source rows, java.util.function.Function<Object[], T> make) {
         java.util.function.Predicate<org.apache.spark.TaskContext> faults = faultInjector;
         Scratch scratch = new Scratch(batchSize, featureCount);
         return new Iterator<>() {
-            private Iterator<Row> batch = List.<Row>of().iterator();
+            private Iterator<Object[]> batch = java.util.Collections.emptyIterator();
             private boolean labelledOne;
 
             @Override
@@ -154,11 +190,11 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
             }
 
             @Override
-            public Row next() {
+            public T next() {
                 if (!hasNext()) {
                     throw new java.util.NoSuchElementException();
                 }
-                return batch.next();
+                return make.apply(batch.next());
             }
         };
     }
@@ -196,13 +232,13 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
         return batch;
     }
 
-    private List<Row> label(List<In> batch, Scratch scratch) {
+    private List<Object[]> label(List<In> batch, Scratch scratch) {
         int n = batch.size();
         INDArray features = scratch.features(n);
         float[][][] both = hintLayer < 0 ? null : teachers.logitsAndLayer(features, hintLayer);
         float[][] z = both == null ? teachers.logits(features) : both[0];
         float[][] hints = both == null ? null : both[1];
-        List<Row> out = new ArrayList<>(n);
+        List<Object[]> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             In in = batch.get(i);
             for (float v : z[i]) {
@@ -220,8 +256,10 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
             row[1] = in.label();
             System.arraycopy(stored, 0, row, 2, stored.length);
             if (tally != null) {
-                tally.add(codec.decode(java.util.Arrays.copyOf(stored, codec.layout().logitColumns().size())),
-                        in.label());
+                float[] decoded = codec.decode(java.util.Arrays.copyOf(stored, codec.layout().logitColumns().size()));
+                // the stored soft column is softmax(decoded / T) when the logits are stored as they came
+                float[] soft = decoded == z[i] && codec.layout().soft() ? (float[]) stored[stored.length - 1] : null;
+                tally.add(decoded, soft, temperature, in.label());
             }
             if (hints != null) {
                 for (float v : hints[i]) {
@@ -233,7 +271,7 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
                 row[2 + stored.length] = hints[i];
             }
             row[row.length - 1] = in.hash();
-            out.add(RowFactory.create(row));
+            out.add(row);
         }
         return out;
     }

@@ -54,29 +54,34 @@ class ContentSummaryTest extends SparkTestBase {
     }
 
     @Test
-    void theObservedWriteGivesTheReadBackSummaryAndStoresFloatsPlain() throws Exception {
+    void theObservedWriteGivesTheReadBackSummaryAndStoresFloatsIdsAndHashesPlain() throws Exception {
         Dataset<Row> rows = softTargets(3000).repartition(2);
         String out = dir.resolve("soft").toUri().toString();
         Row observed = TransferTables.writeObserved(rows, out);
         assertThat(TransferTables.contentHash(observed))
                 .isEqualTo(TransferTables.contentHash(TransferTables.contentSummary(TransferTables.readStaged(spark(),
                         out))));
-        assertThat(TransferTables.plainFloats(rows.schema()))
-                .containsExactly(java.util.Map.entry("parquet.enable.dictionary#logits.list.element", "false"));
+        assertThat(TransferTables.plainColumns(rows.schema())).containsExactly(
+                java.util.Map.entry("parquet.enable.dictionary#id", "false"),
+                java.util.Map.entry("parquet.enable.dictionary#input_hash", "false"),
+                java.util.Map.entry("parquet.enable.dictionary#logits.list.element", "false"));
         java.util.Set<String> logits = new java.util.TreeSet<>();
-        java.util.Set<String> ids = new java.util.TreeSet<>();
+        java.util.Set<String> labels = new java.util.TreeSet<>();
+        java.util.Set<String> unique = new java.util.TreeSet<>(); // ids and hashes
         try (var files = java.nio.file.Files.list(dir.resolve("soft"))) {
             for (java.nio.file.Path f : files.filter(p -> p.toString().endsWith(".parquet")).toList()) {
                 try (var reader = org.apache.parquet.hadoop.ParquetFileReader.open(
                         org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(
                                 new org.apache.hadoop.fs.Path(f.toUri()), new org.apache.hadoop.conf.Configuration()))) {
                     reader.getFooter().getBlocks().forEach(b -> b.getColumns().forEach(c ->
-                            (c.getPath().toDotString().startsWith("logits.") ? logits : ids)
+                            (c.getPath().toDotString().startsWith("logits.") ? logits
+                                    : c.getPath().toDotString().equals("label") ? labels : unique)
                                     .addAll(c.getEncodings().stream().map(Enum::name).toList())));
                 }
             }
         }
         assertThat(logits).contains("PLAIN").doesNotContain("PLAIN_DICTIONARY", "RLE_DICTIONARY");
-        assertThat(ids).contains("PLAIN_DICTIONARY"); // the labels (few values) keep their dictionary
+        assertThat(unique).contains("PLAIN").doesNotContain("PLAIN_DICTIONARY", "RLE_DICTIONARY");
+        assertThat(labels).contains("PLAIN_DICTIONARY"); // the labels (few values) keep their dictionary
     }
 }
