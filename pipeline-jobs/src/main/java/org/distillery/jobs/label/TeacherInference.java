@@ -80,15 +80,10 @@ final class TeacherInference implements FlatMapFunction<Iterator<InternalRow>, R
     }
 
     /**
-     * Soft-target rows of the transfer rows in {@code batches}, read from the files' pages or the scan's column
-     * batches with the input hash computed here ({@link FeatureBatches}); the same rows as {@link #over} on the same
-     * transfer set.
+     * Soft-target rows of the transfer rows in {@code batches} as Spark's internal rows, read from the files' pages or
+     * the scan's column batches with the input hash computed here ({@link FeatureBatches}); the same rows as {@link
+     * #internalOver(org.apache.spark.sql.Dataset)} on the same transfer set.
      */
-    org.apache.spark.api.java.JavaRDD<Row> over(FeatureBatches batches) {
-        return batches.map(featureCount, rows -> run(new BatchSource(rows), RowFactory::create));
-    }
-
-    /** As {@link #over(FeatureBatches)}, as Spark's internal rows of the soft-target schema. */
     org.apache.spark.api.java.JavaRDD<InternalRow> internalOver(FeatureBatches batches) {
         return batches.map(featureCount, rows -> run(new BatchSource(rows), TeacherInference::internal));
     }
