@@ -216,8 +216,7 @@ public final class Storage {
             while (it.hasNext()) {
                 org.apache.hadoop.fs.LocatedFileStatus f = it.next();
                 String relative = f.getPath().toUri().getPath().substring(prefix.length());
-                boolean data = java.util.Arrays.stream(relative.split("/"))
-                        .noneMatch(n -> n.startsWith("_") || n.startsWith("."));
+                boolean data = java.util.Arrays.stream(relative.split("/")).noneMatch(Storage::hidden);
                 if (data) {
                     out.put(relative, f.getLen());
                 }
@@ -228,12 +227,17 @@ public final class Storage {
         return out;
     }
 
+    /** A name that is not data: markers, checksums, hidden staging. */
+    private static boolean hidden(String name) {
+        return name.startsWith("_") || name.startsWith(".");
+    }
+
     /** {@link #files} on the local filesystem: a directory at a time, sizes without permissions, hidden trees pruned. */
     private static void walkLocal(FileSystem fs, Path dir, String prefix, java.util.Map<String, Long> out)
             throws IOException {
         for (org.apache.hadoop.fs.FileStatus f : fs.listStatus(dir)) {
             String name = f.getPath().getName();
-            if (name.startsWith("_") || name.startsWith(".")) {
+            if (hidden(name)) {
                 continue;
             }
             if (f.isDirectory()) {
