@@ -466,11 +466,15 @@ public final class LabelBench {
         }
         long[] gc0 = gcTotals();
         long jit0 = jitMillis();
+        long faults0 = minorFaults();
+        long committed0 = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted();
         long cpu0 = processCpuNanos();
         long t0 = System.nanoTime();
         JobResult result = label(spark, transfer, zip, out);
         double seconds = (System.nanoTime() - t0) / 1e9;
         double cpuSeconds = (processCpuNanos() - cpu0) / 1e9;
+        long faults = faults0 < 0 ? -1 : minorFaults() - faults0;
+        long committed1 = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted();
         long[] gc1 = gcTotals();
         double jitSeconds = jit0 < 0 ? -1 : (jitMillis() - jit0) / 1e3; // -1: not counted by this JVM
         long oldGenPeak = oldGen == null ? -1 : oldGen.getPeakUsage().getUsed();
@@ -481,11 +485,12 @@ public final class LabelBench {
                 1e-3, SEED);
         System.out.printf("{\"engine\":\"label job, Spark local[2] (2 tasks x %s), Parquet in and out,"
                         + " %s\",\"teacher\":\"%s\",\"rows\":%d,\"seconds\":%.2f,\"cpuSeconds\":%.2f,"
-                        + "\"gcCount\":%d,\"gcSeconds\":%.2f,\"jitSeconds\":%.2f,%s,"
+                        + "\"gcCount\":%d,\"gcSeconds\":%.2f,\"jitSeconds\":%.2f,\"minorFaults\":%d,"
+                        + "\"heapCommittedMB\":[%.0f,%.0f],%s,"
                         + "\"driverHeapUsedBeforeMB\":%.1f,\"driverHeapUsedAfterMB\":%.1f,\"oldGenPeakMB\":%.1f,"
                         + "\"heapMaxMB\":%.0f,\"blasKernel\":\"%s\"}%n",
                 ompThreads(), inference, shape(net), result.rows(), seconds, cpuSeconds, gc1[0] - gc0[0],
-                (gc1[1] - gc0[1]) / 1e3, jitSeconds, rates(result.rows(), seconds, flopsPerRow(net)), before / 1e6,
+                (gc1[1] - gc0[1]) / 1e3, jitSeconds, faults, committed0 / 1e6, committed1 / 1e6, rates(result.rows(), seconds, flopsPerRow(net)), before / 1e6,
                 after / 1e6, oldGenPeak / 1e6, Runtime.getRuntime().maxMemory() / 1e6, BlasKernel.running());
         deleteRecursively(Path.of(out));
         spark.stop();
@@ -528,6 +533,20 @@ public final class LabelBench {
     private static JobResult label(SparkSession spark, String transfer, String zip, String out) {
         return new LabelJob(spark).run(LabelConfig.builder(transfer, out).teacher(zip)
                 .temperature(LabelConfig.DEFAULT_TEMPERATURE).batchSize(BATCH).build());
+    }
+
+    /**
+     * The process's minor page faults so far (/proc/self/stat), or -1 where there is no such file: each is a page
+     * of memory touched for the first time, which on some virtual machines costs far more than the work done in it.
+     */
+    static long minorFaults() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[7]); // minflt, the 10th field; the first two precede the command's ")"
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     private static long heapUsedAfterGc() throws InterruptedException {

@@ -116,26 +116,40 @@ final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Obj
         }
     }
 
+    /**
+     * The rounds. The averages each round starts from are written into one pair of arrays for the whole task: a
+     * round's network copies them when it starts (DL4J's worker duplicates its start state, the kept network loads
+     * it), so nothing holds them across rounds, and a new pair per round made the native allocator hand memory back
+     * to the system and fault it in again (thousands of page faults per epoch; docs/PERFORMANCE.md, training).
+     */
     private void epoch(BarrierTaskContext context, int w, NetBroadcastTuple first, Map<Integer, List<DataSet>> shares,
                        AveragingExchange.Client exchange, MultiLayerConfiguration conf, INDArray params,
                        INDArray updater, DenseStepWorker.Kept kept) {
-        for (int round : rounds) {
-            RoundSum mine = fit(new NetBroadcastTuple(conf, params, updater),
-                    shares.getOrDefault(round * workers + w, List.of()), kept);
-            RoundSum averaged = exchange.exchange(mine, context::killTaskIfInterrupted);
-            if (averaged.count > 0) {
-                if (params != first.getParameters()) { // the round's network was built from copies of them
-                    close(params);
-                    close(updater);
+        INDArray ownParams = null;
+        INDArray ownUpdater = null;
+        try {
+            for (int round : rounds) {
+                RoundSum mine = fit(new NetBroadcastTuple(conf, params, updater),
+                        shares.getOrDefault(round * workers + w, List.of()), kept);
+                RoundSum averaged = exchange.exchange(mine, context::killTaskIfInterrupted);
+                if (averaged.count > 0) {
+                    if (ownParams == null) {
+                        ownParams = RoundSum.array(averaged.params, paramsShape);
+                        ownUpdater = averaged.updater == null ? null : RoundSum.array(averaged.updater, updaterShape);
+                    } else {
+                        RoundSum.copy(averaged.params, ownParams);
+                        if (ownUpdater != null) {
+                            RoundSum.copy(averaged.updater, ownUpdater);
+                        }
+                    }
+                    params = ownParams;
+                    updater = ownUpdater;
+                    conf.setIterationCount(conf.getIterationCount() + averagingFrequency); // DL4J's rule
                 }
-                params = RoundSum.array(averaged.params, paramsShape);
-                updater = averaged.updater == null ? null : RoundSum.array(averaged.updater, updaterShape);
-                conf.setIterationCount(conf.getIterationCount() + averagingFrequency); // DL4J's rule
             }
-        }
-        if (params != first.getParameters()) {
-            close(params);
-            close(updater);
+        } finally {
+            close(ownParams);
+            close(ownUpdater);
         }
     }
 

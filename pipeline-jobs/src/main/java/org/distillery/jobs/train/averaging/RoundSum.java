@@ -65,6 +65,15 @@ final class RoundSum implements Serializable {
         return array;
     }
 
+    /** {@code values} written over the values of {@code array}, an array made by {@link #array} of that length. */
+    static void copy(float[] values, INDArray array) {
+        if (array.length() != values.length) {
+            throw new IllegalArgumentException("internal error: " + values.length + " values for an array of "
+                    + array.length());
+        }
+        nio(array).put(values);
+    }
+
     private static FloatBuffer nio(INDArray array) {
         return array.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
