@@ -490,8 +490,9 @@ public final class LabelBench {
                         + "\"driverHeapUsedBeforeMB\":%.1f,\"driverHeapUsedAfterMB\":%.1f,\"oldGenPeakMB\":%.1f,"
                         + "\"heapMaxMB\":%.0f,\"blasKernel\":\"%s\"}%n",
                 ompThreads(), inference, shape(net), result.rows(), seconds, cpuSeconds, gc1[0] - gc0[0],
-                (gc1[1] - gc0[1]) / 1e3, jitSeconds, faults, committed0 / 1e6, committed1 / 1e6, rates(result.rows(), seconds, flopsPerRow(net)), before / 1e6,
-                after / 1e6, oldGenPeak / 1e6, Runtime.getRuntime().maxMemory() / 1e6, BlasKernel.running());
+                (gc1[1] - gc0[1]) / 1e3, jitSeconds, faults, committed0 / 1e6, committed1 / 1e6,
+                rates(result.rows(), seconds, flopsPerRow(net)), before / 1e6, after / 1e6, oldGenPeak / 1e6,
+                Runtime.getRuntime().maxMemory() / 1e6, BlasKernel.running());
         deleteRecursively(Path.of(out));
         spark.stop();
     }
@@ -543,7 +544,7 @@ public final class LabelBench {
         try {
             String stat = Files.readString(Path.of("/proc/self/stat"));
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return Long.parseLong(f[7]); // minflt, the 10th field; the first two precede the command's ")"
+            return Long.parseLong(f[7]); // minflt, field 10; fields 1 and 2 (pid, command) end at the last ')'
         } catch (IOException | RuntimeException e) {
             return -1;
         }
