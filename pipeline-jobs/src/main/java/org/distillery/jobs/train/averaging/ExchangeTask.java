@@ -110,7 +110,7 @@ final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Obj
         INDArray updater = first.getUpdaterState();
         DenseStepWorker.Kept kept = new DenseStepWorker.Kept();
         try {
-            epoch(context, w, first, shares, exchange, conf, params, updater, kept);
+            epoch(context, w, shares, exchange, conf, params, updater, kept);
         } finally {
             release(kept.network());
         }
@@ -122,7 +122,7 @@ final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Obj
      * it), so nothing holds them across rounds. A new pair per round was 0.6 MB of native memory allocated and freed
      * per worker and round for the demo student (docs/PERFORMANCE.md, training: design decisions).
      */
-    private void epoch(BarrierTaskContext context, int w, NetBroadcastTuple first, Map<Integer, List<DataSet>> shares,
+    private void epoch(BarrierTaskContext context, int w, Map<Integer, List<DataSet>> shares,
                        AveragingExchange.Client exchange, MultiLayerConfiguration conf, INDArray params,
                        INDArray updater, DenseStepWorker.Kept kept) {
         INDArray ownParams = null;
