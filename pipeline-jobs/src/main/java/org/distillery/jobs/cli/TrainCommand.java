@@ -157,8 +157,9 @@ final class TrainCommand implements Callable<Integer> {
                     + " for others) or fit (always DL4J's fit); the same maths either way (default: ${DEFAULT-VALUE}).")
     String workerStep;
     @Option(names = "--rounds", defaultValue = "exchange", paramLabel = "exchange|jobs",
-            description = "How averaging rounds run: exchange (an epoch's rounds in one Spark job in barrier mode, the"
-                    + " workers averaging through a TCP exchange on the driver, port spark.distillery.exchange.port;"
+            description = "How averaging rounds run: exchange (epochs of rounds in one Spark job in barrier mode until"
+                    + " another Spark job needs its task slots, the workers averaging through a TCP exchange on the"
+                    + " driver, port spark.distillery.exchange.port;"
                     + " needs a task slot per worker and the direct approach; where it cannot run, the log says why,"
                     + " and then, or if it fails, jobs) or jobs (one Spark job per round); the same network either way"
                     + " (default: ${DEFAULT-VALUE}).")

@@ -68,7 +68,8 @@ class StandaloneClusterIT extends SparkTestBase {
         assertThat(train.code()).as(train.output() + executorLogs()).isZero();
         assertThat(train.output()).contains("{\"job\":\"train\"")
                 .as("the executor JVMs averaged through the driver's exchange")
-                .contains("through the driver's averaging exchange").doesNotContain("averaging exchange failed");
+                .contains("through the driver's averaging exchange").doesNotContain("averaging exchange failed")
+                .as("both epochs in one Spark job, each ordered over TCP").contains("2 epochs in 1 Spark job(s)");
 
         // each executor JVM chose its OpenBLAS kernel as it started (BlasKernelPlugin), before ND4J loaded
         assertThat(executorLogs(Integer.MAX_VALUE)).contains("blas: executor 0: OPENBLAS_CORETYPE=")

@@ -2,11 +2,18 @@ package org.distillery.jobs.train.averaging;
 
 import static org.distillery.jobs.train.averaging.ExchangeWire.SECRET_BYTES;
 import static org.distillery.jobs.train.averaging.ExchangeWire.encode;
+import static org.distillery.jobs.train.averaging.ExchangeWire.encodeOrder;
 import static org.distillery.jobs.train.averaging.ExchangeWire.read;
+import static org.distillery.jobs.train.averaging.ExchangeWire.readOrder;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.ObjectStreamClass;
 import java.io.OutputStream;
 import java.io.Serializable;
 import java.net.InetAddress;
@@ -17,35 +24,38 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.distillery.jobs.train.averaging.ExchangeWire.Ended;
 import org.distillery.jobs.train.averaging.ExchangeWire.Hello;
 import org.distillery.jobs.train.averaging.ExchangeWire.Interrupt;
+import org.distillery.jobs.train.averaging.ExchangeWire.WireOrder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The driver's end of {@link ExchangeRounds}: a small TCP server that averages the workers' results round by round,
- * as a round job's driver would, and hands every worker the averages. Per round each worker sends its
- * {@link RoundSum} (parameters, updater state, score) and waits; when all have, the server sums them in worker order,
- * divides by the workers that had data (DL4J's averaging, the same float operations in the same order as
- * {@link RoundMaster}), and sends the result back to each. The server keeps the last averages: the driver sets them on
- * its network when the epoch's job has succeeded. The same pattern as XGBoost4J-Spark's tracker: a side channel from
- * the executors to the driver, with only public Spark API. A worker whose task runs in the driver's JVM (a local
- * master) finds the exchange there and passes its sums through in-process queues instead of the socket: the same
- * messages, checks and order, without encoding 4 bytes per float and copying them through the loopback stack twice
- * per round.
+ * The driver's end of {@link ExchangeRounds}: a small TCP server that hands the workers the epochs the driver orders
+ * and averages their results round by round, as a round job's driver would. An epoch's order (its rounds and start
+ * state) goes to every worker; per round each worker sends its {@link RoundSum} (parameters, updater state, score) and
+ * waits; when all have, the server sums them in worker order, divides by the workers that had data (DL4J's averaging,
+ * the same float operations in the same order as {@link RoundMaster}), and sends the result back to each. The epoch's
+ * outcome (its last averages, its scores) completes the order, and the driver sets it on its network; the workers wait
+ * for the next order, or the end of the session. The same pattern as XGBoost4J-Spark's tracker: a side channel from the
+ * executors to the driver, with only public Spark API. A worker whose task runs in the driver's JVM (a local master)
+ * finds the exchange there and passes its sums through in-process queues instead of the socket: the same messages,
+ * checks and order, without encoding 4 bytes per float and copying them through the loopback stack twice per round (an
+ * order's start state is passed as it is, for the workers to read).
  *
- * <p>Trust and failure: a worker proves it belongs to this epoch with a random secret that travels in the task
+ * <p>Trust and failure: a worker proves it belongs to this session with a random secret that travels in the task
  * (Spark's own channel, authenticated and encrypted when the cluster is); messages of the wrong size are refused.
  * The channel itself is plain TCP: {@link RoundRunners} does not pick it on clusters that encrypt Spark's
  * traffic. A worker whose connection is lost (its task failed, its executor died) ends the attempt: the exchange
  * closes the other workers' connections, so their tasks fail at once rather than wait for a round that cannot
  * come. Spark does not retry a failed barrier result stage (the job fails and the trainer runs the epoch again as
  * round jobs), but should a newer stage attempt come, its first worker ends the older attempt the same way and the
- * epoch starts over from the epoch's start state: workers say their stage attempt when they connect.
+ * unfinished epoch starts over from its order: workers say their stage attempt when they connect.
  */
 final class AveragingExchange implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(AveragingExchange.class);
@@ -61,10 +71,45 @@ final class AveragingExchange implements Closeable {
     }
 
     /**
-     * The epoch as averaged by the last attempt that finished every round: the last round with data's averages (null
-     * if no round had data), how many rounds had data, and the score after each round.
+     * An epoch as averaged by the attempt that finished every round: the last round with data's averages (null if no
+     * round had data), how many rounds had data, and the score after each round.
      */
     record Outcome(int attempt, RoundSum averages, int roundsWithData, double[] scores) {
+    }
+
+    /**
+     * An epoch the driver orders: its round indices in order, its start state (what the workers build their first
+     * round from), the score reported for rounds before its first with data; completed with its {@link Outcome}, or
+     * exceptionally when the exchange closes first. An order without rounds ends the session.
+     */
+    static final class Order {
+        private final int[] rounds;
+        private final Serializable start;
+        private final double startScore;
+        private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
+        private byte[] bytes;
+
+        private Order(int[] rounds, Serializable start, double startScore) {
+            this.rounds = rounds;
+            this.start = start;
+            this.startScore = startScore;
+        }
+
+        CompletableFuture<Outcome> outcome() {
+            return outcome;
+        }
+
+        /** The order as it travels to a worker over TCP, encoded once for all. */
+        private byte[] bytes() {
+            if (bytes == null) {
+                bytes = encodeOrder(rounds, rounds == null ? null : serialise(start));
+            }
+            return bytes;
+        }
+    }
+
+    /** What a worker receives for an epoch: its rounds and start state; {@code owned} if this worker's own copy. */
+    record Epoch(int[] rounds, Object start, boolean owned) {
     }
 
     /** The exchanges open in this JVM, by port: what a worker in the driver's JVM reaches without a socket. */
@@ -73,50 +118,43 @@ final class AveragingExchange implements Closeable {
     private final ServerSocket server;
     private final Ticket ticket;
     private final int workers;
-    private final int rounds;
     private final int paramCount;
     private final int updaterCount;
-    private final double startScore;
     private final BlockingQueue<Peer> arrivals = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Order> orders = new LinkedBlockingQueue<>();
     private final Thread acceptor;
     private final Thread coordinator;
     private volatile boolean closed;
-    private volatile Outcome outcome;
+    private Order current; // the coordinator's: the order being served, until it completes
 
-    private AveragingExchange(ServerSocket server, String host, int workers, int rounds, int paramCount,
-                              int updaterCount, double startScore) {
+    private AveragingExchange(ServerSocket server, String host, int workers, int paramCount, int updaterCount) {
         this.server = server;
         byte[] secret = new byte[SECRET_BYTES];
         new SecureRandom().nextBytes(secret);
         this.ticket = new Ticket(host, server.getLocalPort(), secret, workers);
         this.workers = workers;
-        this.rounds = rounds;
         this.paramCount = paramCount;
         this.updaterCount = updaterCount;
-        this.startScore = startScore;
         this.acceptor = daemon(this::accept, "distillery-exchange-accept");
         this.coordinator = daemon(this::coordinate, "distillery-exchange");
     }
 
     /**
-     * Opens an exchange for one epoch of {@code rounds} rounds of {@code workers} workers, listening on
-     * {@code bindHost}:{@code port} (0: any free port) and reached by workers at {@code host}. {@code updaterCount} is
-     * -1 for updaters without state; {@code startScore} is the score reported for rounds before the first with data.
+     * Opens an exchange for a session of {@code workers} workers, listening on {@code bindHost}:{@code port} (0: any
+     * free port) and reached by workers at {@code host}. {@code updaterCount} is -1 for updaters without state.
      */
-    static AveragingExchange open(String host, String bindHost, int port, int workers, int rounds, int paramCount,
-                                  int updaterCount, double startScore) {
+    static AveragingExchange open(String host, String bindHost, int port, int workers, int paramCount,
+                                  int updaterCount) {
         ServerSocket server = null;
         try {
             server = new ServerSocket();
             server.setReuseAddress(true);
             server.bind(new InetSocketAddress(InetAddress.getByName(bindHost), port), workers * 2);
-            AveragingExchange exchange = new AveragingExchange(server, host, workers, rounds, paramCount,
-                    updaterCount, startScore);
+            AveragingExchange exchange = new AveragingExchange(server, host, workers, paramCount, updaterCount);
             exchange.acceptor.start();
             exchange.coordinator.start();
             IN_THIS_JVM.put(exchange.ticket.port(), exchange);
-            LOG.debug("averaging exchange listening on {} for {} workers, {} rounds", exchange.ticket, workers,
-                    rounds);
+            LOG.debug("averaging exchange listening on {} for {} workers", exchange.ticket, workers);
             return exchange;
         } catch (IOException e) {
             quietly(server);
@@ -129,9 +167,22 @@ final class AveragingExchange implements Closeable {
         return ticket;
     }
 
-    /** The epoch's averages once an attempt has finished every round, else null. */
-    Outcome outcome() {
-        return outcome;
+    /**
+     * Orders an epoch of {@code rounds} (round indices, in order) from {@code start}; {@code startScore} is the score
+     * reported for rounds before its first with data. Its outcome completes the returned order.
+     */
+    Order order(int[] rounds, Serializable start, double startScore) {
+        Order o = new Order(rounds.clone(), start, startScore);
+        orders.add(o);
+        if (closed) { // closed meanwhile: nobody serves it
+            o.outcome.completeExceptionally(new IllegalStateException("the averaging exchange closed"));
+        }
+        return o;
+    }
+
+    /** Ends the session once the orders before it are served: the workers' tasks then return. */
+    void end() {
+        orders.add(new Order(null, null, Double.NaN));
     }
 
     @Override
@@ -150,6 +201,14 @@ final class AveragingExchange implements Closeable {
         Peer p;
         while ((p = arrivals.poll()) != null) {
             p.close();
+        }
+        IllegalStateException why = new IllegalStateException("the averaging exchange closed");
+        if (current != null) { // the coordinator has stopped: its field is this thread's to read
+            current.outcome.completeExceptionally(why);
+        }
+        Order o;
+        while ((o = orders.poll()) != null) {
+            o.outcome.completeExceptionally(why);
         }
     }
 
@@ -183,6 +242,8 @@ final class AveragingExchange implements Closeable {
         RoundSum receive(int paramCount, int updaterCount, Interrupt ended, String from) throws IOException, Ended;
 
         void send(Reply reply) throws IOException;
+
+        void send(Order order) throws IOException;
 
         void close();
     }
@@ -219,6 +280,12 @@ final class AveragingExchange implements Closeable {
         }
 
         @Override
+        public void send(Order order) throws IOException {
+            out.write(order.bytes());
+            out.flush();
+        }
+
+        @Override
         public void close() {
             quietly(socket);
         }
@@ -236,7 +303,8 @@ final class AveragingExchange implements Closeable {
         @Override
         public RoundSum receive(int paramCount, int updaterCount, Interrupt ended, String from)
                 throws IOException, Ended {
-            return ExchangeWire.checked(take(toExchange, ended, from), paramCount, updaterCount, from);
+            return ExchangeWire.checked(as(RoundSum.class, take(toExchange, ended, from), from), paramCount,
+                    updaterCount, from);
         }
 
         @Override
@@ -245,12 +313,26 @@ final class AveragingExchange implements Closeable {
         }
 
         @Override
+        public void send(Order order) {
+            toWorker.add(order);
+        }
+
+        @Override
         public void close() {
             toExchange.add(END);
             toWorker.add(END);
         }
 
-        private static RoundSum take(BlockingQueue<Object> queue, Interrupt ended, String from)
+        /** {@code m} as a {@code type}, or the exception a message out of turn on the wire gives. */
+        private static <T> T as(Class<T> type, Object m, String from) throws IOException {
+            if (!type.isInstance(m)) {
+                throw new IOException("unexpected message from " + from + ": " + m.getClass().getSimpleName()
+                        + " where a " + type.getSimpleName() + " belongs");
+            }
+            return type.cast(m);
+        }
+
+        private static Object take(BlockingQueue<Object> queue, Interrupt ended, String from)
                 throws IOException, Ended {
             while (true) {
                 Object m;
@@ -266,7 +348,7 @@ final class AveragingExchange implements Closeable {
                     queue.add(END);
                     throw new IOException("connection to " + from + " closed");
                 } else {
-                    return (RoundSum) m;
+                    return m;
                 }
             }
         }
@@ -303,23 +385,27 @@ final class AveragingExchange implements Closeable {
         }
     }
 
-    /** Takes a worker that said {@code h} over {@code link} into the next attempt, if it is one of this epoch's. */
+    /** Takes a worker that said {@code h} over {@code link} into the next attempt, if it is one of this session's. */
     private boolean admit(Hello h, Link link, Object from) {
         if (h == null || !MessageDigest.isEqual(h.secret(), ticket.secret()) || h.workers() != workers
                 || h.worker() < 0 || h.worker() >= workers || h.attempt() < 0) {
-            LOG.warn("averaging exchange refused a connection from {}: not a worker of this epoch", from);
+            LOG.warn("averaging exchange refused a connection from {}: not a worker of this session", from);
             return false;
         }
         arrivals.add(new Peer(link, h.attempt(), h.worker()));
         return true;
     }
 
-    /** Gathers the workers of the newest attempt, then runs its rounds; an attempt that breaks waits for the next. */
+    /**
+     * Gathers the workers of the newest attempt, then serves them the driver's orders until one ends the session; an
+     * attempt that breaks waits for the next, which starts over from the unfinished order.
+     */
     private void coordinate() {
         Peer[] peers = new Peer[workers];
         int attempt = -1;
         int present = 0;
-        while (!closed) {
+        boolean over = false;
+        while (!closed && !over) {
             Peer p;
             try {
                 p = arrivals.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
@@ -337,7 +423,6 @@ final class AveragingExchange implements Closeable {
                 closeAll(peers);
                 present = 0;
                 attempt = p.attempt();
-                outcome = null;
             }
             if (peers[p.worker()] != null) {
                 peers[p.worker()].close(); // the same worker again: keep the newest connection
@@ -348,11 +433,12 @@ final class AveragingExchange implements Closeable {
                 continue;
             }
             try {
-                rounds(peers, attempt);
-                LOG.debug("averaging exchange: attempt {} finished {} rounds", attempt, rounds);
+                serve(peers, attempt);
+                over = true;
+                LOG.debug("averaging exchange: attempt {} ended the session", attempt);
             } catch (IOException | Ended e) {
                 if (!closed) {
-                    LOG.warn("averaging exchange: stage attempt {} ended before its last round ({})", attempt,
+                    LOG.warn("averaging exchange: stage attempt {} ended before the session's end ({})", attempt,
                             e.getMessage());
                 }
             } finally {
@@ -372,12 +458,8 @@ final class AveragingExchange implements Closeable {
         }
     }
 
-    /** Runs an attempt's rounds; sets the outcome before the last replies, so it is there when the workers finish. */
-    private void rounds(Peer[] peers, int attempt) throws IOException, Ended {
-        double score = startScore;
-        double[] scores = new double[rounds];
-        RoundSum averages = null;
-        int withData = 0;
+    /** Serves an attempt the driver's orders, each epoch's rounds, until an order ends the session. */
+    private void serve(Peer[] peers, int attempt) throws IOException, Ended {
         Interrupt ended = () -> {
             if (closed) {
                 throw new Ended("the exchange closed");
@@ -387,6 +469,39 @@ final class AveragingExchange implements Closeable {
                 throw new Ended("stage attempt " + next.attempt() + " started");
             }
         };
+        while (true) {
+            while (current == null) {
+                try {
+                    current = orders.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    throw new Ended("the exchange closed");
+                }
+                if (current == null) {
+                    ended.check();
+                }
+            }
+            for (Peer p : peers) {
+                p.link().send(current);
+            }
+            Order order = current;
+            if (order.rounds == null) {
+                current = null;
+                order.outcome.complete(null);
+                return;
+            }
+            Outcome outcome = rounds(peers, attempt, order, ended);
+            current = null;
+            order.outcome.complete(outcome);
+        }
+    }
+
+    /** Runs an epoch's rounds for an attempt. */
+    private Outcome rounds(Peer[] peers, int attempt, Order order, Interrupt ended) throws IOException, Ended {
+        int rounds = order.rounds.length;
+        double score = order.startScore;
+        double[] scores = new double[rounds];
+        RoundSum averages = null;
+        int withData = 0;
         RoundProgress progress = new RoundProgress("averaging exchange", rounds);
         for (int r = 0; r < rounds; r++) {
             RoundSum total = RoundSum.EMPTY;
@@ -400,13 +515,41 @@ final class AveragingExchange implements Closeable {
             }
             scores[r] = score;
             progress.averaged(r + 1, score);
-            if (r == rounds - 1) {
-                outcome = new Outcome(attempt, averages, withData, scores);
-            }
             Reply reply = new Reply(total.count == 0 ? total : averages);
             for (Peer p : peers) {
                 p.link().send(reply);
             }
+        }
+        return new Outcome(attempt, averages, withData, scores);
+    }
+
+    /** {@code start} as Java serialisation writes it, for workers over TCP. */
+    private static byte[] serialise(Serializable start) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(start);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot serialise the epoch's start state: " + e, e);
+        }
+        return bytes.toByteArray();
+    }
+
+    /** The start state a worker reads back, its classes resolved as the task's own (the application's jar). */
+    private static Object deserialise(byte[] bytes) throws IOException {
+        ClassLoader loader = Thread.currentThread().getContextClassLoader();
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes)) {
+            @Override
+            protected Class<?> resolveClass(ObjectStreamClass desc) throws IOException, ClassNotFoundException {
+                try {
+                    return Class.forName(desc.getName(), false, loader);
+                } catch (ClassNotFoundException e) {
+                    return super.resolveClass(desc);
+                }
+            }
+        }) {
+            return in.readObject();
+        } catch (ClassNotFoundException e) {
+            throw new IOException("cannot read the epoch's start state: " + e.getMessage(), e);
         }
     }
 
@@ -467,6 +610,26 @@ final class AveragingExchange implements Closeable {
         }
 
         /**
+         * The next epoch's order, null when the session is over; {@code killed} is asked while waiting and throws when
+         * the task was killed. In-process, the start state is the driver's, shared with the other workers: read it, do
+         * not change it; over TCP it is this worker's own copy.
+         */
+        Epoch next(Interrupt killed) {
+            String from = "the exchange at " + ticket;
+            try {
+                if (queues != null) {
+                    Order o = Queues.as(Order.class, Queues.take(queues.toWorker, killed, from), from);
+                    return o.rounds == null ? null : new Epoch(o.rounds, o.start, false);
+                }
+                WireOrder o = readOrder(in, killed, from);
+                return o == null ? null : new Epoch(o.rounds(), deserialise(o.start()), true);
+            } catch (IOException | Ended e) {
+                throw new IllegalStateException("the averaging exchange at " + ticket + " ended this worker's session"
+                        + " before its next epoch: " + e.getMessage(), e);
+            }
+        }
+
+        /**
          * Sends this worker's sum and returns the round's averages (count 0: no worker had data); {@code killed} is
          * asked while waiting and throws when the task was killed. In-process, the averages are shared with the other
          * workers: read them, do not change them.
@@ -475,7 +638,8 @@ final class AveragingExchange implements Closeable {
             try {
                 if (queues != null) {
                     queues.toExchange.add(mine);
-                    return Queues.take(queues.toWorker, killed, "the exchange at " + ticket);
+                    String from = "the exchange at " + ticket;
+                    return Queues.as(RoundSum.class, Queues.take(queues.toWorker, killed, from), from);
                 }
                 out.write(encode(mine));
                 out.flush();

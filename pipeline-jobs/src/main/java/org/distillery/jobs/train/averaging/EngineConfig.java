@@ -20,8 +20,8 @@ import org.deeplearning4j.spark.api.RepartitionStrategy;
  * @param workerStep          how a worker takes one minibatch step: {@code dense} (the default; null means it), model-lib's
  *                            {@code DenseTrainingStep} for students it covers, DL4J's {@code fit} for others; {@code fit},
  *                            always DL4J's {@code fit}. Training stats always use {@code fit} (they time it).
- * @param rounds              how averaging rounds run: {@code exchange} (the default; null means it), an epoch's rounds
- *                            in one Spark job whose workers average through the driver's exchange
+ * @param rounds              how averaging rounds run: {@code exchange} (the default; null means it), epochs of
+ *                            rounds in one Spark job whose workers average through the driver's exchange
  *                            ({@link ExchangeRounds}; where it cannot run, one job per round); {@code jobs}, one
  *                            Spark job per round. The same network either way.
  */

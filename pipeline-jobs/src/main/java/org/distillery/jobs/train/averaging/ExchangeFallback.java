@@ -50,6 +50,11 @@ final class ExchangeFallback implements RoundRunner {
     }
 
     @Override
+    public int exchangeSessions() {
+        return exchange.exchangeSessions();
+    }
+
+    @Override
     public void close() {
         exchange.close();
         jobs.close();

@@ -24,21 +24,22 @@ import scala.runtime.AbstractFunction1;
 import scala.runtime.AbstractFunction2;
 
 /**
- * {@code --rounds exchange}: a whole epoch of parameter averaging as one Spark job instead of one job per round, the
- * workers averaging through the driver's {@link AveragingExchange}. Worker w's task reads the partitions its round
- * jobs would have received (round r's share is partition {@code r * workers + w}, {@link TrainerSettings#partitionsFor};
- * {@link #byWorker}) and keeps running, rounds in the epoch's order ({@link ExchangeTask}): each round it fits its
- * share from the last averages, sends its result to the exchange and goes on from the averages it gets back. The
- * driver's side is here: the regrouped minibatches, the exchange for the epoch, the barrier job and the outcome set
- * on the driver's network. The exchange averages as {@link RoundMaster}
- * does on the driver (the same float operations in the same order), so the network is the same, bit for bit. What a
- * round saves is Spark's per-job cost (scheduling the tasks, a broadcast, results through the scheduler: most of the
- * 15 ms per round measured in {@code local[2]}).
+ * {@code --rounds exchange}: epochs of parameter averaging in one Spark job instead of one job per round, the workers
+ * averaging through the driver's {@link AveragingExchange}. Worker w's task reads the partitions its round jobs would
+ * have received (round r's share is partition {@code r * workers + w}, {@link TrainerSettings#partitionsFor};
+ * {@link #byWorker}) and keeps running, epochs as the driver orders them, rounds in each epoch's order
+ * ({@link ExchangeTask}): each round it fits its share from the last averages, sends its result to the exchange and
+ * goes on from the averages it gets back. The driver's side is here and in {@link ExchangeSession}: the regrouped
+ * minibatches, the session's barrier job, each epoch's order and its outcome set on the driver's network. The exchange
+ * averages as {@link RoundMaster} does on the driver (the same float operations in the same order), so the network is
+ * the same, bit for bit. What a round saves is Spark's per-job cost (scheduling the tasks, a broadcast, results
+ * through the scheduler: most of the 15 ms per round measured in {@code local[2]}), and what an epoch saves is the
+ * same once more (docs/PERFORMANCE.md).
  *
  * <p>The job runs in barrier execution mode, which starts all workers' tasks together (they wait for each other every
  * round) or not at all, and needs a task slot per worker. If one task fails, the job fails (Spark does not retry a
- * barrier result stage) and the driver's network is left as it was: {@link ExchangeFallback} runs the epoch again
- * as round jobs.
+ * barrier result stage) and the driver's network is left as it was before the epoch: {@link ExchangeFallback} runs
+ * the epoch again as round jobs.
  */
 final class ExchangeRounds {
     private static final ClassTag<Object> ANY = ClassTag$.MODULE$.apply(Object.class);
@@ -112,62 +113,8 @@ final class ExchangeRounds {
         byWorker.unpersist(false);
     }
 
-    /**
-     * One epoch over {@code byWorker} ({@link #byWorker}), rounds in the given order; the driver's network ends with
-     * the averaged parameters, updater state and iteration count of the last round with data. Returns the score after
-     * each round (unchanged by a round without data), as the round jobs do. Throws if the job fails; the driver's
-     * network is then as it was.
-     */
-    static double[] fitEpoch(SparkDl4jMultiLayer spark, RDD<Object> byWorker, List<Integer> rounds,
-                             TrainerSettings settings, boolean denseStep) {
-        if (rounds.isEmpty()) {
-            return new double[0];
-        }
-        MultiLayerNetwork net = spark.getNetwork();
-        JavaSparkContext sc = spark.getSparkContext();
-        int workers = settings.workers();
-        INDArray updaterState = net.getUpdater().getStateViewArray();
-        org.apache.spark.SparkConf conf = sc.getConf();
-        String host = conf.get("spark.driver.host", "localhost");
-        int paramCount = Math.toIntExact(net.params().length());
-        int updaterCount = updaterState == null ? -1 : Math.toIntExact(updaterState.length());
-        NetBroadcastTuple state = new RoundMaster.BulkTuple(net.getLayerWiseConfigurations(), net.params(),
-                updaterState);
-        ExchangeTask.Start start = startInTask(paramCount + Math.max(0, updaterCount)) ? new ExchangeTask.InTask(state)
-                : new ExchangeTask.Broadcasted(sc.broadcast(state));
-        try (AveragingExchange exchange = AveragingExchange.open(host, conf.get("spark.driver.bindAddress", host),
-                conf.getInt(PORT, 0), workers, rounds.size(), paramCount, updaterCount, spark.getScore())) {
-            ExchangeTask task = new ExchangeTask(start, rounds.stream().mapToInt(Integer::intValue).toArray(),
-                    workers, new WorkerConfiguration(false, settings.batchSize(), settings.batchSize(),
-                            settings.averagingFrequency(), settings.prefetch(), false), denseStep,
-                    net.params().shape(), updaterState == null ? null : updaterState.shape(), exchange.ticket(),
-                    !byWorker.getStorageLevel().deserialized());
-            byWorker.barrier().mapPartitions(task, false, ANY).count();
-            return setOn(spark, exchange.outcome(), settings.averagingFrequency());
-        } finally {
-            start.destroy();
-        }
-    }
-
-    /**
-     * Serialised bytes of start state (parameters and updater state, as floats) that travel inside the epoch's task
-     * instead of a broadcast of their own: Spark ships the task once per executor anyway, and a broadcast of its own
-     * cost 7-14 ms of driver time per epoch in {@code local[2]}, 3-8% of the demo student's epoch
-     * (docs/PERFORMANCE.md). Kept below Spark's 1000 KiB warning about large tasks.
-     */
-    static final long START_IN_TASK_BYTES = 900L << 10;
-
-    /** Whether start state of {@code stateFloats} floats travels in the task ({@link #START_IN_TASK_BYTES}). */
-    static boolean startInTask(long stateFloats) {
-        return 4 * stateFloats <= START_IN_TASK_BYTES;
-    }
-
     /** The epoch's outcome on the driver's network: the last averages, the iterations they stand for, the score. */
-    private static double[] setOn(SparkDl4jMultiLayer spark, AveragingExchange.Outcome epoch, int averagingFrequency) {
-        if (epoch == null) {
-            throw new IllegalStateException("internal error: the epoch's job succeeded but the averaging exchange"
-                    + " finished no attempt");
-        }
+    static double[] setOn(SparkDl4jMultiLayer spark, AveragingExchange.Outcome epoch, int averagingFrequency) {
         if (epoch.averages() != null) { // at least one round had data
             MultiLayerNetwork net = spark.getNetwork();
             epoch.averages().setOn(net);

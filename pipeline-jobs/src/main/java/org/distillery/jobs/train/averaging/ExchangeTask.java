@@ -24,18 +24,17 @@ import scala.reflect.ClassTag$;
 import scala.runtime.AbstractFunction1;
 
 /**
- * Worker w's task in an exchange epoch ({@link ExchangeRounds}): it holds its share of every round and keeps running,
- * rounds in the epoch's order. Each round it builds its network from the current parameters, updater state and
- * iteration count exactly as DL4J's worker builds it from a broadcast (or, with the dense step, loads them into the
- * network of its first round, {@link DenseStepWorker.Kept}), fits its share with DL4J's worker loop
- * ({@link ExecuteWorkerFlatMap}, the dense step inside as in {@link RoundMaster}), sends its result to the driver's
- * {@link AveragingExchange} and goes on from the averages it gets back.
+ * Worker w's task in an exchange session ({@link ExchangeRounds}): it holds its share of every round and keeps
+ * running, epoch after epoch as the driver's {@link AveragingExchange} orders them, until the session ends. An epoch
+ * starts from the state its order carries (the driver's network) and runs its rounds in the order's order. Each
+ * round it builds its network from the current parameters, updater state and iteration count exactly as DL4J's
+ * worker builds it from a broadcast (or, with the dense step, loads them into the network of the epoch's first round,
+ * {@link DenseStepWorker.Kept}), fits its share with DL4J's worker loop ({@link ExecuteWorkerFlatMap}, the dense step
+ * inside as in {@link RoundMaster}), sends its result to the exchange and goes on from the averages it gets back.
  */
 final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Object>,
         scala.collection.Iterator<Object>> implements Serializable {
     private static final long serialVersionUID = 1L;
-    private final Start start;
-    private final int[] rounds;
     private final int workers;
     private final WorkerConfiguration config;
     private final int averagingFrequency;
@@ -47,11 +46,8 @@ final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Obj
     private final int updaterCount;
     private final boolean freshShares;
 
-    ExchangeTask(Start start, int[] rounds, int workers, WorkerConfiguration config,
-                 boolean denseStep, long[] paramsShape, long[] updaterShape, AveragingExchange.Ticket ticket,
-                 boolean freshShares) {
-        this.start = start;
-        this.rounds = rounds;
+    ExchangeTask(int workers, WorkerConfiguration config, boolean denseStep, long[] paramsShape, long[] updaterShape,
+                 AveragingExchange.Ticket ticket, boolean freshShares) {
         this.workers = workers;
         this.config = config;
         this.averagingFrequency = config.getMaxBatchesPerWorker(); // a worker's share of a round
@@ -69,21 +65,27 @@ final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Obj
     public scala.collection.Iterator<Object> apply(scala.collection.Iterator<Object> items) {
         BarrierTaskContext context = BarrierTaskContext.get();
         int w = context.partitionId();
-        NetBroadcastTuple first = start.value();
         Map<Integer, List<DataSet>> shares = shares(items);
         try (AveragingExchange.Client exchange = new AveragingExchange.Client(ticket,
                 context.stageAttemptNumber(), w, paramCount, updaterCount)) {
-            epoch(context, w, first, shares, exchange);
+            AveragingExchange.Epoch order;
+            while ((order = exchange.next(context::killTaskIfInterrupted)) != null) {
+                NetBroadcastTuple first = (NetBroadcastTuple) order.start();
+                try {
+                    epoch(context, w, order.rounds(), first, shares, exchange);
+                } finally {
+                    if (order.owned()) { // this worker's own copy, read from the wire
+                        close(first.getParameters());
+                        close(first.getUpdaterState());
+                    }
+                    // what is not freed explicitly is off-heap memory held by unreachable Java objects
+                    ResidentGrowth.afterEpoch();
+                }
+            }
         } finally {
             if (freshShares) { // deserialised for this task alone: not the block manager's cached objects
                 shares.values().forEach(list -> list.forEach(ExchangeTask::close));
             }
-            if (start instanceof InTask) { // this task's own copy, deserialised with it
-                close(first.getParameters());
-                close(first.getUpdaterState());
-            }
-            // what is not freed explicitly is off-heap memory held by unreachable Java objects
-            ResidentGrowth.afterTask();
         }
         return JavaConverters.asScalaIterator(Collections.emptyIterator());
     }
@@ -102,27 +104,27 @@ final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Obj
         return shares;
     }
 
-    /** The epoch's rounds from its start state, each round's network built from the last averages. */
-    private void epoch(BarrierTaskContext context, int w, NetBroadcastTuple first, Map<Integer, List<DataSet>> shares,
-                       AveragingExchange.Client exchange) {
-        MultiLayerConfiguration conf = first.getConfiguration().clone(); // tasks of one JVM may share the value
+    /** An epoch's rounds from its start state, each round's network built from the last averages. */
+    private void epoch(BarrierTaskContext context, int w, int[] rounds, NetBroadcastTuple first,
+                       Map<Integer, List<DataSet>> shares, AveragingExchange.Client exchange) {
+        MultiLayerConfiguration conf = first.getConfiguration().clone(); // the workers of one JVM share the value
         INDArray params = first.getParameters();
         INDArray updater = first.getUpdaterState();
         DenseStepWorker.Kept kept = new DenseStepWorker.Kept();
         try {
-            epoch(context, w, shares, exchange, conf, params, updater, kept);
+            epoch(context, w, rounds, shares, exchange, conf, params, updater, kept);
         } finally {
             release(kept.network());
         }
     }
 
     /**
-     * The rounds. The averages each round starts from are written into one pair of arrays for the whole task: a
+     * The rounds. The averages each round starts from are written into one pair of arrays for the whole epoch: a
      * round's network copies them when it starts (DL4J's worker duplicates its start state, the kept network loads
      * it), so nothing holds them across rounds. A new pair per round was 0.6 MB of native memory allocated and freed
      * per worker and round for the demo student (docs/PERFORMANCE.md, training: design decisions).
      */
-    private void epoch(BarrierTaskContext context, int w, Map<Integer, List<DataSet>> shares,
+    private void epoch(BarrierTaskContext context, int w, int[] rounds, Map<Integer, List<DataSet>> shares,
                        AveragingExchange.Client exchange, MultiLayerConfiguration conf, INDArray params,
                        INDArray updater, DenseStepWorker.Kept kept) {
         INDArray ownParams = null;
@@ -205,37 +207,6 @@ final class ExchangeTask extends AbstractFunction1<scala.collection.Iterator<Obj
     private static void close(INDArray a) {
         if (a != null && a.closeable()) {
             a.close();
-        }
-    }
-
-    /** Where a worker's task finds the epoch's start state (configuration, parameters, updater state). */
-    sealed interface Start extends Serializable {
-        NetBroadcastTuple value();
-
-        /** Frees what the driver holds for it, once the epoch's job is over. */
-        void destroy();
-    }
-
-    /**
-     * Start state inside the task itself (written in bulk, {@link RoundMaster.BulkTuple}): each task reads its own
-     * copy as it is deserialised, and frees its arrays when its epoch ends.
-     */
-    record InTask(NetBroadcastTuple value) implements Start {
-        @Override
-        public void destroy() {
-        }
-    }
-
-    /** Start state in a broadcast of its own, for state too large to travel inside a task. */
-    record Broadcasted(Broadcast<NetBroadcastTuple> broadcast) implements Start {
-        @Override
-        public NetBroadcastTuple value() {
-            return broadcast.value();
-        }
-
-        @Override
-        public void destroy() {
-            broadcast.destroy();
         }
     }
 

@@ -7,12 +7,16 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * The averaging exchange's messages ({@link AveragingExchange}), little-endian. A worker's hello: magic, the epoch's
- * secret, its stage attempt, its index and the number of workers. A round's sum: its count; then, if the count is
- * above 0, the score, the parameter and updater lengths (-1: no updater state) and the floats.
+ * The averaging exchange's messages ({@link AveragingExchange}), little-endian. A worker's hello: magic, the session's
+ * secret, its stage attempt, its index and the number of workers. An epoch's order, from the exchange: the number of
+ * rounds (-1: the session is over, nothing follows), the round indices, and the epoch's start state as Java
+ * serialisation writes it (its length, then the bytes). A round's sum: its count; then, if the count is above 0, the
+ * score, the parameter and updater lengths (-1: no updater state) and the floats.
  */
 final class ExchangeWire {
-    private static final int MAGIC = 0x44535831; // "DSX1"
+    private static final int MAGIC = 0x44535832; // "DSX2"
+    /** Rounds an order may name: far above any epoch's (a round is at least one minibatch per worker). */
+    private static final int MAX_ROUNDS = 1 << 24;
     static final int SECRET_BYTES = 32;
     private static final int HELLO_BYTES = 4 + SECRET_BYTES + 4 + 4 + 4;
     private static final int HEADER_BYTES = 4 + 8 + 4 + 4; // count, score, params length, updater length (-1: none)
@@ -56,6 +60,52 @@ final class ExchangeWire {
         }
     }
 
+    /** An epoch's order as it travels: its rounds and its start state, serialised; null rounds end the session. */
+    static byte[] encodeOrder(int[] rounds, byte[] start) {
+        if (rounds == null) {
+            return new byte[] {-1, -1, -1, -1};
+        }
+        ByteBuffer b = ByteBuffer.allocate(4 + 4 * rounds.length + 4 + start.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(rounds.length);
+        for (int r : rounds) {
+            b.putInt(r);
+        }
+        b.putInt(start.length).put(start);
+        return b.array();
+    }
+
+    /** An epoch's order as read by a worker: its rounds and serialised start state; null at the session's end. */
+    record WireOrder(int[] rounds, byte[] start) {
+    }
+
+    /** Reads the exchange's next order; null when it ends the session. */
+    static WireOrder readOrder(InputStream in, Interrupt ended, String from) throws IOException, Ended {
+        int n = readInt(in, ended);
+        if (n == -1) {
+            return null;
+        }
+        if (n < 0 || n > MAX_ROUNDS) {
+            throw new IOException("unexpected order from " + from + ": " + n + " rounds");
+        }
+        byte[] rounds = new byte[4 * n];
+        readFully(in, rounds, ended);
+        int[] r = new int[n];
+        ByteBuffer.wrap(rounds).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(r);
+        int length = readInt(in, ended);
+        if (length < 0) {
+            throw new IOException("unexpected order from " + from + ": start state of " + length + " bytes");
+        }
+        byte[] start = new byte[length];
+        readFully(in, start, ended);
+        return new WireOrder(r, start);
+    }
+
+    private static int readInt(InputStream in, Interrupt ended) throws IOException, Ended {
+        byte[] b = new byte[4];
+        readFully(in, b, ended);
+        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt();
+    }
+
     /** A sum as it travels; an empty one is its count alone. */
     static byte[] encode(RoundSum sum) {
         if (sum.count == 0) {
@@ -76,9 +126,7 @@ final class ExchangeWire {
     /** Reads a sum of the expected sizes from {@code from}; one of other sizes is refused. */
     static RoundSum read(InputStream in, int paramCount, int updaterCount, Interrupt ended, String from)
             throws IOException, Ended {
-        byte[] count = new byte[4];
-        readFully(in, count, ended);
-        int n = ByteBuffer.wrap(count).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        int n = readInt(in, ended);
         if (n == 0) {
             return RoundSum.EMPTY;
         }

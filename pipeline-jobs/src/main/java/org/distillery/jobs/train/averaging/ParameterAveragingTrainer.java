@@ -21,7 +21,7 @@ import org.nd4j.linalg.dataset.DataSet;
  * <p>DL4J splits an epoch into rounds with a random split that scans the whole RDD once per round, so an epoch of R
  * rounds reads the data R times. Here the data arrives already cut into rounds (one partition per worker per round,
  * {@link TrainerSettings#partitionsFor}); each epoch visits the rounds in an order reshuffled from the seed, and a
- * {@link RoundRunner} picked once per training ({@link RoundRunners#choose}) runs them: by default an epoch's rounds
+ * {@link RoundRunner} picked once per training ({@link RoundRunners#choose}) runs them: by default epochs of rounds
  * in one Spark job averaging through the driver's exchange, else one Spark job per round. The master is DL4J's, as
  * {@link RoundMaster}: it skips DL4J's per-round count job, runs each round as one lean Spark job and lets workers step
  * dense students with model-lib's {@code DenseTrainingStep} ({@link EngineConfig#workerStep}).
@@ -94,6 +94,11 @@ public final class ParameterAveragingTrainer implements DistributedTrainer {
         return runner == null ? 0 : runner.exchangeEpochs();
     }
 
+    /** Spark jobs those epochs ran in. */
+    int exchangeSessions() {
+        return runner == null ? 0 : runner.exchangeSessions();
+    }
+
     /** Releases what the rounds' runner made for this training (exported files, a regrouped copy). */
     @Override
     public void close() {
@@ -132,7 +137,7 @@ public final class ParameterAveragingTrainer implements DistributedTrainer {
                 + settings.prefetch() + ", aggregationDepth=" + engine.aggregationDepth() + ", approach="
                 + engine.approach() + (engine.export() ? " to " + engine.exportDir() : "")
                 + ", rounds fed as " + (engine.export() ? "exported paths" : "pruned partitions")
-                + (engine.exchange() ? ", an epoch's rounds in one job averaging through the driver's exchange where"
+                + (engine.exchange() ? ", epochs of rounds in one job averaging through the driver's exchange where"
                 + " possible" : ", one Spark job per round") + ", worker step "
                 + workerStep() + ")";
     }

@@ -5,17 +5,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * When an epoch-long task ends with a garbage collection. ND4J's arrays live off the Java heap and are freed when
- * their Java objects are collected; a task frees what it made explicitly ({@link ExchangeTask}), and what is left
- * (a task's network and dense-step buffers, DL4J's per-round objects) waits for the collector. The exchange's
- * messages churn the heap, so young collections normally free it within an epoch; should they not, the process's
- * resident memory outside the heap grows epoch after epoch. This guard, one per JVM, measures that memory (resident
- * bytes minus the heap's committed bytes) at each task's end and collects once it has grown by more than
- * {@link #LIMIT} since its baseline: bounded growth, without a full collection per task when nothing grows. The
- * baseline is the first measurement, and after a collection the next task's: right after a full collection the
- * estimate is off (the collector shrinks the committed heap at once and returns its pages to the system later; a
- * demo run read 4.6 GB outside the heap just after one, against 1.1 GB before), and a new training legitimately
- * holds more off the heap (its cached minibatches).
+ * When a worker's epoch in an exchange session ends with a garbage collection. ND4J's arrays live off the Java heap and
+ * are freed when their Java objects are collected; a worker frees what it made explicitly ({@link ExchangeTask}), and
+ * what is left (an epoch's network and dense-step buffers, DL4J's per-round objects) waits for the collector. The
+ * exchange's messages churn the heap, so young collections normally free it within an epoch; should they not, the
+ * process's resident memory outside the heap grows epoch after epoch. This guard, one per JVM, measures that memory
+ * (resident bytes minus the heap's committed bytes) at each worker's epoch end and collects once it has grown by more
+ * than {@link #LIMIT} since its baseline: bounded growth, without a full collection per epoch when nothing grows. The
+ * baseline is the first measurement, and after a collection the next one: right after a full collection the estimate is
+ * off (the collector shrinks the committed heap at once and returns its pages to the system later; a demo run read 4.6
+ * GB outside the heap just after one, against 1.1 GB before), and a new training legitimately holds more off the heap
+ * (its cached minibatches).
  */
 final class ResidentGrowth {
     private static final Logger LOG = LoggerFactory.getLogger(ResidentGrowth.class);
@@ -30,8 +30,8 @@ final class ResidentGrowth {
         this.limit = limit;
     }
 
-    /** At a task's end: collects if this JVM's memory outside the heap has grown past the limit. */
-    static void afterTask() {
+    /** At a worker's epoch end: collects if this JVM's memory outside the heap has grown past the limit. */
+    static void afterEpoch() {
         JVM.check(ResidentGrowth::outsideHeap, System::gc);
     }
 

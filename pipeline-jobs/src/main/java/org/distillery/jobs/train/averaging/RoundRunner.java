@@ -7,7 +7,7 @@ import org.nd4j.linalg.dataset.DataSet;
 /**
  * One way of running an epoch's averaging rounds on the trainer's network. {@link RoundRunners#choose} picks one per
  * training: {@link RoundJobs} (one Spark job per round), {@link ExportedRoundJobs} (the same, fed exported minibatch
- * files) or {@link ExchangeFallback} ({@link ExchangeEpochs}, an epoch's rounds in one Spark job averaging through the
+ * files) or {@link ExchangeFallback} ({@link ExchangeEpochs}, epochs of rounds in one Spark job averaging through the
  * driver's exchange, until one fails; round jobs from then on). Every way trains the same network.
  */
 interface RoundRunner extends AutoCloseable {
@@ -27,6 +27,11 @@ interface RoundRunner extends AutoCloseable {
 
     /** Epochs run through the driver's averaging exchange so far. */
     default int exchangeEpochs() {
+        return 0;
+    }
+
+    /** Spark jobs those epochs ran in ({@link ExchangeSession}). */
+    default int exchangeSessions() {
         return 0;
     }
 

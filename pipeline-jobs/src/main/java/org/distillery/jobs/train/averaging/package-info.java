@@ -9,11 +9,11 @@
  *
  * <p>Inside: {@code ParameterAveragingTrainer} cuts each epoch into its rounds and hands them to a
  * {@code RoundRunner} picked once per training by {@code RoundRunners}: one Spark job per round ({@code RoundJobs}, or
- * {@code ExportedRoundJobs} fed exported files), or an epoch's rounds in one barrier job averaging through the
- * driver's exchange ({@code ExchangeEpochs}: {@code ExchangeRounds} and {@code ExchangeTask} over
- * {@code AveragingExchange} and {@code ExchangeWire}; in-process queues for workers in the driver's JVM, TCP for
+ * {@code ExportedRoundJobs} fed exported files), or epochs of rounds in one barrier job averaging through the
+ * driver's exchange ({@code ExchangeEpochs}: {@code ExchangeSession}, {@code ExchangeRounds} and {@code ExchangeTask}
+ * over {@code AveragingExchange} and {@code ExchangeWire}; in-process queues for workers in the driver's JVM, TCP for
  * executors) behind {@code ExchangeFallback}, which runs round jobs once an exchange epoch has failed;
- * {@code ResidentGrowth} decides when an epoch task's end collects garbage. {@code RoundMaster} is DL4J's master
+ * {@code ResidentGrowth} decides when a worker's epoch end collects garbage. {@code RoundMaster} is DL4J's master
  * running one lean round per job, {@code DenseStepWorker} DL4J's worker stepping with model-lib's dense step,
  * {@code RoundSum} a round's results as float arrays. Every way trains the same network.
  */

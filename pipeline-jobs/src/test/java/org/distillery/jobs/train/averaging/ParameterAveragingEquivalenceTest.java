@@ -70,6 +70,8 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
                 .equalsWithEps(local.getUpdater().getStateViewArray(), 1e-5)).as("updater state").isTrue();
         assertThat(sparkParams.equalsWithEps(net().params(), 1e-3)).as("training moved the parameters").isFalse();
         assertThat(spark.exchangeEpochs()).isEqualTo(roundsAs.equals("exchange") ? 2 : 0);
+        assertThat(spark.exchangeSessions()).as("both epochs in one Spark job")
+                .isEqualTo(roundsAs.equals("exchange") ? 1 : 0);
         spark.close();
     }
 
@@ -155,8 +157,8 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
      * per round, bit for bit: the same shares, sums in the same order, the same scores; also with uneven and empty
      * shares (5 minibatches in 6 partitions: in some rounds a worker has none), and with the minibatches cached
      * serialised (as the train job keeps them) or as objects (which the exchange's tasks must not free: the
-     * second epoch and the round jobs read them again); and with start state that travels inside the epoch's tasks
-     * (a small network) or, too large for a task, in a broadcast of its own (hidden layers of 300 and 300).
+     * second epoch and the round jobs read them again); and with a small network and a larger one (hidden layers of
+     * 300 and 300). The round jobs between the exchange's epochs end its session each time (they need its slots).
      */
     @ParameterizedTest
     @CsvSource({"12,MEMORY_ONLY,8", "5,MEMORY_ONLY,8", "12,MEMORY_AND_DISK_SER,8", "12,MEMORY_ONLY,300 300"})
@@ -170,9 +172,6 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
         List<Integer> widths = java.util.Arrays.stream(hidden.split(" ")).map(Integer::valueOf).toList();
         DistributedTrainer jobs = new ParameterAveragingTrainer(sc, net(widths), settings, rounds("dense", "jobs"));
         ParameterAveragingTrainer exchange = new ParameterAveragingTrainer(sc, net(widths), settings, engine("dense"));
-        long state = 3 * jobs.network().params().length(); // parameters and Adam's two moments
-        assertThat(ExchangeRounds.startInTask(state)).as("start state of %d floats inside the task", state)
-                .isEqualTo(widths.size() == 1);
         assertThat(exchange.describe()).contains("averaging through the driver's exchange");
         assertThat(jobs.describe()).contains("one Spark job per round");
         for (int epoch = 1; epoch <= 2; epoch++) {
@@ -180,10 +179,48 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
             assertThat(exchange.fitEpoch(rdd, epoch)).containsExactly(expected, within(1e-9));
         }
         assertThat(exchange.exchangeEpochs()).isEqualTo(2);
+        assertThat(exchange.exchangeSessions()).as("the round jobs between its epochs ended each session").isEqualTo(2);
         assertSameTraining(exchange, jobs, net(widths));
         assertThat(exchange.network().params().equalsWithEps(jobs.network().params(), 0)).as("bit for bit").isTrue();
         assertThat(exchange.network().getEpochCount()).isEqualTo(2);
         exchange.close();
+    }
+
+    /**
+     * Epochs run in one Spark job until another job starts on the context: that job runs (it needs the session's task
+     * slots: {@code local[2]}, two workers), and the next epoch opens another session. Each epoch starts from the
+     * driver's network as it stands, here with a learning rate changed between epochs, and the network is the one
+     * round jobs train, bit for bit.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(120) // a hang guard: a session that kept its slots would block the count below
+    void epochsShareOneJobUntilAnotherJobNeedsTheSlots() {
+        TrainerSettings settings = new TrainerSettings(2, BATCH, PER_ROUND, 0, 99);
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark().sparkContext());
+        JavaRDD<DataSet> rdd = sc.parallelize(batches(), ROUNDS).cache();
+        DistributedTrainer jobs = new ParameterAveragingTrainer(sc, net(), settings, rounds("dense", "jobs"));
+        for (int epoch = 1; epoch <= 4; epoch++) {
+            jobs.network().setLearningRate(epoch < 3 ? 0.01 : 0.002);
+            jobs.fitEpoch(rdd, epoch);
+        }
+        ParameterAveragingTrainer exchange = new ParameterAveragingTrainer(sc, net(), settings, engine("dense"));
+        try {
+            for (int epoch = 1; epoch <= 3; epoch++) {
+                exchange.network().setLearningRate(epoch < 3 ? 0.01 : 0.002);
+                exchange.fitEpoch(rdd, epoch);
+            }
+            assertThat(exchange.exchangeSessions()).as("three epochs in one job").isEqualTo(1);
+            assertThat(sc.parallelize(List.of(1, 2, 3), 2).count()).as("another job between epochs").isEqualTo(3);
+            exchange.network().setLearningRate(0.002);
+            exchange.fitEpoch(rdd, 4);
+            assertThat(exchange.exchangeSessions()).isEqualTo(2);
+            assertThat(exchange.exchangeEpochs()).isEqualTo(4);
+        } finally {
+            exchange.close();
+        }
+        assertThat(sc.parallelize(List.of(1, 2, 3), 2).count()).as("no session left holding the slots").isEqualTo(3);
+        assertSameTraining(exchange, jobs);
+        assertThat(exchange.network().params().equalsWithEps(jobs.network().params(), 0)).as("bit for bit").isTrue();
     }
 
     /** Without a task slot per worker a barrier job could not start: the trainer runs one job per round instead. */
