@@ -441,6 +441,13 @@ final class AveragingExchange implements Closeable {
                     LOG.warn("averaging exchange: stage attempt {} ended before the session's end ({})", attempt,
                             e.getMessage());
                 }
+            } catch (RuntimeException e) { // e.g. a start state that does not serialise: no attempt can serve it
+                LOG.error("averaging exchange failed: {}", e.toString());
+                if (current != null) {
+                    current.outcome.completeExceptionally(e);
+                    current = null;
+                }
+                over = true;
             } finally {
                 closeAll(peers);
                 present = 0;

@@ -55,7 +55,6 @@ final class ExchangeSession implements AutoCloseable {
     private boolean running; // guarded by this: an epoch is under way
     private boolean yieldAsked; // guarded by this: another job started during the epoch
     private boolean ended; // guarded by this: the end is ordered
-    private int epochs;
     private int ownJob = -1; // guarded by this: the session's job id, once submitted
     private final List<Integer> startedMeanwhile = new ArrayList<>(); // guarded by this: jobs seen before it was
 
@@ -115,11 +114,6 @@ final class ExchangeSession implements AutoCloseable {
         return !ended;
     }
 
-    /** Epochs this session ran. */
-    synchronized int epochs() {
-        return epochs;
-    }
-
     /**
      * Runs {@code rounds} (in this order) from the network as it stands; the network then holds the averages of the
      * last round with data, its iteration count and score. Returns the score after each round. Throws if the epoch
@@ -145,9 +139,6 @@ final class ExchangeSession implements AutoCloseable {
         } finally {
             synchronized (this) {
                 running = false;
-                if (done) {
-                    epochs++;
-                }
                 if (yieldAsked || !done) {
                     end();
                 }

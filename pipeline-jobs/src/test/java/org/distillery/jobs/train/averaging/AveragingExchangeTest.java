@@ -201,6 +201,25 @@ class AveragingExchangeTest {
         assertThat(exchange.order(new int[] {0}, "s", Double.NaN).outcome()).isCompletedExceptionally();
     }
 
+    /** A start state that cannot travel to an executor fails its epoch rather than leave the driver waiting. */
+    @org.junit.jupiter.api.Test
+    void aStartStateThatDoesNotSerialiseFailsItsEpoch() {
+        try (AveragingExchange exchange = open(1)) {
+            Future<List<Received>> w = worker(exchange, 0, 0, List.of(), false);
+            AveragingExchange.Order order = exchange.order(new int[] {0}, new Unserialisable(), Double.NaN);
+            assertThatThrownBy(() -> order.outcome().get(30, TimeUnit.SECONDS))
+                    .hasMessageContaining("cannot serialise the epoch's start state");
+            assertThatThrownBy(() -> w.get(30, TimeUnit.SECONDS)).hasMessageContaining("ended this worker's session");
+        }
+    }
+
+    /** Serializable by its type, not by its content. */
+    private static final class Unserialisable implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        @SuppressWarnings("unused")
+        private final Object content = new Object();
+    }
+
     private static AveragingExchange open(int workers) {
         return AveragingExchange.open("127.0.0.1", "127.0.0.1", 0, workers, P, U);
     }
