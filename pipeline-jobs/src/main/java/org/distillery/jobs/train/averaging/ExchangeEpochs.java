@@ -48,7 +48,12 @@ final class ExchangeEpochs implements RoundRunner {
         if (rounds.isEmpty()) {
             return new double[0];
         }
-        if (session != null && !session.open()) { // another Spark job ended it
+        if (session != null && !session.open()) { // another Spark job ended it, or its own job ended
+            String lost = session.lost();
+            if (lost != null) {
+                LOG.warn("epoch {}: the averaging session's Spark job ended between epochs ({}); starting another",
+                        epoch, lost);
+            }
             endSession();
         }
         if (session == null) {

@@ -34,8 +34,9 @@ import scala.reflect.ClassTag$;
  * <p>Between epochs the tasks hold a slot per worker while the driver validates and checkpoints. Any other Spark job
  * on the context (the driver's own, another trainer's, another thread's) ends the session so that job can run: a
  * listener sees it start and ends the session at once when it is between epochs, else when the running epoch ends;
- * the next epoch opens another session. A session ends too when the trainer's minibatches change or it closes. A
- * failed epoch ends its session, its job cancelled and its exchange closed, and leaves the driver's network as it was.
+ * the next epoch opens another session. A session ends too when the trainer's minibatches change or it closes, and
+ * when its job fails between epochs (an executor lost): the next epoch opens another. A failed epoch ends its
+ * session, its job cancelled and its exchange closed, and leaves the driver's network as it was.
  */
 final class ExchangeSession implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ExchangeSession.class);
@@ -109,9 +110,17 @@ final class ExchangeSession implements AutoCloseable {
         }
     }
 
-    /** Whether it can run another epoch: its end is not ordered (by another job, a failure, the trainer). */
+    /**
+     * Whether it can run another epoch: its end is not ordered (by another job, a failure, the trainer) and its job
+     * still runs.
+     */
     synchronized boolean open() {
-        return !ended;
+        return !ended && !job.isDone();
+    }
+
+    /** Why its job ended before the session did (an executor lost between epochs), or null if it did not. */
+    synchronized String lost() {
+        return ended || !job.isDone() ? null : jobEnd();
     }
 
     /**

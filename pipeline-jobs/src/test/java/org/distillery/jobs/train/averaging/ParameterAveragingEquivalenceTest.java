@@ -223,6 +223,40 @@ class ParameterAveragingEquivalenceTest extends SparkTestBase {
         assertThat(exchange.network().params().equalsWithEps(jobs.network().params(), 0)).as("bit for bit").isTrue();
     }
 
+    /**
+     * A session whose job is lost between epochs (here cancelled, as an executor's loss would fail it) gives way to
+     * another at the next epoch, from the network as the last epoch left it.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(120) // a hang guard: the driver must not wait for an epoch a lost job cannot run
+    void aSessionLostBetweenEpochsGivesWayToAnother() throws Exception {
+        TrainerSettings settings = new TrainerSettings(2, BATCH, PER_ROUND, 0, 99);
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark().sparkContext());
+        JavaRDD<DataSet> rdd = sc.parallelize(batches(), ROUNDS).cache();
+        DistributedTrainer jobs = new ParameterAveragingTrainer(sc, net(), settings, rounds("dense", "jobs"));
+        for (int epoch = 1; epoch <= 3; epoch++) {
+            jobs.fitEpoch(rdd, epoch);
+        }
+        ParameterAveragingTrainer exchange = new ParameterAveragingTrainer(sc, net(), settings, engine("dense"));
+        try {
+            exchange.fitEpoch(rdd, 1);
+            exchange.fitEpoch(rdd, 2);
+            assertThat(sc.statusTracker().getActiveJobIds()).as("the session's job, between epochs").hasSize(1);
+            sc.cancelAllJobs();
+            for (int i = 0; i < 600 && sc.statusTracker().getActiveJobIds().length > 0; i++) {
+                Thread.sleep(100);
+            }
+            assertThat(sc.statusTracker().getActiveJobIds()).as("the session's job, cancelled").isEmpty();
+            exchange.fitEpoch(rdd, 3);
+            assertThat(exchange.exchangeEpochs()).as("epoch 3 through the exchange").isEqualTo(3);
+            assertThat(exchange.exchangeSessions()).as("in a session of its own").isEqualTo(2);
+        } finally {
+            exchange.close();
+        }
+        assertSameTraining(exchange, jobs);
+        assertThat(exchange.network().params().equalsWithEps(jobs.network().params(), 0)).as("bit for bit").isTrue();
+    }
+
     /** Without a task slot per worker a barrier job could not start: the trainer runs one job per round instead. */
     @Test
     void exchangeFallsBackToRoundJobsWithoutASlotPerWorker() {
