@@ -35,7 +35,7 @@ final class ExchangeEpochs implements RoundRunner {
     @Override
     public void prepare(JavaRDD<DataSet> minibatches) {
         if (groupedFrom != minibatches) {
-            close(); // the session's tasks read the regrouped copy of the minibatches before
+            close(); // a session's tasks read the regrouped copy: it ends first
             StorageLevel kept = minibatches.getStorageLevel(); // the copy is kept as they are
             grouped = ExchangeRounds.byWorker(minibatches, settings.workers(), kept.useMemory() || kept.useDisk()
                     ? kept : StorageLevel.fromString(engine.storageLevel()));
