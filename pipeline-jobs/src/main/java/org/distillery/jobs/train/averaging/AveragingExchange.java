@@ -6,20 +6,16 @@ import static org.distillery.jobs.train.averaging.ExchangeWire.encodeOrder;
 import static org.distillery.jobs.train.averaging.ExchangeWire.read;
 import static org.distillery.jobs.train.averaging.ExchangeWire.readOrder;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
-import java.io.ObjectStreamClass;
 import java.io.OutputStream;
 import java.io.Serializable;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Map;
@@ -28,12 +24,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import org.apache.spark.SparkConf;
+import org.apache.spark.serializer.JavaSerializer;
 import org.distillery.jobs.train.averaging.ExchangeWire.Ended;
 import org.distillery.jobs.train.averaging.ExchangeWire.Hello;
 import org.distillery.jobs.train.averaging.ExchangeWire.Interrupt;
 import org.distillery.jobs.train.averaging.ExchangeWire.WireOrder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
 
 /**
  * The driver's end of {@link ExchangeRounds}: a small TCP server that hands the workers the epochs the driver orders
@@ -59,6 +59,9 @@ import org.slf4j.LoggerFactory;
  */
 final class AveragingExchange implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(AveragingExchange.class);
+    /** How an order's start state travels to executors: Java serialisation, as Spark ships a task. */
+    private static final JavaSerializer START_SERIALISER = new JavaSerializer(new SparkConf(false));
+    private static final ClassTag<Object> ANY = ClassTag$.MODULE$.apply(Object.class);
     /** Socket reads wake up this often to see whether the attempt (worker: the task) was ended meanwhile. */
     static final int POLL_MILLIS = 500;
 
@@ -532,31 +535,24 @@ final class AveragingExchange implements Closeable {
 
     /** {@code start} as Java serialisation writes it, for workers over TCP. */
     private static byte[] serialise(Serializable start) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-            out.writeObject(start);
-        } catch (IOException e) {
+        ByteBuffer b;
+        try {
+            b = START_SERIALISER.newInstance().serialize(start, ANY);
+        } catch (Exception e) { // Spark's Scala code throws the stream's IOException undeclared
             throw new IllegalStateException("cannot serialise the epoch's start state: " + e, e);
         }
-        return bytes.toByteArray();
+        byte[] bytes = new byte[b.remaining()];
+        b.get(bytes);
+        return bytes;
     }
 
     /** The start state a worker reads back, its classes resolved as the task's own (the application's jar). */
     private static Object deserialise(byte[] bytes) throws IOException {
-        ClassLoader loader = Thread.currentThread().getContextClassLoader();
-        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes)) {
-            @Override
-            protected Class<?> resolveClass(ObjectStreamClass desc) throws IOException, ClassNotFoundException {
-                try {
-                    return Class.forName(desc.getName(), false, loader);
-                } catch (ClassNotFoundException e) {
-                    return super.resolveClass(desc);
-                }
-            }
-        }) {
-            return in.readObject();
-        } catch (ClassNotFoundException e) {
-            throw new IOException("cannot read the epoch's start state: " + e.getMessage(), e);
+        try {
+            return START_SERIALISER.newInstance().deserialize(ByteBuffer.wrap(bytes),
+                    Thread.currentThread().getContextClassLoader(), ANY);
+        } catch (Exception e) { // ClassNotFoundException or the stream's IOException, undeclared
+            throw new IOException("cannot read the epoch's start state: " + e, e);
         }
     }
 
