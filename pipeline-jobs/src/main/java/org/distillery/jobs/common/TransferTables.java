@@ -378,17 +378,26 @@ public final class TransferTables {
      */
     static java.util.Map<String, String> plainColumns(StructType schema) {
         java.util.Map<String, String> options = new java.util.TreeMap<>();
+        for (String column : plainColumnPaths(schema)) {
+            options.put("parquet.enable.dictionary#" + column, "false");
+        }
+        return options;
+    }
+
+    /** The Parquet column paths of {@link #plainColumns}. */
+    static java.util.Set<String> plainColumnPaths(StructType schema) {
+        java.util.Set<String> paths = new java.util.TreeSet<>();
         for (StructField f : schema.fields()) {
             if (f.dataType() instanceof org.apache.spark.sql.types.FloatType
                     || f.dataType() instanceof org.apache.spark.sql.types.LongType
                     && (f.name().equals(SoftTargetSchema.ID) || f.name().equals(SoftTargetSchema.INPUT_HASH))) {
-                options.put("parquet.enable.dictionary#" + f.name(), "false");
+                paths.add(f.name());
             } else if (f.dataType() instanceof org.apache.spark.sql.types.ArrayType a
                     && a.elementType() instanceof org.apache.spark.sql.types.FloatType) {
-                options.put("parquet.enable.dictionary#" + f.name() + ".list.element", "false");
+                paths.add(f.name() + ".list.element");
             }
         }
-        return options;
+        return paths;
     }
 
     /** The rows of the published output at {@code path}: the files its verified manifest lists. */
@@ -441,13 +450,20 @@ public final class TransferTables {
 
     /**
      * Writes {@code rows} as {@link #write} does, their float, id and hash columns without dictionary encoding ({@link
-     * #plainColumns}), and returns their {@link #contentSummary}, computed by the write's own
-     * tasks as they pass the rows to Parquet, without a second pass over the files: Parquet stores every value as
-     * given, so it equals the summary read back from them, and Spark merges what a task observed once, from its
-     * successful attempt. Should the observed summary not arrive (a Spark build that does not observe writes), the
-     * written files are read back for it.
+     * #plainColumns}), and returns their {@link #contentSummary}, computed by the write's own tasks as they pass the
+     * rows to Parquet, without a second pass over the files: Parquet stores every value as given, so it equals the
+     * summary read back from them, and the driver takes what a task computed once, from its successful attempt. Tables
+     * of the soft targets' types go straight to parquet-mr's column writers ({@link ColumnWrite}); any other goes
+     * through Spark's writer with the summary observed ({@code Dataset.observe}), the log saying why. Should that
+     * summary not arrive (a Spark build that does not observe writes), the written files are read back for it.
      */
     public static Row writeObserved(Dataset<Row> rows, String path) {
+        String unsupported = ColumnWrite.unsupported(rows.schema());
+        if (unsupported == null) {
+            return ColumnWrite.write(rows, path, plainColumnPaths(rows.schema()));
+        }
+        org.slf4j.LoggerFactory.getLogger(TransferTables.class).info("writing {} through Spark's Parquet writer: {}",
+                path, unsupported);
         org.apache.spark.sql.Observation observed = new org.apache.spark.sql.Observation(
                 "written-" + java.util.UUID.randomUUID());
         Column[] s = summary(rows);
