@@ -22,8 +22,10 @@ import org.distillery.model.schema.TransferSchema;
  * hashed, no teacher. Ways, alternated pass by pass: {@code rows} (Spark's row projection computing the input hash,
  * the job's fallback), {@code batches} (the scan's column batches, hashed in Java), {@code pages} (the files' pages
  * decoded by {@link PageScan}: the job's default). With
- * {@code output}: the output side alone instead, as many soft-target rows written as Parquet with and without
- * dictionary encoding of the float columns.
+ * {@code output}: the output side alone instead, as many soft-target rows written as Parquet by Spark's writer with
+ * and without dictionary encoding of the float columns ({@code dictionary}, {@code plain}), and as the label job
+ * writes them ({@code columns}: {@code TransferTables.writeObserved}, parquet-mr's column writers with the content
+ * summary).
  * Usage: InputBench TRANSFER_DIR PASSES [output]
  */
 public final class InputBench {
@@ -46,7 +48,7 @@ public final class InputBench {
         boolean output = args.length > 2 && args[2].equals("output");
         TransferTables.Transfer t = TransferTables.readTransfer(spark, transfer);
         int width = t.featureCount();
-        List<String> ways = output ? List.of("dictionary", "plain") : List.of("rows", "batches", "pages");
+        List<String> ways = output ? List.of("dictionary", "plain", "columns") : List.of("rows", "batches", "pages");
         java.util.Map<String, List<double[]>> results = new java.util.LinkedHashMap<>();
         for (int pass = -1; pass < passes; pass++) {
             for (String way : ways) {
@@ -71,16 +73,17 @@ public final class InputBench {
             double rows = r.get(0)[2];
             double[] cpu = r.stream().mapToDouble(x -> x[1]).sorted().toArray();
             double[] wall = r.stream().mapToDouble(x -> x[0]).sorted().toArray();
-            System.out.printf("{\"engine\":\"label input side, %s\",\"rows\":%.0f,\"passes\":%d,"
-                    + "\"cpuUsPerRowMedian\":%.3f,\"wallSecondsMedian\":%.2f}%n", way, rows, r.size(),
-                    cpu[cpu.length / 2] / rows * 1e6, wall[wall.length / 2]);
+            System.out.printf("{\"engine\":\"label %s side, %s\",\"rows\":%.0f,\"passes\":%d,"
+                    + "\"cpuUsPerRowMedian\":%.3f,\"wallSecondsMedian\":%.2f}%n", output ? "output" : "input", way,
+                    rows, r.size(), cpu[cpu.length / 2] / rows * 1e6, wall[wall.length / 2]);
         });
         spark.stop();
     }
 
     /**
      * Writes as many soft-target rows (id, label, 10 logits, 10 soft values, input hash) as the transfer set has
-     * rows, to a scratch directory, with or without dictionary encoding of the float columns. Returns (rows, 0).
+     * rows, to a scratch directory, with or without dictionary encoding of the float columns, or as the label job
+     * writes them. Returns (rows, 0).
      */
     private static long[] write(SparkSession spark, TransferTables.Transfer t, String way) {
         long n = (long) t.manifest().number("rows");
@@ -101,6 +104,14 @@ public final class InputBench {
                 });
         Dataset<Row> df = spark.createDataFrame(rows, TransferTables.softTargets(layout));
         String dir = System.getProperty("java.io.tmpdir") + "/inputbench-out-" + way;
+        if (way.equals("columns")) {
+            try {
+                LabelBench.deleteRecursively(java.nio.file.Path.of(dir));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            return new long[] {TransferTables.writeObserved(df, dir).getLong(0), 0};
+        }
         org.apache.spark.sql.DataFrameWriter<Row> w = df.write().mode("overwrite");
         if (way.equals("plain")) {
             for (String c : List.of("logits", "soft")) {

@@ -51,9 +51,10 @@ import org.apache.spark.util.SerializableConfiguration;
  * the same pass: the files Spark's own Parquet writer makes for the same rows (its schema conversion, its footer
  * metadata, the same codec, page and row-group sizes and dictionary choices), without its per-value record assembly
  * (Spark's write support, parquet-mr's {@code MessageColumnIO}) or a generated projection hashing each row again
- * (docs/PERFORMANCE.md, label job: writing the output). For flat tables of long, int, float and binary columns and
- * arrays of them without null elements: the soft-target tables. {@link #unsupported} says why anything else is left
- * to Spark's writer.
+ * (docs/PERFORMANCE.md, label job: writing the soft targets). For flat tables of long, int, float and binary columns
+ * and arrays of them without null elements, the soft-target tables, in Spark's standard Parquet layout; {@link
+ * #unsupported} says why anything else is left to Spark's writer. Writer settings come from the Hadoop configuration
+ * as parquet-mr's output format reads them, per-column ones only for the dictionary.
  *
  * <p>Each task attempt writes a hidden file under {@code _attempts} and renames it to its partition's part file when
  * done, so a failed attempt leaves nothing a reader of the directory sees; the driver removes {@code _attempts} after
@@ -75,6 +76,14 @@ final class ColumnWrite {
     }
 
     /** Null when {@code schema} can be written here, else why not (logged as the reason for Spark's writer). */
+    static String unsupported(SparkSession spark, StructType schema) {
+        if (spark.sessionState().conf().writeLegacyParquetFormat()) {
+            return "spark.sql.parquet.writeLegacyFormat is set";
+        }
+        return unsupported(schema);
+    }
+
+    /** {@link #unsupported(SparkSession, StructType)} for the schema alone. */
     static String unsupported(StructType schema) {
         for (StructField f : schema.fields()) {
             DataType t = f.dataType();
@@ -102,6 +111,10 @@ final class ColumnWrite {
      */
     static Row write(Dataset<Row> rows, String path, Set<String> plain) {
         SparkSession spark = rows.sparkSession();
+        if (spark.sessionState().conf().writeLegacyParquetFormat()) {
+            throw new UnsupportedOperationException("internal error: ColumnWrite does not write Spark's legacy Parquet"
+                    + " format; check unsupported(session, schema) first");
+        }
         StructType schema = rows.schema();
         Configuration conf = spark.sessionState().newHadoopConf();
         Path dir = new Path(path);
@@ -201,6 +214,8 @@ final class ColumnWrite {
         private final ColumnDescriptor[] columns;
         private final Kind[] kinds;
         private final boolean[] nullable;
+        /** Each column's definition level of a value, or of an array that is there (its elements one deeper). */
+        private final int[] present;
         private ColumnChunkPageWriteStore pages;
         private ColumnWriteStore store;
         private ColumnWriter[] writers;
@@ -219,15 +234,28 @@ final class ColumnWrite {
             this.columns = cols.toArray(ColumnDescriptor[]::new);
             this.kinds = new Kind[fields.length];
             this.nullable = new boolean[fields.length];
+            this.present = new int[fields.length];
             ParquetProperties.Builder b = ParquetProperties.builder()
                     .withPageSize(ParquetOutputFormat.getPageSize(conf))
                     .withDictionaryPageSize(ParquetOutputFormat.getDictionaryPageSize(conf))
                     .withDictionaryEncoding(ParquetOutputFormat.getEnableDictionary(conf))
                     .withWriterVersion(ParquetOutputFormat.getWriterVersion(conf))
-                    .withPageWriteChecksumEnabled(ParquetOutputFormat.getPageWriteChecksumEnabled(conf));
+                    .withPageWriteChecksumEnabled(ParquetOutputFormat.getPageWriteChecksumEnabled(conf))
+                    .estimateRowCountForPageSizeCheck(ParquetOutputFormat.getEstimatePageSizeCheck(conf))
+                    .withMinRowCountForPageSizeCheck(ParquetOutputFormat.getMinRowCountForPageSizeCheck(conf))
+                    .withMaxRowCountForPageSizeCheck(ParquetOutputFormat.getMaxRowCountForPageSizeCheck(conf))
+                    .withPageRowCountLimit(conf.getInt(ParquetOutputFormat.PAGE_ROW_COUNT_LIMIT,
+                            ParquetProperties.DEFAULT_PAGE_ROW_COUNT_LIMIT))
+                    .withColumnIndexTruncateLength(conf.getInt(ParquetOutputFormat.COLUMN_INDEX_TRUNCATE_LENGTH,
+                            ParquetProperties.DEFAULT_COLUMN_INDEX_TRUNCATE_LENGTH))
+                    .withStatisticsTruncateLength(conf.getInt(ParquetOutputFormat.STATISTICS_TRUNCATE_LENGTH,
+                            ParquetProperties.DEFAULT_STATISTICS_TRUNCATE_LENGTH))
+                    .withBloomFilterEnabled(ParquetOutputFormat.getBloomFilterEnabled(conf))
+                    .withMaxBloomFilterBytes(ParquetOutputFormat.getBloomFilterMaxBytes(conf));
             for (int i = 0; i < fields.length; i++) {
                 kinds[i] = Kind.of(fields[i].dataType());
                 nullable[i] = fields[i].nullable();
+                present[i] = columns[i].getMaxDefinitionLevel() - (fields[i].dataType() instanceof ArrayType ? 1 : 0);
                 String dotted = String.join(".", columns[i].getPath());
                 if (spec.plain().contains(dotted)) {
                     b.withDictionaryEncoding(dotted, false);
@@ -297,7 +325,7 @@ final class ColumnWrite {
         /** Writes column {@code i} of {@code row} and returns the row's hash so far with it ({@code xxhash64}). */
         private long write(InternalRow row, int i, long h) {
             ColumnWriter w = writers[i];
-            int present = nullable[i] ? 1 : 0; // the definition level of a value (or of an array that is there)
+            int present = this.present[i];
             if (row.isNullAt(i)) {
                 if (!nullable[i]) {
                     throw new RuntimeException("internal error: null in the non-null column "
@@ -341,7 +369,7 @@ final class ColumnWrite {
             }
             int d = present + 1;
             for (int j = 0; j < n; j++) {
-                int r = j == 0 ? 0 : 1;
+                int r = j == 0 ? 0 : 1; // a new row, or the same row's list
                 switch (kind) {
                     case LONG_ARRAY -> {
                         long v = a.getLong(j);

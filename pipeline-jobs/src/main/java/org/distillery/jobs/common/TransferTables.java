@@ -458,7 +458,7 @@ public final class TransferTables {
      * summary not arrive (a Spark build that does not observe writes), the written files are read back for it.
      */
     public static Row writeObserved(Dataset<Row> rows, String path) {
-        String unsupported = ColumnWrite.unsupported(rows.schema());
+        String unsupported = ColumnWrite.unsupported(rows.sparkSession(), rows.schema());
         if (unsupported == null) {
             return ColumnWrite.write(rows, path, plainColumnPaths(rows.schema()));
         }

@@ -40,7 +40,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * writer on the same rows, for every soft-target layout: the same bytes in each file, the same schema and footer
  * metadata, the same rows read back by Spark, and a content summary equal to the one computed from the rows read back
  * (Spark's {@code xxhash64}, including -0.0, NaN and infinities); a failed attempt leaves no file behind its retry,
- * and tables of other types go through Spark's writer.
+ * and tables of other types, or Spark's legacy Parquet layout, go through Spark's writer.
  */
 class ColumnWriteTest extends SparkTestBase {
     @TempDir
@@ -135,7 +135,8 @@ class ColumnWriteTest extends SparkTestBase {
         for (int i = 0; i < row.length(); i++) {
             Object v = row.get(i);
             b.append(v instanceof byte[] bytes ? java.util.HexFormat.of().formatHex(bytes)
-                    : v instanceof scala.collection.Seq<?> s ? s.mkString("[", ",", "]") : String.valueOf(v)).append('|');
+                    : v instanceof scala.collection.Seq<?> s ? s.mkString("[", ",", "]") : String.valueOf(v));
+            b.append('|');
         }
         return b.toString();
     }
@@ -257,5 +258,19 @@ class ColumnWriteTest extends SparkTestBase {
         assertThat(TransferTables.contentHash(summary))
                 .isEqualTo(TransferTables.contentHash(TransferTables.contentSummary(rows)));
         assertThat(TransferTables.readStaged(spark(), d.toUri().toString()).count()).isEqualTo(2);
+
+        StructType soft = layout("fp32"); // Spark's legacy Parquet layout is Spark's to write
+        spark().conf().set("spark.sql.parquet.writeLegacyFormat", "true");
+        try {
+            assertThat(ColumnWrite.unsupported(spark(), soft)).isEqualTo("spark.sql.parquet.writeLegacyFormat is set");
+            Dataset<Row> legacy = rows(soft, 50, 2, 3);
+            Path l = dir.resolve("legacy");
+            Row s = TransferTables.writeObserved(legacy, l.toUri().toString());
+            assertThat(TransferTables.contentHash(s))
+                    .isEqualTo(TransferTables.contentHash(TransferTables.contentSummary(legacy)));
+        } finally {
+            spark().conf().unset("spark.sql.parquet.writeLegacyFormat");
+        }
+        assertThat(ColumnWrite.unsupported(spark(), soft)).isNull();
     }
 }
