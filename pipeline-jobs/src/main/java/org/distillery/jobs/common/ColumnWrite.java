@@ -3,7 +3,6 @@ package org.distillery.jobs.common;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +20,8 @@ import org.apache.parquet.hadoop.ParquetFileWriter;
 import org.apache.parquet.hadoop.ParquetOutputFormat;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
 import org.apache.parquet.hadoop.util.HadoopOutputFile;
+import org.apache.parquet.io.OutputFile;
+import org.apache.parquet.io.PositionOutputStream;
 import org.apache.parquet.io.api.Binary;
 import org.apache.parquet.schema.MessageType;
 import org.apache.parquet.schema.MessageTypeParser;
@@ -208,6 +209,7 @@ final class ColumnWrite {
         private final StructType schema;
         private final ParquetProperties props;
         private final ParquetFileWriter file;
+        private final Opened output;
         private final CodecFactory codecs;
         private final CodecFactory.BytesCompressor compressor;
         private final long blockSize;
@@ -263,7 +265,8 @@ final class ColumnWrite {
             }
             this.props = b.build();
             this.blockSize = ParquetOutputFormat.getLongBlockSize(conf);
-            this.file = new ParquetFileWriter(HadoopOutputFile.fromPath(path, conf), message,
+            this.output = new Opened(HadoopOutputFile.fromPath(path, conf));
+            this.file = new ParquetFileWriter(output, message,
                     ParquetFileWriter.Mode.CREATE, blockSize, conf.getInt(ParquetOutputFormat.MAX_PADDING_BYTES,
                     ParquetWriterDefaults.MAX_PADDING), props.getColumnIndexTruncateLength(),
                     props.getStatisticsTruncateLength(), props.getPageWriteChecksumEnabled());
@@ -407,12 +410,57 @@ final class ColumnWrite {
             codecs.release();
         }
 
+        /** Closes what a failed attempt left open: its file's stream (parquet-mr's file writer cannot), codecs. */
         void abort() {
             try {
                 store.close();
                 codecs.release();
-            } catch (RuntimeException e) {
+                output.close();
+            } catch (IOException | RuntimeException e) {
                 // the attempt failed already; its file is deleted next
+            }
+        }
+    }
+
+    /** An output file that keeps the stream it opened, so that an attempt that fails can close it. */
+    private static final class Opened implements OutputFile {
+        private final OutputFile file;
+        private PositionOutputStream stream;
+
+        Opened(OutputFile file) {
+            this.file = file;
+        }
+
+        @Override
+        public PositionOutputStream create(long blockSizeHint) throws IOException {
+            stream = file.create(blockSizeHint);
+            return stream;
+        }
+
+        @Override
+        public PositionOutputStream createOrOverwrite(long blockSizeHint) throws IOException {
+            stream = file.createOrOverwrite(blockSizeHint);
+            return stream;
+        }
+
+        @Override
+        public boolean supportsBlockSize() {
+            return file.supportsBlockSize();
+        }
+
+        @Override
+        public long defaultBlockSize() {
+            return file.defaultBlockSize();
+        }
+
+        @Override
+        public String getPath() {
+            return file.getPath();
+        }
+
+        void close() throws IOException {
+            if (stream != null) {
+                stream.close();
             }
         }
     }
