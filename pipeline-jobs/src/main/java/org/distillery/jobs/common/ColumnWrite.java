@@ -18,6 +18,7 @@ import org.apache.parquet.hadoop.CodecFactory;
 import org.apache.parquet.hadoop.ColumnChunkPageWriteStore;
 import org.apache.parquet.hadoop.ParquetFileWriter;
 import org.apache.parquet.hadoop.ParquetOutputFormat;
+import org.apache.parquet.hadoop.ParquetWriter;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
 import org.apache.parquet.hadoop.util.HadoopOutputFile;
 import org.apache.parquet.io.OutputFile;
@@ -27,6 +28,7 @@ import org.apache.parquet.schema.MessageType;
 import org.apache.parquet.schema.MessageTypeParser;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -129,13 +131,12 @@ final class ColumnWrite {
                     schema, message.toString(), codec(spark.conf().get("spark.sql.parquet.compression.codec")),
                     Map.of(SPARK_VERSION_KEY, org.apache.spark.package$.MODULE$.SPARK_VERSION_SHORT(),
                             SPARK_SCHEMA_KEY, schema.json()), Set.copyOf(plain));
+            JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             JavaRDD<InternalRow> internal = rows.queryExecution().toRdd().toJavaRDD();
             if (internal.getNumPartitions() == 0) {
-                internal = new org.apache.spark.api.java.JavaSparkContext(spark.sparkContext())
-                        .parallelize(List.<InternalRow>of(), 1);
+                internal = jsc.parallelize(List.<InternalRow>of(), 1);
             }
-            Broadcast<SerializableConfiguration> c = new org.apache.spark.api.java.JavaSparkContext(
-                    spark.sparkContext()).broadcast(new SerializableConfiguration(conf));
+            Broadcast<SerializableConfiguration> c = jsc.broadcast(new SerializableConfiguration(conf));
             List<long[]> done;
             try {
                 done = internal.mapPartitions(it -> List.of(spec.task(c.value().value(), it)).iterator()).collect();
@@ -143,13 +144,13 @@ final class ColumnWrite {
                 fs.delete(new Path(dir, ATTEMPTS), true);
                 c.destroy();
             }
-            long[] sum = new long[4];
+            long[] sum = new long[1 + TransferTables.SUM_SLICES];
             for (long[] d : done) {
                 for (int k = 0; k < sum.length; k++) {
                     sum[k] += d[k];
                 }
             }
-            return RowFactory.create(sum[0], sum[1], sum[2], sum[3]);
+            return RowFactory.create(java.util.Arrays.stream(sum).boxed().toArray());
         } catch (IOException e) {
             throw new UncheckedIOException("writing Parquet to " + dir + ": " + e.getMessage(), e);
         }
@@ -169,7 +170,7 @@ final class ColumnWrite {
         long[] task(Configuration conf, Iterator<InternalRow> rows) throws IOException {
             TaskContext ctx = TaskContext.get();
             int partition = ctx == null ? 0 : ctx.partitionId();
-            long[] out = new long[4];
+            long[] out = new long[1 + TransferTables.SUM_SLICES];
             if (partition != 0 && !rows.hasNext()) {
                 return out; // no file for an empty partition, as Spark's writer
             }
@@ -268,7 +269,7 @@ final class ColumnWrite {
             this.output = new Opened(HadoopOutputFile.fromPath(path, conf));
             this.file = new ParquetFileWriter(output, message,
                     ParquetFileWriter.Mode.CREATE, blockSize, conf.getInt(ParquetOutputFormat.MAX_PADDING_BYTES,
-                    ParquetWriterDefaults.MAX_PADDING), props.getColumnIndexTruncateLength(),
+                    ParquetWriter.MAX_PADDING_SIZE_DEFAULT), props.getColumnIndexTruncateLength(),
                     props.getStatisticsTruncateLength(), props.getPageWriteChecksumEnabled());
             this.codecs = new CodecFactory(conf, props.getPageSizeThreshold());
             this.compressor = codecs.getCompressor(spec.codec());
@@ -300,9 +301,6 @@ final class ColumnWrite {
 
         void writeAll(Iterator<InternalRow> rows, long[] out) throws IOException {
             long count = 0;
-            long s0 = 0;
-            long s1 = 0;
-            long s2 = 0;
             while (rows.hasNext()) {
                 InternalRow row = rows.next();
                 long h = SEED;
@@ -311,18 +309,15 @@ final class ColumnWrite {
                 }
                 store.endRecord();
                 count++;
-                s0 += h & SLICE_MASK;
-                s1 += (h >>> SLICE_BITS) & SLICE_MASK;
-                s2 += (h >>> (2 * SLICE_BITS)) & SLICE_MASK;
+                for (int k = 0; k < TransferTables.SUM_SLICES; k++) { // the slices of TransferTables.summary
+                    out[1 + k] += (h >>> (TransferTables.SLICE_BITS * k)) & TransferTables.SLICE_MASK;
+                }
                 if (++inGroup % ROW_GROUP_CHECK == 0 && store.getBufferedSize() >= blockSize) {
                     flushGroup();
                     open();
                 }
             }
             out[0] = count;
-            out[1] = s0;
-            out[2] = s1;
-            out[3] = s2;
         }
 
         /** Writes column {@code i} of {@code row} and returns the row's hash so far with it ({@code xxhash64}). */
@@ -483,11 +478,4 @@ final class ColumnWrite {
         }
     }
 
-    private static final int SLICE_BITS = 22;
-    private static final long SLICE_MASK = (1L << SLICE_BITS) - 1;
-
-    /** parquet-mr's defaults where its configuration reader is not public. */
-    private static final class ParquetWriterDefaults {
-        static final int MAX_PADDING = 8 * 1024 * 1024;
-    }
 }

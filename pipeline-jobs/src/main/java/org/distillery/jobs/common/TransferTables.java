@@ -440,9 +440,9 @@ public final class TransferTables {
         return out;
     }
 
-    private static final int SUM_SLICES = 3;
-    private static final int SLICE_BITS = 22;
-    private static final long SLICE_MASK = (1L << SLICE_BITS) - 1;
+    static final int SUM_SLICES = 3;
+    static final int SLICE_BITS = 22;
+    static final long SLICE_MASK = (1L << SLICE_BITS) - 1;
 
     /** How long a write waits for the aggregates its tasks observed to reach the driver's listener. */
     private static final scala.concurrent.duration.FiniteDuration OBSERVED_WAIT =
