@@ -37,6 +37,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.XXH64;
 import org.apache.spark.sql.catalyst.util.ArrayData;
+import org.apache.spark.sql.execution.LogicalRDD;
 import org.apache.spark.sql.execution.datasources.parquet.SparkToParquetSchemaConverter;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.BinaryType;
@@ -132,7 +133,7 @@ final class ColumnWrite {
                     Map.of(SPARK_VERSION_KEY, org.apache.spark.package$.MODULE$.SPARK_VERSION_SHORT(),
                             SPARK_SCHEMA_KEY, schema.json()), Set.copyOf(plain));
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-            JavaRDD<InternalRow> internal = rows.queryExecution().toRdd().toJavaRDD();
+            JavaRDD<InternalRow> internal = internalRows(rows);
             if (internal.getNumPartitions() == 0) {
                 internal = jsc.parallelize(List.<InternalRow>of(), 1);
             }
@@ -154,6 +155,19 @@ final class ColumnWrite {
         } catch (IOException e) {
             throw new UncheckedIOException("writing Parquet to " + dir + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The rows as Spark's internal rows: for a Dataset made straight from an RDD of internal rows of its schema (the
+     * label job's soft targets, {@code createDataFrame} of an RDD of rows), that RDD's rows as made, which the tasks
+     * read once each; otherwise the rows of its physical plan. The plan's rows of such a Dataset are the same values
+     * copied once more, row by row, into Spark's unsafe rows.
+     */
+    static JavaRDD<InternalRow> internalRows(Dataset<Row> rows) {
+        if (rows.queryExecution().analyzed() instanceof LogicalRDD made && made.schema().equals(rows.schema())) {
+            return made.rdd().toJavaRDD();
+        }
+        return rows.queryExecution().toRdd().toJavaRDD();
     }
 
     /** parquet-mr's codec for Spark's {@code spark.sql.parquet.compression.codec} value. */

@@ -20,6 +20,8 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.catalyst.CatalystTypeConverters;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.DataType;
@@ -163,6 +165,25 @@ class ColumnWriteTest extends SparkTestBase {
             assertThat(s.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")))
                     .allMatch(n -> n.startsWith("part-") && n.endsWith("-c000.snappy.parquet")); // _attempts removed
         }
+        // the same rows handed over as the label job does: internal rows as made (generic rows and arrays), which
+        // the tasks read without a plan between
+        JavaRDD<InternalRow> made = rows.javaRDD().mapPartitions(it -> {
+            scala.Function1<Object, Object> internal = CatalystTypeConverters.createToCatalystConverter(schema);
+            List<InternalRow> out = new ArrayList<>();
+            it.forEachRemaining(r -> out.add((InternalRow) internal.apply(r)));
+            return out.iterator();
+        });
+        Dataset<Row> asMade = spark().internalCreateDataFrame(made.rdd(), schema, false);
+        assertThat(ColumnWrite.internalRows(asMade).rdd().id()).isEqualTo(made.rdd().id());
+        Path direct = dir.resolve(layout + "-made");
+        Row summaryMade = ColumnWrite.write(asMade, direct.toUri().toString(), TransferTables.plainColumnPaths(schema));
+        Map<String, byte[]> c = files(direct);
+        assertThat(c.keySet()).isEqualTo(b.keySet());
+        for (String part : c.keySet()) {
+            assertThat(java.util.Arrays.mismatch(c.get(part), b.get(part))).as(layout + " " + part + " as made")
+                    .isEqualTo(-1);
+        }
+        assertThat(TransferTables.contentHash(summaryMade)).isEqualTo(TransferTables.contentHash(summary));
         ParquetMetadata f = footer(Files.list(ours).filter(p -> p.toString().endsWith(".parquet")).findFirst()
                 .orElseThrow());
         assertThat(f.getFileMetaData().getKeyValueMetaData()).containsEntry(ColumnWrite.SPARK_SCHEMA_KEY,
