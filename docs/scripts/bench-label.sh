@@ -25,6 +25,11 @@
 #  (h) the label job with the heavy teacher on BENCH_HEAVY_ROWS rows, and (n) with the cnn teacher on BENCH_CNN_ROWS
 #      (both after a warm-up run on 4,096 rows; by default the 1M set, the size the per-row overhead target is set at:
 #      on a short set the run's fixed seconds, 1.6-5.5 s in docs/PERFORMANCE.md's run, weigh as much as the rows);
+#  (j) after each label job of (b), (s), (h) and (n), in its JVM once Spark has stopped: its teacher's raw passes on
+#      the job's path in the job's layout (2 Java threads x 1, as (a), the same rows per pass); each job's per-row
+#      overhead and its job vs raw ratio are taken against this rate, measured seconds after the job, so that the
+#      machine's drift between the raw JVMs of (a) and the jobs minutes later moves them less (the figures against
+#      (a) are printed beside them);
 # then docs/scripts/label_bench_md.py prints the tables, the figures next to their targets and one final JSON line
 # (overhead_us_1m, overhead_us_10m, vs_python_e2e, heavy_vs_raw, cnn_vs_raw, raw_vs_pytorch, ...).
 # Usage: docs/scripts/bench-label.sh [ROWS=1000000]   (Maven builds the classes, or BENCH_CP=<classpath> skips it;
@@ -93,7 +98,7 @@ RESULTS="$DATA/results-$STAMP.jsonl"
 PEAK="${BENCH_PEAK_GFLOPS:-485}"
 bench() { # bench NAME ARGS...: one JVM; JSON lines to stdout and $RESULTS, its log in $DATA/logs
   local log="$DATA/logs/$STAMP-$1.log" out; shift
-  if ! out=$(java $OPENS -Xmx4g -Dlog4j2.configurationFile="$PWD/deploy/local/log4j2.properties" \
+  if ! out=$(java $OPENS -Xmx4g ${JVM_EXTRA:-} -Dlog4j2.configurationFile="$PWD/deploy/local/log4j2.properties" \
       -Dspark.local.dir="$DATA/spark-local" -Dorg.bytedeco.javacpp.cachedir="$HOME/.javacpp/cache" \
       -Dbench.peakGflops="$PEAK" -Dspark.distillery.blas.kernel="${BENCH_BLAS_KERNEL:-auto}" \
       -Dorg.deeplearning4j.spark.time.TimeSource=org.deeplearning4j.spark.time.SystemClockTimeSource \
@@ -179,14 +184,15 @@ raw mlp "$DATA/teacher.zip" "$RAW_ROWS" mlp:1200,1200
 raw heavy "$DATA/teacher-heavy.zip" "$HEAVY_RAW_ROWS" mlp:4096,4096
 raw cnn "$DATA/teacher-cnn.zip" "$CNN_RAW_ROWS" cnn:20,50:500
 
-job() { # job NAME ROWS ZIP [WARMUP_ROWS]
+job() { # job NAME ROWS ZIP RAW_ROWS_PER_PASS [WARMUP_ROWS]: the job, then the teacher's raw passes in its JVM
   if [ "${BENCH_DROP_CACHES:-0}" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
-  OMP_NUM_THREADS=1 bench "$1" job "$DATA/transfer-$2" "$3" "$DATA/soft-$2" "$DATA/transfer-${4:-$WARMUP_ROWS}"
+  JVM_EXTRA="-Dbench.adjacentRawRows=$4 -Dbench.adjacentRawPasses=$PASSES" OMP_NUM_THREADS=1 \
+    bench "$1" job "$DATA/transfer-$2" "$3" "$DATA/soft-$2" "$DATA/transfer-${5:-$WARMUP_ROWS}"
 }
 # (b) the label job and (p) the Python job, alternated on the ROWS set
 for r in $(seq 1 "$E2E_RUNS"); do
   echo "# run $r of $E2E_RUNS: label job, then the Python job, $ROWS rows"
-  job "job-$ROWS-run$r" "$ROWS" "$DATA/teacher.zip"
+  job "job-$ROWS-run$r" "$ROWS" "$DATA/teacher.zip" "$RAW_ROWS"
   if [ "${BENCH_DROP_CACHES:-0}" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
   python3 docs/scripts/bench_label_e2e_torch.py "$DATA/transfer-$ROWS" "$DATA/formats/teacher.onnx" \
     "$DATA/python-$ROWS" | tee -a "$RESULTS"
@@ -194,10 +200,10 @@ for r in $(seq 1 "$E2E_RUNS"); do
 done
 # (s) the other sizes, (h) the heavy teacher, (n) the cnn teacher
 for n in $JOB_ROWS; do
-  [ "$n" = "$ROWS" ] || job "job-$n" "$n" "$DATA/teacher.zip"
+  [ "$n" = "$ROWS" ] || job "job-$n" "$n" "$DATA/teacher.zip" "$RAW_ROWS"
 done
-job "job-heavy-$HEAVY_ROWS" "$HEAVY_ROWS" "$DATA/teacher-heavy.zip" "$SMALL_WARMUP_ROWS"
-job "job-cnn-$CNN_ROWS" "$CNN_ROWS" "$DATA/teacher-cnn.zip" "$SMALL_WARMUP_ROWS"
+job "job-heavy-$HEAVY_ROWS" "$HEAVY_ROWS" "$DATA/teacher-heavy.zip" "$HEAVY_RAW_ROWS" "$SMALL_WARMUP_ROWS"
+job "job-cnn-$CNN_ROWS" "$CNN_ROWS" "$DATA/teacher-cnn.zip" "$CNN_RAW_ROWS" "$SMALL_WARMUP_ROWS"
 
 printf '{"engine":"peak used for peakFraction","gflops":%s}\n' "$PEAK" >>"$RESULTS"
 python3 docs/scripts/label_bench_md.py --json "$RESULTS"

@@ -3,8 +3,11 @@
 measured. With --json it ends with one JSON line of the figures (what bench-label.sh prints last).
 
 Per-row overhead = (job seconds - rows / raw rate of the same teacher in the same run) / rows, the raw rate taken in the
-label job's layout (2 Java threads x 1 OpenMP thread; the 1 x 2 layout's figure is printed beside it). With
-BENCH_E2E_RUNS > 1 the label job at ROWS and the Python job count by their median seconds.
+label job's layout (2 Java threads x 1 OpenMP thread) by passes in the job's own JVM right after the job ("after the
+label job in its JVM" lines): each job run against its own raw rate, the median over runs; the label job vs raw ratios
+likewise. The figures against the raw JVMs at the start of the run (1 x 2 and 2 x 1) are printed beside them, and
+stand in when a results file has no adjacent passes. With BENCH_E2E_RUNS > 1 the label job at ROWS and the Python job
+count by their median seconds.
 
 Usage: python3 label_bench_md.py [--json] RESULTS.jsonl"""
 import json
@@ -13,6 +16,7 @@ import sys
 
 MLP, HEAVY = "784-1200-1200-10", "784-4096-4096-10"
 CNN = "784-conv5x5x20-pool-conv5x5x50-pool-500-10"
+ADJACENT = "after the label job in its JVM"
 
 
 def load(path):
@@ -37,9 +41,14 @@ class Results:
                 and all(l.get(k) == v for k, v in fields.items())]
 
     def raw(self, teacher, kind, threads):
-        """kind: 'fast dense path' or 'output()'."""
-        found = [l for l in self.engines("raw ND4J", teacher=teacher, threads=threads) if kind in l["engine"]]
+        """kind: 'fast dense path' or 'output()'; the raw JVMs' passes, not those after a label job."""
+        found = [l for l in self.engines("raw ND4J", teacher=teacher, threads=threads) if kind in l["engine"]
+                 and ADJACENT not in l["engine"]]
         return found[-1] if found else None
+
+    def adjacent(self, teacher, rows):
+        """Each label job run's overhead line against the raw passes in its JVM after it."""
+        return self.engines("label job overhead", teacher=teacher, rows=rows)
 
     def pytorch(self, teacher):
         found = self.engines("pytorch", teacher=teacher)
@@ -72,6 +81,20 @@ def overhead_us(job, raw):
     return (job["seconds"] - job["rows"] / raw["rowsPerSecond"]) / job["rows"] * 1e6
 
 
+def adjacent_overhead_us(lines):
+    """The median over job runs of each run's overhead against the raw rate measured after it in its JVM."""
+    return statistics.median(l["overheadUs"] for l in lines) if lines else None
+
+
+def adjacent_vs_raw(lines):
+    """The median over job runs of each run's rows/s over the raw rate measured after it in its JVM."""
+    return statistics.median(l["rows"] / l["seconds"] / l["rawRowsPerSecond"] for l in lines) if lines else None
+
+
+def first(*values):
+    return next((v for v in values if v is not None), None)
+
+
 def ratio(a, b):
     return a / b if a is not None and b else None
 
@@ -101,19 +124,27 @@ def summarise(r):
     def rps(line):
         return line["rowsPerSecond"] if line else None
 
+    heavy_rows, cnn_rows = r.config.get("heavyRows"), r.config.get("cnnRows")
     s = {
         "rows": rows,
-        "heavy_rows": r.config.get("heavyRows"),
-        "cnn_rows": r.config.get("cnnRows"),
-        "overhead_us_rows": overhead_us(job_rows, mlp2),
-        "overhead_us_1m": overhead_us(at.get(1_000_000), mlp2),
-        "overhead_us_10m": overhead_us(at.get(10_000_000), mlp2),
+        "heavy_rows": heavy_rows,
+        "cnn_rows": cnn_rows,
+        "overhead_us_rows": first(adjacent_overhead_us(r.adjacent(MLP, rows)), overhead_us(job_rows, mlp2)),
+        "overhead_us_1m": first(adjacent_overhead_us(r.adjacent(MLP, 1_000_000)),
+                                overhead_us(at.get(1_000_000), mlp2)),
+        "overhead_us_10m": first(adjacent_overhead_us(r.adjacent(MLP, 10_000_000)),
+                                 overhead_us(at.get(10_000_000), mlp2)),
+        "overhead_us_cnn": first(adjacent_overhead_us(r.adjacent(CNN, cnn_rows)), overhead_us(cnn_job, cnn2)),
+        "overhead_us_rows_vs_raw_jvm": overhead_us(job_rows, mlp2),
+        "overhead_us_10m_vs_raw_jvm": overhead_us(at.get(10_000_000), mlp2),
         "overhead_us_rows_vs_1x2": overhead_us(job_rows, mlp1),
-        "overhead_us_cnn": overhead_us(cnn_job, cnn2),
+        "overhead_us_cnn_vs_raw_jvm": overhead_us(cnn_job, cnn2),
         "vs_python_e2e": ratio(py_rows and py_rows["seconds"], job_rows and job_rows["seconds"]),
-        "heavy_vs_raw": ratio(rate(heavy_job), rps(heavy2)),
+        "heavy_vs_raw": first(adjacent_vs_raw(r.adjacent(HEAVY, heavy_rows)), ratio(rate(heavy_job), rps(heavy2))),
+        "heavy_vs_raw_jvm": ratio(rate(heavy_job), rps(heavy2)),
         "heavy_vs_raw_1x2": ratio(rate(heavy_job), rps(heavy1)),
-        "cnn_vs_raw": ratio(rate(cnn_job), rps(cnn2)),
+        "cnn_vs_raw": first(adjacent_vs_raw(r.adjacent(CNN, cnn_rows)), ratio(rate(cnn_job), rps(cnn2))),
+        "cnn_vs_raw_jvm": ratio(rate(cnn_job), rps(cnn2)),
         "cnn_vs_raw_1x2": ratio(rate(cnn_job), rps(cnn1)),
         "raw_vs_pytorch": ratio(rps(mlp2), rps(r.pytorch(MLP))),
         "raw_vs_pytorch_1x2": ratio(rps(mlp1), rps(r.pytorch(MLP))),
@@ -166,6 +197,17 @@ def measurement_table(r, at, heavy_job, cnn_job, py_rows):
                        f" {l['rowsPerSecond']:,.0f} | {1e6 / l['rowsPerSecond']:.2f} | - | {l['gflops']:,.0f} |"
                        f" {frac(l['gflops'])} |")
 
+    for teacher in (MLP, HEAVY, CNN):
+        groups = {}
+        for l in r.engines("label job overhead", teacher=teacher):
+            groups.setdefault(l["rows"], []).append(l["rawRowsPerSecond"])
+        for n, rates in groups.items():
+            rate = statistics.median(rates)
+            runs = f", median of {len(rates)}" if len(rates) > 1 else ""
+            out.append(f"| (j) raw ND4J, the job's path, in each label job's JVM after it (the {n:,}-row job{runs})"
+                       f" | {names[teacher]} | 2 Java threads x 1 OpenMP | - | {rate:,.0f} | {1e6 / rate:.2f} | - |"
+                       f" - | - |")
+
     def job_row(tag, teacher, job):
         line = job["line"]
         runs = f" (median of {job['runs']})" if job["runs"] > 1 else ""
@@ -199,20 +241,25 @@ def target_table(s, at):
             out.append(f"| {name} | {fmt(value)}{detail} | {'yes' if ok(value) else 'no'} |")
 
     rows = s["rows"]
+    beside = (f" us (against the raw JVMs' rates: 2 x 1 {fmt(s['overhead_us_rows_vs_raw_jvm'])}, 1 x 2"
+              f" {fmt(s['overhead_us_rows_vs_1x2'])})")
     if rows not in (1_000_000, 10_000_000):
-        row(f"per-row overhead at {rows:,} rows (mlp) <= 5 us", s["overhead_us_rows"], lambda v: v <= 5,
-            f" us (vs the 1 x 2 raw rate: {fmt(s['overhead_us_rows_vs_1x2'])})")
-    row("per-row overhead at 1M rows (mlp) <= 5 us", s["overhead_us_1m"], lambda v: v <= 5, " us")
-    row("per-row overhead at 10M rows (mlp) <= 5 us", s["overhead_us_10m"], lambda v: v <= 5, " us")
+        row(f"per-row overhead at {rows:,} rows (mlp) <= 5 us", s["overhead_us_rows"], lambda v: v <= 5, beside)
+    row("per-row overhead at 1M rows (mlp) <= 5 us", s["overhead_us_1m"], lambda v: v <= 5,
+        beside if rows == 1_000_000 else " us")
+    row("per-row overhead at 10M rows (mlp) <= 5 us", s["overhead_us_10m"], lambda v: v <= 5,
+        f" us (against the raw JVM's rate: {fmt(s['overhead_us_10m_vs_raw_jvm'])})")
     heavy_rows, cnn_rows = s["heavy_rows"] or 0, s["cnn_rows"] or 0
-    row(f"per-row overhead, cnn teacher, {cnn_rows:,} rows <= 5 us", s["overhead_us_cnn"], lambda v: v <= 5, " us")
+    row(f"per-row overhead, cnn teacher, {cnn_rows:,} rows <= 5 us", s["overhead_us_cnn"], lambda v: v <= 5,
+        f" us (against the raw JVM's rate: {fmt(s['overhead_us_cnn_vs_raw_jvm'])})")
     row(f"label job vs the Python job, {rows:,} rows >= 1.0", s["vs_python_e2e"], lambda v: v >= 1.0,
         f" (job {fmt(s['job_us_per_row'])} us/row wall, {fmt(s['job_cpu_us_per_row'])} CPU; Python"
         f" {fmt(s['python_us_per_row'])} wall, {fmt(s['python_cpu_us_per_row'])} CPU)")
     row(f"label job vs raw, heavy teacher, {heavy_rows:,} rows >= 0.9", s["heavy_vs_raw"], lambda v: v >= 0.9,
-        f" (vs 1 x 2: {fmt(s['heavy_vs_raw_1x2'])})")
+        f" (against the raw JVMs: 2 x 1 {fmt(s['heavy_vs_raw_jvm'])}, 1 x 2 {fmt(s['heavy_vs_raw_1x2'])})")
     row(f"label job vs raw inference, cnn teacher, {cnn_rows:,} rows >= 0.9", s["cnn_vs_raw"], lambda v: v >= 0.9,
-        f" (vs 1 x 2: {fmt(s['cnn_vs_raw_1x2'])}; cnn raw vs PyTorch {fmt(s['cnn_raw_vs_pytorch'])})")
+        f" (against the raw JVMs: 2 x 1 {fmt(s['cnn_vs_raw_jvm'])}, 1 x 2 {fmt(s['cnn_vs_raw_1x2'])}; cnn raw vs"
+        f" PyTorch {fmt(s['cnn_raw_vs_pytorch'])})")
     row("raw fast path vs PyTorch (mlp) >= 0.95", s["raw_vs_pytorch"], lambda v: v >= 0.95,
         f" (1 x 2: {fmt(s['raw_vs_pytorch_1x2'])}; heavy {fmt(s['heavy_raw_vs_pytorch'])})")
     row("raw fast path of fma_peak (2 threads) >= 75%", s["raw_of_fma_peak"] and 100 * s["raw_of_fma_peak"],

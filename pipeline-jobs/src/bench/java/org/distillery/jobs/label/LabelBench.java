@@ -348,6 +348,16 @@ public final class LabelBench {
      * (the same teacher as an ONNX model), ONNX Runtime runs too: one session shared by the threads, as on an executor.
      */
     static void raw(Path zip, int rowsPerPass, int passes, int threads, Path onnx) throws Exception {
+        raw(zip, rowsPerPass, passes, threads, onnx, null);
+    }
+
+    /**
+     * As {@link #raw(Path, int, int, int, Path)}; with {@code jobPath} (a label, e.g. "after the label job in its
+     * JVM") only the engine the label job runs (the fast path when the teacher has one, else {@code output()}), its
+     * line's engine name ending in that label. Returns the rows/s median of the last engine printed.
+     */
+    static double raw(Path zip, int rowsPerPass, int passes, int threads, Path onnx, String jobPath)
+            throws Exception {
         MultiLayerNetwork prototype = Models.fromBytes(Files.readAllBytes(zip), zip.toString());
         List<MultiLayerNetwork> nets = new ArrayList<>();
         List<LogitModel> models = new ArrayList<>();
@@ -373,9 +383,14 @@ public final class LabelBench {
         double maxAbsDiff = reference.sub(fastOut).amaxNumber().doubleValue();
         boolean bitIdentical = Arrays.equals(reference.dup('c').data().asFloat(), fastOut.dup('c').data().asFloat());
 
-        String layout = threads + " Java thread" + (threads > 1 ? "s" : "") + " x " + ompThreads();
-        List<String> names = new ArrayList<>(List.of("raw ND4J, DL4J output() (" + layout + ")"));
-        List<Engine> engines = new ArrayList<>(List.of((t, in) -> nets.get(t).output(in, false)));
+        String layout = threads + " Java thread" + (threads > 1 ? "s" : "") + " x " + ompThreads()
+                + (jobPath == null ? "" : ", " + jobPath);
+        List<String> names = new ArrayList<>();
+        List<Engine> engines = new ArrayList<>();
+        if (jobPath == null || !fast) {
+            names.add("raw ND4J, DL4J output() (" + layout + ")");
+            engines.add((t, in) -> nets.get(t).output(in, false));
+        }
         if (fast) {
             names.add("raw ND4J, fast dense path (" + layout + ")");
             engines.add((t, in) -> models.get(t).logits(in));
@@ -407,10 +422,12 @@ public final class LabelBench {
             }
             double flops = flopsPerRow(prototype);
             String teacher = shape(prototype);
+            double last = 0;
             for (int e = 0; e < n; e++) {
                 double[] s = seconds[e].clone();
                 Arrays.sort(s);
                 double median = s[passes / 2];
+                last = rows / median;
                 System.out.printf("{\"engine\":\"%s\",\"teacher\":\"%s\",\"flopsPerRow\":%.0f,\"threads\":%d,"
                                 + "\"rows\":%d,\"passes\":%d,\"secondsMedian\":%.3f,%s,"
                                 + "\"rowsPerSecondMin\":%.0f,\"rowsPerSecondMax\":%.0f%s,\"blasKernel\":\"%s\"}%n",
@@ -420,6 +437,7 @@ public final class LabelBench {
                                 bitIdentical) : names.get(e).startsWith("raw, ") ? onnxDiff : "",
                         BlasKernel.running());
             }
+            return last;
         } finally {
             exec.shutdownNow();
         }
@@ -448,7 +466,11 @@ public final class LabelBench {
      * The label job on a published transfer set, timed end to end (check, inference, Parquet write, reports), with
      * the process CPU time (OperatingSystemMXBean: all threads, the driver's and both tasks') and the GC collections
      * and their summed time (GarbageCollectorMXBeans) over the timed run. GFLOP/s are counted for the teacher in
-     * {@code zip} when it is a DL4J model zip, else for LabelBench's default teacher.
+     * {@code zip} when it is a DL4J model zip, else for LabelBench's default teacher. With
+     * {@code -Dbench.adjacentRawRows=N} (and {@code bench.adjacentRawPasses}, 7), a DL4J teacher's raw passes follow
+     * in this JVM once Spark has stopped (N rows per pass, the job's layout of 2 Java threads, its path), and a last
+     * line gives the job's per-row overhead against that rate: the raw rate measured seconds after the job, not
+     * minutes before it in another JVM, so that the machine's drift between the two moves the figure less.
      */
     static void job(String transfer, String zip, String out, String warmup) throws Exception {
         SparkSession spark = Sparks.session("distillery-labelbench", "local[2]");
@@ -495,6 +517,14 @@ public final class LabelBench {
                 Runtime.getRuntime().maxMemory() / 1e6, BlasKernel.running());
         deleteRecursively(Path.of(out));
         spark.stop();
+        int rawRows = Integer.getInteger("bench.adjacentRawRows", 0);
+        if (rawRows > 0 && zip.endsWith(".zip")) {
+            double rate = raw(Path.of(zip), rawRows, Integer.getInteger("bench.adjacentRawPasses", 7), 2, null,
+                    "after the label job in its JVM");
+            System.out.printf("{\"engine\":\"label job overhead against the raw rate after it\",\"teacher\":\"%s\","
+                            + "\"rows\":%d,\"seconds\":%.2f,\"rawRowsPerSecond\":%.0f,\"overheadUs\":%.3f}%n",
+                    shape(net), result.rows(), seconds, rate, (seconds - result.rows() / rate) / result.rows() * 1e6);
+        }
     }
 
     /** The label job once on {@code transfer}, its output kept at {@code out} (replaced if there). */
