@@ -17,6 +17,7 @@ import sys
 MLP, HEAVY = "784-1200-1200-10", "784-4096-4096-10"
 CNN = "784-conv5x5x20-pool-conv5x5x50-pool-500-10"
 ADJACENT = "after the label job in its JVM"
+OVERHEAD = "label job overhead"
 
 
 def load(path):
@@ -48,7 +49,7 @@ class Results:
 
     def adjacent(self, teacher, rows):
         """Each label job run's overhead line against the raw passes in its JVM after it."""
-        return self.engines("label job overhead", teacher=teacher, rows=rows)
+        return self.engines(OVERHEAD, teacher=teacher, rows=rows)
 
     def pytorch(self, teacher):
         found = self.engines("pytorch", teacher=teacher)
@@ -59,7 +60,7 @@ class Results:
         return found[len(found) // 2] if found else None  # the median of the runs
 
     def jobs(self, teacher, rows):
-        return self.engines("label job", teacher=teacher, rows=rows)
+        return [l for l in self.engines("label job", teacher=teacher, rows=rows) if not l["engine"].startswith(OVERHEAD)]
 
     def python(self, rows):
         return self.engines("python e2e", rows=rows)
@@ -199,7 +200,7 @@ def measurement_table(r, at, heavy_job, cnn_job, py_rows):
 
     for teacher in (MLP, HEAVY, CNN):
         groups = {}
-        for l in r.engines("label job overhead", teacher=teacher):
+        for l in r.engines(OVERHEAD, teacher=teacher):
             groups.setdefault(l["rows"], []).append(l["rawRowsPerSecond"])
         for n, rates in groups.items():
             rate = statistics.median(rates)
