@@ -25,11 +25,12 @@
 #  (h) the label job with the heavy teacher on BENCH_HEAVY_ROWS rows, and (n) with the cnn teacher on BENCH_CNN_ROWS
 #      (both after a warm-up run on 4,096 rows; by default the 1M set, the size the per-row overhead target is set at:
 #      on a short set the run's fixed seconds, 1.6-5.5 s in docs/PERFORMANCE.md's run, weigh as much as the rows);
-#  (j) after each label job of (b), (s), (h) and (n), in its JVM once Spark has stopped: its teacher's raw passes on
-#      the job's path in the job's layout (2 Java threads x 1, as (a), the same rows per pass); each job's per-row
-#      overhead and its job vs raw ratio are taken against this rate, measured seconds after the job, so that the
-#      machine's drift between the raw JVMs of (a) and the jobs minutes later moves them less (the figures against
-#      (a) are printed beside them);
+#  (j) around each label job of (b), (s), (h) and (n), in its JVM, right before it (after the warm-up) and right
+#      after it (Spark stopped): its teacher's raw passes on the job's path in the job's layout (2 Java threads x 1, as
+#      (a), the same rows per pass), each rate rows over the passes' summed seconds; each job's per-row overhead and
+#      its job vs raw ratio are taken against the harmonic mean of the two, measured in the seconds around the job, so
+#      that the machine's drift between the raw JVMs of (a) and the jobs minutes later moves them less (the figures
+#      against (a) are printed beside them);
 # then docs/scripts/label_bench_md.py prints the tables, the figures next to their targets and one final JSON line
 # (overhead_us_1m, overhead_us_10m, vs_python_e2e, heavy_vs_raw, cnn_vs_raw, raw_vs_pytorch, ...).
 # Usage: docs/scripts/bench-label.sh [ROWS=1000000]   (Maven builds the classes, or BENCH_CP=<classpath> skips it;
@@ -184,7 +185,7 @@ raw mlp "$DATA/teacher.zip" "$RAW_ROWS" mlp:1200,1200
 raw heavy "$DATA/teacher-heavy.zip" "$HEAVY_RAW_ROWS" mlp:4096,4096
 raw cnn "$DATA/teacher-cnn.zip" "$CNN_RAW_ROWS" cnn:20,50:500
 
-job() { # job NAME ROWS ZIP RAW_ROWS_PER_PASS [WARMUP_ROWS]: the job, then the teacher's raw passes in its JVM
+job() { # job NAME ROWS ZIP RAW_ROWS_PER_PASS [WARMUP_ROWS]: the job, the teacher's raw passes in its JVM around it
   if [ "${BENCH_DROP_CACHES:-0}" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
   JVM_EXTRA="-Dbench.adjacentRawRows=$4 -Dbench.adjacentRawPasses=$PASSES" OMP_NUM_THREADS=1 \
     bench "$1" job "$DATA/transfer-$2" "$3" "$DATA/soft-$2" "$DATA/transfer-${5:-$WARMUP_ROWS}"

@@ -3,9 +3,9 @@
 measured. With --json it ends with one JSON line of the figures (what bench-label.sh prints last).
 
 Per-row overhead = (job seconds - rows / raw rate of the same teacher in the same run) / rows, the raw rate taken in the
-label job's layout (2 Java threads x 1 OpenMP thread) by passes in the job's own JVM right after the job ("after the
-label job in its JVM" lines): each job run against its own raw rate, the median over runs; the label job vs raw ratios
-likewise. The figures against the raw JVMs at the start of the run (1 x 2 and 2 x 1) are printed beside them, and
+label job's layout (2 Java threads x 1 OpenMP thread) by passes in the job's own JVM right before and right after the
+job (the harmonic mean of the two, each rows over the passes' summed seconds): each job run against its own raw rate,
+the median over runs; the label job vs raw ratios likewise. The figures against the raw JVMs at the start of the run (1 x 2 and 2 x 1) are printed beside them, and
 stand in when a results file has no adjacent passes. With BENCH_E2E_RUNS > 1 the label job at ROWS and the Python job
 count by their median seconds.
 
@@ -16,7 +16,7 @@ import sys
 
 MLP, HEAVY = "784-1200-1200-10", "784-4096-4096-10"
 CNN = "784-conv5x5x20-pool-conv5x5x50-pool-500-10"
-ADJACENT = "after the label job in its JVM"
+ADJACENT = "the label job in its JVM"  # raw passes right before and after a job, in its JVM
 OVERHEAD = "label job overhead"
 
 
@@ -48,7 +48,7 @@ class Results:
         return found[-1] if found else None
 
     def adjacent(self, teacher, rows):
-        """Each label job run's overhead line against the raw passes in its JVM after it."""
+        """Each label job run's overhead line against the raw passes in its JVM around it."""
         return self.engines(OVERHEAD, teacher=teacher, rows=rows)
 
     def pytorch(self, teacher):
@@ -83,12 +83,12 @@ def overhead_us(job, raw):
 
 
 def adjacent_overhead_us(lines):
-    """The median over job runs of each run's overhead against the raw rate measured after it in its JVM."""
+    """The median over job runs of each run's overhead against the raw rate measured around it in its JVM."""
     return statistics.median(l["overheadUs"] for l in lines) if lines else None
 
 
 def adjacent_vs_raw(lines):
-    """The median over job runs of each run's rows/s over the raw rate measured after it in its JVM."""
+    """The median over job runs of each run's rows/s over the raw rate measured around it in its JVM."""
     return statistics.median(l["rows"] / l["seconds"] / l["rawRowsPerSecond"] for l in lines) if lines else None
 
 
@@ -205,7 +205,8 @@ def measurement_table(r, at, heavy_job, cnn_job, py_rows):
         for n, rates in groups.items():
             rate = statistics.median(rates)
             runs = f", median of {len(rates)}" if len(rates) > 1 else ""
-            out.append(f"| (j) raw ND4J, the job's path, in each label job's JVM after it (the {n:,}-row job{runs})"
+            out.append(f"| (j) raw ND4J, the job's path, in each label job's JVM before and after it"
+                       f" (the {n:,}-row job{runs})"
                        f" | {names[teacher]} | 2 Java threads x 1 OpenMP | - | {rate:,.0f} | {1e6 / rate:.2f} | - |"
                        f" - | - |")
 

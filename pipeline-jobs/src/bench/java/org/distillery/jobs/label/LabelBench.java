@@ -354,7 +354,8 @@ public final class LabelBench {
     /**
      * As {@link #raw(Path, int, int, int, Path)}; with {@code jobPath} (a label, e.g. "after the label job in its
      * JVM") only the engine the label job runs (the fast path when the teacher has one, else {@code output()}), its
-     * line's engine name ending in that label. Returns the rows/s median of the last engine printed.
+     * line's engine name ending in that label. Returns the last engine's rows/s over all its timed passes (rows over
+     * their summed seconds: the rate a run as long as the passes together sustains, slow passes included).
      */
     static double raw(Path zip, int rowsPerPass, int passes, int threads, Path onnx, String jobPath)
             throws Exception {
@@ -427,12 +428,14 @@ public final class LabelBench {
                 double[] s = seconds[e].clone();
                 Arrays.sort(s);
                 double median = s[passes / 2];
-                last = rows / median;
+                last = rows * passes / Arrays.stream(s).sum();
                 System.out.printf("{\"engine\":\"%s\",\"teacher\":\"%s\",\"flopsPerRow\":%.0f,\"threads\":%d,"
                                 + "\"rows\":%d,\"passes\":%d,\"secondsMedian\":%.3f,%s,"
-                                + "\"rowsPerSecondMin\":%.0f,\"rowsPerSecondMax\":%.0f%s,\"blasKernel\":\"%s\"}%n",
+                                + "\"rowsPerSecondMin\":%.0f,\"rowsPerSecondMax\":%.0f,\"rowsPerSecondMean\":%.0f%s,"
+                                + "\"blasKernel\":\"%s\"}%n",
                         names.get(e), teacher, flops, threads, rows, passes, median, rates(rows, median, flops),
-                        rows / s[passes - 1], rows / s[0], names.get(e).contains("fast dense path")
+                        rows / s[passes - 1], rows / s[0], rows * passes / Arrays.stream(s).sum(),
+                        names.get(e).contains("fast dense path")
                                 ? String.format(",\"maxAbsDiffToOutput\":%.3g,\"bitIdentical\":%b", maxAbsDiff,
                                 bitIdentical) : names.get(e).startsWith("raw, ") ? onnxDiff : "",
                         BlasKernel.running());
@@ -467,10 +470,11 @@ public final class LabelBench {
      * the process CPU time (OperatingSystemMXBean: all threads, the driver's and both tasks') and the GC collections
      * and their summed time (GarbageCollectorMXBeans) over the timed run. GFLOP/s are counted for the teacher in
      * {@code zip} when it is a DL4J model zip, else for LabelBench's default teacher. With
-     * {@code -Dbench.adjacentRawRows=N} (and {@code bench.adjacentRawPasses}, 7), a DL4J teacher's raw passes follow
-     * in this JVM once Spark has stopped (N rows per pass, the job's layout of 2 Java threads, its path), and a last
-     * line gives the job's per-row overhead against that rate: the raw rate measured seconds after the job, not
-     * minutes before it in another JVM, so that the machine's drift between the two moves the figure less.
+     * {@code -Dbench.adjacentRawRows=N} (and {@code bench.adjacentRawPasses}, 7), a DL4J teacher's raw passes run in
+     * this JVM right before the timed job (after the warm-up) and right after it (Spark stopped): N rows per pass, the
+     * job's layout of 2 Java threads, its path; a last line gives the job's per-row overhead against the teacher's time
+     * for its rows at those two rates (their harmonic mean): the raw rate measured in the seconds around the job, not
+     * minutes before it in another JVM, so that the machine's drift moves the figure less.
      */
     static void job(String transfer, String zip, String out, String warmup) throws Exception {
         SparkSession spark = Sparks.session("distillery-labelbench", "local[2]");
@@ -479,6 +483,11 @@ public final class LabelBench {
             label(spark, warmup, zip, out + "-warmup");
             deleteRecursively(Path.of(out + "-warmup"));
         }
+        int rawRows = Integer.getInteger("bench.adjacentRawRows", 0);
+        int rawPasses = Integer.getInteger("bench.adjacentRawPasses", 7);
+        boolean adjacent = rawRows > 0 && zip.endsWith(".zip");
+        double rawBefore = adjacent ? raw(Path.of(zip), rawRows, rawPasses, 2, null, "before the label job in its JVM")
+                : 0;
         MemoryPoolMXBean oldGen = ManagementFactory.getMemoryPoolMXBeans().stream()
                 .filter(p -> p.getType() == MemoryType.HEAP && p.getName().matches(".*(Old|Tenured).*"))
                 .findFirst().orElse(null);
@@ -517,13 +526,14 @@ public final class LabelBench {
                 Runtime.getRuntime().maxMemory() / 1e6, BlasKernel.running());
         deleteRecursively(Path.of(out));
         spark.stop();
-        int rawRows = Integer.getInteger("bench.adjacentRawRows", 0);
-        if (rawRows > 0 && zip.endsWith(".zip")) {
-            double rate = raw(Path.of(zip), rawRows, Integer.getInteger("bench.adjacentRawPasses", 7), 2, null,
-                    "after the label job in its JVM");
-            System.out.printf("{\"engine\":\"label job overhead against the raw rate after it\",\"teacher\":\"%s\","
-                            + "\"rows\":%d,\"seconds\":%.2f,\"rawRowsPerSecond\":%.0f,\"overheadUs\":%.3f}%n",
-                    shape(net), result.rows(), seconds, rate, (seconds - result.rows() / rate) / result.rows() * 1e6);
+        if (adjacent) {
+            double rawAfter = raw(Path.of(zip), rawRows, rawPasses, 2, null, "after the label job in its JVM");
+            double rate = 2 / (1 / rawBefore + 1 / rawAfter); // the teacher's time for the rows: the two rates' mean
+            System.out.printf("{\"engine\":\"label job overhead against the raw rates before and after it\","
+                            + "\"teacher\":\"%s\",\"rows\":%d,\"seconds\":%.2f,\"rawRowsPerSecondBefore\":%.0f,"
+                            + "\"rawRowsPerSecondAfter\":%.0f,\"rawRowsPerSecond\":%.0f,\"overheadUs\":%.3f}%n",
+                    shape(net), result.rows(), seconds, rawBefore, rawAfter, rate,
+                    (seconds - result.rows() / rate) / result.rows() * 1e6);
         }
     }
 
