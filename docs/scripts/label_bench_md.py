@@ -5,9 +5,9 @@ measured. With --json it ends with one JSON line of the figures (what bench-labe
 Per-row overhead = (job seconds - rows / raw rate of the same teacher in the same run) / rows, the raw rate taken in the
 label job's layout (2 Java threads x 1 OpenMP thread) by passes in the job's own JVM right before and right after the
 job (the harmonic mean of the two, each rows over the passes' summed seconds): each job run against its own raw rate,
-the median over runs; the label job vs raw ratios likewise. The figures against the raw JVMs at the start of the run (1 x 2 and 2 x 1) are printed beside them, and
-stand in when a results file has no adjacent passes. With BENCH_E2E_RUNS > 1 the label job at ROWS and the Python job
-count by their median seconds.
+the median over runs; the label job vs raw ratios likewise. The figures against the raw JVMs at the start of the run
+(2 x 1 and 1 x 2) are printed beside them, and stand in when a results file has no passes around its jobs. With
+BENCH_E2E_RUNS > 1 the label job at ROWS and the Python job count by their median seconds.
 
 Usage: python3 label_bench_md.py [--json] RESULTS.jsonl"""
 import json
@@ -42,7 +42,7 @@ class Results:
                 and all(l.get(k) == v for k, v in fields.items())]
 
     def raw(self, teacher, kind, threads):
-        """kind: 'fast dense path' or 'output()'; the raw JVMs' passes, not those after a label job."""
+        """kind: 'fast dense path' or 'output()'; the raw JVMs' passes, not those around a label job."""
         found = [l for l in self.engines("raw ND4J", teacher=teacher, threads=threads) if kind in l["engine"]
                  and ADJACENT not in l["engine"]]
         return found[-1] if found else None
@@ -60,7 +60,8 @@ class Results:
         return found[len(found) // 2] if found else None  # the median of the runs
 
     def jobs(self, teacher, rows):
-        return [l for l in self.engines("label job", teacher=teacher, rows=rows) if not l["engine"].startswith(OVERHEAD)]
+        found = self.engines("label job", teacher=teacher, rows=rows)
+        return [l for l in found if not l["engine"].startswith(OVERHEAD)]
 
     def python(self, rows):
         return self.engines("python e2e", rows=rows)
