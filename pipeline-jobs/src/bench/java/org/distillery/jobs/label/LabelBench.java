@@ -428,13 +428,13 @@ public final class LabelBench {
                 double[] s = seconds[e].clone();
                 Arrays.sort(s);
                 double median = s[passes / 2];
-                last = rows * passes / Arrays.stream(s).sum();
+                last = rows * passes / Arrays.stream(s).sum(); // rows/s over all timed passes
                 System.out.printf("{\"engine\":\"%s\",\"teacher\":\"%s\",\"flopsPerRow\":%.0f,\"threads\":%d,"
                                 + "\"rows\":%d,\"passes\":%d,\"secondsMedian\":%.3f,%s,"
                                 + "\"rowsPerSecondMin\":%.0f,\"rowsPerSecondMax\":%.0f,\"rowsPerSecondMean\":%.0f%s,"
                                 + "\"blasKernel\":\"%s\"}%n",
                         names.get(e), teacher, flops, threads, rows, passes, median, rates(rows, median, flops),
-                        rows / s[passes - 1], rows / s[0], rows * passes / Arrays.stream(s).sum(),
+                        rows / s[passes - 1], rows / s[0], last,
                         names.get(e).contains("fast dense path")
                                 ? String.format(",\"maxAbsDiffToOutput\":%.3g,\"bitIdentical\":%b", maxAbsDiff,
                                 bitIdentical) : names.get(e).startsWith("raw, ") ? onnxDiff : "",

@@ -158,13 +158,13 @@ final class ColumnWrite {
     }
 
     /**
-     * The rows as Spark's internal rows: for a Dataset made straight from an RDD of internal rows of its schema (the
-     * label job's soft targets, {@code createDataFrame} of an RDD of rows), that RDD's rows as made, which the tasks
-     * read once each; otherwise the rows of its physical plan. The plan's rows of such a Dataset are the same values
-     * copied once more, row by row, into Spark's unsafe rows.
+     * The rows as Spark's internal rows: for a Dataset made straight from an RDD of internal rows (the label job's
+     * soft targets, {@code createDataFrame} of an RDD of rows; its schema is that plan's), that RDD's rows as made,
+     * which the tasks read once each; otherwise the rows of its physical plan. The plan's rows of such a Dataset are
+     * the same values copied once more, row by row, into Spark's unsafe rows.
      */
     static JavaRDD<InternalRow> internalRows(Dataset<Row> rows) {
-        if (rows.queryExecution().analyzed() instanceof LogicalRDD made && made.schema().equals(rows.schema())) {
+        if (rows.queryExecution().analyzed() instanceof LogicalRDD made) {
             return made.rdd().toJavaRDD();
         }
         return rows.queryExecution().toRdd().toJavaRDD();
